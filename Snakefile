@@ -1,0 +1,19 @@
+# snakeml: the stage DAG. Table of contents only; the logic lives in rules/common.smk.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+include: "rules/common.smk"
+include: "rules/ingest.smk"
+include: "rules/features.smk"
+include: "rules/split.smk"
+include: "rules/tune.smk"
+include: "rules/train.smk"
+include: "rules/evaluate.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        get_final_outputs(),

@@ -1,0 +1,49 @@
+# Composes the Hydra configuration once, exports each rule's slice, and holds input functions.
+import sys
+from pathlib import Path
+
+# The library in src/ is importable by this process and by every job's script, whether the
+# environment is .venv (installed) or a conda environment made per rule (not installed).
+LIBRARY = str(Path(workflow.basedir) / "src")
+sys.path.insert(0, LIBRARY)
+
+from snakeml.config import compose_config, export_rule_configs, model_names
+from snakeml.errors import ConfigError
+from snakeml.rule import share_import_path
+
+share_import_path(LIBRARY)
+
+CONF_DIR = Path(workflow.basedir) / "conf"
+RULE_CONFIGS = "results/configs"
+
+try:
+    CFG = compose_config(config.get("overrides", ""), CONF_DIR)
+except ConfigError as exc:
+    sys.exit(f"snakeml: {exc}")
+
+export_rule_configs(CFG, RULE_CONFIGS)
+
+MODELS = model_names(CFG)
+RESOURCES = CFG["resources"]
+RAW_TABLES = CFG["data"]["tables"]
+
+
+wildcard_constraints:
+    model="|".join(MODELS),
+
+
+def rule_config(name):
+    """Path of a rule's exported configuration slice."""
+    return f"{RULE_CONFIGS}/{name}.yaml"
+
+
+def get_model_metrics(wildcards):
+    return expand("results/evaluation/{model}/metrics.json", model=MODELS)
+
+
+def get_final_outputs():
+    return [
+        "results/leaderboard.csv",
+        "results/champion/metrics.json",
+        *expand("results/evaluation/{model}/importance.png", model=MODELS),
+    ]

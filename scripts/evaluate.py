@@ -1,0 +1,20 @@
+"""Rule evaluate: test-set metrics, predictions and permutation importance of one model."""
+
+from snakeml.evaluate import evaluate_model
+from snakeml.io import read_yaml
+from snakeml.rule import run_rule
+
+
+def main(smk) -> None:
+    evaluate_model(
+        model_path=smk.input.model,
+        test_path=smk.input.test,
+        settings=read_yaml(smk.input.cfg),
+        model_name=smk.wildcards.model,
+        outputs=dict(smk.output.items()),
+        threads=smk.threads,
+    )
+
+
+if __name__ == "__main__":
+    run_rule(main, snakemake)  # noqa: F821

@@ -1,0 +1,19 @@
+"""Rule train: refit one model with its best parameters -> results/models/{model}.skops."""
+
+from snakeml.io import read_yaml
+from snakeml.rule import run_rule
+from snakeml.train import run_training
+
+
+def main(smk) -> None:
+    run_training(
+        split_paths=[smk.input.train, smk.input.valid],
+        best_params_path=smk.input.best,
+        settings=read_yaml(smk.input.cfg),
+        model_path=smk.output.model,
+        threads=smk.threads,
+    )
+
+
+if __name__ == "__main__":
+    run_rule(main, snakemake)  # noqa: F821

@@ -1,0 +1,20 @@
+"""Rule tune: an Optuna study for one model -> best_params.yaml and trials.parquet."""
+
+from snakeml.io import read_yaml
+from snakeml.rule import run_rule
+from snakeml.tune import run_tuning
+
+
+def main(smk) -> None:
+    run_tuning(
+        train_path=smk.input.train,
+        valid_path=smk.input.valid,
+        settings=read_yaml(smk.input.cfg),
+        best_params_path=smk.output.best,
+        trials_path=smk.output.trials,
+        threads=smk.threads,
+    )
+
+
+if __name__ == "__main__":
+    run_rule(main, snakemake)  # noqa: F821

@@ -1,0 +1,180 @@
+"""Models: scikit-learn Pipelines built from config, their search spaces, skops persistence."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from snakeml.errors import ConfigError, DataError, ModelLoadError
+from snakeml.io import atomic_path
+
+if TYPE_CHECKING:
+    import optuna
+    from sklearn.pipeline import Pipeline
+
+log = logging.getLogger(__name__)
+
+MISSING_CATEGORY = "__missing__"
+# Module prefixes whose types a saved model may contain; anything else is refused on load.
+TRUSTED_MODULE_PREFIXES: tuple[str, ...] = ("sklearn.", "numpy.", "builtins.", "collections.")
+# Types outside those modules that scikit-learn estimators hold (HistGradientBoosting's loss).
+TRUSTED_TYPES: frozenset[str] = frozenset({"functools.partial"})
+
+
+def feature_frame(frame: pd.DataFrame, columns: dict[str, Any]) -> pd.DataFrame:
+    """The model's input columns: numerics as float64, categoricals as strings, in config order."""
+    wanted = [*columns["numeric"], *columns["categorical"]]
+    missing = [name for name in wanted if name not in frame.columns]
+    if missing:
+        raise DataError(f"input data lacks feature columns {missing}: rebuild the features")
+    out = pd.DataFrame(index=frame.index)
+    for name in columns["numeric"]:
+        try:
+            out[name] = pd.to_numeric(frame[name], errors="raise").astype("float64")
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"feature column {name!r} is not numeric: {exc}") from exc
+    for name in columns["categorical"]:
+        out[name] = frame[name].astype("object").where(frame[name].notna(), MISSING_CATEGORY)
+        out[name] = out[name].astype(str)
+    return out
+
+
+def target_vector(frame: pd.DataFrame, columns: dict[str, Any]) -> np.ndarray:
+    """The regression target as float64; rows without a target are a data error."""
+    target = columns["target"]
+    if target not in frame.columns:
+        raise DataError(f"input data lacks the target column {target!r}")
+    values = frame[target].to_numpy(dtype="float64", na_value=np.nan)
+    if np.isnan(values).any():
+        raise DataError(f"target {target!r} has {int(np.isnan(values).sum())} missing values")
+    return values
+
+
+def estimator_class(target: str) -> type:
+    """Import the estimator class named by ``_target_`` and check it is a regressor."""
+    from sklearn.base import is_regressor
+
+    module_name, _, class_name = target.rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"model _target_ {target!r} cannot be imported: {exc}") from exc
+    if not isinstance(cls, type) or not is_regressor(cls()):
+        raise ConfigError(f"model _target_ {target!r} is not a scikit-learn regressor")
+    return cls
+
+
+def build_pipeline(
+    model: dict[str, Any], columns: dict[str, Any], params: dict[str, Any], threads: int = 1
+) -> Pipeline:
+    """A Pipeline of the model's preprocessing and its estimator with ``params`` applied."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline, make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+
+    numeric, categorical = list(columns["numeric"]), list(columns["categorical"])
+    cls = estimator_class(model["_target_"])
+    settings = {**model["params"], **params}
+    accepted = cls().get_params()
+    unknown = sorted(set(settings) - set(accepted))
+    if unknown:
+        raise ConfigError(f"model.{model['name']}: {cls.__name__} has no parameters {unknown}")
+    if "n_jobs" in accepted:
+        settings["n_jobs"] = threads
+    if "random_state" in accepted and "random_state" not in settings:
+        settings["random_state"] = 0
+    if model["preprocessing"] == "onehot":
+        preprocess = ColumnTransformer(
+            [
+                (
+                    "num",
+                    make_pipeline(
+                        SimpleImputer(strategy="median", add_indicator=True), StandardScaler()
+                    ),
+                    numeric,
+                ),
+                (
+                    "cat",
+                    OneHotEncoder(
+                        handle_unknown="infrequent_if_exist", min_frequency=20, sparse_output=False
+                    ),
+                    categorical,
+                ),
+            ]
+        )
+    else:
+        preprocess = ColumnTransformer(
+            [
+                (
+                    "cat",
+                    OrdinalEncoder(
+                        handle_unknown="use_encoded_value",
+                        unknown_value=np.nan,
+                        encoded_missing_value=np.nan,
+                    ),
+                    categorical,
+                ),
+                ("num", "passthrough", numeric),
+            ]
+        )
+        if "categorical_features" in accepted and categorical:
+            settings.setdefault("categorical_features", list(range(len(categorical))))
+    return Pipeline([("preprocess", preprocess), ("model", cls(**settings))])
+
+
+def suggest_params(trial: optuna.Trial, search_space: dict[str, Any]) -> dict[str, Any]:
+    """Draw one value per searched parameter from the trial."""
+    params: dict[str, Any] = {}
+    for name, spec in search_space.items():
+        if spec["type"] == "float":
+            params[name] = trial.suggest_float(name, spec["low"], spec["high"], log=spec["log"])
+        elif spec["type"] == "int":
+            params[name] = trial.suggest_int(
+                name, int(spec["low"]), int(spec["high"]), log=spec["log"]
+            )
+        else:
+            params[name] = trial.suggest_categorical(name, list(spec["choices"]))
+    return params
+
+
+@contextlib.contextmanager
+def limit_threads(threads: int) -> Iterator[None]:
+    """Cap BLAS and OpenMP pools at the rule's threads, so --cores is honoured."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=max(1, int(threads))):
+        yield
+
+
+def save_model(pipeline: Pipeline, target: str | Path) -> None:
+    """Save with skops (no pickle), atomically."""
+    import skops.io as sio
+
+    with atomic_path(target) as tmp:
+        sio.dump(pipeline, tmp)
+
+
+def load_model(path: str | Path) -> Pipeline:
+    """Load a skops file, trusting only scikit-learn, NumPy and builtin types."""
+    import skops.io as sio
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelLoadError(f"no model at {path}: run the train rule first")
+    untrusted = sio.get_untrusted_types(file=path)
+    refused = [
+        name
+        for name in untrusted
+        if name not in TRUSTED_TYPES and not name.startswith(TRUSTED_MODULE_PREFIXES)
+    ]
+    if refused:
+        raise ModelLoadError(f"{path} holds types outside scikit-learn and NumPy: {refused}")
+    return sio.load(path, trusted=untrusted)
