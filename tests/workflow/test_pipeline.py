@@ -1,0 +1,134 @@
+"""The whole DAG on the smoke experiment: outputs, logs, no-op reruns, exact incremental reruns."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.workflow.project import SMOKE, snakemake
+
+pytestmark = pytest.mark.workflow
+
+RULES_WITH_LOGS = {
+    "ingest": ["logs/ingest/ingest.log"],
+    "features": ["logs/features/features.log"],
+    "split": ["logs/split/split.log"],
+    "tune": ["logs/tune/ridge.log", "logs/tune/hgb.log"],
+    "train": ["logs/train/ridge.log", "logs/train/hgb.log"],
+    "evaluate": ["logs/evaluate/ridge.log", "logs/evaluate/hgb.log"],
+    "leaderboard": ["logs/leaderboard/leaderboard.log"],
+}
+
+
+def mtimes(root: Path, folders: tuple[str, ...] = ("data", "results")) -> dict[str, int]:
+    return {
+        str(path.relative_to(root)): path.stat().st_mtime_ns
+        for folder in folders
+        for path in sorted((root / folder).rglob("*"))
+        if path.is_file()
+    }
+
+
+def test_smoke_run_writes_leaderboard_and_champion(smoke_project: Path) -> None:
+    board = pd.read_csv(smoke_project / "results/leaderboard.csv")
+    assert {"model", "rmse", "mae", "r2"} <= set(board.columns)
+    models = board[board["kind"] == "model"]
+    assert sorted(models["model"]) == ["hgb", "ridge"]
+    assert (board["kind"] == "baseline").sum() == 1
+    assert all(math.isfinite(v) and v > 0 for v in board["rmse"])
+    assert list(board["rmse"]) == sorted(board["rmse"]), "leaderboard is best-first by rmse"
+
+    champion = json.loads((smoke_project / "results/champion/metrics.json").read_text())
+    best = models.sort_values("rmse").iloc[0]
+    assert champion["model"] == best["model"]
+    assert champion["rmse"] == pytest.approx(best["rmse"], abs=1e-5)
+    for name in ("ridge", "hgb"):
+        assert (smoke_project / f"results/models/{name}.skops").stat().st_size > 0
+
+
+def test_raw_tables_are_typed_parquet(smoke_project: Path) -> None:
+    import pyarrow.parquet as pq
+
+    flights = pq.read_schema(smoke_project / "data/raw/flights.parquet")
+    assert str(flights.field("time_hour").type) == "timestamp[us, tz=UTC]"
+    assert str(flights.field("arr_delay").type) == "int32"
+    assert pq.read_metadata(smoke_project / "data/raw/flights.parquet").num_rows == 336776
+
+
+def test_every_rule_logs_and_heavy_rules_are_benchmarked(smoke_project: Path) -> None:
+    for rule, logs in RULES_WITH_LOGS.items():
+        for log in logs:
+            text = (smoke_project / log).read_text()
+            assert "INFO" in text, f"{rule}: {log} holds no log record"
+    for bench in ("features/features", "tune/hgb", "train/ridge", "evaluate/hgb"):
+        assert (smoke_project / f"benchmarks/{bench}.tsv").read_text().startswith("s\t")
+
+
+def test_each_rule_gets_its_own_config_slice(smoke_project: Path) -> None:
+    configs = smoke_project / "results/configs"
+    names = sorted(str(p.relative_to(configs)) for p in configs.rglob("*.yaml"))
+    assert names == [
+        "evaluate/hgb.yaml",
+        "evaluate/ridge.yaml",
+        "features.yaml",
+        "ingest.yaml",
+        "leaderboard.yaml",
+        "split.yaml",
+        "train/hgb.yaml",
+        "train/ridge.yaml",
+        "tune/hgb.yaml",
+        "tune/ridge.yaml",
+    ]
+    assert "hgb" not in (configs / "tune/ridge.yaml").read_text()
+
+
+def test_unchanged_rerun_has_nothing_to_do_and_rewrites_nothing(smoke_project: Path) -> None:
+    before = mtimes(smoke_project)
+    run = snakemake(smoke_project, SMOKE, "--dry-run")
+    assert run.returncode == 0, run.output[-3000:]
+    assert "Nothing to be done" in run.output
+    run = snakemake(smoke_project, SMOKE)
+    assert run.returncode == 0, run.output[-3000:]
+    assert run.job_counts() == {}
+    assert mtimes(smoke_project) == before
+
+
+def test_changing_ridge_search_space_reruns_only_ridge(smoke_project: Path) -> None:
+    changed = f"{SMOKE} model.ridge.search_space.alpha.high=10"
+    before = mtimes(smoke_project)
+
+    run = snakemake(smoke_project, changed)
+    assert run.returncode == 0, run.output[-3000:]
+    assert run.job_counts() == {"tune": 1, "train": 1, "evaluate": 1, "leaderboard": 1, "all": 1}
+
+    after = mtimes(smoke_project)
+    touched = {path for path in after if after[path] != before.get(path)}
+    assert "results/configs/tune/ridge.yaml" in touched
+    assert "results/models/ridge.skops" in touched
+    assert "results/evaluation/ridge/metrics.json" in touched
+    assert not any("hgb" in path for path in touched), sorted(touched)
+    assert not any(
+        path.startswith(("data/", "results/features", "results/split")) for path in touched
+    )
+
+    again = snakemake(smoke_project, changed, "--dry-run")
+    assert "Nothing to be done" in again.output
+
+
+def test_bad_override_fails_before_any_job(fresh_project: Path) -> None:
+    run = snakemake(fresh_project, "tuning.n_trails=3")
+    assert run.returncode != 0
+    lines = [line for line in run.output.splitlines() if line.startswith("snakeml:")]
+    assert len(lines) == 1 and "n_trails" in lines[0], run.output[-2000:]
+    assert not (fresh_project / "results").exists()
+    assert not (fresh_project / "data").exists()
+
+
+def test_unknown_model_names_the_choices(fresh_project: Path) -> None:
+    run = snakemake(fresh_project, "model=[ridge,xgboost]", "--dry-run")
+    assert run.returncode != 0
+    assert "model/xgboost" in run.output and "['hgb', 'ridge']" in run.output
