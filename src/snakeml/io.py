@@ -8,9 +8,12 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 @contextlib.contextmanager
@@ -26,6 +29,9 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o666 & ~umask)  # mkstemp makes 0600; outputs follow the umask like open()
         tmp.replace(target)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -74,3 +80,11 @@ def write_json(target: str | Path, data: Any) -> None:
 def read_json(path: str | Path) -> Any:
     """Read a JSON file."""
     return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def write_parquet(table: pa.Table, target: str | Path) -> None:
+    """Write an Arrow table as zstd parquet, atomically; the same data gives the same bytes."""
+    import pyarrow.parquet as pq
+
+    with atomic_path(target) as tmp:
+        pq.write_table(table, tmp, compression="zstd")

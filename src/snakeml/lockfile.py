@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 PIN = re.compile(
-    r"^(?P<pin>[A-Za-z0-9][A-Za-z0-9._-]*==[^\s;\\]+)"  # name==version
+    # name[extras]==version
+    r"^(?P<pin>[A-Za-z0-9][A-Za-z0-9._-]*(?:\[[A-Za-z0-9._,-]+\])?==[^\s;\\]+)"
     r"(?:\s*;\s*(?P<marker>[^\\]+?))?"  # an environment marker, if any
     r"\s*\\?$"  # the line continuation before the hashes
 )

@@ -22,10 +22,16 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MISSING_CATEGORY = "__missing__"
-# Module prefixes whose types a saved model may contain; anything else is refused on load.
-TRUSTED_MODULE_PREFIXES: tuple[str, ...] = ("sklearn.", "numpy.", "builtins.", "collections.")
-# Types outside those modules that scikit-learn estimators hold (HistGradientBoosting's loss).
-TRUSTED_TYPES: frozenset[str] = frozenset({"functools.partial"})
+# The exact types and functions beyond skops' own safe defaults that the configured models
+# hold. Anything else in a file is refused on load: a new model family adds its names here.
+TRUSTED_TYPES: frozenset[str] = frozenset(
+    {
+        "functools.partial",
+        "numpy.dtype",
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        "sklearn.utils.validation.check_array",
+    }
+)
 
 
 def feature_frame(frame: pd.DataFrame, columns: dict[str, Any]) -> pd.DataFrame:
@@ -72,7 +78,11 @@ def estimator_class(target: str) -> type:
 
 
 def build_pipeline(
-    model: dict[str, Any], columns: dict[str, Any], params: dict[str, Any], threads: int = 1
+    model: dict[str, Any],
+    columns: dict[str, Any],
+    params: dict[str, Any],
+    threads: int = 1,
+    seed: int = 0,
 ) -> Pipeline:
     """A Pipeline of the model's preprocessing and its estimator with ``params`` applied."""
     from sklearn.compose import ColumnTransformer
@@ -90,7 +100,7 @@ def build_pipeline(
     if "n_jobs" in accepted:
         settings["n_jobs"] = threads
     if "random_state" in accepted and "random_state" not in settings:
-        settings["random_state"] = 0
+        settings["random_state"] = seed
     if model["preprocessing"] == "onehot":
         preprocess = ColumnTransformer(
             [
@@ -163,18 +173,21 @@ def save_model(pipeline: Pipeline, target: str | Path) -> None:
 
 
 def load_model(path: str | Path) -> Pipeline:
-    """Load a skops file, trusting only scikit-learn, NumPy and builtin types."""
+    """Load a skops file that holds a Pipeline, trusting only the types listed above."""
     import skops.io as sio
+    from sklearn.pipeline import Pipeline
 
     path = Path(path)
     if not path.is_file():
         raise ModelLoadError(f"no model at {path}: run the train rule first")
     untrusted = sio.get_untrusted_types(file=path)
-    refused = [
-        name
-        for name in untrusted
-        if name not in TRUSTED_TYPES and not name.startswith(TRUSTED_MODULE_PREFIXES)
-    ]
+    refused = sorted(set(untrusted) - TRUSTED_TYPES)
     if refused:
-        raise ModelLoadError(f"{path} holds types outside scikit-learn and NumPy: {refused}")
-    return sio.load(path, trusted=untrusted)
+        raise ModelLoadError(
+            f"{path} holds types snakeml does not trust: {refused}; if the model is yours and "
+            "expected, add them to snakeml.models.TRUSTED_TYPES"
+        )
+    model = sio.load(path, trusted=untrusted)
+    if not isinstance(model, Pipeline):
+        raise ModelLoadError(f"{path} holds a {type(model).__name__}, not a scikit-learn Pipeline")
+    return model

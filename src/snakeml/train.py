@@ -22,7 +22,7 @@ def train_model(
 ) -> Pipeline:
     """Fit the configured Pipeline with ``params`` on ``frame``."""
     columns = settings["columns"]
-    pipeline = build_pipeline(settings["model"], columns, params, threads)
+    pipeline = build_pipeline(settings["model"], columns, params, threads, settings["seed"])
     with limit_threads(threads):
         pipeline.fit(feature_frame(frame, columns), target_vector(frame, columns))
     return pipeline

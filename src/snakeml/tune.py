@@ -8,8 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from snakeml.ingest import write_parquet
-from snakeml.io import write_yaml
+from snakeml.io import write_parquet, write_yaml
 from snakeml.metrics import loss, regression_metrics
 from snakeml.models import (
     build_pipeline,
@@ -45,7 +44,7 @@ def tune_model(
 
     def objective(trial: optuna.Trial) -> float:
         params = suggest_params(trial, model["search_space"])
-        pipeline = build_pipeline(model, columns, params, threads)
+        pipeline = build_pipeline(model, columns, params, threads, settings["seed"])
         with limit_threads(threads):
             pipeline.fit(x_train, y_train)
             scores = regression_metrics(y_valid, pipeline.predict(x_valid))

@@ -1,0 +1,139 @@
+"""snakeml.io: atomic writes, write-if-changed, YAML and JSON helpers."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from snakeml.io import (
+    atomic_path,
+    dump_yaml,
+    read_json,
+    read_yaml,
+    write_json,
+    write_parquet,
+    write_text_atomic,
+    write_text_if_changed,
+    write_yaml,
+)
+
+OLD_NS = 1_000_000_000_000_000_000
+
+
+def test_atomic_path_renames_onto_target_and_leaves_no_temp(tmp_path):
+    target = tmp_path / "deep" / "dir" / "out.txt"
+    with atomic_path(target) as tmp:
+        assert tmp.parent == target.parent
+        assert tmp != target
+        assert not target.exists()  # nothing visible until the body succeeds
+        tmp.write_text("done", encoding="utf-8")
+    assert target.read_text(encoding="utf-8") == "done"
+    assert [p.name for p in target.parent.iterdir()] == ["out.txt"]
+
+
+def test_atomic_path_leaves_nothing_when_the_body_raises(tmp_path):
+    target = tmp_path / "out.txt"
+    with pytest.raises(RuntimeError, match="writer failed"), atomic_path(target) as tmp:
+        tmp.write_text("half", encoding="utf-8")
+        raise RuntimeError("writer failed")
+    assert not target.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_path_keeps_the_old_target_when_the_body_raises(tmp_path):
+    target = tmp_path / "out.txt"
+    target.write_text("old", encoding="utf-8")
+    with pytest.raises(KeyboardInterrupt), atomic_path(target) as tmp:
+        tmp.write_text("new", encoding="utf-8")
+        raise KeyboardInterrupt
+    assert target.read_text(encoding="utf-8") == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+def test_atomic_path_target_permissions_follow_the_umask(tmp_path):
+    umask = os.umask(0o022)
+    try:
+        write_text_atomic(tmp_path / "out.txt", "x")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "out.txt").stat().st_mode) == 0o644
+
+
+def test_write_text_atomic_overwrites(tmp_path):
+    target = tmp_path / "a.txt"
+    write_text_atomic(target, "one")
+    write_text_atomic(target, "two\n")
+    assert target.read_text(encoding="utf-8") == "two\n"
+
+
+def test_write_text_if_changed_writes_new_and_changed_text(tmp_path):
+    target = tmp_path / "sub" / "a.txt"
+    assert write_text_if_changed(target, "one") is True
+    assert target.read_text(encoding="utf-8") == "one"
+    os.utime(target, ns=(OLD_NS, OLD_NS))
+    assert write_text_if_changed(target, "two") is True
+    assert target.read_text(encoding="utf-8") == "two"
+    assert target.stat().st_mtime_ns != OLD_NS
+
+
+def test_write_text_if_changed_keeps_identical_file_and_mtime(tmp_path):
+    target = tmp_path / "a.txt"
+    assert write_text_if_changed(target, "same ünïcode\n") is True
+    os.utime(target, ns=(OLD_NS, OLD_NS))
+    assert write_text_if_changed(target, "same ünïcode\n") is False
+    assert target.stat().st_mtime_ns == OLD_NS
+    assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]
+
+
+def test_dump_yaml_keeps_insertion_order_and_unicode():
+    assert dump_yaml({"b": 1, "a": [1, 2], "é": "ü"}) == "b: 1\na:\n- 1\n- 2\né: ü\n"
+
+
+def test_yaml_round_trip(tmp_path):
+    data = {"model": "ridge", "params": {"alpha": 0.5, "fit_intercept": True}, "none": None}
+    write_yaml(tmp_path / "x.yaml", data)
+    assert read_yaml(tmp_path / "x.yaml") == data
+
+
+def test_read_yaml_missing_file_names_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"missing\.yaml"):
+        read_yaml(tmp_path / "missing.yaml")
+
+
+def test_json_is_sorted_indented_and_round_trips(tmp_path):
+    write_json(tmp_path / "m.json", {"rmse": 1.5, "model": "ridge", "rows": 3})
+    text = (tmp_path / "m.json").read_text(encoding="utf-8")
+    assert text == '{\n  "model": "ridge",\n  "rmse": 1.5,\n  "rows": 3\n}\n'
+    assert read_json(tmp_path / "m.json") == {"rmse": 1.5, "model": "ridge", "rows": 3}
+
+
+def test_write_json_refuses_unserialisable_data_and_leaves_no_file(tmp_path):
+    with pytest.raises(TypeError, match="set"):
+        write_json(tmp_path / "m.json", {"a": {1, 2}})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_write_parquet_round_trip_and_stable_bytes(tmp_path):
+    table = pa.table(
+        {
+            "flight_id": pa.array([0, 1, 2], pa.int64()),
+            "arr_delay": pa.array([5, None, -3], pa.int32()),
+        }
+    )
+    write_parquet(table, tmp_path / "a" / "t.parquet")
+    write_parquet(table, tmp_path / "b" / "t.parquet")
+    assert pq.read_table(tmp_path / "a" / "t.parquet").equals(table)
+    assert (tmp_path / "a" / "t.parquet").read_bytes() == (
+        tmp_path / "b" / "t.parquet"
+    ).read_bytes()
+    assert [p.name for p in (tmp_path / "a").iterdir()] == ["t.parquet"]
+
+
+def test_write_parquet_failure_leaves_no_file(tmp_path):
+    with pytest.raises(AttributeError, match="schema"):
+        write_parquet({"not": "a table"}, tmp_path / "t.parquet")
+    assert list(tmp_path.iterdir()) == []
