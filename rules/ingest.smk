@@ -7,6 +7,7 @@ rule ingest:
         planes="data/raw/planes.parquet",
         airports="data/raw/airports.parquet",
         airlines="data/raw/airlines.parquet",
+        meta=expand("data/raw/{table}.parquet.meta.json", table=RAW_TABLES),
     log:
         "logs/ingest/ingest.log",
     benchmark:
@@ -16,5 +17,6 @@ rule ingest:
     threads: RESOURCES["ingest"]["threads"]
     resources:
         mem_mb=RESOURCES["ingest"]["mem_mb"],
+        runtime=RESOURCES["ingest"]["runtime"],
     script:
         "../scripts/ingest.py"

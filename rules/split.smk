@@ -6,6 +6,7 @@ rule split:
         train="results/split/train.parquet",
         valid="results/split/valid.parquet",
         test="results/split/test.parquet",
+        meta=expand("results/split/{name}.parquet.meta.json", name=["train", "valid", "test"]),
     log:
         "logs/split/split.log",
     conda:
@@ -13,5 +14,6 @@ rule split:
     threads: RESOURCES["split"]["threads"]
     resources:
         mem_mb=RESOURCES["split"]["mem_mb"],
+        runtime=RESOURCES["split"]["runtime"],
     script:
         "../scripts/split.py"

@@ -15,5 +15,6 @@ rule train:
     threads: RESOURCES["train"]["threads"]
     resources:
         mem_mb=RESOURCES["train"]["mem_mb"],
+        runtime=RESOURCES["train"]["runtime"],
     script:
         "../scripts/train.py"

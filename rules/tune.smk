@@ -6,6 +6,7 @@ rule tune:
     output:
         best="results/tuning/{model}/best_params.yaml",
         trials="results/tuning/{model}/trials.parquet",
+        trials_meta="results/tuning/{model}/trials.parquet.meta.json",
     log:
         "logs/tune/{model}.log",
     benchmark:
@@ -15,5 +16,6 @@ rule tune:
     threads: RESOURCES["tune"]["threads"]
     resources:
         mem_mb=RESOURCES["tune"]["mem_mb"],
+        runtime=RESOURCES["tune"]["runtime"],
     script:
         "../scripts/tune.py"

@@ -2,6 +2,7 @@
 
 from snakeml.evaluate import evaluate_model
 from snakeml.io import read_yaml
+from snakeml.metadata import write_table_metadata
 from snakeml.rule import run_rule
 
 
@@ -14,6 +15,7 @@ def main(smk) -> None:
         outputs=dict(smk.output.items()),
         threads=smk.threads,
     )
+    write_table_metadata(smk.output.predictions, smk.rule, smk.input.cfg)
 
 
 if __name__ == "__main__":

@@ -1,20 +1,25 @@
-"""Rule features: DuckDB runs sql/features.sql over the raw tables -> results/features/."""
+"""Rule features: DuckDB runs the SQL steps in sql/ over the raw tables -> results/features/."""
 
-from snakeml.features import FEATURE_INPUTS, write_features
+from pathlib import Path
+
+from snakeml.features import RAW_INPUTS, write_features
 from snakeml.io import read_yaml
+from snakeml.metadata import write_table_metadata
 from snakeml.rule import run_rule
 
 
 def main(smk) -> None:
-    settings = read_yaml(smk.input.cfg)
-    write_features(
-        raw={table: smk.input[table] for table in FEATURE_INPUTS},
-        sql_file=smk.input.sql,
+    counts = write_features(
+        raw={table: smk.input[table] for table in RAW_INPUTS},
+        reference={"holidays": smk.input.holidays, "airport_timezones": smk.input.timezones},
+        sql_dir=Path(smk.input.sql[0]).parent,
         output=smk.output.features,
-        horizon_minutes=settings["horizon_minutes"],
+        settings=read_yaml(smk.input.cfg),
         threads=smk.threads,
         memory_limit_mb=smk.resources.mem_mb,
+        rule=smk.rule,
     )
+    write_table_metadata(smk.output.features, smk.rule, smk.input.cfg, {"counts": counts})
 
 
 if __name__ == "__main__":

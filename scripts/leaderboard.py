@@ -9,7 +9,7 @@ def main(smk) -> None:
     settings = read_yaml(smk.input.cfg)
     run_leaderboard(
         metrics_paths=dict(zip(settings["models"], smk.input.metrics, strict=True)),
-        train_path=smk.input.train,
+        fit_paths=[smk.input.train, smk.input.valid],
         test_path=smk.input.test,
         target=settings["target"],
         metric=settings["metric"],

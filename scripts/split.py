@@ -1,13 +1,17 @@
 """Rule split: time-based train / valid / test by month -> results/split/."""
 
 from snakeml.io import read_yaml
+from snakeml.metadata import write_table_metadata
 from snakeml.rule import run_rule
-from snakeml.split import write_splits
+from snakeml.split import SPLITS, write_splits
 
 
 def main(smk) -> None:
     settings = read_yaml(smk.input.cfg)
-    write_splits(smk.input.features, dict(smk.output.items()), settings["split"], settings["seed"])
+    outputs = {name: smk.output[name] for name in SPLITS}
+    write_splits(smk.input.features, outputs, settings["split"], settings["seed"])
+    for name in SPLITS:
+        write_table_metadata(smk.output[name], smk.rule, smk.input.cfg)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Rule tune: an Optuna study for one model -> best_params.yaml and trials.parquet."""
 
 from snakeml.io import read_yaml
+from snakeml.metadata import write_table_metadata
 from snakeml.rule import run_rule
 from snakeml.tune import run_tuning
 
@@ -14,6 +15,7 @@ def main(smk) -> None:
         trials_path=smk.output.trials,
         threads=smk.threads,
     )
+    write_table_metadata(smk.output.trials, smk.rule, smk.input.cfg)
 
 
 if __name__ == "__main__":

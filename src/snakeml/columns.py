@@ -1,4 +1,4 @@
-"""Validated column lists: the only names that may reach SQL text or model inputs."""
+"""Validated column lists: the only names that may reach model inputs."""
 
 from __future__ import annotations
 
@@ -19,6 +19,14 @@ ID_COLUMNS: tuple[str, ...] = (
 
 TARGETS: tuple[str, ...] = ("arr_delay",)
 
+CONGESTION_FEATURES: tuple[str, ...] = tuple(
+    f"{family}_delay_{stat}_{window}"
+    for family in ("carrier", "origin", "route")
+    for window in ("short", "day", "week")
+    for stat in ("mean", "high")
+    if (stat, window) != ("high", "short")
+)
+
 NUMERIC_FEATURES: tuple[str, ...] = (
     "month",
     "day_of_week",
@@ -26,7 +34,14 @@ NUMERIC_FEATURES: tuple[str, ...] = (
     "sched_dep_hour",
     "sched_dep_minute_of_day",
     "sched_arr_minute_of_day",
+    "is_holiday",
+    "days_to_holiday",
     "distance",
+    "tz_diff_hours",
+    "prev_leg_arr_delay",
+    "turnaround_slack_minutes",
+    "legs_today",
+    *CONGESTION_FEATURES,
     "temp",
     "dewp",
     "humid",
@@ -37,6 +52,8 @@ NUMERIC_FEATURES: tuple[str, ...] = (
     "pressure",
     "visib",
     "weather_age_minutes",
+    "visib_change",
+    "wind_speed_change",
     "plane_age",
     "plane_seats",
     "plane_engines",

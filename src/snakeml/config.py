@@ -6,7 +6,6 @@ slice their rule was given and never call Hydra.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import itertools
 import re
@@ -161,6 +160,16 @@ def validate_config(cfg: dict[str, Any]) -> None:
     _require(sorted(tables) == sorted(RAW_TABLES), "data.tables", f"must list {list(RAW_TABLES)}")
     features = cfg["features"]
     _require(features["horizon_minutes"] >= 0, "features.horizon_minutes", "must be >= 0")
+    for name, minutes in features["windows"].items():
+        _require(minutes >= 1, f"features.windows.{name}", f"must be >= 1 minute, got {minutes}")
+    _require(
+        features["weather_change_minutes"] >= 1, "features.weather_change_minutes", "must be >= 1"
+    )
+    _require(
+        0 < features["delay_quantile"] < 1,
+        "features.delay_quantile",
+        f"must lie strictly between 0 and 1, got {features['delay_quantile']}",
+    )
     _require(features["target"] in TARGETS, "features.target", f"must be one of {TARGETS}")
     for group, known in (("numeric", NUMERIC_FEATURES), ("categorical", CATEGORICAL_FEATURES)):
         unknown = sorted(set(features[group]) - set(known))
@@ -206,8 +215,14 @@ def rule_slices(cfg: dict[str, Any]) -> dict[str, dict[str, Any]]:
     slices: dict[str, dict[str, Any]] = {
         "ingest": {"data": cfg["data"]},
         "features": {
-            "horizon_minutes": features["horizon_minutes"],
-            "target": features["target"],
+            key: features[key]
+            for key in (
+                "horizon_minutes",
+                "windows",
+                "weather_change_minutes",
+                "delay_quantile",
+                "target",
+            )
         },
         "split": {"seed": cfg["seed"], "split": cfg["split"]},
         "leaderboard": {
@@ -231,11 +246,6 @@ def rule_slices(cfg: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "evaluation": cfg["evaluation"],
         }
     return slices
-
-
-def config_hash(data: Any) -> str:
-    """A short, stable hash of plain configuration data."""
-    return hashlib.sha256(dump_yaml(data).encode("utf-8")).hexdigest()[:16]
 
 
 def export_rule_configs(cfg: dict[str, Any], out_dir: str | Path) -> dict[str, Path]:

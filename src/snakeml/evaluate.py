@@ -54,7 +54,7 @@ def plot_importances(importances: pd.DataFrame, title: str, target: str | Path) 
     order = importances.groupby("feature")["importance"].mean().sort_values().index.tolist()
     data = [importances.loc[importances["feature"] == f, "importance"].to_numpy() for f in order]
     fig, ax = plt.subplots(figsize=(7, 0.3 * len(order) + 1.5))
-    ax.boxplot(data, vert=False, tick_labels=order)
+    ax.boxplot(data, orientation="horizontal", tick_labels=order)
     ax.axvline(0.0, color="grey", linewidth=0.8)
     ax.set_xlabel("increase in test RMSE when the column is permuted (minutes)")
     ax.set_title(title)
@@ -77,6 +77,8 @@ def evaluate_model(
     test = pd.read_parquet(test_path)
     if test.empty:
         raise DataError(f"test split {test_path} is empty: check split.test_months")
+    if "flight_id" not in test.columns:
+        raise DataError(f"test split {test_path} has no flight_id column: rebuild the features")
     pipeline = load_model(model_path)
     x, y = feature_frame(test, columns), target_vector(test, columns)
     with limit_threads(threads):
@@ -104,7 +106,7 @@ def evaluate_model(
 
 
 def baseline_metrics(train: pd.DataFrame, test: pd.DataFrame, target: str) -> dict[str, float]:
-    """The naive reference: predict the training mean for every test flight."""
+    """The naive reference: predict the mean of the fitting rows for every test flight."""
     y_test = test[target].to_numpy(dtype="float64")
     mean = float(train[target].mean())
     return regression_metrics(y_test, np.full_like(y_test, mean))
@@ -140,7 +142,7 @@ def pick_champion(board: pd.DataFrame, metric: str) -> dict[str, Any]:
 
 def run_leaderboard(
     metrics_paths: dict[str, str | Path],
-    train_path: str | Path,
+    fit_paths: list[str | Path],
     test_path: str | Path,
     target: str,
     metric: str,
@@ -151,11 +153,9 @@ def run_leaderboard(
     for name, path in metrics_paths.items():
         data = read_json(path)
         model_metrics[name] = {k: float(data[k]) for k in ("rmse", "mae", "r2")}
-    baseline = baseline_metrics(
-        pd.read_parquet(train_path, columns=[target]),
-        pd.read_parquet(test_path, columns=[target]),
-        target,
-    )
+    # The models are refitted on train + valid: the baseline learns from the same rows.
+    fitted_on = pd.concat([pd.read_parquet(p, columns=[target]) for p in fit_paths])
+    baseline = baseline_metrics(fitted_on, pd.read_parquet(test_path, columns=[target]), target)
     board = build_leaderboard(model_metrics, baseline, metric)
     champion = pick_champion(board, metric)
     with atomic_path(outputs["leaderboard"]) as tmp:

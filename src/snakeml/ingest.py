@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from snakeml.errors import DataError
-from snakeml.io import atomic_path
+from snakeml.io import write_parquet
 from snakeml.schema import RAW_TABLES
 
 log = logging.getLogger(__name__)
@@ -139,12 +138,6 @@ def read_raw_table(source: Path, table: str) -> pa.Table:
         # A stable surrogate key in source order: traceability and a total row order.
         data = data.add_column(0, "flight_id", pa.array(range(data.num_rows), pa.int64()))
     return data
-
-
-def write_parquet(table: pa.Table, target: str | Path) -> None:
-    """Write parquet atomically, compressed, with deterministic bytes for the same data."""
-    with atomic_path(target) as tmp:
-        pq.write_table(table, tmp, compression="zstd")
 
 
 def ingest_tables(tables: list[str], outputs: dict[str, str | Path]) -> dict[str, int]:

@@ -23,8 +23,20 @@ class DataConfig:
 
 
 @dataclass
+class WindowsConfig:
+    """Lengths, in minutes, of the past windows of the congestion features."""
+
+    short: int = 60
+    day: int = 1440
+    week: int = 10080
+
+
+@dataclass
 class FeaturesConfig:
     horizon_minutes: int = 60
+    windows: WindowsConfig = field(default_factory=WindowsConfig)
+    weather_change_minutes: int = 180
+    delay_quantile: float = 0.9
     target: str = "arr_delay"
     numeric: list[str] = field(default_factory=list)
     categorical: list[str] = field(default_factory=list)
@@ -72,8 +84,11 @@ class EvaluationConfig:
 
 @dataclass
 class RuleResources:
+    """What one job of a rule asks for, locally and from a cluster scheduler."""
+
     threads: int = 1
     mem_mb: int = 2048
+    runtime: int = 30  # wall-time limit in minutes (Snakemake's standard resource)
 
 
 @dataclass
@@ -84,6 +99,7 @@ class ResourcesConfig:
     tune: RuleResources = field(default_factory=RuleResources)
     train: RuleResources = field(default_factory=RuleResources)
     evaluate: RuleResources = field(default_factory=RuleResources)
+    leaderboard: RuleResources = field(default_factory=RuleResources)
 
 
 @dataclass

@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from snakeml.errors import DataError
-from snakeml.ingest import write_parquet
+from snakeml.io import write_parquet
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,8 @@ def split_by_month(table: pa.Table, split: dict[str, Any], seed: int) -> dict[st
     parts: dict[str, pa.Table] = {}
     for offset, name in enumerate(SPLITS):
         months = list(split[f"{name}_months"])
-        part = select_months(table, months)
+        # The feature build does not sort (a global sort costs memory); order here, per split.
+        part = select_months(table, months).sort_by("flight_id")
         if part.num_rows == 0:
             raise DataError(
                 f"split {name!r} is empty: no flights in months {months}; "

@@ -19,6 +19,7 @@ PROJECT_PARTS = (
     "conf",
     "profiles",
     "environment.yml",
+    "data/reference",
 )
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 SMOKE = "+experiment=smoke"

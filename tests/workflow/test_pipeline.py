@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from tests.workflow.project import SMOKE, snakemake
@@ -24,7 +25,7 @@ RULES_WITH_LOGS = {
 }
 
 
-def mtimes(root: Path, folders: tuple[str, ...] = ("data", "results")) -> dict[str, int]:
+def mtimes(root: Path, folders: tuple[str, ...] = ("data/raw", "results")) -> dict[str, int]:
     return {
         str(path.relative_to(root)): path.stat().st_mtime_ns
         for folder in folders
@@ -51,12 +52,25 @@ def test_smoke_run_writes_leaderboard_and_champion(smoke_project: Path) -> None:
 
 
 def test_raw_tables_are_typed_parquet(smoke_project: Path) -> None:
-    import pyarrow.parquet as pq
-
     flights = pq.read_schema(smoke_project / "data/raw/flights.parquet")
     assert str(flights.field("time_hour").type) == "timestamp[us, tz=UTC]"
     assert str(flights.field("arr_delay").type) == "int32"
     assert pq.read_metadata(smoke_project / "data/raw/flights.parquet").num_rows == 336776
+
+
+def test_every_table_written_has_its_metadata(smoke_project: Path) -> None:
+    tables = sorted((smoke_project / "data/raw").glob("*.parquet"))
+    tables += sorted((smoke_project / "results").rglob("*.parquet"))
+    assert len(tables) >= 5 + 1 + 3 + 2 + 2
+    for table in tables:
+        meta = json.loads(Path(f"{table}.meta.json").read_text())
+        assert meta["rows"] == pq.read_metadata(table).num_rows, table
+        assert len(meta["sha256"]) == 64 and meta["rule"]
+    features = json.loads(
+        (smoke_project / "results/features/flights.parquet.meta.json").read_text()
+    )
+    # 336,776 flights, of which 9,430 were cancelled or diverted: counted, not lost
+    assert features["counts"] == {"flights": 336776, "rows": 327346, "no_arrival_delay": 9430}
 
 
 def test_every_rule_logs_and_heavy_rules_are_benchmarked(smoke_project: Path) -> None:
@@ -125,7 +139,7 @@ def test_bad_override_fails_before_any_job(fresh_project: Path) -> None:
     lines = [line for line in run.output.splitlines() if line.startswith("snakeml:")]
     assert len(lines) == 1 and "n_trails" in lines[0], run.output[-2000:]
     assert not (fresh_project / "results").exists()
-    assert not (fresh_project / "data").exists()
+    assert not (fresh_project / "data/raw").exists()
 
 
 def test_unknown_model_names_the_choices(fresh_project: Path) -> None:
