@@ -135,8 +135,8 @@ def main() -> int:
         sql_output.unlink()
         report["runs"].append(run)
         print(json.dumps(run), flush=True)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(report, indent=2) + "\n")  # after every run
     return 0
 
 

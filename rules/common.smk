@@ -7,6 +7,7 @@ from pathlib import Path
 LIBRARY = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, LIBRARY)
 
+from snakeml.cluster import check_fits_node, slurm_largest_node
 from snakeml.config import compose_config, export_rule_configs, model_names
 from snakeml.errors import ConfigError
 from snakeml.features import FEATURE_STEPS
@@ -48,3 +49,15 @@ def get_final_outputs():
         "results/champion/metrics.json",
         *expand("results/evaluation/{model}/importance.png", model=MODELS),
     ]
+
+
+# On SLURM, a job no node can run would be refused at submission: name the key to change
+# before anything is submitted (the executor is known only once the run starts).
+onstart:
+    if getattr(workflow.executor_plugin, "name", None) == "slurm":
+        LARGEST_NODE = slurm_largest_node()
+        if LARGEST_NODE is not None:
+            try:
+                check_fits_node(CFG["resources"], *LARGEST_NODE)
+            except ConfigError as exc:
+                sys.exit(f"snakeml: {exc}")

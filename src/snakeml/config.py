@@ -194,6 +194,7 @@ def validate_config(cfg: dict[str, Any]) -> None:
     for rule, res in cfg["resources"].items():
         _require(res["threads"] >= 1, f"resources.{rule}.threads", "must be >= 1")
         _require(res["mem_mb"] >= 1, f"resources.{rule}.mem_mb", "must be >= 1")
+        _require(res["runtime"] >= 1, f"resources.{rule}.runtime", "must be >= 1 minute")
 
 
 def model_names(cfg: dict[str, Any]) -> list[str]:
