@@ -58,6 +58,6 @@ onstart:
         LARGEST_NODE = slurm_largest_node()
         if LARGEST_NODE is not None:
             try:
-                check_fits_node(CFG["resources"], *LARGEST_NODE)
+                check_fits_node(RESOURCES, *LARGEST_NODE)
             except ConfigError as exc:
                 sys.exit(f"snakeml: {exc}")
