@@ -5,10 +5,12 @@
 -- Variables: window_short_minutes, window_day_minutes, window_week_minutes, delay_quantile.
 --
 -- How it stays fast: windowed aggregates over a stream that mixes departures with
--- (null-valued) moments are slow and scale badly. Instead each (family, key) partition lists
--- its departures first, in time order, then its moments. A moment's window is the contiguous
--- run of departure rows (lo, hi], where hi counts the departures at or before the moment and
--- lo those before the window starts (both by ASOF joins); per-row ROWS offsets reach it.
+-- (null-valued) moments are slow and scale badly. A moment's window is the contiguous run
+-- (lo, hi] of its partition's departures in time order, where hi counts the departures at or
+-- before the moment and lo those before the window starts (ASOF joins on running counts, by
+-- integer key and instant). The means are differences of running delay sums. For the
+-- percentiles each partition lists its departures first, in time order, then its moments;
+-- per-row ROWS offsets reach the run.
 
 with
 
@@ -41,164 +43,184 @@ keyed as (
     cross join families
 ),
 
-departures as (
+key_ids as (
+    -- integer partition keys sort, hash and join faster than (family, text) pairs
     select
         keyed.family,
         keyed.key,
-        keyed.actual_dep_utc as event_at,
-        keyed.dep_delay
+        row_number() over () as key_id
     from keyed
-    where keyed.actual_dep_utc is not null
+    group by keyed.family, keyed.key
 ),
 
-departed_by as (
-    -- how many departures of the partition happened at or before each departure instant
+keyed_ids as materialized (
+    -- instants as integer microseconds (exact) compare faster than timestamps
     select
-        departures.family,
-        departures.key,
+        keyed.flight_id,
+        key_ids.key_id,
+        epoch_us(keyed.predicted_at) as predicted_at,
+        epoch_us(keyed.actual_dep_utc) as actual_dep_utc,
+        keyed.dep_delay
+    from keyed
+    inner join key_ids on keyed.family = key_ids.family and keyed.key = key_ids.key
+),
+
+departures as (
+    select
+        keyed_ids.key_id,
+        keyed_ids.actual_dep_utc as event_at,
+        keyed_ids.dep_delay
+    from keyed_ids
+    where keyed_ids.actual_dep_utc is not null
+),
+
+departed_by as materialized (
+    -- how many departures of the partition happened at or before each departure instant,
+    -- and their delay sum (exact in double: integer delays), kept at the last departure of
+    -- each instant; running row numbers are cheaper than grouping first
+    select
+        departures.key_id,
         departures.event_at,
-        sum(count(*)) over (
-            partition by departures.family, departures.key
-            order by departures.event_at
-            rows between unbounded preceding and current row
-        ) as departed
+        row_number() over running_order as departed,
+        sum(departures.dep_delay::double) over (
+            running_order rows between unbounded preceding and current row
+        ) as delay_sum
     from departures
-    group by departures.family, departures.key, departures.event_at
+    window running_order as (partition by departures.key_id order by departures.event_at)
+    qualify lead(departures.event_at) over running_order is distinct from departures.event_at
 ),
 
 partition_sizes as (
     select
-        departures.family,
-        departures.key,
+        departures.key_id,
         count(*) as departures
     from departures
-    group by departures.family, departures.key
+    group by departures.key_id
 ),
 
 moments as (
     select
-        keyed.flight_id,
-        keyed.family,
-        keyed.key,
-        keyed.predicted_at,
-        keyed.predicted_at - to_minutes(getvariable('window_short_minutes')) as short_from,
-        keyed.predicted_at - to_minutes(getvariable('window_day_minutes')) as day_from,
-        keyed.predicted_at - to_minutes(getvariable('window_week_minutes')) as week_from,
+        keyed_ids.flight_id,
+        keyed_ids.key_id,
+        keyed_ids.predicted_at,
+        keyed_ids.predicted_at - getvariable('window_short_minutes')::bigint * 60000000
+            as short_from,
+        keyed_ids.predicted_at - getvariable('window_day_minutes')::bigint * 60000000
+            as day_from,
+        keyed_ids.predicted_at - getvariable('window_week_minutes')::bigint * 60000000
+            as week_from,
         row_number() over (
-            partition by keyed.family, keyed.key
-            order by keyed.predicted_at, keyed.flight_id
+            partition by keyed_ids.key_id
+            order by keyed_ids.predicted_at, keyed_ids.flight_id
         ) as moment_rank
-    from keyed
+    from keyed_ids
 ),
 
 with_hi as (
     select
         moments.*,
-        coalesce(departed_by.departed, 0) as hi
+        coalesce(departed_by.departed, 0) as hi,
+        coalesce(departed_by.delay_sum, 0) as sum_hi
     from moments
     asof left join departed_by
-        on moments.family = departed_by.family
-        and moments.key = departed_by.key
+        on moments.key_id = departed_by.key_id
         and moments.predicted_at >= departed_by.event_at
 ),
 
 with_short as (
     select
         with_hi.*,
-        coalesce(departed_by.departed, 0) as lo_short
+        coalesce(departed_by.departed, 0) as lo_short,
+        coalesce(departed_by.delay_sum, 0) as sum_lo_short
     from with_hi
     asof left join departed_by
-        on with_hi.family = departed_by.family
-        and with_hi.key = departed_by.key
+        on with_hi.key_id = departed_by.key_id
         and with_hi.short_from > departed_by.event_at
 ),
 
 with_day as (
     select
         with_short.*,
-        coalesce(departed_by.departed, 0) as lo_day
+        coalesce(departed_by.departed, 0) as lo_day,
+        coalesce(departed_by.delay_sum, 0) as sum_lo_day
     from with_short
     asof left join departed_by
-        on with_short.family = departed_by.family
-        and with_short.key = departed_by.key
+        on with_short.key_id = departed_by.key_id
         and with_short.day_from > departed_by.event_at
 ),
 
-bounds as (
+bounds as materialized (
     -- a moment sits at row (departures + moment_rank); its window's rows are (lo, hi]
     select
         with_day.*,
         coalesce(departed_by.departed, 0) as lo_week,
+        coalesce(departed_by.delay_sum, 0) as sum_lo_week,
         coalesce(partition_sizes.departures, 0) + with_day.moment_rank as position
     from with_day
     asof left join departed_by
-        on with_day.family = departed_by.family
-        and with_day.key = departed_by.key
+        on with_day.key_id = departed_by.key_id
         and with_day.week_from > departed_by.event_at
     left join partition_sizes
-        on with_day.family = partition_sizes.family
-        and with_day.key = partition_sizes.key
+        on with_day.key_id = partition_sizes.key_id
 ),
 
 stream as (
+    -- one integer orders the partition: departures by instant, then moments by rank; a narrow
+    -- row keeps the window's sort in memory
     select
-        departures.family,
-        departures.key,
-        false as is_moment,
-        departures.event_at,
+        departures.key_id,
+        departures.event_at as stream_order,
         null::bigint as flight_id,
         departures.dep_delay as delay,
-        0 as short_start,
         0 as day_start,
         0 as week_start,
         1 as window_end
     from departures
     union all
     select
-        bounds.family,
-        bounds.key,
-        true as is_moment,
-        bounds.predicted_at as event_at,
+        bounds.key_id,
+        (1::bigint << 62) + bounds.moment_rank as stream_order,
         bounds.flight_id,
         0 as delay,
-        bounds.position - bounds.lo_short - 1 as short_start,
         bounds.position - bounds.lo_day - 1 as day_start,
         bounds.position - bounds.lo_week - 1 as week_start,
         bounds.position - bounds.hi as window_end
     from bounds
 ),
 
-windowed as (
+percentiles as (
     select
         stream.flight_id,
-        stream.family,
-        avg(stream.delay) over (
-            partition by stream.family, stream.key
-            order by stream.is_moment, stream.event_at, stream.flight_id
-            rows between stream.short_start preceding and stream.window_end preceding
-        ) as mean_short,
-        avg(stream.delay) over (
-            partition by stream.family, stream.key
-            order by stream.is_moment, stream.event_at, stream.flight_id
-            rows between stream.day_start preceding and stream.window_end preceding
-        ) as mean_day,
-        avg(stream.delay) over (
-            partition by stream.family, stream.key
-            order by stream.is_moment, stream.event_at, stream.flight_id
-            rows between stream.week_start preceding and stream.window_end preceding
-        ) as mean_week,
+        stream.key_id,
         quantile_cont(stream.delay, getvariable('delay_quantile')) over (
-            partition by stream.family, stream.key
-            order by stream.is_moment, stream.event_at, stream.flight_id
+            partition by stream.key_id
+            order by stream.stream_order
             rows between stream.day_start preceding and stream.window_end preceding
         ) as high_day,
         quantile_cont(stream.delay, getvariable('delay_quantile')) over (
-            partition by stream.family, stream.key
-            order by stream.is_moment, stream.event_at, stream.flight_id
+            partition by stream.key_id
+            order by stream.stream_order
             rows between stream.week_start preceding and stream.window_end preceding
         ) as high_week
     from stream
-    qualify stream.is_moment
+    qualify stream.flight_id is not null
+),
+
+windowed as (
+    select
+        percentiles.flight_id,
+        key_ids.family,
+        (bounds.sum_hi - bounds.sum_lo_short) / nullif(bounds.hi - bounds.lo_short, 0)
+            as mean_short,
+        (bounds.sum_hi - bounds.sum_lo_day) / nullif(bounds.hi - bounds.lo_day, 0) as mean_day,
+        (bounds.sum_hi - bounds.sum_lo_week) / nullif(bounds.hi - bounds.lo_week, 0)
+            as mean_week,
+        percentiles.high_day,
+        percentiles.high_week
+    from percentiles
+    inner join bounds
+        on percentiles.flight_id = bounds.flight_id and percentiles.key_id = bounds.key_id
+    inner join key_ids on percentiles.key_id = key_ids.key_id
 ),
 
 final as (
