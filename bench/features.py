@@ -21,11 +21,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from snakeml.features import REFERENCE_FILES
+
 ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = {
-    "holidays": ROOT / "data/reference/us_federal_holidays.csv",
-    "airport_timezones": ROOT / "data/reference/airport_timezones.csv",
-}
+REFERENCE = {name: ROOT / path for name, path in REFERENCE_FILES.items()}
 RAW = ("flights", "weather", "planes", "airports")
 
 

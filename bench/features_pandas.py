@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from snakeml.columns import ID_COLUMNS
+
 FAMILIES = ("carrier", "origin", "route")
 WINDOWS = ("short", "day", "week")
 
@@ -213,24 +215,7 @@ def build_features(raw: dict[str, pd.DataFrame], settings: dict[str, Any]) -> pd
             "engine": "plane_engine",
         }
     )[["tailnum", "built_year", "plane_seats", "plane_engines", "plane_engine"]]
-    out = f[
-        [
-            "flight_id",
-            "year",
-            "month",
-            "day",
-            "carrier",
-            "flight",
-            "tailnum",
-            "origin",
-            "dest",
-            "sched_dep_time",
-            "time_hour",
-            "distance",
-            "tz_diff_hours",
-            "arr_delay",
-        ]
-    ]
+    out = f[[*ID_COLUMNS, "distance", "tz_diff_hours", "arr_delay"]]
     out = out.merge(calendar(f, raw["holidays"]), on="flight_id")
     out = out.merge(aircraft_history(f), on="flight_id", how="left")
     out = out.merge(congestion(f, settings), on="flight_id")

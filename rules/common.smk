@@ -10,7 +10,7 @@ sys.path.insert(0, LIBRARY)
 from snakeml.cluster import check_fits_node, slurm_largest_node
 from snakeml.config import compose_config, export_rule_configs, model_names
 from snakeml.errors import ConfigError
-from snakeml.features import FEATURE_STEPS
+from snakeml.features import FEATURE_STEPS, REFERENCE_FILES
 from snakeml.rule import share_import_path
 
 share_import_path(LIBRARY)

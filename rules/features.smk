@@ -4,8 +4,8 @@ rule features:
         weather="data/raw/weather.parquet",
         planes="data/raw/planes.parquet",
         airports="data/raw/airports.parquet",
-        holidays="data/reference/us_federal_holidays.csv",
-        timezones="data/reference/airport_timezones.csv",
+        holidays=REFERENCE_FILES["holidays"],
+        airport_timezones=REFERENCE_FILES["airport_timezones"],
         sql=expand("sql/{step}.sql", step=FEATURE_STEPS),
         cfg=rule_config("features"),
     output:

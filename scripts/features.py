@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from snakeml.features import RAW_INPUTS, write_features
+from snakeml.features import RAW_INPUTS, REFERENCE_FILES, write_features
 from snakeml.io import read_yaml
 from snakeml.metadata import write_table_metadata
 from snakeml.rule import run_rule
@@ -11,7 +11,7 @@ from snakeml.rule import run_rule
 def main(smk) -> None:
     counts = write_features(
         raw={table: smk.input[table] for table in RAW_INPUTS},
-        reference={"holidays": smk.input.holidays, "airport_timezones": smk.input.timezones},
+        reference={name: smk.input[name] for name in REFERENCE_FILES},
         sql_dir=Path(smk.input.sql[0]).parent,
         output=smk.output.features,
         settings=read_yaml(smk.input.cfg),

@@ -21,6 +21,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RAW_INPUTS: tuple[str, ...] = ("flights", "weather", "planes", "airports")
+# Reference tables kept in git, by name: path from the project's root, then column types.
+REFERENCE_FILES: dict[str, str] = {
+    "holidays": "data/reference/us_federal_holidays.csv",
+    "airport_timezones": "data/reference/airport_timezones.csv",
+}
 REFERENCE_INPUTS: dict[str, dict[str, str]] = {
     "holidays": {"date": "DATE", "name": "VARCHAR"},
     "airport_timezones": {"faa": "VARCHAR", "tzone": "VARCHAR"},

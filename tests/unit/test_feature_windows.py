@@ -20,14 +20,11 @@ import pytest
 from snakeml.config import compose_config, rule_slices
 from snakeml.contracts import ContractError
 from snakeml.errors import DataError
-from snakeml.features import write_features
+from snakeml.features import REFERENCE_FILES, write_features
 from snakeml.ingest import RAW_SCHEMAS
 
 REPO = Path(__file__).resolve().parents[2]
-REFERENCE = {
-    "holidays": REPO / "data/reference/us_federal_holidays.csv",
-    "airport_timezones": REPO / "data/reference/airport_timezones.csv",
-}
+REFERENCE = {name: REPO / path for name, path in REFERENCE_FILES.items()}
 
 
 def z(month: int, day: int, hour: int, minute: int = 0) -> datetime:

