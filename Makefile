@@ -12,7 +12,7 @@ CORES ?= all
 # Hydra overrides for the pipeline, e.g. make run OVERRIDES="+experiment=smoke tuning.n_trials=5"
 OVERRIDES ?=
 
-.PHONY: help venv venv-slurm run smoke test test-fast test-slurm lint format bench rulegraph lock clean
+.PHONY: help venv venv-slurm run smoke test test-fast test-slurm test-postgres lint format bench rulegraph lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -48,6 +48,11 @@ test-fast: $(STAMP) ## run the tests without the slow workflow tests
 test-slurm: $(SLURM_STAMP) ## start a private one-node SLURM (root), run tests/cluster, stop it
 	timeout 300 .ci/slurm.sh start; trap '.ci/slurm.sh stop' EXIT; \
 		SNAKEML_REQUIRE_SERVICES=1 timeout 1200 $(BIN)/pytest tests/cluster
+
+test-postgres: $(STAMP) ## start a private PostgreSQL on loopback (.ci/postgres.sh), run tests/services, stop it
+	export SNAKEML_POSTGRES_DIR=$$(mktemp -d); trap '.ci/postgres.sh stop' EXIT; \
+		timeout 300 .ci/postgres.sh start && \
+		SNAKEML_REQUIRE_SERVICES=1 timeout 1200 $(BIN)/pytest -m postgres tests/services
 
 lint: $(STAMP) ## ruff, ruff format, snakefmt and snakemake --lint
 	$(BIN)/ruff check .

@@ -12,6 +12,7 @@ from snakeml.config import compose_config, export_rule_configs, model_names
 from snakeml.errors import ConfigError
 from snakeml.features import FEATURE_STEPS, REFERENCE_FILES
 from snakeml.rule import share_import_path
+from snakeml.storage import check_storage
 
 share_import_path(LIBRARY)
 
@@ -28,10 +29,12 @@ export_rule_configs(CFG, RULE_CONFIGS)
 MODELS = model_names(CFG)
 RESOURCES = CFG["resources"]
 RAW_TABLES = CFG["data"]["tables"]
+SHARDS = list(range(CFG["tuning"]["n_shards"]))
 
 
 wildcard_constraints:
     model="|".join(MODELS),
+    shard=r"\d+",
 
 
 def rule_config(name):
@@ -51,9 +54,15 @@ def get_final_outputs():
     ]
 
 
-# On SLURM, a job no node can run would be refused at submission: name the key to change
-# before anything is submitted (the executor is known only once the run starts).
+# Before any job starts: an RDB for the trials must be reachable (and gets Optuna's tables
+# once, not from two shards at a time); on SLURM, a job no node can run would be refused at
+# submission, so name the key to change before anything is submitted (the executor is known
+# only once the run starts).
 onstart:
+    try:
+        check_storage(CFG["tuning"]["storage"])
+    except ConfigError as exc:
+        sys.exit(f"snakeml: {exc}")
     if getattr(workflow.executor_plugin, "name", None) == "slurm":
         LARGEST_NODE = slurm_largest_node()
         if LARGEST_NODE is not None:

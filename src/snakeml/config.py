@@ -17,7 +17,14 @@ from typing import Any
 from snakeml.columns import CATEGORICAL_FEATURES, NUMERIC_FEATURES, TARGETS
 from snakeml.errors import ConfigError
 from snakeml.io import dump_yaml, write_text_if_changed
-from snakeml.schema import METRICS, PREPROCESSORS, RAW_TABLES, SEARCH_TYPES, register_schema
+from snakeml.schema import (
+    METRICS,
+    PREPROCESSORS,
+    PRUNERS,
+    RAW_TABLES,
+    SEARCH_TYPES,
+    register_schema,
+)
 
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parents[2] / "conf"
 SLICE_HEADER = "# Resolved by snakeml from conf/ for one rule. Do not edit: edit conf/ instead.\n"
@@ -153,6 +160,31 @@ def _check_models(models: dict[str, Any]) -> None:
             _check_search_param(f"{key}.search_space.{param}", search)
 
 
+def _check_tuning(tuning: dict[str, Any]) -> None:
+    n_trials, n_shards = tuning["n_trials"], tuning["n_shards"]
+    _require(n_trials >= 1, "tuning.n_trials", f"must be >= 1, got {n_trials}")
+    _require(n_shards >= 1, "tuning.n_shards", f"must be >= 1, got {n_shards}")
+    _require(
+        n_shards <= n_trials,
+        "tuning.n_shards",
+        f"{n_shards} shards for {n_trials} trials would leave shards with nothing to do: "
+        f"lower tuning.n_shards or raise tuning.n_trials",
+    )
+    timeout = tuning["timeout_seconds"]
+    _require(timeout is None or timeout > 0, "tuning.timeout_seconds", "must be null or > 0")
+    _require(tuning["n_folds"] >= 2, "tuning.n_folds", f"must be >= 2, got {tuning['n_folds']}")
+    _require(tuning["startup_trials"] >= 0, "tuning.startup_trials", "must be >= 0")
+    _require(
+        tuning["pruner"] in PRUNERS,
+        "tuning.pruner",
+        f"must be one of {PRUNERS}, got {tuning['pruner']!r}",
+    )
+    if tuning["storage"] is not None:
+        from snakeml.storage import check_storage_url
+
+        check_storage_url(tuning["storage"])
+
+
 def validate_config(cfg: dict[str, Any]) -> None:
     """Check the values the schema's types cannot express. Raises ConfigError."""
     tables = cfg["data"]["tables"]
@@ -181,10 +213,7 @@ def validate_config(cfg: dict[str, Any]) -> None:
     )
     _check_months(cfg["split"])
     _check_models(cfg["model"])
-    tuning = cfg["tuning"]
-    _require(tuning["n_trials"] >= 1, "tuning.n_trials", f"must be >= 1, got {tuning['n_trials']}")
-    timeout = tuning["timeout_seconds"]
-    _require(timeout is None or timeout > 0, "tuning.timeout_seconds", "must be null or > 0")
+    _check_tuning(cfg["tuning"])
     for key in ("tuning.metric", "evaluation.metric"):
         group, name = key.split(".")
         _require(cfg[group][name] in METRICS, key, f"must be one of {METRICS}")
@@ -234,11 +263,16 @@ def rule_slices(cfg: dict[str, Any]) -> dict[str, dict[str, Any]]:
     }
     for name in model_names(cfg):
         model = {"name": name, **cfg["model"][name]}
-        slices[f"tune/{name}"] = {
+        slices[f"tune_shard/{name}"] = {
             "seed": cfg["seed"],
             "columns": columns,
             "model": model,
             "tuning": cfg["tuning"],
+        }
+        slices[f"tune_best/{name}"] = {
+            "seed": cfg["seed"],
+            "model": model,
+            "tuning": {key: cfg["tuning"][key] for key in ("metric", "n_shards")},
         }
         slices[f"train/{name}"] = {"seed": cfg["seed"], "columns": columns, "model": model}
         slices[f"evaluate/{name}"] = {

@@ -29,6 +29,7 @@ TRUSTED_TYPES: frozenset[str] = frozenset(
         "functools.partial",
         "numpy.dtype",
         "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        "sklearn.tree._tree.Tree",
         "sklearn.utils.validation.check_array",
     }
 )

@@ -14,6 +14,7 @@ RAW_TABLES: tuple[str, ...] = ("flights", "weather", "planes", "airports", "airl
 SEARCH_TYPES: tuple[str, ...] = ("float", "int", "categorical")
 PREPROCESSORS: tuple[str, ...] = ("onehot", "ordinal")
 METRICS: tuple[str, ...] = ("rmse", "mae", "r2")
+PRUNERS: tuple[str, ...] = ("median", "none")
 
 
 @dataclass
@@ -70,9 +71,17 @@ class ModelConfig:
 
 @dataclass
 class TuningConfig:
-    n_trials: int = 10
+    """Optuna per model: ``n_trials`` split across ``n_shards`` jobs (see conf/tuning/)."""
+
+    n_trials: int = 8
+    n_shards: int = 2
     timeout_seconds: float | None = None
     metric: str = "rmse"
+    n_folds: int = 3
+    startup_trials: int = 2
+    pruner: str = "median"
+    pooled: bool = False
+    storage: str | None = None
 
 
 @dataclass
@@ -96,7 +105,8 @@ class ResourcesConfig:
     ingest: RuleResources = field(default_factory=RuleResources)
     features: RuleResources = field(default_factory=RuleResources)
     split: RuleResources = field(default_factory=RuleResources)
-    tune: RuleResources = field(default_factory=RuleResources)
+    tune_shard: RuleResources = field(default_factory=RuleResources)
+    tune_best: RuleResources = field(default_factory=RuleResources)
     train: RuleResources = field(default_factory=RuleResources)
     evaluate: RuleResources = field(default_factory=RuleResources)
     leaderboard: RuleResources = field(default_factory=RuleResources)

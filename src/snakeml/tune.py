@@ -1,14 +1,34 @@
-"""Tune: an Optuna study per model, fit on the train months and scored on the valid months."""
+"""Tune: Optuna studies per model, run as shards and gathered into the best parameters.
+
+A shard (rule tune_shard) runs its share of the model's trial budget. Each trial scores one
+parameter set on time-ordered folds of train + valid and reports every fold to the pruner.
+Trials live in a storage (journal file or RDB), so a rerun after a crash, a timeout or a
+larger budget keeps every finished trial and runs only the missing ones.
+
+Reproducibility: by default each shard is its own study, and the sampler is reseeded before
+every trial from (seed, shard, finished trials so far). A shard's trials are then a function
+of its own history only, identical whether shards run one after another, side by side, on a
+cluster or resumed after a crash. ``pooled`` shards share one study: a better search, but the
+result depends on timing.
+
+Gathering (rule tune_best) needs only the shards' trial tables, not the storage.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import math
+import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
-from snakeml.io import write_parquet, write_yaml
+from snakeml.errors import ConfigError, DataError
+from snakeml.io import atomic_path, read_json, write_parquet, write_yaml
 from snakeml.metrics import loss, regression_metrics
 from snakeml.models import (
     build_pipeline,
@@ -17,8 +37,19 @@ from snakeml.models import (
     suggest_params,
     target_vector,
 )
+from snakeml.storage import display_url, open_storage
+
+if TYPE_CHECKING:
+    import optuna
 
 log = logging.getLogger(__name__)
+
+# Values that set how much is searched, not what a trial computes: changing them resumes the
+# same studies instead of starting new ones.
+BUDGET_KEYS: tuple[str, ...] = ("n_trials", "n_shards", "timeout_seconds", "storage")
+# Columns that put rows in time order for the folds (scheduled hour, then source order).
+TIME_ORDER: tuple[str, ...] = ("time_hour", "flight_id")
+FINISHED_STATES: tuple[str, ...] = ("COMPLETE", "PRUNED")
 
 
 def _quiet_optuna() -> None:
@@ -30,77 +61,429 @@ def _quiet_optuna() -> None:
     optuna.logging.set_verbosity(optuna.logging.INFO)
 
 
-def tune_model(
-    train: pd.DataFrame, valid: pd.DataFrame, settings: dict[str, Any], threads: int = 1
-) -> tuple[dict[str, Any], pd.DataFrame]:
-    """Run the study; return the best parameters and one row per trial."""
+def shard_budget(n_trials: int, n_shards: int, shard: int) -> int:
+    """Shard ``shard``'s share of ``n_trials``: equal parts, the first shards take the rest."""
+    if not 0 <= shard < n_shards:
+        raise ConfigError(f"shard {shard} is outside 0..{n_shards - 1} (tuning.n_shards)")
+    return n_trials // n_shards + (1 if shard < n_trials % n_shards else 0)
+
+
+def model_budget(settings: dict[str, Any]) -> int:
+    """Trials for the model: one when nothing is searched."""
+    return settings["tuning"]["n_trials"] if settings["model"]["search_space"] else 1
+
+
+def study_fingerprint(settings: dict[str, Any], data_hashes: list[str]) -> str:
+    """A short hash of everything a trial's result depends on, the data included.
+
+    Studies are named with it: a change of model, search space, folds or data starts new
+    studies, while a change of budget, timeout or storage resumes the existing ones.
+    """
+    tuning = {k: v for k, v in settings["tuning"].items() if k not in BUDGET_KEYS}
+    payload = {
+        "seed": settings["seed"],
+        "columns": settings["columns"],
+        "model": settings["model"],
+        "tuning": tuning,
+        "data": data_hashes,
+    }
+    text = json.dumps(payload, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def study_name(model: str, fingerprint: str, shard: int, pooled: bool) -> str:
+    base = f"snakeml-{model}-{fingerprint}"
+    return base if pooled else f"{base}-shard{shard}"
+
+
+def trial_seed(seed: int, shard: int, finished: int) -> int:
+    """The sampler's seed before a shard's next trial."""
+    return int(np.random.SeedSequence([seed, shard, finished]).generate_state(1)[0])
+
+
+def data_hash(path: str | Path) -> str:
+    """The sha256 recorded in a table's sidecar, else of the file itself."""
+    from snakeml.metadata import file_sha256, metadata_path
+
+    sidecar = metadata_path(path)
+    if sidecar.is_file():
+        return str(read_json(sidecar)["sha256"])
+    return file_sha256(path)
+
+
+def time_ordered(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate and sort rows by time: the folds need the past before the future."""
+    frame = pd.concat(frames, ignore_index=True)
+    order = [c for c in TIME_ORDER if c in frame.columns]
+    if not order:
+        raise DataError(f"tuning data lacks every time column {list(TIME_ORDER)}")
+    return frame.sort_values(order, kind="stable").reset_index(drop=True)
+
+
+def time_folds(n_rows: int, n_folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Expanding-window folds: fit on everything before a block, score on the block."""
+    from sklearn.model_selection import TimeSeriesSplit
+
+    if n_rows < 2 * (n_folds + 1):
+        raise DataError(
+            f"{n_rows} rows are too few for {n_folds} time-ordered folds: lower tuning.n_folds"
+        )
+    return list(TimeSeriesSplit(n_splits=n_folds).split(np.arange(n_rows)))
+
+
+def make_pruner(tuning: dict[str, Any]) -> optuna.pruners.BasePruner:
     import optuna
 
-    _quiet_optuna()
+    if tuning["pruner"] == "none":
+        return optuna.pruners.NopPruner()
+    return optuna.pruners.MedianPruner(n_startup_trials=tuning["startup_trials"])
+
+
+def make_objective(frame: pd.DataFrame, settings: dict[str, Any], shard: int, threads: int) -> Any:
+    """The objective: mean loss over the folds, each fold reported for pruning."""
+    import optuna
+
     columns, model, tuning = settings["columns"], settings["model"], settings["tuning"]
-    x_train, y_train = feature_frame(train, columns), target_vector(train, columns)
-    x_valid, y_valid = feature_frame(valid, columns), target_vector(valid, columns)
+    x, y = feature_frame(frame, columns), target_vector(frame, columns)
+    folds = time_folds(len(frame), tuning["n_folds"])
     metric = tuning["metric"]
 
     def objective(trial: optuna.Trial) -> float:
+        trial.set_user_attr("shard", shard)
         params = suggest_params(trial, model["search_space"])
-        pipeline = build_pipeline(model, columns, params, threads, settings["seed"])
-        with limit_threads(threads):
-            pipeline.fit(x_train, y_train)
-            scores = regression_metrics(y_valid, pipeline.predict(x_valid))
-        for name, value in scores.items():
-            trial.set_user_attr(f"valid_{name}", value)
-        return loss(scores, metric)
+        losses: list[float] = []
+        fold_scores: list[dict[str, float]] = []
+        for step, (fit_rows, score_rows) in enumerate(folds):
+            pipeline = build_pipeline(model, columns, params, threads, settings["seed"])
+            with limit_threads(threads):
+                pipeline.fit(x.iloc[fit_rows], y[fit_rows])
+                scores = regression_metrics(y[score_rows], pipeline.predict(x.iloc[score_rows]))
+            fold_scores.append(scores)
+            losses.append(loss(scores, metric))
+            trial.report(float(np.mean(losses)), step)
+            if trial.should_prune():
+                trial.set_user_attr("folds_scored", step + 1)
+                raise optuna.TrialPruned(f"fold {step}: mean {metric} {np.mean(losses):.4f}")
+        trial.set_user_attr("folds_scored", len(folds))
+        for name in fold_scores[0]:
+            trial.set_user_attr(f"cv_{name}", float(np.mean([s[name] for s in fold_scores])))
+        return float(np.mean(losses))
 
-    sampler = optuna.samplers.TPESampler(seed=settings["seed"])
-    study = optuna.create_study(direction="minimize", sampler=sampler)
-    n_trials = tuning["n_trials"] if model["search_space"] else 1
-    study.optimize(objective, n_trials=n_trials, timeout=tuning["timeout_seconds"])
-    completed = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
-    if not completed:
-        raise RuntimeError(f"no trial of model {model['name']!r} completed; see the log above")
-    log.info(
-        "model %s: best valid %s %.4f with %s",
-        model["name"],
-        metric,
-        study.best_trial.user_attrs[f"valid_{metric}"],
-        study.best_params,
+    return objective
+
+
+def _fail_stale_trials(study: optuna.Study, shard: int, pooled: bool) -> int:
+    """Mark this shard's trials left RUNNING by a killed process as FAIL; return how many."""
+    import optuna
+
+    stale = [
+        t
+        for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+        if not pooled or t.user_attrs.get("shard") == shard
+    ]
+    for trial in stale:
+        study.tell(trial.number, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
+    return len(stale)
+
+
+def _own_trials(study: optuna.Study, shard: int, pooled: bool) -> list[optuna.trial.FrozenTrial]:
+    trials = study.get_trials(deepcopy=False)
+    return [t for t in trials if not pooled or t.user_attrs.get("shard") == shard]
+
+
+def _finished(trials: list[optuna.trial.FrozenTrial]) -> int:
+    return sum(t.state.name in FINISHED_STATES for t in trials)
+
+
+def run_shard(
+    frame: pd.DataFrame,
+    settings: dict[str, Any],
+    shard: int,
+    storage: optuna.storages.BaseStorage,
+    fingerprint: str,
+    threads: int = 1,
+) -> pd.DataFrame:
+    """Run the shard's missing trials in its study; return one row per trial of the shard."""
+    import optuna
+
+    _quiet_optuna()
+    tuning, name = settings["tuning"], settings["model"]["name"]
+    pooled = bool(tuning["pooled"])
+    budget = shard_budget(model_budget(settings), tuning["n_shards"], shard)
+    study = optuna.create_study(
+        study_name=study_name(name, fingerprint, shard, pooled),
+        storage=storage,
+        direction="minimize",
+        pruner=make_pruner(tuning),
+        load_if_exists=True,
     )
-    return dict(study.best_params), trials_frame(study, model["name"])
+    stale = _fail_stale_trials(study, shard, pooled)
+    done = _finished(_own_trials(study, shard, pooled))
+    log.info(
+        "model %s shard %d: study %s, %d of %d trials finished before%s",
+        name,
+        shard,
+        study.study_name,
+        done,
+        budget,
+        f", {stale} left running by a stopped run marked failed" if stale else "",
+    )
+    objective = make_objective(frame, settings, shard, threads) if done < budget else None
+    started = time.monotonic()
+    timeout = tuning["timeout_seconds"]
+    while done < budget:
+        if timeout is not None and time.monotonic() - started >= timeout:
+            log.info("model %s shard %d: timeout after %d trials", name, shard, done)
+            break
+        study.sampler = optuna.samplers.TPESampler(
+            seed=trial_seed(settings["seed"], shard, done),
+            n_startup_trials=tuning["startup_trials"],
+        )
+        study.optimize(objective, n_trials=1, catch=())
+        done = _finished(_own_trials(study, shard, pooled))
+    trials = trials_frame(_own_trials(study, shard, pooled), name, shard)
+    finished = trials[trials["state"].isin(FINISHED_STATES)]
+    log.info(
+        "model %s shard %d: %d trials finished (%d pruned)",
+        name,
+        shard,
+        len(finished),
+        int((finished["state"] == "PRUNED").sum()),
+    )
+    return trials
 
 
-def trials_frame(study: Any, model_name: str) -> pd.DataFrame:
-    """Every trial: number, state, value, duration, parameters and validation metrics."""
+def trials_frame(trials: list[optuna.trial.FrozenTrial], model: str, shard: int) -> pd.DataFrame:
+    """One row per trial: model, shard, trial number, state, value, duration, params, scores."""
     rows = []
-    for trial in study.trials:
+    for index, trial in enumerate(trials):
         duration = trial.duration.total_seconds() if trial.duration is not None else None
-        row = {
-            "model": model_name,
-            "trial": trial.number,
+        row: dict[str, Any] = {
+            "model": model,
+            "shard": shard,
+            "shard_trial": index,
+            "study_trial": trial.number,
             "state": trial.state.name,
             "value": trial.value,
             "duration_seconds": duration,
+            "steps_reported": len(trial.intermediate_values),
         }
-        row.update({f"param_{k}": v for k, v in trial.params.items()})
-        row.update(trial.user_attrs)
+        row.update({f"param_{k}": v for k, v in sorted(trial.params.items())})
+        row.update({k: v for k, v in sorted(trial.user_attrs.items()) if k != "shard"})
         rows.append(row)
-    return pd.DataFrame(rows)
+    columns = ["model", "shard", "shard_trial", "study_trial", "state", "value"]
+    return pd.DataFrame(rows, columns=None if rows else columns)
 
 
-def run_tuning(
-    train_path: str | Path,
-    valid_path: str | Path,
+def run_tune_shard(
+    split_paths: list[str | Path],
+    settings: dict[str, Any],
+    shard: int,
+    tuning_dir: str | Path,
+    trials_path: str | Path,
+    threads: int = 1,
+) -> pd.DataFrame:
+    """Rule tune_shard: open the storage, run the shard, write its trials."""
+    import pyarrow as pa
+
+    from snakeml.storage import journal_path
+
+    url = settings["tuning"]["storage"]
+    storage = open_storage(url, journal_path(tuning_dir))
+    log.info("storage: %s", display_url(url) if url else journal_path(tuning_dir))
+    fingerprint = study_fingerprint(settings, [data_hash(p) for p in split_paths])
+    frame = time_ordered([pd.read_parquet(p) for p in split_paths])
+    trials = run_shard(frame, settings, shard, storage, fingerprint, threads)
+    write_parquet(pa.Table.from_pandas(trials, preserve_index=False), trials_path)
+    return trials
+
+
+# --- gathering -------------------------------------------------------------------------------
+
+
+def gather_trials(shard_frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """All shards' trials in one table, ordered by shard, then trial."""
+    frames = [f for f in shard_frames if len(f)]
+    if not frames:
+        raise DataError("no shard ran a trial: check the tune_shard logs")
+    trials = pd.concat(frames, ignore_index=True)
+    return trials.sort_values(["shard", "shard_trial"], kind="stable").reset_index(drop=True)
+
+
+def best_trial(trials: pd.DataFrame) -> pd.Series:
+    """The complete trial with the lowest loss; ties go to the lower shard, then trial."""
+    complete = trials[trials["state"] == "COMPLETE"]
+    if complete.empty:
+        states = trials["state"].value_counts().to_dict()
+        raise DataError(
+            f"no trial of model {trials['model'].iloc[0]!r} completed (states: {states}); "
+            "see the tune_shard logs"
+        )
+    return complete.sort_values(["value", "shard", "shard_trial"], kind="stable").iloc[0]
+
+
+def best_params(trials: pd.DataFrame, search_space: dict[str, Any]) -> dict[str, Any]:
+    """The best trial's parameters with their configured types."""
+    best = best_trial(trials)
+    params: dict[str, Any] = {}
+    for name, spec in search_space.items():
+        value = best[f"param_{name}"]
+        if spec["type"] == "int":
+            params[name] = int(value)
+        elif spec["type"] == "float":
+            params[name] = float(value)
+        else:
+            params[name] = next(c for c in spec["choices"] if c == value or str(c) == str(value))
+    return params
+
+
+def search_distributions(search_space: dict[str, Any]) -> dict[str, Any]:
+    """Optuna distributions equal to what suggest_params draws from."""
+    from optuna.distributions import (
+        CategoricalDistribution,
+        FloatDistribution,
+        IntDistribution,
+    )
+
+    out: dict[str, Any] = {}
+    for name, spec in search_space.items():
+        if spec["type"] == "float":
+            out[name] = FloatDistribution(spec["low"], spec["high"], log=spec["log"])
+        elif spec["type"] == "int":
+            out[name] = IntDistribution(int(spec["low"]), int(spec["high"]), log=spec["log"])
+        else:
+            out[name] = CategoricalDistribution(list(spec["choices"]))
+    return out
+
+
+def param_importances(
+    trials: pd.DataFrame, search_space: dict[str, Any], seed: int
+) -> dict[str, float]:
+    """fANOVA importance of each searched parameter over the complete trials (seeded)."""
+    import optuna
+
+    _quiet_optuna()
+    complete = trials[trials["state"] == "COMPLETE"]
+    if not search_space or len(complete) < 2:
+        return {}
+    distributions = search_distributions(search_space)
+    study = optuna.create_study(direction="minimize")
+    study.add_trials(
+        [
+            optuna.trial.create_trial(
+                params={
+                    name: best_params(pd.DataFrame([row]), search_space)[name]
+                    for name in search_space
+                },
+                distributions=distributions,
+                value=float(row["value"]),
+            )
+            for _, row in complete.iterrows()
+        ]
+    )
+    if len(search_space) == 1:
+        return {next(iter(search_space)): 1.0}
+    evaluator = optuna.importance.FanovaImportanceEvaluator(seed=seed)
+    importances = optuna.importance.get_param_importances(study, evaluator=evaluator)
+    return {name: float(value) for name, value in importances.items()}
+
+
+def _figure(height: float = 3.5) -> tuple[Any, Any]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(figsize=(7, height))
+
+
+def _save(fig: Any, target: str | Path) -> None:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    with atomic_path(target) as tmp:
+        fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
+    plt.close(fig)
+
+
+def plot_history(trials: pd.DataFrame, metric: str, model: str, target: str | Path) -> None:
+    """Each shard's trial values in order and the best so far across all shards."""
+    fig, ax = _figure()
+    finished = trials[trials["state"] == "COMPLETE"]
+    order = trials.sort_values(["shard_trial", "shard"], kind="stable")
+    complete = order[order["state"] == "COMPLETE"]
+    for shard, part in finished.groupby("shard"):
+        ax.plot(part["shard_trial"], part["value"], "o", alpha=0.7, label=f"shard {shard}")
+    if len(complete):
+        ax.step(
+            complete["shard_trial"],
+            complete["value"].cummin(),
+            where="post",
+            color="black",
+            label="best so far",
+        )
+    pruned = trials[trials["state"] == "PRUNED"]
+    if len(pruned):
+        ax.plot(pruned["shard_trial"], [ax.get_ylim()[1]] * len(pruned), "x", color="grey",
+                label=f"pruned ({len(pruned)})")  # fmt: skip
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("trial within shard")
+    ax.set_ylabel(f"mean {metric} over folds (lower is better)")
+    ax.set_title(f"{model}: optimization history")
+    ax.legend(fontsize="small")
+    _save(fig, target)
+
+
+def plot_param_importances(importances: dict[str, float], model: str, target: str | Path) -> None:
+    """Horizontal bars of fANOVA importances, most important on top."""
+    fig, ax = _figure(0.4 * max(len(importances), 1) + 1.5)
+    if importances:
+        names = sorted(importances, key=importances.get)
+        ax.barh(names, [importances[n] for n in names], color="tab:blue")
+        ax.set_xlabel("fANOVA importance (share of the loss's variance)")
+    else:
+        ax.text(0.5, 0.5, "fewer than two complete trials or nothing searched",
+                ha="center", va="center", transform=ax.transAxes)  # fmt: skip
+        ax.set_axis_off()
+    ax.set_title(f"{model}: parameter importances")
+    _save(fig, target)
+
+
+def run_tune_best(
+    shard_paths: list[str | Path],
     settings: dict[str, Any],
     best_params_path: str | Path,
     trials_path: str | Path,
-    threads: int = 1,
+    history_path: str | Path,
+    importances_path: str | Path,
 ) -> dict[str, Any]:
-    """Read the splits, tune, and write best_params.yaml and trials.parquet."""
+    """Rule tune_best: gather the shards, write best_params.yaml, trials and both plots."""
     import pyarrow as pa
 
-    best, trials = tune_model(
-        pd.read_parquet(train_path), pd.read_parquet(valid_path), settings, threads
-    )
+    model = settings["model"]
+    trials = gather_trials([pd.read_parquet(p) for p in shard_paths])
+    params = best_params(trials, model["search_space"])
+    best = best_trial(trials)
+    importances = param_importances(trials, model["search_space"], settings["seed"])
+    metric = settings["tuning"]["metric"]
+    value = float(best["value"])
+    states = trials["state"].value_counts().sort_index()
     write_parquet(pa.Table.from_pandas(trials, preserve_index=False), trials_path)
-    write_yaml(best_params_path, {"model": settings["model"]["name"], "params": best})
-    return best
+    write_yaml(
+        best_params_path,
+        {
+            "model": model["name"],
+            "params": params,
+            "trial": {"shard": int(best["shard"]), "shard_trial": int(best["shard_trial"])},
+            "cv_loss": value if math.isfinite(value) else None,
+            "metric": metric,
+            "trials": {str(k): int(v) for k, v in states.items()},
+            "param_importances": importances,
+        },
+    )
+    plot_history(trials, metric, model["name"], history_path)
+    plot_param_importances(importances, model["name"], importances_path)
+    log.info("model %s: best mean %s %.4f with %s", model["name"], metric, value, params)
+    return params

@@ -25,9 +25,10 @@ JOBS_PER_RULE = {
     "ingest": 1,
     "features": 1,
     "split": 1,
-    "tune": 2,
-    "train": 2,
-    "evaluate": 2,
+    "tune_shard": 6,
+    "tune_best": 3,
+    "train": 3,
+    "evaluate": 3,
     "leaderboard": 1,
 }
 SUBMITTED = re.compile(r"submitted with SLURM jobid (\d+)")

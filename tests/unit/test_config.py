@@ -39,12 +39,22 @@ def rewritten(paths: dict[str, Path]) -> set[str]:
 
 def test_compose_default_config(cfg):
     assert cfg["seed"] == 13
-    assert model_names(cfg) == ["hgb", "ridge"]
+    assert model_names(cfg) == ["hgb", "rf", "ridge"]
     assert cfg["split"]["train_months"] == [1, 2, 3, 4, 5, 6, 7, 8, 9]
     assert cfg["split"]["valid_months"] == [10, 11]
     assert cfg["split"]["test_months"] == [12]
     assert cfg["split"]["max_train_rows"] is None
-    assert cfg["tuning"] == {"n_trials": 8, "timeout_seconds": None, "metric": "rmse"}
+    assert cfg["tuning"] == {
+        "n_trials": 8,
+        "n_shards": 2,
+        "timeout_seconds": None,
+        "metric": "rmse",
+        "n_folds": 3,
+        "startup_trials": 2,
+        "pruner": "median",
+        "pooled": False,
+        "storage": None,
+    }
     assert cfg["features"]["horizon_minutes"] == 60
     assert cfg["features"]["target"] == "arr_delay"
     assert cfg["features"]["windows"] == {"short": 60, "day": 1440, "week": 10080}
@@ -67,7 +77,12 @@ def test_compose_default_config(cfg):
         "choices": None,
     }
     assert cfg["model"]["hgb"]["params"]["max_iter"] == 200
-    assert cfg["resources"]["tune"] == {"threads": 1, "mem_mb": 4096, "runtime": 60}
+    assert cfg["model"]["rf"]["params"] == {
+        "n_estimators": 60,
+        "max_samples": 0.2,
+        "min_samples_leaf": 20,
+    }
+    assert cfg["resources"]["tune_shard"] == {"threads": 1, "mem_mb": 4096, "runtime": 60}
     assert cfg["resources"]["leaderboard"] == {"threads": 1, "mem_mb": 1024, "runtime": 10}
 
 
@@ -130,7 +145,21 @@ def test_compose_smoke_experiment(conf_dir):
         ("tuning.timeout_seconds=0", ["tuning.timeout_seconds"]),
         ("tuning.metric=auc", ["tuning.metric"]),
         ("evaluation.importance_repeats=0", ["evaluation.importance_repeats"]),
-        ("resources.tune.threads=0", ["resources.tune.threads"]),
+        ("resources.tune_shard.threads=0", ["resources.tune_shard.threads"]),
+        ("tuning.n_shards=0", ["tuning.n_shards", "got 0"]),
+        (
+            "tuning.n_shards=9",
+            ["tuning.n_shards", "9 shards for 8 trials", "raise tuning.n_trials"],
+        ),
+        ("tuning.n_folds=1", ["tuning.n_folds", "got 1"]),
+        ("tuning.pruner=hyperband", ["tuning.pruner", "'hyperband'"]),
+        ("tuning.startup_trials=-1", ["tuning.startup_trials"]),
+        (
+            "tuning.storage=postgresql+psycopg://me:secret@localhost/optuna",
+            ["tuning.storage", "holds a password", "PGPASSWORD"],
+        ),
+        ("tuning.storage=mongodb://localhost/x", ["tuning.storage", "unsupported database"]),
+        ("tuning.storage=not-a-url", ["tuning.storage", "is not a database URL"]),
         ("data.source=csv", ["data.source"]),
         ("data.tables=[flights,weather]", ["data.tables"]),
         ("'unbalanced=[", ["cannot parse overrides"]),
@@ -201,15 +230,21 @@ def test_model_names_are_sorted():
 def test_rule_slices_keys(cfg):
     assert sorted(rule_slices(cfg)) == [
         "evaluate/hgb",
+        "evaluate/rf",
         "evaluate/ridge",
         "features",
         "ingest",
         "leaderboard",
         "split",
         "train/hgb",
+        "train/rf",
         "train/ridge",
-        "tune/hgb",
-        "tune/ridge",
+        "tune_best/hgb",
+        "tune_best/rf",
+        "tune_best/ridge",
+        "tune_shard/hgb",
+        "tune_shard/rf",
+        "tune_shard/ridge",
     ]
 
 
@@ -227,18 +262,23 @@ def test_rule_slices_hold_only_what_each_rule_uses(cfg):
     assert slices["leaderboard"] == {
         "metric": "rmse",
         "target": "arr_delay",
-        "models": ["hgb", "ridge"],
+        "models": ["hgb", "rf", "ridge"],
     }
     columns = {
         "target": "arr_delay",
         "numeric": cfg["features"]["numeric"],
         "categorical": cfg["features"]["categorical"],
     }
-    tune = slices["tune/ridge"]
+    tune = slices["tune_shard/ridge"]
     assert sorted(tune) == ["columns", "model", "seed", "tuning"]
     assert tune["columns"] == columns
     assert tune["model"] == {"name": "ridge", **cfg["model"]["ridge"]}
     assert tune["tuning"] == cfg["tuning"]
+    assert slices["tune_best/ridge"] == {
+        "seed": 13,
+        "model": tune["model"],
+        "tuning": {"metric": "rmse", "n_shards": 2},
+    }
     assert sorted(slices["train/hgb"]) == ["columns", "model", "seed"]
     assert slices["train/hgb"]["model"]["name"] == "hgb"
     assert slices["evaluate/hgb"] == {
@@ -251,7 +291,7 @@ def test_rule_slices_hold_only_what_each_rule_uses(cfg):
 def test_rule_slices_follow_the_model_selection(conf_dir):
     cfg = compose_config("model=[ridge]", conf_dir)
     slices = rule_slices(cfg)
-    assert not any(key.endswith("/hgb") for key in slices)
+    assert not any(key.endswith(("/hgb", "/rf")) for key in slices)
     assert slices["leaderboard"]["models"] == ["ridge"]
 
 
@@ -267,8 +307,9 @@ def test_export_writes_every_slice_with_the_header(cfg, tmp_path):
         text = path.read_text(encoding="utf-8")
         assert text.startswith(SLICE_HEADER)
         assert yaml.safe_load(text) == slices[key]
-    assert sorted(p.name for p in (tmp_path / "configs" / "tune").iterdir()) == [
+    assert sorted(p.name for p in (tmp_path / "configs" / "tune_shard").iterdir()) == [
         "hgb.yaml",
+        "rf.yaml",
         "ridge.yaml",
     ]
 
@@ -285,8 +326,8 @@ def test_export_after_ridge_search_change_rewrites_only_ridge_tune_and_train(con
     age_files(paths)
     changed = compose_config("model.ridge.search_space.alpha.high=100", conf_dir)
     export_rule_configs(changed, tmp_path)
-    assert rewritten(paths) == {"tune/ridge", "train/ridge"}
-    alpha = yaml.safe_load(paths["tune/ridge"].read_text())["model"]["search_space"]["alpha"]
+    assert rewritten(paths) == {"tune_shard/ridge", "tune_best/ridge", "train/ridge"}
+    alpha = yaml.safe_load(paths["tune_shard/ridge"].read_text())["model"]["search_space"]["alpha"]
     assert alpha["high"] == 100.0
 
 
@@ -294,14 +335,14 @@ def test_export_after_tuning_change_rewrites_only_tune_slices(conf_dir, tmp_path
     paths = export_rule_configs(compose_config(None, conf_dir), tmp_path)
     age_files(paths)
     export_rule_configs(compose_config("tuning.n_trials=3", conf_dir), tmp_path)
-    assert rewritten(paths) == {"tune/ridge", "tune/hgb"}
+    assert rewritten(paths) == {"tune_shard/ridge", "tune_shard/hgb", "tune_shard/rf"}
 
 
 def test_export_after_evaluation_change_leaves_upstream_rules_alone(conf_dir, tmp_path):
     paths = export_rule_configs(compose_config(None, conf_dir), tmp_path)
     age_files(paths)
     export_rule_configs(compose_config("evaluation.importance_repeats=2", conf_dir), tmp_path)
-    assert rewritten(paths) == {"evaluate/ridge", "evaluate/hgb"}
+    assert rewritten(paths) == {"evaluate/ridge", "evaluate/hgb", "evaluate/rf"}
 
 
 def test_export_after_feature_window_change_rewrites_only_the_features_slice(conf_dir, tmp_path):

@@ -1,132 +1,266 @@
-"""snakeml.tune: an Optuna study per model on a 200-row synthetic frame."""
+"""snakeml.tune: shards of Optuna trials on a 200-row synthetic frame, and their gathering."""
 
 from __future__ import annotations
 
 import numpy as np
+import optuna
 import pandas as pd
 import pytest
 
 from snakeml.errors import ConfigError, DataError
 from snakeml.io import read_yaml
-from snakeml.tune import run_tuning, tune_model
+from snakeml.storage import journal_path, open_storage
+from snakeml.tune import (
+    best_params,
+    gather_trials,
+    param_importances,
+    run_shard,
+    run_tune_best,
+    run_tune_shard,
+    shard_budget,
+    study_fingerprint,
+    study_name,
+    time_folds,
+    time_ordered,
+)
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 @pytest.fixture
 def tune_settings(settings):
-    def make(model: str, n_trials: int = 2, **tuning) -> dict:
-        data = settings("tune", model)
-        data["tuning"].update(n_trials=n_trials, **tuning)
+    def make(model: str, n_trials: int = 2, n_shards: int = 1, **tuning) -> dict:
+        data = settings("tune_shard", model)
+        data["tuning"].update(n_trials=n_trials, n_shards=n_shards, **tuning)
         return data
 
     return make
 
 
 @pytest.fixture
-def train_valid(synthetic_frame):
-    return synthetic_frame.iloc[:150], synthetic_frame.iloc[150:]
+def frame(synthetic_frame):
+    return time_ordered([synthetic_frame])
 
 
-def test_ridge_two_trials_inside_the_search_space(tune_settings, train_valid):
-    best, trials = tune_model(*train_valid, tune_settings("ridge"))
-    assert list(best) == ["alpha"]
-    assert 1e-3 <= best["alpha"] <= 1e3
-    assert len(trials) == 2
-    assert trials["state"].tolist() == ["COMPLETE", "COMPLETE"]
-    assert trials["trial"].tolist() == [0, 1]
-    assert (trials["model"] == "ridge").all()
+def journal(tmp_path, name="journal.log"):
+    return open_storage(None, tmp_path / name)
+
+
+def shard(frame, settings, index=0, storage=None, tmp_path=None, fingerprint="f" * 12):
+    storage = storage if storage is not None else journal(tmp_path)
+    return run_shard(frame, settings, index, storage, fingerprint)
+
+
+def params_of(trials: pd.DataFrame) -> pd.DataFrame:
+    return trials[[c for c in trials.columns if c.startswith("param_")]]
+
+
+@pytest.mark.parametrize(
+    ("n_trials", "n_shards", "expected"),
+    [(8, 2, [4, 4]), (7, 3, [3, 2, 2]), (3, 3, [1, 1, 1]), (1, 2, [1, 0]), (5, 1, [5])],
+)
+def test_shard_budgets_split_the_trials_exactly(n_trials, n_shards, expected):
+    assert [shard_budget(n_trials, n_shards, s) for s in range(n_shards)] == expected
+
+
+def test_a_shard_outside_the_range_is_refused():
+    with pytest.raises(ConfigError, match=r"shard 2 is outside 0\.\.1"):
+        shard_budget(4, 2, 2)
+
+
+def test_time_folds_fit_on_the_past_and_score_the_next_block():
+    folds = time_folds(100, 3)
+    assert len(folds) == 3
+    for fit, score in folds:
+        assert fit.max() < score.min()
+        assert fit.min() == 0
+        assert np.array_equal(fit, np.arange(score.min()))
+    assert folds[-1][1].max() == 99
+    assert [len(score) for _, score in folds] == [25, 25, 25]
+
+
+def test_too_few_rows_for_the_folds_is_one_line():
+    with pytest.raises(DataError, match="5 rows are too few for 3 time-ordered folds"):
+        time_folds(5, 3)
+
+
+def test_rows_are_put_in_time_order_before_folding(synthetic_frame):
+    shuffled = synthetic_frame.sample(frac=1.0, random_state=1)
+    ordered = time_ordered([shuffled.iloc[:50], shuffled.iloc[50:]])
+    assert ordered["flight_id"].tolist() == list(range(200))
+    with pytest.raises(DataError, match="lacks every time column"):
+        time_ordered([synthetic_frame.drop(columns=["flight_id"])])
+
+
+def test_fingerprint_ignores_the_budget_but_not_what_a_trial_computes(tune_settings):
+    base = tune_settings("ridge")
+    fp = study_fingerprint(base, ["a"])
+    budget = tune_settings("ridge", n_trials=50, n_shards=2, timeout_seconds=5.0)
+    budget["tuning"]["storage"] = "sqlite:///x.db"
+    assert study_fingerprint(budget, ["a"]) == fp
+    assert study_fingerprint(base, ["b"]) != fp
+    assert study_fingerprint(tune_settings("ridge", n_folds=4), ["a"]) != fp
+    assert study_fingerprint({**base, "seed": 1}, ["a"]) != fp
+    assert study_fingerprint(tune_settings("hgb"), ["a"]) != fp
+    assert study_name("ridge", fp, 1, pooled=False) == f"snakeml-ridge-{fp}-shard1"
+    assert study_name("ridge", fp, 1, pooled=True) == f"snakeml-ridge-{fp}"
+
+
+def test_a_shard_runs_its_budget_with_every_fold_reported(tune_settings, frame, tmp_path):
+    trials = shard(frame, tune_settings("ridge", n_trials=3, pruner="none"), tmp_path=tmp_path)
+    assert trials["state"].tolist() == ["COMPLETE"] * 3
+    assert trials["shard"].tolist() == [0, 0, 0]
+    assert trials["shard_trial"].tolist() == [0, 1, 2]
+    assert (trials["steps_reported"] == 3).all()
     assert trials["param_alpha"].between(1e-3, 1e3).all()
-    # The study minimises the validation RMSE, and the best trial has the smallest one.
-    np.testing.assert_allclose(trials["value"], trials["valid_rmse"])
-    assert best["alpha"] == trials.loc[trials["value"].idxmin(), "param_alpha"]
-    assert (trials["valid_rmse"] > 0).all()
+    # The value is the mean RMSE over the three folds, kept as cv_rmse too.
+    np.testing.assert_allclose(trials["value"], trials["cv_rmse"])
+    assert (trials["cv_rmse"] > 0).all()
     assert (trials["duration_seconds"] >= 0).all()
-    assert {"valid_mae", "valid_r2"} <= set(trials.columns)
 
 
-def test_hgb_two_trials_inside_the_search_space(tune_settings, train_valid):
-    best, trials = tune_model(*train_valid, tune_settings("hgb"))
-    assert sorted(best) == [
-        "l2_regularization",
-        "learning_rate",
-        "max_leaf_nodes",
-        "min_samples_leaf",
-    ]
-    assert 0.02 <= best["learning_rate"] <= 0.3
-    assert 1e-4 <= best["l2_regularization"] <= 10.0
-    assert isinstance(best["max_leaf_nodes"], int)
-    assert 15 <= best["max_leaf_nodes"] <= 127
-    assert isinstance(best["min_samples_leaf"], int)
-    assert 20 <= best["min_samples_leaf"] <= 200
-    assert trials["state"].tolist() == ["COMPLETE", "COMPLETE"]
+def test_r2_is_maximised(tune_settings, frame, tmp_path):
+    trials = shard(frame, tune_settings("ridge", metric="r2"), tmp_path=tmp_path)
+    np.testing.assert_allclose(trials["value"], -trials["cv_r2"])
 
 
-def test_same_seed_gives_identical_results(tune_settings, train_valid):
-    best, trials = tune_model(*train_valid, tune_settings("hgb"))
-    again, trials_again = tune_model(*train_valid, tune_settings("hgb"))
-    assert again == best
-    params = [c for c in trials.columns if c.startswith("param_")]
-    pd.testing.assert_frame_equal(trials[params], trials_again[params])
-    np.testing.assert_array_equal(trials["value"], trials_again["value"])
+def test_a_shard_is_identical_in_another_storage_and_other_shards_differ(
+    tune_settings, frame, tmp_path
+):
+    settings = tune_settings("hgb", n_trials=4, n_shards=2)
+    first = shard(frame, settings, 0, journal(tmp_path, "a.log"))
+    again = shard(frame, settings, 0, journal(tmp_path, "b.log"))
+    other = shard(frame, settings, 1, journal(tmp_path, "a.log"))
+    pd.testing.assert_frame_equal(params_of(first), params_of(again))
+    np.testing.assert_array_equal(first["value"], again["value"])
+    assert not params_of(first).equals(params_of(other))
 
 
-def test_other_seed_draws_other_params(tune_settings, train_valid):
-    settings = tune_settings("ridge")
-    _, trials = tune_model(*train_valid, settings)
-    _, other = tune_model(*train_valid, {**settings, "seed": settings["seed"] + 1})
-    assert trials["param_alpha"].tolist() != other["param_alpha"].tolist()
+def test_a_stopped_shard_resumes_with_the_same_trials(tune_settings, frame, tmp_path):
+    """A run killed mid-trial leaves it RUNNING: the rerun fails it and runs only the rest."""
+    settings = tune_settings("ridge", n_trials=4)
+    uninterrupted = shard(frame, settings, 0, journal(tmp_path, "whole.log"))
+
+    storage = journal(tmp_path, "crashed.log")
+    shard(frame, tune_settings("ridge", n_trials=2), 0, storage)
+    name = study_name("ridge", "f" * 12, 0, pooled=False)
+    optuna.load_study(study_name=name, storage=storage).ask()  # the killed trial
+    resumed = shard(frame, settings, 0, storage)
+
+    assert resumed["state"].tolist()[:3] == ["COMPLETE", "COMPLETE", "FAIL"]
+    finished = resumed[resumed["state"] != "FAIL"].reset_index(drop=True)
+    assert finished["state"].tolist() == uninterrupted["state"].tolist()
+    pd.testing.assert_frame_equal(params_of(finished), params_of(uninterrupted))
+    np.testing.assert_array_equal(finished["value"], uninterrupted["value"])
+    # Asking again with everything done runs nothing.
+    assert len(shard(frame, settings, 0, storage)) == 5
 
 
-def test_r2_metric_is_maximised(tune_settings, train_valid):
-    _, trials = tune_model(*train_valid, tune_settings("ridge", metric="r2"))
-    np.testing.assert_allclose(trials["value"], -trials["valid_r2"])
+def test_pooled_shards_share_one_study_and_split_the_budget(tune_settings, frame, tmp_path):
+    settings = tune_settings("ridge", n_trials=3, n_shards=2, pooled=True)
+    storage = journal(tmp_path)
+    first = shard(frame, settings, 0, storage)
+    second = shard(frame, settings, 1, storage)
+    assert len(first) == 2
+    assert len(second) == 1
+    study = optuna.load_study(study_name=study_name("ridge", "f" * 12, 0, True), storage=storage)
+    assert len(study.trials) == 3
+    assert second["study_trial"].tolist() == [2]
 
 
-def test_empty_search_space_runs_one_trial(tune_settings, train_valid):
-    settings = tune_settings("ridge", n_trials=5)
+def test_the_median_pruner_stops_a_bad_trial(tune_settings, frame, tmp_path):
+    settings = tune_settings("ridge", n_trials=6, startup_trials=1)
+    settings["model"]["search_space"]["alpha"].update(low=1e-3, high=1e6)
+    trials = shard(frame, settings, tmp_path=tmp_path)
+    pruned = trials[trials["state"] == "PRUNED"]
+    assert len(pruned) >= 1
+    assert (pruned["steps_reported"] < 3).all()
+    assert (trials.loc[trials["state"] == "COMPLETE", "steps_reported"] == 3).all()
+
+
+def test_a_model_without_search_space_runs_one_trial_in_shard_zero(tune_settings, frame, tmp_path):
+    settings = tune_settings("ridge", n_trials=5, n_shards=2)
     settings["model"]["search_space"] = {}
-    best, trials = tune_model(*train_valid, settings)
-    assert best == {}
-    assert len(trials) == 1
-    assert trials["state"].tolist() == ["COMPLETE"]
+    storage = journal(tmp_path)
+    assert shard(frame, settings, 0, storage)["state"].tolist() == ["COMPLETE"]
+    assert shard(frame, settings, 1, storage).empty
 
 
-def test_missing_feature_in_valid_is_named(tune_settings, train_valid):
-    train, valid = train_valid
+def test_missing_feature_is_named_before_any_trial(tune_settings, frame, tmp_path):
     with pytest.raises(DataError, match=r"lacks feature columns \['temp'\]"):
-        tune_model(train, valid.drop(columns=["temp"]), tune_settings("ridge"))
+        shard(frame.drop(columns=["temp"]), tune_settings("ridge"), tmp_path=tmp_path)
 
 
-def test_missing_target_in_train_is_counted(tune_settings, train_valid):
-    train, valid = train_valid
-    train = train.assign(arr_delay=train["arr_delay"].where(train.index != 3))
-    with pytest.raises(DataError, match="target 'arr_delay' has 1 missing values"):
-        tune_model(train, valid, tune_settings("ridge"))
-
-
-def test_unknown_fixed_param_fails_the_trial_with_config_error(tune_settings, train_valid):
+def test_unknown_fixed_param_fails_with_config_error(tune_settings, frame, tmp_path):
     settings = tune_settings("ridge")
     settings["model"]["params"] = {"alpah": 1.0}
     with pytest.raises(ConfigError, match=r"\['alpah'\]"):
-        tune_model(*train_valid, settings)
+        shard(frame, settings, tmp_path=tmp_path)
 
 
-def test_run_tuning_writes_best_params_and_trials(tune_settings, train_valid, tmp_path):
-    train, valid = train_valid
+def trial_rows(*rows):
+    return pd.DataFrame(
+        [
+            {"model": "hgb", "shard": s, "shard_trial": t, "state": st, "value": v,
+             "param_max_leaf_nodes": float(leaves), "param_learning_rate": 0.1}
+            for s, t, st, v, leaves in rows
+        ]
+    )  # fmt: skip
+
+
+def test_the_best_trial_is_the_lowest_complete_one_ties_to_the_first_shard(model_spec):
+    space = model_spec("hgb")["search_space"]
+    trials = trial_rows(
+        (1, 0, "COMPLETE", 2.0, 20),
+        (0, 1, "COMPLETE", 2.0, 30),
+        (0, 0, "PRUNED", 1.0, 40),
+        (1, 1, "FAIL", None, 50),
+    )
+    best = best_params(trials, {k: space[k] for k in ("max_leaf_nodes", "learning_rate")})
+    assert best == {"max_leaf_nodes": 30, "learning_rate": 0.1}
+    assert isinstance(best["max_leaf_nodes"], int)
+    with pytest.raises(DataError, match=r"no trial of model 'hgb' completed .*'PRUNED': 1"):
+        best_params(trials[trials["state"] == "PRUNED"], space)
+
+
+def test_no_shard_with_a_trial_is_one_line():
+    with pytest.raises(DataError, match="no shard ran a trial"):
+        gather_trials([pd.DataFrame(), pd.DataFrame()])
+
+
+def test_param_importances_sum_to_one_and_are_seeded(tune_settings, frame, tmp_path):
+    trials = shard(frame, tune_settings("hgb", n_trials=5, pruner="none"), tmp_path=tmp_path)
+    space = tune_settings("hgb")["model"]["search_space"]
+    importances = param_importances(trials, space, seed=13)
+    assert sorted(importances) == sorted(space)
+    assert sum(importances.values()) == pytest.approx(1.0)
+    assert param_importances(trials, space, seed=13) == importances
+
+
+def test_tune_shard_and_best_write_their_files(tune_settings, synthetic_frame, tmp_path):
+    train, valid = synthetic_frame.iloc[:150], synthetic_frame.iloc[150:]
     train.to_parquet(tmp_path / "train.parquet")
     valid.to_parquet(tmp_path / "valid.parquet")
-    best_path = tmp_path / "tuning" / "ridge" / "best_params.yaml"
-    trials_path = tmp_path / "tuning" / "ridge" / "trials.parquet"
-    best = run_tuning(
-        tmp_path / "train.parquet",
-        tmp_path / "valid.parquet",
-        tune_settings("ridge"),
-        best_params_path=best_path,
-        trials_path=trials_path,
-    )
-    assert read_yaml(best_path) == {"model": "ridge", "params": best}
-    trials = pd.read_parquet(trials_path)
-    assert len(trials) == 2
-    assert trials["state"].tolist() == ["COMPLETE", "COMPLETE"]
-    assert trials["param_alpha"].min() <= best["alpha"] <= trials["param_alpha"].max()
+    settings = tune_settings("ridge", n_trials=3, n_shards=2)
+    tuning_dir = tmp_path / "tuning" / "ridge"
+    shards = []
+    for index in range(2):
+        shards.append(tuning_dir / "shards" / f"{index}.parquet")
+        run_tune_shard(
+            [tmp_path / "train.parquet", tmp_path / "valid.parquet"],
+            settings,
+            index,
+            tuning_dir,
+            shards[-1],
+        )
+    assert journal_path(tuning_dir).is_file()
+    out = {name: tuning_dir / name for name in ("best.yaml", "trials.parquet", "h.png", "i.png")}
+    best = run_tune_best(shards, settings, *out.values())
+    written = read_yaml(out["best.yaml"])
+    assert written["params"] == best
+    assert written["trials"] == {"COMPLETE": 3}
+    trials = pd.read_parquet(out["trials.parquet"])
+    assert trials["shard"].tolist() == [0, 0, 1]
+    assert best["alpha"] == trials.loc[trials["value"].idxmin(), "param_alpha"]
+    for png in ("h.png", "i.png"):
+        assert out[png].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

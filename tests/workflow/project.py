@@ -18,6 +18,7 @@ PROJECT_PARTS = (
     "sql",
     "conf",
     "profiles",
+    "report",
     "environment.yml",
     "data/reference",
 )
@@ -61,7 +62,8 @@ def copy_project(target: Path) -> Path:
 
 def snakemake(workdir: Path, overrides: str = SMOKE, *args: str, cores: int = 2) -> Run:
     """Run snakemake in ``workdir`` with Hydra ``overrides``; never raises on failure."""
-    command = [str(SNAKEMAKE), "--cores", str(cores), "--config", f"overrides={overrides}", *args]
+    # --config takes every word after it: targets and options go first.
+    command = [str(SNAKEMAKE), "--cores", str(cores), *args, "--config", f"overrides={overrides}"]
     result = subprocess.run(
         command, cwd=workdir, capture_output=True, text=True, timeout=600, check=False
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -14,13 +15,15 @@ from tests.workflow.project import SMOKE, snakemake
 
 pytestmark = pytest.mark.workflow
 
+MODELS = ("hgb", "rf", "ridge")
 RULES_WITH_LOGS = {
     "ingest": ["logs/ingest/ingest.log"],
     "features": ["logs/features/features.log"],
     "split": ["logs/split/split.log"],
-    "tune": ["logs/tune/ridge.log", "logs/tune/hgb.log"],
-    "train": ["logs/train/ridge.log", "logs/train/hgb.log"],
-    "evaluate": ["logs/evaluate/ridge.log", "logs/evaluate/hgb.log"],
+    "tune_shard": [f"logs/tune_shard/{m}/{s}.log" for m in MODELS for s in (0, 1)],
+    "tune_best": [f"logs/tune_best/{m}.log" for m in MODELS],
+    "train": [f"logs/train/{m}.log" for m in MODELS],
+    "evaluate": [f"logs/evaluate/{m}.log" for m in MODELS],
     "leaderboard": ["logs/leaderboard/leaderboard.log"],
 }
 
@@ -38,7 +41,7 @@ def test_smoke_run_writes_leaderboard_and_champion(smoke_project: Path) -> None:
     board = pd.read_csv(smoke_project / "results/leaderboard.csv")
     assert {"model", "rmse", "mae", "r2"} <= set(board.columns)
     models = board[board["kind"] == "model"]
-    assert sorted(models["model"]) == ["hgb", "ridge"]
+    assert sorted(models["model"]) == list(MODELS)
     assert (board["kind"] == "baseline").sum() == 1
     assert all(math.isfinite(v) and v > 0 for v in board["rmse"])
     assert list(board["rmse"]) == sorted(board["rmse"]), "leaderboard is best-first by rmse"
@@ -47,7 +50,7 @@ def test_smoke_run_writes_leaderboard_and_champion(smoke_project: Path) -> None:
     best = models.sort_values("rmse").iloc[0]
     assert champion["model"] == best["model"]
     assert champion["rmse"] == pytest.approx(best["rmse"], abs=1e-5)
-    for name in ("ridge", "hgb"):
+    for name in MODELS:
         assert (smoke_project / f"results/models/{name}.skops").stat().st_size > 0
 
 
@@ -78,26 +81,24 @@ def test_every_rule_logs_and_heavy_rules_are_benchmarked(smoke_project: Path) ->
         for log in logs:
             text = (smoke_project / log).read_text()
             assert "INFO" in text, f"{rule}: {log} holds no log record"
-    for bench in ("features/features", "tune/hgb", "train/ridge", "evaluate/hgb"):
+    for bench in ("features/features", "tune_shard/hgb/1", "train/rf", "evaluate/hgb"):
         assert (smoke_project / f"benchmarks/{bench}.tsv").read_text().startswith("s\t")
 
 
 def test_each_rule_gets_its_own_config_slice(smoke_project: Path) -> None:
     configs = smoke_project / "results/configs"
     names = sorted(str(p.relative_to(configs)) for p in configs.rglob("*.yaml"))
-    assert names == [
-        "evaluate/hgb.yaml",
-        "evaluate/ridge.yaml",
-        "features.yaml",
-        "ingest.yaml",
-        "leaderboard.yaml",
-        "split.yaml",
-        "train/hgb.yaml",
-        "train/ridge.yaml",
-        "tune/hgb.yaml",
-        "tune/ridge.yaml",
-    ]
-    assert "hgb" not in (configs / "tune/ridge.yaml").read_text()
+    per_model = ("evaluate", "train", "tune_best", "tune_shard")
+    assert names == sorted(
+        [
+            "features.yaml",
+            "ingest.yaml",
+            "leaderboard.yaml",
+            "split.yaml",
+            *(f"{rule}/{model}.yaml" for rule in per_model for model in MODELS),
+        ]
+    )
+    assert "hgb" not in (configs / "tune_shard/ridge.yaml").read_text()
 
 
 def test_unchanged_rerun_has_nothing_to_do_and_rewrites_nothing(smoke_project: Path) -> None:
@@ -117,14 +118,22 @@ def test_changing_ridge_search_space_reruns_only_ridge(smoke_project: Path) -> N
 
     run = snakemake(smoke_project, changed)
     assert run.returncode == 0, run.output[-3000:]
-    assert run.job_counts() == {"tune": 1, "train": 1, "evaluate": 1, "leaderboard": 1, "all": 1}
+    assert run.job_counts() == {
+        "tune_shard": 2,
+        "tune_best": 1,
+        "train": 1,
+        "evaluate": 1,
+        "leaderboard": 1,
+        "all": 1,
+    }
 
     after = mtimes(smoke_project)
     touched = {path for path in after if after[path] != before.get(path)}
-    assert "results/configs/tune/ridge.yaml" in touched
+    assert "results/configs/tune_shard/ridge.yaml" in touched
+    assert "results/tuning/ridge/best_params.yaml" in touched
     assert "results/models/ridge.skops" in touched
     assert "results/evaluation/ridge/metrics.json" in touched
-    assert not any("hgb" in path for path in touched), sorted(touched)
+    assert not any(re.search(r"\b(hgb|rf)\b", path) for path in touched), sorted(touched)
     assert not any(
         path.startswith(("data/", "results/features", "results/split")) for path in touched
     )
@@ -145,4 +154,4 @@ def test_bad_override_fails_before_any_job(fresh_project: Path) -> None:
 def test_unknown_model_names_the_choices(fresh_project: Path) -> None:
     run = snakemake(fresh_project, "model=[ridge,xgboost]", "--dry-run")
     assert run.returncode != 0
-    assert "model/xgboost" in run.output and "['hgb', 'ridge']" in run.output
+    assert "model/xgboost" in run.output and "['hgb', 'rf', 'ridge']" in run.output

@@ -1,19 +1,19 @@
-"""Rule tune: an Optuna study for one model -> best_params.yaml and trials.parquet."""
+"""Rule tune_best: gather a model's shards -> best_params.yaml, trials.parquet and plots."""
 
 from snakeml.io import read_yaml
 from snakeml.metadata import write_table_metadata
 from snakeml.rule import run_rule
-from snakeml.tune import run_tuning
+from snakeml.tune import run_tune_best
 
 
 def main(smk) -> None:
-    run_tuning(
-        train_path=smk.input.train,
-        valid_path=smk.input.valid,
+    run_tune_best(
+        shard_paths=list(smk.input.shards),
         settings=read_yaml(smk.input.cfg),
         best_params_path=smk.output.best,
         trials_path=smk.output.trials,
-        threads=smk.threads,
+        history_path=smk.output.history,
+        importances_path=smk.output.importances,
     )
     write_table_metadata(smk.output.trials, smk.rule, smk.input.cfg)
 

@@ -1,0 +1,22 @@
+"""Rule tune_shard: one shard of a model's Optuna trials -> its trial table."""
+
+from snakeml.io import read_yaml
+from snakeml.metadata import write_table_metadata
+from snakeml.rule import run_rule
+from snakeml.tune import run_tune_shard
+
+
+def main(smk) -> None:
+    run_tune_shard(
+        split_paths=[smk.input.train, smk.input.valid],
+        settings=read_yaml(smk.input.cfg),
+        shard=int(smk.wildcards.shard),
+        tuning_dir=smk.params.tuning_dir,
+        trials_path=smk.output.trials,
+        threads=smk.threads,
+    )
+    write_table_metadata(smk.output.trials, smk.rule, smk.input.cfg)
+
+
+if __name__ == "__main__":
+    run_rule(main, snakemake)  # noqa: F821

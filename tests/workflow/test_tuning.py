@@ -1,0 +1,137 @@
+"""Tuning in the real workflow: shards, reproducibility across --cores, resuming after a kill."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from snakeml.io import read_yaml
+from tests.workflow.project import SMOKE, SNAKEMAKE, copy_project, snakemake
+
+pytestmark = pytest.mark.workflow
+
+MODELS = ("hgb", "rf", "ridge")
+
+
+def test_every_model_is_tuned_in_two_shards_and_gathered(smoke_project: Path) -> None:
+    for model in MODELS:
+        tuning = smoke_project / "results/tuning" / model
+        trials = pd.read_parquet(tuning / "trials.parquet")
+        # The smoke budget of 3 trials, split 2 + 1 across the two shards.
+        assert trials.groupby("shard").size().to_dict() == {0: 2, 1: 1}, model
+        assert set(trials["state"]) <= {"COMPLETE", "PRUNED"}
+        assert (trials.loc[trials["state"] == "COMPLETE", "steps_reported"] == 3).all()
+        best = read_yaml(tuning / "best_params.yaml")
+        complete = trials[trials["state"] == "COMPLETE"]
+        assert best["cv_loss"] == pytest.approx(complete["value"].min())
+        assert sorted(best["params"]) == sorted(
+            c.removeprefix("param_") for c in trials.columns if c.startswith("param_")
+        )
+        for png in ("history.png", "param_importances.png"):
+            assert (tuning / png).read_bytes()[:4] == b"\x89PNG"
+        assert (tuning / "journal.log").stat().st_size > 0
+
+
+def test_one_core_gives_the_same_results_byte_for_byte(smoke_project: Path, tmp_path: Path) -> None:
+    """The shards run one after another at --cores 1 and side by side at --cores 2."""
+    single = copy_project(tmp_path / "project")
+    run = snakemake(single, SMOKE, cores=1)
+    assert run.returncode == 0, run.output[-3000:]
+    for path in (
+        "results/leaderboard.csv",
+        "results/champion/metrics.json",
+        *(f"results/tuning/{m}/best_params.yaml" for m in MODELS),
+        *(f"results/evaluation/{m}/metrics.json" for m in MODELS),
+    ):
+        assert (single / path).read_bytes() == (smoke_project / path).read_bytes(), path
+
+
+def finished_trials(log: Path) -> int:
+    if not log.is_file():
+        return 0
+    return len(re.findall(r"Trial \d+ finished", log.read_text()))
+
+
+def shard_pids(workdir: Path) -> list[int]:
+    """Processes running a tune_shard job of the project in ``workdir``."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            cwd = str((proc / "cwd").readlink())
+        except OSError:
+            continue
+        if "tune_shard.py" in command and "python" in command and cwd == str(workdir):
+            pids.append(int(proc.name))
+    return pids
+
+
+def test_a_killed_shard_resumes_and_runs_only_the_missing_trials(fresh_project: Path) -> None:
+    overrides = f"{SMOKE} model=[hgb] tuning.n_trials=6 tuning.n_shards=1 tuning.pruner=none"
+    target = "results/tuning/hgb/shards/0.parquet"
+    log = fresh_project / "logs/tune_shard/hgb/0.log"
+    command = [str(SNAKEMAKE), "--cores", "1", target, "--config", f"overrides={overrides}"]
+    job = subprocess.Popen(
+        command, cwd=fresh_project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while finished_trials(log) < 2 and job.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if job.poll() is not None:
+            pytest.fail(f"the run ended before two trials finished: {job.stdout.read()[-3000:]}")
+        assert finished_trials(log) >= 2, "no two trials finished within 300 s"
+        pids = shard_pids(fresh_project)
+        assert pids, "no tune_shard process found"
+        for pid in pids:  # as the OOM killer or a node failure would
+            os.kill(pid, signal.SIGKILL)
+        output, _ = job.communicate(timeout=120)
+    finally:
+        if job.poll() is None:
+            job.kill()
+    assert job.returncode != 0, output[-2000:]
+    assert not (fresh_project / target).exists()
+    done_before = finished_trials(log)
+    assert 2 <= done_before < 6
+
+    rerun = snakemake(fresh_project, overrides, target, cores=1)
+    assert rerun.returncode == 0, rerun.output[-3000:]
+    trials = pd.read_parquet(fresh_project / target)
+    assert (trials["state"] == "COMPLETE").sum() == 6
+    assert set(trials["state"]) <= {"COMPLETE", "FAIL"}
+    # The rerun's log says what it found and ran only the rest.
+    text = log.read_text()
+    assert f"{done_before} of 6 trials finished before" in text, text[-2000:]
+    assert finished_trials(log) == 6 - done_before
+
+    # Resumed or not, the shard's trials are the same.
+    whole = copy_project(fresh_project.parent / "uninterrupted")
+    straight = snakemake(whole, overrides, target, cores=1)
+    assert straight.returncode == 0, straight.output[-3000:]
+    uninterrupted = pd.read_parquet(whole / target)
+    params = [c for c in uninterrupted.columns if c.startswith("param_")]
+    resumed = trials[trials["state"] == "COMPLETE"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(resumed[params], uninterrupted[params])
+
+
+def test_an_unreachable_storage_stops_before_any_job(fresh_project: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"postgresql+psycopg://snakeml@127.0.0.1:{port}/optuna"
+    run = snakemake(fresh_project, f"{SMOKE} tuning.storage={url}")
+    assert run.returncode != 0
+    lines = [line for line in run.output.splitlines() if line.startswith("snakeml:")]
+    assert len(lines) == 1, run.output[-3000:]
+    assert lines[0].startswith(f"snakeml: tuning.storage: cannot use {url}:")
+    assert not (fresh_project / "data/raw").exists()
