@@ -141,6 +141,16 @@ def test_changing_ridge_search_space_reruns_only_ridge(smoke_project: Path) -> N
     again = snakemake(smoke_project, changed, "--dry-run")
     assert "Nothing to be done" in again.output
 
+    # Back to the session's configuration, for the tests that follow: ridge's first studies
+    # are still in its journal, so its shards run no trial and its numbers come back.
+    back = snakemake(smoke_project, SMOKE)
+    assert back.returncode == 0, back.output[-3000:]
+    assert back.job_counts()["tune_shard"] == 2
+    assert (
+        "2 of 2 trials finished before"
+        in (smoke_project / "logs/tune_shard/ridge/0.log").read_text()
+    )
+
 
 def test_bad_override_fails_before_any_job(fresh_project: Path) -> None:
     run = snakemake(fresh_project, "tuning.n_trails=3")

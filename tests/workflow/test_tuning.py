@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import socket
 import subprocess
+import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pandas as pd
@@ -135,3 +138,34 @@ def test_an_unreachable_storage_stops_before_any_job(fresh_project: Path) -> Non
     assert len(lines) == 1, run.output[-3000:]
     assert lines[0].startswith(f"snakeml: tuning.storage: cannot use {url}:")
     assert not (fresh_project / "data/raw").exists()
+
+
+def test_the_journal_opens_in_optuna_dashboard(smoke_project: Path, tmp_path: Path) -> None:
+    """A user watching a run points optuna-dashboard at the journal file, unchanged."""
+    dashboard = Path(sys.executable).with_name("optuna-dashboard")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    journal = smoke_project / "results/tuning/ridge/journal.log"
+    said = tmp_path / "dashboard.log"
+    server = subprocess.Popen(
+        [str(dashboard), str(journal), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=said.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline, answer = time.monotonic() + 180, None
+        while answer is None and server.poll() is None and time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies", timeout=5) as r:
+                    answer = json.load(r)
+            except OSError:
+                time.sleep(1)
+        assert answer is not None, f"optuna-dashboard did not answer: {said.read_text()[-2000:]}"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    names = sorted(s["study_name"] for s in answer["study_summaries"])
+    assert len(names) == 2
+    assert names[0].startswith("snakeml-ridge-") and names[0].endswith("-shard0")
+    assert names[1].endswith("-shard1")
