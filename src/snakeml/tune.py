@@ -228,8 +228,8 @@ def run_shard(
         budget,
         f", {stale} left running by a stopped run marked failed" if stale else "",
     )
-    objective = make_objective(frame, settings, shard, threads) if done < budget else None
     started = time.monotonic()
+    objective = make_objective(frame, settings, shard, threads) if done < budget else None
     timeout = tuning["timeout_seconds"]
     while done < budget:
         if timeout is not None and time.monotonic() - started >= timeout:

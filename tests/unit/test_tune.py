@@ -264,3 +264,11 @@ def test_tune_shard_and_best_write_their_files(tune_settings, synthetic_frame, t
     assert best["alpha"] == trials.loc[trials["value"].idxmin(), "param_alpha"]
     for png in ("h.png", "i.png"):
         assert out[png].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_timeout_stops_starting_trials_and_a_rerun_continues(tune_settings, frame, tmp_path):
+    storage = journal(tmp_path)
+    stopped = shard(frame, tune_settings("ridge", n_trials=4, timeout_seconds=1e-9), 0, storage)
+    assert stopped.empty  # preparing the folds alone takes longer than the timeout
+    resumed = shard(frame, tune_settings("ridge", n_trials=4), 0, storage)
+    assert resumed["shard_trial"].tolist() == [0, 1, 2, 3]
