@@ -80,6 +80,7 @@ class EvaluationConfig:
     metric: str = "rmse"
     importance_repeats: int = 5
     importance_max_rows: int = 20000
+    importance_random_state: int = 13
 
 
 @dataclass
@@ -99,7 +100,10 @@ class ResourcesConfig:
     tune: RuleResources = field(default_factory=RuleResources)
     train: RuleResources = field(default_factory=RuleResources)
     evaluate: RuleResources = field(default_factory=RuleResources)
+    importance: RuleResources = field(default_factory=RuleResources)
     leaderboard: RuleResources = field(default_factory=RuleResources)
+    manifest: RuleResources = field(default_factory=RuleResources)
+    predict: RuleResources = field(default_factory=RuleResources)
 
 
 @dataclass
