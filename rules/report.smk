@@ -24,7 +24,6 @@ rule manifest:
         mem_mb=RESOURCES["manifest"]["mem_mb"],
         runtime=RESOURCES["manifest"]["runtime"],
     params:
-        config_dir=RULE_CONFIGS,
         benchmark_dir="benchmarks",
         project_root=".",
     script:

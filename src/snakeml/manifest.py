@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import os
 import platform
 import subprocess
 from importlib import metadata
@@ -96,6 +97,14 @@ def checksums(paths: list[str | Path]) -> dict[str, dict[str, Any]]:
         str(path): {"sha256": file_sha256(path), "bytes": Path(path).stat().st_size}
         for path in sorted(paths, key=str)
     }
+
+
+def rule_config_keys(paths: list[str | Path]) -> dict[str, str | Path]:
+    """Config slice files keyed by rule, their path below the common folder without .yaml."""
+    if not paths:
+        return {}
+    root = Path(os.path.commonpath([Path(p).parent for p in paths]))
+    return {str(Path(p).relative_to(root).with_suffix("")): p for p in paths}
 
 
 def build_manifest(

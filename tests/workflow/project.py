@@ -18,6 +18,7 @@ PROJECT_PARTS = (
     "sql",
     "conf",
     "profiles",
+    "report",
     "environment.yml",
     "data/reference",
 )
