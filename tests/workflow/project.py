@@ -61,8 +61,11 @@ def copy_project(target: Path) -> Path:
 
 
 def snakemake(workdir: Path, overrides: str = SMOKE, *args: str, cores: int = 2) -> Run:
-    """Run snakemake in ``workdir`` with Hydra ``overrides``; never raises on failure."""
-    command = [str(SNAKEMAKE), "--cores", str(cores), "--config", f"overrides={overrides}", *args]
+    """Run snakemake in ``workdir`` with Hydra ``overrides``; never raises on failure.
+
+    ``args`` (options, targets) come before --config, which takes every value after it.
+    """
+    command = [str(SNAKEMAKE), "--cores", str(cores), *args, "--config", f"overrides={overrides}"]
     result = subprocess.run(
         command, cwd=workdir, capture_output=True, text=True, timeout=600, check=False
     )

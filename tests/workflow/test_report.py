@@ -124,7 +124,7 @@ def test_report_renders_leaderboard_and_captions_in_chromium(
 
     # A real rendering: a PNG of the requested size, not a blank page.
     data = landing_png.read_bytes()
-    assert data[:8] == b"\\x89PNG\\r\\n\\x1a\\n"
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
     assert (width, height) == (1400, 1000)
     assert len(data) > 30_000
