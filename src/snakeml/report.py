@@ -113,6 +113,7 @@ def update_report(
     """Rebuild the report if it is stale; return whether the file changed."""
     root = Path(root).resolve()
     output = root / output
+    overrides = " ".join(overrides.split())
     if not is_stale(root, output, overrides):
         log.info("%s is up to date", output.relative_to(root))
         return False
