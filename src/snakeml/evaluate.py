@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from snakeml.errors import DataError
-from snakeml.importance import sample_rows, write_csv
-from snakeml.io import atomic_path, write_json
+from snakeml.importance import sample_rows
+from snakeml.io import atomic_path, write_csv, write_json
 from snakeml.metrics import regression_metrics
 from snakeml.models import feature_frame, limit_threads, load_model, target_vector
 from snakeml.plots import plot_error_by_month, plot_predicted_vs_actual, plot_residuals_by

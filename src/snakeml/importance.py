@@ -16,7 +16,7 @@ import pandas as pd
 
 from snakeml.columns import FEATURE_FAMILIES, feature_family
 from snakeml.errors import DataError
-from snakeml.io import atomic_path
+from snakeml.io import write_csv
 from snakeml.metrics import regression_metrics
 from snakeml.models import feature_frame, limit_threads, load_model, target_vector
 from snakeml.plots import plot_importances
@@ -94,12 +94,6 @@ def summarize_importances(importances: pd.DataFrame, key: str) -> pd.DataFrame:
         .reset_index()
     )
     return summary.sort_values(["mean", key], ascending=[False, True], ignore_index=True)
-
-
-def write_csv(frame: pd.DataFrame, target: str | Path) -> None:
-    """A table as CSV with six decimals, atomically."""
-    with atomic_path(target) as tmp:
-        frame.to_csv(tmp, index=False, float_format="%.6f")
 
 
 def run_importance(

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from snakeml.errors import DataError
-from snakeml.io import atomic_path, read_json, write_json, write_text_atomic
+from snakeml.io import atomic_path, read_json, write_csv, write_json, write_text_atomic
 from snakeml.metrics import GREATER_IS_BETTER, regression_metrics
 
 log = logging.getLogger(__name__)
@@ -132,8 +132,7 @@ def run_leaderboard(
     test = pd.read_parquet(test_path, columns=wanted)
     board = build_leaderboard(model_metrics, baseline_scores(fit, test, target), metric)
     champion = pick_champion(board, metric)
-    with atomic_path(outputs["leaderboard"]) as tmp:
-        board.to_csv(tmp, index=False, float_format="%.6f")
+    write_csv(board, outputs["leaderboard"])
     write_json(outputs["champion"], champion)
     write_text_atomic(outputs["statement"], champion["statement"] + "\n")
     with atomic_path(outputs["model"]) as tmp:
