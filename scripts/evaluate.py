@@ -1,4 +1,4 @@
-"""Rule evaluate: test-set metrics, predictions and permutation importance of one model."""
+"""Rule evaluate: test metrics, predictions and error breakdowns (CSV and PNG) of one model."""
 
 from snakeml.evaluate import evaluate_model
 from snakeml.io import read_yaml

@@ -1,7 +1,7 @@
-"""Rule leaderboard: every model and the baseline ranked -> leaderboard.csv and the champion."""
+"""Rule leaderboard: models and baselines ranked -> leaderboard.csv, the champion and its model."""
 
-from snakeml.evaluate import run_leaderboard
 from snakeml.io import read_yaml
+from snakeml.leaderboard import run_leaderboard
 from snakeml.rule import run_rule
 
 
@@ -9,6 +9,7 @@ def main(smk) -> None:
     settings = read_yaml(smk.input.cfg)
     run_leaderboard(
         metrics_paths=dict(zip(settings["models"], smk.input.metrics, strict=True)),
+        model_paths=dict(zip(settings["models"], smk.input.models, strict=True)),
         fit_paths=[smk.input.train, smk.input.valid],
         test_path=smk.input.test,
         target=settings["target"],

@@ -1,6 +1,7 @@
--- Step 6: the feature table, one row per flight that landed: identifying columns, features
--- from the earlier steps, plane and airport attributes, and the target arr_delay.
--- Cancelled or diverted flights (no arr_delay) are left out here and counted by the rule.
+-- Step 6: the feature table, one row per flight: identifying columns, features from the
+-- earlier steps, plane and airport attributes, and the target arr_delay (null for cancelled or
+-- diverted flights, and for new flights scored by the predict rule). The features rule keeps
+-- only flights with a target and counts those it leaves out.
 
 with
 
@@ -56,7 +57,6 @@ final as (
     inner join weather_at_departure on flights.flight_id = weather_at_departure.flight_id
     left join aircraft_history on flights.flight_id = aircraft_history.flight_id
     left join planes on flights.tailnum = planes.tailnum
-    where flights.arr_delay is not null
 )
 
 select * from final

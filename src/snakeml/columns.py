@@ -67,3 +67,46 @@ CATEGORICAL_FEATURES: tuple[str, ...] = (
 )
 
 FEATURE_COLUMNS: tuple[str, ...] = NUMERIC_FEATURES + CATEGORICAL_FEATURES
+
+# Feature families for grouped permutation importance and reports: every feature column belongs
+# to exactly one. Permuting a family's columns together measures what the family adds as a whole,
+# which single-column importance understates when its columns are correlated (the weather).
+FEATURE_FAMILIES: dict[str, tuple[str, ...]] = {
+    "schedule": (
+        "month",
+        "day_of_week",
+        "day_of_year",
+        "sched_dep_hour",
+        "sched_dep_minute_of_day",
+        "sched_arr_minute_of_day",
+        "is_holiday",
+        "days_to_holiday",
+    ),
+    "route": ("origin", "dest", "distance", "tz_diff_hours"),
+    "carrier": ("carrier",),
+    "aircraft_history": ("prev_leg_arr_delay", "turnaround_slack_minutes", "legs_today"),
+    "congestion": CONGESTION_FEATURES,
+    "weather": (
+        "temp",
+        "dewp",
+        "humid",
+        "wind_dir",
+        "wind_speed",
+        "wind_gust",
+        "precip",
+        "pressure",
+        "visib",
+        "weather_age_minutes",
+        "visib_change",
+        "wind_speed_change",
+    ),
+    "plane": ("plane_age", "plane_seats", "plane_engines", "plane_engine"),
+}
+
+
+def feature_family(column: str) -> str:
+    """The family a feature column belongs to."""
+    for family, members in FEATURE_FAMILIES.items():
+        if column in members:
+            return family
+    raise KeyError(f"feature column {column!r} belongs to no family in FEATURE_FAMILIES")

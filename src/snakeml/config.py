@@ -242,24 +242,29 @@ def rule_slices(cfg: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "numeric": list(features["numeric"]),
         "categorical": list(features["categorical"]),
     }
+    features_slice = {
+        key: features[key]
+        for key in (
+            "horizon_minutes",
+            "windows",
+            "weather_change_minutes",
+            "delay_quantile",
+            "target",
+        )
+    }
+    evaluation = cfg["evaluation"]
     slices: dict[str, dict[str, Any]] = {
         "ingest": {"data": cfg["data"]},
-        "features": {
-            key: features[key]
-            for key in (
-                "horizon_minutes",
-                "windows",
-                "weather_change_minutes",
-                "delay_quantile",
-                "target",
-            )
-        },
+        "features": features_slice,
         "split": {"seed": cfg["seed"], "split": cfg["split"]},
         "leaderboard": {
-            "metric": cfg["evaluation"]["metric"],
+            "metric": evaluation["metric"],
             "target": features["target"],
             "models": model_names(cfg),
         },
+        # Batch prediction runs the feature SQL with the features rule's settings and feeds the
+        # champion the columns every model was trained on.
+        "predict": {"features": features_slice, "columns": columns},
     }
     for name in model_names(cfg):
         model = {"name": name, **cfg["model"][name]}
@@ -275,10 +280,14 @@ def rule_slices(cfg: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "tuning": {key: cfg["tuning"][key] for key in ("metric", "n_shards")},
         }
         slices[f"train/{name}"] = {"seed": cfg["seed"], "columns": columns, "model": model}
-        slices[f"evaluate/{name}"] = {
-            "seed": cfg["seed"],
+        slices[f"evaluate/{name}"] = {"seed": cfg["seed"], "columns": columns}
+        slices[f"importance/{name}"] = {
             "columns": columns,
-            "evaluation": cfg["evaluation"],
+            "importance": {
+                "repeats": evaluation["importance_repeats"],
+                "max_rows": evaluation["importance_max_rows"],
+                "random_state": evaluation["importance_random_state"],
+            },
         }
     return slices
 

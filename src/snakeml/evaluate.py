@@ -1,4 +1,7 @@
-"""Evaluate: test-set metrics and permutation importance per model; leaderboard and champion."""
+"""Evaluate: test-set metrics, predictions and error breakdowns of one model, with their plots.
+
+Each breakdown is written as CSV (for `dvc plots`) and drawn as PNG (for the report).
+"""
 
 from __future__ import annotations
 
@@ -10,58 +13,78 @@ import numpy as np
 import pandas as pd
 
 from snakeml.errors import DataError
-from snakeml.io import atomic_path, read_json, write_json
-from snakeml.metrics import GREATER_IS_BETTER, regression_metrics
+from snakeml.importance import sample_rows
+from snakeml.io import atomic_path, write_csv, write_json
+from snakeml.metrics import regression_metrics
 from snakeml.models import feature_frame, limit_threads, load_model, target_vector
+from snakeml.plots import plot_error_by_month, plot_predicted_vs_actual, plot_residuals_by
 
 log = logging.getLogger(__name__)
 
-BASELINE_MEAN = "baseline_mean"
+# Columns of the test split the error breakdowns group by.
+BREAKDOWN_COLUMNS: tuple[str, ...] = ("month", "sched_dep_hour", "carrier")
+# Points in the predicted-vs-actual scatter (and its CSV): enough to see the shape.
+SCATTER_POINTS = 2000
 
 
-def permutation_importances(
-    pipeline: Any, x: pd.DataFrame, y: np.ndarray, repeats: int, seed: int
-) -> pd.DataFrame:
-    """Every repeat of permutation importance (RMSE increase) on raw feature columns."""
-    from sklearn.inspection import permutation_importance
-
-    result = permutation_importance(
-        pipeline, x, y, scoring="neg_root_mean_squared_error", n_repeats=repeats, random_state=seed
+def residual_table(frame: pd.DataFrame, key: str) -> pd.DataFrame:
+    """Per value of ``key``: flights, mean, median and quartiles of the residual, MAE and RMSE."""
+    residual = frame["predicted"] - frame["actual"]
+    grouped = residual.groupby(frame[key], sort=True)
+    table = pd.DataFrame(
+        {
+            "flights": grouped.size(),
+            "mean": grouped.mean(),
+            "median": grouped.median(),
+            "q25": grouped.quantile(0.25),
+            "q75": grouped.quantile(0.75),
+            "mae": residual.abs().groupby(frame[key], sort=True).mean(),
+            "rmse": np.sqrt((residual**2).groupby(frame[key], sort=True).mean()),
+        }
     )
-    rows = [
-        {"feature": feature, "repeat": repeat, "importance": float(value)}
-        for feature, values in zip(x.columns, result.importances, strict=True)
-        for repeat, value in enumerate(values)
-    ]
-    return pd.DataFrame(rows)
+    return table.rename_axis(key).reset_index()
 
 
-def sample_rows(frame: pd.DataFrame, max_rows: int, seed: int) -> pd.DataFrame:
-    """A deterministic sample of at most ``max_rows`` rows, in their original order."""
-    if len(frame) <= max_rows:
-        return frame
-    rng = np.random.default_rng(seed)
-    return frame.iloc[np.sort(rng.choice(len(frame), size=max_rows, replace=False))]
+def scored_frame(test: pd.DataFrame, actual: np.ndarray, predicted: np.ndarray) -> pd.DataFrame:
+    """The test flights' breakdown columns beside their actual and predicted delays."""
+    missing = [c for c in BREAKDOWN_COLUMNS if c not in test.columns]
+    if missing:
+        raise DataError(f"test split lacks columns {missing} the error breakdowns need: rebuild")
+    frame = test[list(BREAKDOWN_COLUMNS)].reset_index(drop=True).copy()
+    frame["carrier"] = frame["carrier"].astype("string").fillna("unknown")
+    frame["actual"], frame["predicted"] = actual, predicted
+    return frame
 
 
-def plot_importances(importances: pd.DataFrame, title: str, target: str | Path) -> None:
-    """Box plot of every repeat per feature, most important on top."""
-    import matplotlib
+def write_breakdowns(
+    scored: pd.DataFrame, model_name: str, outputs: dict[str, str | Path], seed: int
+) -> None:
+    """Predicted vs actual, residuals by departure hour and by carrier, error by month."""
+    points = sample_rows(scored[["actual", "predicted"]], SCATTER_POINTS, seed)
+    write_csv(points, outputs["scatter_csv"])
+    plot_predicted_vs_actual(points, f"Predicted vs actual: {model_name}", outputs["scatter_png"])
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    order = importances.groupby("feature")["importance"].mean().sort_values().index.tolist()
-    data = [importances.loc[importances["feature"] == f, "importance"].to_numpy() for f in order]
-    fig, ax = plt.subplots(figsize=(7, 0.3 * len(order) + 1.5))
-    ax.boxplot(data, orientation="horizontal", tick_labels=order)
-    ax.axvline(0.0, color="grey", linewidth=0.8)
-    ax.set_xlabel("increase in test RMSE when the column is permuted (minutes)")
-    ax.set_title(title)
-    fig.tight_layout()
-    with atomic_path(target) as tmp:
-        fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
-    plt.close(fig)
+    by_hour = residual_table(scored, "sched_dep_hour")
+    write_csv(by_hour, outputs["by_hour_csv"])
+    plot_residuals_by(
+        by_hour,
+        "sched_dep_hour",
+        "scheduled departure hour (local)",
+        f"Residuals by departure hour: {model_name}",
+        outputs["by_hour_png"],
+    )
+    by_carrier = residual_table(scored, "carrier")
+    write_csv(by_carrier, outputs["by_carrier_csv"])
+    plot_residuals_by(
+        by_carrier,
+        "carrier",
+        "carrier",
+        f"Residuals by carrier: {model_name}",
+        outputs["by_carrier_png"],
+    )
+    by_month = residual_table(scored, "month")
+    write_csv(by_month, outputs["by_month_csv"])
+    plot_error_by_month(by_month, f"Error by month: {model_name}", outputs["by_month_png"])
 
 
 def evaluate_model(
@@ -72,8 +95,8 @@ def evaluate_model(
     outputs: dict[str, str | Path],
     threads: int = 1,
 ) -> dict[str, float]:
-    """Score the model on the test months; write metrics, predictions and importances."""
-    columns, evaluation, seed = settings["columns"], settings["evaluation"], settings["seed"]
+    """Score the model on the test months; write metrics, predictions and error breakdowns."""
+    columns = settings["columns"]
     test = pd.read_parquet(test_path)
     if test.empty:
         raise DataError(f"test split {test_path} is empty: check split.test_months")
@@ -83,85 +106,14 @@ def evaluate_model(
     x, y = feature_frame(test, columns), target_vector(test, columns)
     with limit_threads(threads):
         predicted = pipeline.predict(x)
-        scores = regression_metrics(y, predicted)
-        sample = sample_rows(test, evaluation["importance_max_rows"], seed)
-        importances = permutation_importances(
-            pipeline,
-            feature_frame(sample, columns),
-            target_vector(sample, columns),
-            evaluation["importance_repeats"],
-            seed,
-        )
+    scores = regression_metrics(y, predicted)
+    scored = scored_frame(test, y, predicted)
     write_json(outputs["metrics"], {"model": model_name, "rows": len(test), **scores})
     predictions = pd.DataFrame(
         {"flight_id": test["flight_id"].to_numpy(), "actual": y, "predicted": predicted}
     )
     with atomic_path(outputs["predictions"]) as tmp:
         predictions.to_parquet(tmp, index=False)
-    with atomic_path(outputs["importance"]) as tmp:
-        importances.to_csv(tmp, index=False, float_format="%.6f")
-    plot_importances(importances, f"Permutation importance: {model_name}", outputs["plot"])
+    write_breakdowns(scored, model_name, outputs, settings["seed"])
     log.info("model %s on %d test rows: %s", model_name, len(test), scores)
     return scores
-
-
-def baseline_metrics(train: pd.DataFrame, test: pd.DataFrame, target: str) -> dict[str, float]:
-    """The naive reference: predict the mean of the fitting rows for every test flight."""
-    y_test = test[target].to_numpy(dtype="float64")
-    mean = float(train[target].mean())
-    return regression_metrics(y_test, np.full_like(y_test, mean))
-
-
-def build_leaderboard(
-    model_metrics: dict[str, dict[str, float]], baseline: dict[str, float], metric: str
-) -> pd.DataFrame:
-    """One row per model and baseline, best first by ``metric``."""
-    rows = [{"model": name, "kind": "model", **m} for name, m in model_metrics.items()]
-    rows.append({"model": BASELINE_MEAN, "kind": "baseline", **baseline})
-    board = pd.DataFrame(rows)[["model", "kind", "rmse", "mae", "r2"]]
-    ascending = not GREATER_IS_BETTER[metric]
-    return board.sort_values([metric, "model"], ascending=[ascending, True], ignore_index=True)
-
-
-def pick_champion(board: pd.DataFrame, metric: str) -> dict[str, Any]:
-    """The best model (never a baseline) and whether it beats every baseline."""
-    models = board[board["kind"] == "model"]
-    baselines = board[board["kind"] == "baseline"]
-    best = models.iloc[0]
-    better = (lambda a, b: a > b) if GREATER_IS_BETTER[metric] else (lambda a, b: a < b)
-    beats = bool(all(better(best[metric], b) for b in baselines[metric]))
-    return {
-        "model": str(best["model"]),
-        "metric": metric,
-        "rmse": float(best["rmse"]),
-        "mae": float(best["mae"]),
-        "r2": float(best["r2"]),
-        "beats_baselines": beats,
-    }
-
-
-def run_leaderboard(
-    metrics_paths: dict[str, str | Path],
-    fit_paths: list[str | Path],
-    test_path: str | Path,
-    target: str,
-    metric: str,
-    outputs: dict[str, str | Path],
-) -> dict[str, Any]:
-    """Gather every model's test metrics, add the baseline, write leaderboard and champion."""
-    model_metrics = {}
-    for name, path in metrics_paths.items():
-        data = read_json(path)
-        model_metrics[name] = {k: float(data[k]) for k in ("rmse", "mae", "r2")}
-    # The models are refitted on train + valid: the baseline learns from the same rows.
-    fitted_on = pd.concat([pd.read_parquet(p, columns=[target]) for p in fit_paths])
-    baseline = baseline_metrics(fitted_on, pd.read_parquet(test_path, columns=[target]), target)
-    board = build_leaderboard(model_metrics, baseline, metric)
-    champion = pick_champion(board, metric)
-    with atomic_path(outputs["leaderboard"]) as tmp:
-        board.to_csv(tmp, index=False, float_format="%.6f")
-    write_json(outputs["champion"], champion)
-    if not champion["beats_baselines"]:
-        log.warning("champion %s does not beat the baselines on %s", champion["model"], metric)
-    log.info("champion: %s", champion)
-    return champion

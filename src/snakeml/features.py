@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from snakeml.columns import TARGETS
 from snakeml.contracts import RAW_CONTRACTS, check_contract, feature_contract
 from snakeml.errors import DataError
 from snakeml.io import atomic_path
@@ -123,8 +124,14 @@ def write_features(
     try:
         rows = register_inputs(con, raw, reference, rule)
         define_steps(con, sql_dir, feature_variables(settings))
+        target = settings["target"]
+        if target not in TARGETS:
+            raise DataError(f"unknown target {target!r}; known: {list(TARGETS)}")
         with atomic_path(output) as tmp:
-            con.table("features").write_parquet(str(tmp), compression="zstd")
+            # Only flights with a target can be learnt from: cancelled or diverted ones are not.
+            con.table("features").filter(f'"{target}" is not null').write_parquet(
+                str(tmp), compression="zstd"
+            )
             con.register("written", con.read_parquet(str(tmp)))
             kept = check_contract(con, "written", feature_contract(settings["target"]), rule)
     finally:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 if TYPE_CHECKING:
+    import pandas as pd
     import pyarrow as pa
 
 
@@ -80,6 +81,12 @@ def write_json(target: str | Path, data: Any) -> None:
 def read_json(path: str | Path) -> Any:
     """Read a JSON file."""
     return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def write_csv(frame: pd.DataFrame, target: str | Path) -> None:
+    """Write a data frame as CSV (no index, six decimals), atomically: plot data for DVC."""
+    with atomic_path(target) as tmp:
+        frame.to_csv(tmp, index=False, float_format="%.6f")
 
 
 def write_parquet(table: pa.Table, target: str | Path) -> None:

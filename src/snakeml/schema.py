@@ -89,6 +89,7 @@ class EvaluationConfig:
     metric: str = "rmse"
     importance_repeats: int = 5
     importance_max_rows: int = 20000
+    importance_random_state: int = 13
 
 
 @dataclass
@@ -109,7 +110,10 @@ class ResourcesConfig:
     tune_best: RuleResources = field(default_factory=RuleResources)
     train: RuleResources = field(default_factory=RuleResources)
     evaluate: RuleResources = field(default_factory=RuleResources)
+    importance: RuleResources = field(default_factory=RuleResources)
     leaderboard: RuleResources = field(default_factory=RuleResources)
+    manifest: RuleResources = field(default_factory=RuleResources)
+    predict: RuleResources = field(default_factory=RuleResources)
 
 
 @dataclass

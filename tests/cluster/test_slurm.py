@@ -29,7 +29,9 @@ JOBS_PER_RULE = {
     "tune_best": 3,
     "train": 3,
     "evaluate": 3,
+    "importance": 3,
     "leaderboard": 1,
+    "manifest": 1,
 }
 SUBMITTED = re.compile(r"submitted with SLURM jobid (\d+)")
 

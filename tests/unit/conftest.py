@@ -140,7 +140,7 @@ def synthetic_frame() -> pd.DataFrame:
     temp = rng.normal(50.0, 10.0, n)
     temp[::17] = np.nan
     delay = distance / 100.0 + np.where(carrier == "UA", 5.0, 0.0) + rng.normal(0.0, 1.0, n)
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "flight_id": np.arange(n, dtype="int64"),
             "month": np.repeat([1, 2, 3, 4], n // 4).astype("int32"),
@@ -151,6 +151,9 @@ def synthetic_frame() -> pd.DataFrame:
             "arr_delay": delay,
         }
     )
+    # Not a model input: the error breakdowns and the carrier x hour baseline group by it.
+    frame["sched_dep_hour"] = rng.integers(5, 23, n).astype("int32")
+    return frame
 
 
 HOLIDAYS_CSV = (

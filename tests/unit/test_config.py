@@ -233,8 +233,12 @@ def test_rule_slices_keys(cfg):
         "evaluate/rf",
         "evaluate/ridge",
         "features",
+        "importance/hgb",
+        "importance/rf",
+        "importance/ridge",
         "ingest",
         "leaderboard",
+        "predict",
         "split",
         "train/hgb",
         "train/rf",
@@ -281,11 +285,23 @@ def test_rule_slices_hold_only_what_each_rule_uses(cfg):
     }
     assert sorted(slices["train/hgb"]) == ["columns", "model", "seed"]
     assert slices["train/hgb"]["model"]["name"] == "hgb"
-    assert slices["evaluate/hgb"] == {
-        "seed": 13,
+    assert slices["evaluate/hgb"] == {"seed": 13, "columns": columns}
+    assert slices["importance/hgb"] == {
         "columns": columns,
-        "evaluation": cfg["evaluation"],
+        "importance": {"repeats": 5, "max_rows": 10000, "random_state": 13},
     }
+    assert slices["predict"] == {"features": slices["features"], "columns": columns}
+
+
+def test_importance_random_state_follows_the_seed_unless_set(conf_dir):
+    assert (
+        rule_slices(compose_config("seed=7", conf_dir))["importance/ridge"]["importance"][
+            "random_state"
+        ]
+        == 7
+    )
+    cfg = compose_config("seed=7 evaluation.importance_random_state=3", conf_dir)
+    assert rule_slices(cfg)["importance/ridge"]["importance"]["random_state"] == 3
 
 
 def test_rule_slices_follow_the_model_selection(conf_dir):
@@ -342,14 +358,15 @@ def test_export_after_evaluation_change_leaves_upstream_rules_alone(conf_dir, tm
     paths = export_rule_configs(compose_config(None, conf_dir), tmp_path)
     age_files(paths)
     export_rule_configs(compose_config("evaluation.importance_repeats=2", conf_dir), tmp_path)
-    assert rewritten(paths) == {"evaluate/ridge", "evaluate/hgb", "evaluate/rf"}
+    assert rewritten(paths) == {"importance/ridge", "importance/hgb", "importance/rf"}
 
 
 def test_export_after_feature_window_change_rewrites_only_the_features_slice(conf_dir, tmp_path):
     paths = export_rule_configs(compose_config(None, conf_dir), tmp_path)
     age_files(paths)
     export_rule_configs(compose_config("features.windows.week=2880", conf_dir), tmp_path)
-    assert rewritten(paths) == {"features"}
+    # batch prediction runs the same feature SQL, so it follows the features settings
+    assert rewritten(paths) == {"features", "predict"}
 
 
 def test_export_rewrites_a_hand_edited_slice(cfg, tmp_path):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import pytest
 
+from tests.workflow.browser import chromium_unavailable
 from tests.workflow.project import copy_project, snakemake
 
 
@@ -21,3 +24,22 @@ def smoke_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def fresh_project(tmp_path: Path) -> Path:
     return copy_project(tmp_path / "project")
+
+
+@pytest.fixture
+def smoke_copy(smoke_project: Path, tmp_path: Path) -> Path:
+    """A copy of the smoke project, outputs and Snakemake's records included, to change freely."""
+    target = tmp_path / "project"
+    shutil.copytree(smoke_project, target, symlinks=True)
+    return target
+
+
+@pytest.fixture(scope="session")
+def chromium() -> None:
+    """Skip without chromium, unless SNAKEML_REQUIRE_SERVICES=1 (CI): then fail."""
+    reason = chromium_unavailable()
+    if reason is None:
+        return
+    if os.environ.get("SNAKEML_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"SNAKEML_REQUIRE_SERVICES=1 but {reason}", pytrace=False)
+    pytest.skip(reason)

@@ -61,8 +61,10 @@ def copy_project(target: Path) -> Path:
 
 
 def snakemake(workdir: Path, overrides: str = SMOKE, *args: str, cores: int = 2) -> Run:
-    """Run snakemake in ``workdir`` with Hydra ``overrides``; never raises on failure."""
-    # --config takes every word after it: targets and options go first.
+    """Run snakemake in ``workdir`` with Hydra ``overrides``; never raises on failure.
+
+    ``args`` (options, targets) come before --config, which takes every value after it.
+    """
     command = [str(SNAKEMAKE), "--cores", str(cores), *args, "--config", f"overrides={overrides}"]
     result = subprocess.run(
         command, cwd=workdir, capture_output=True, text=True, timeout=600, check=False

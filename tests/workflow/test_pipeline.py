@@ -11,6 +11,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from snakeml.metadata import file_sha256
 from tests.workflow.project import SMOKE, snakemake
 
 pytestmark = pytest.mark.workflow
@@ -24,7 +25,9 @@ RULES_WITH_LOGS = {
     "tune_best": [f"logs/tune_best/{m}.log" for m in MODELS],
     "train": [f"logs/train/{m}.log" for m in MODELS],
     "evaluate": [f"logs/evaluate/{m}.log" for m in MODELS],
+    "importance": [f"logs/importance/{m}.log" for m in MODELS],
     "leaderboard": ["logs/leaderboard/leaderboard.log"],
+    "manifest": ["logs/manifest/manifest.log"],
 }
 
 
@@ -42,7 +45,10 @@ def test_smoke_run_writes_leaderboard_and_champion(smoke_project: Path) -> None:
     assert {"model", "rmse", "mae", "r2"} <= set(board.columns)
     models = board[board["kind"] == "model"]
     assert sorted(models["model"]) == list(MODELS)
-    assert (board["kind"] == "baseline").sum() == 1
+    assert sorted(board.loc[board["kind"] == "baseline", "model"]) == [
+        "baseline_mean",
+        "baseline_median_carrier_hour",
+    ]
     assert all(math.isfinite(v) and v > 0 for v in board["rmse"])
     assert list(board["rmse"]) == sorted(board["rmse"]), "leaderboard is best-first by rmse"
 
@@ -50,6 +56,17 @@ def test_smoke_run_writes_leaderboard_and_champion(smoke_project: Path) -> None:
     best = models.sort_values("rmse").iloc[0]
     assert champion["model"] == best["model"]
     assert champion["rmse"] == pytest.approx(best["rmse"], abs=1e-5)
+    statement = (smoke_project / "results/champion/statement.txt").read_text().strip()
+    assert statement == champion["statement"]
+    baselines = board[board["kind"] == "baseline"]
+    if champion["beats_baselines"]:
+        assert champion["rmse"] < baselines["rmse"].min()
+        assert statement.startswith(f"The champion is {best['model']}")
+    else:
+        assert statement.startswith("No model beats the baselines")
+    assert (smoke_project / "results/champion/model.skops").read_bytes() == (
+        smoke_project / f"results/models/{best['model']}.skops"
+    ).read_bytes()
     for name in MODELS:
         assert (smoke_project / f"results/models/{name}.skops").stat().st_size > 0
 
@@ -81,19 +98,26 @@ def test_every_rule_logs_and_heavy_rules_are_benchmarked(smoke_project: Path) ->
         for log in logs:
             text = (smoke_project / log).read_text()
             assert "INFO" in text, f"{rule}: {log} holds no log record"
-    for bench in ("features/features", "tune_shard/hgb/1", "train/rf", "evaluate/hgb"):
+    for bench in (
+        "features/features",
+        "tune_shard/hgb/1",
+        "train/rf",
+        "evaluate/hgb",
+        "importance/hgb",
+    ):
         assert (smoke_project / f"benchmarks/{bench}.tsv").read_text().startswith("s\t")
 
 
 def test_each_rule_gets_its_own_config_slice(smoke_project: Path) -> None:
     configs = smoke_project / "results/configs"
     names = sorted(str(p.relative_to(configs)) for p in configs.rglob("*.yaml"))
-    per_model = ("evaluate", "train", "tune_best", "tune_shard")
+    per_model = ("evaluate", "importance", "train", "tune_best", "tune_shard")
     assert names == sorted(
         [
             "features.yaml",
             "ingest.yaml",
             "leaderboard.yaml",
+            "predict.yaml",
             "split.yaml",
             *(f"{rule}/{model}.yaml" for rule in per_model for model in MODELS),
         ]
@@ -112,22 +136,24 @@ def test_unchanged_rerun_has_nothing_to_do_and_rewrites_nothing(smoke_project: P
     assert mtimes(smoke_project) == before
 
 
-def test_changing_ridge_search_space_reruns_only_ridge(smoke_project: Path) -> None:
+def test_changing_ridge_search_space_reruns_only_ridge(smoke_copy: Path) -> None:
     changed = f"{SMOKE} model.ridge.search_space.alpha.high=10"
-    before = mtimes(smoke_project)
+    before = mtimes(smoke_copy)
 
-    run = snakemake(smoke_project, changed)
+    run = snakemake(smoke_copy, changed)
     assert run.returncode == 0, run.output[-3000:]
     assert run.job_counts() == {
         "tune_shard": 2,
         "tune_best": 1,
         "train": 1,
         "evaluate": 1,
+        "importance": 1,
         "leaderboard": 1,
+        "manifest": 1,
         "all": 1,
     }
 
-    after = mtimes(smoke_project)
+    after = mtimes(smoke_copy)
     touched = {path for path in after if after[path] != before.get(path)}
     assert "results/configs/tune_shard/ridge.yaml" in touched
     assert "results/tuning/ridge/best_params.yaml" in touched
@@ -138,18 +164,61 @@ def test_changing_ridge_search_space_reruns_only_ridge(smoke_project: Path) -> N
         path.startswith(("data/", "results/features", "results/split")) for path in touched
     )
 
-    again = snakemake(smoke_project, changed, "--dry-run")
+    again = snakemake(smoke_copy, changed, "--dry-run")
     assert "Nothing to be done" in again.output
 
-    # Back to the session's configuration, for the tests that follow: ridge's first studies
-    # are still in its journal, so its shards run no trial and its numbers come back.
-    back = snakemake(smoke_project, SMOKE)
+    # Back to the first configuration: ridge's first studies are still in its journal, so
+    # its shards run no trial and its numbers come back.
+    back = snakemake(smoke_copy, SMOKE)
     assert back.returncode == 0, back.output[-3000:]
     assert back.job_counts()["tune_shard"] == 2
-    assert (
-        "2 of 2 trials finished before"
-        in (smoke_project / "logs/tune_shard/ridge/0.log").read_text()
+    assert "2 of 2 trials finished before" in (
+        smoke_copy / "logs/tune_shard/ridge/0.log"
+    ).read_text()
+    assert (smoke_copy / "results/leaderboard.csv").read_bytes() == (
+        smoke_project / "results/leaderboard.csv"
+    ).read_bytes()
+
+
+def test_error_breakdowns_and_importances_per_model(smoke_project: Path) -> None:
+    for model in MODELS:
+        folder = smoke_project / "results/evaluation" / model
+        by_hour = pd.read_csv(folder / "residuals_by_hour.csv")
+        assert by_hour["sched_dep_hour"].between(0, 23).all()
+        assert by_hour["flights"].sum() == 5000  # every test flight of the smoke sample
+        assert pd.read_csv(folder / "error_by_month.csv")["month"].tolist() == [12]
+        importance = pd.read_csv(folder / "importance.csv")
+        assert importance["repeat"].nunique() == 2  # evaluation.importance_repeats (smoke)
+        families = pd.read_csv(folder / "family_importance_summary.csv")
+        assert {"weather", "congestion", "schedule"} <= set(families["family"])
+        for figure in (
+            "predicted_vs_actual",
+            "residuals_by_hour",
+            "residuals_by_carrier",
+            "error_by_month",
+            "importance",
+            "family_importance",
+        ):
+            assert (folder / f"{figure}.png").read_bytes()[:4] == b"\x89PNG", figure
+
+
+def test_manifest_records_the_run(smoke_project: Path) -> None:
+    manifest = json.loads((smoke_project / "results/manifest.json").read_text())
+    assert manifest["git"] == {"commit": None, "dirty": None}  # the copy is not a checkout
+    assert sorted(manifest["raw_data"]) == [
+        f"data/raw/{table}.parquet"
+        for table in ("airlines", "airports", "flights", "planes", "weather")
+    ]
+    board = manifest["artifacts"]["results/leaderboard.csv"]
+    assert board["sha256"] == file_sha256(smoke_project / "results/leaderboard.csv")
+    assert "results/champion/model.skops" in manifest["artifacts"]
+    assert "results/manifest.json" not in manifest["artifacts"]
+    assert manifest["config_sha256"]["train/hgb"] == file_sha256(
+        smoke_project / "results/configs/train/hgb.yaml"
     )
+    assert manifest["benchmarks"]["features/features"]["wall_seconds"] > 0
+    assert manifest["benchmarks"]["train/hgb"]["max_rss_mb"] > 0
+    assert {"python", "snakemake", "scikit-learn"} <= set(manifest["packages"])
 
 
 def test_bad_override_fails_before_any_job(fresh_project: Path) -> None:

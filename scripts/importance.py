@@ -1,0 +1,20 @@
+"""Rule importance: permutation importance of one model per column and per feature family."""
+
+from snakeml.importance import run_importance
+from snakeml.io import read_yaml
+from snakeml.rule import run_rule
+
+
+def main(smk) -> None:
+    run_importance(
+        model_path=smk.input.model,
+        test_path=smk.input.test,
+        settings=read_yaml(smk.input.cfg),
+        model_name=smk.wildcards.model,
+        outputs=dict(smk.output.items()),
+        threads=smk.threads,
+    )
+
+
+if __name__ == "__main__":
+    run_rule(main, snakemake)  # noqa: F821

@@ -1,0 +1,150 @@
+"""Permutation importance of a whole Pipeline on the test months, per column and per family.
+
+Columns are permuted in the raw feature frame the Pipeline receives, so the importance of a
+categorical column covers all of its one-hot columns. Every repeat is kept (a long table); the
+summaries give the mean and standard deviation over the repeats.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from snakeml.columns import FEATURE_FAMILIES, feature_family
+from snakeml.errors import DataError
+from snakeml.io import write_csv
+from snakeml.metrics import regression_metrics
+from snakeml.models import feature_frame, limit_threads, load_model, target_vector
+from snakeml.plots import plot_importances
+
+log = logging.getLogger(__name__)
+
+
+def sample_rows(frame: pd.DataFrame, max_rows: int, seed: int) -> pd.DataFrame:
+    """A deterministic sample of at most ``max_rows`` rows, in their original order."""
+    if len(frame) <= max_rows:
+        return frame
+    rng = np.random.default_rng(seed)
+    return frame.iloc[np.sort(rng.choice(len(frame), size=max_rows, replace=False))]
+
+
+def permutation_importances(
+    pipeline: Any, x: pd.DataFrame, y: np.ndarray, repeats: int, seed: int
+) -> pd.DataFrame:
+    """Every repeat of permutation importance (RMSE increase) on raw feature columns."""
+    from sklearn.inspection import permutation_importance
+
+    result = permutation_importance(
+        pipeline, x, y, scoring="neg_root_mean_squared_error", n_repeats=repeats, random_state=seed
+    )
+    rows = [
+        {"feature": feature, "repeat": repeat, "importance": float(value)}
+        for feature, values in zip(x.columns, result.importances, strict=True)
+        for repeat, value in enumerate(values)
+    ]
+    return pd.DataFrame(rows)
+
+
+def feature_groups(columns: list[str]) -> dict[str, list[str]]:
+    """The families present among ``columns``, each with its columns, in family order."""
+    groups = {
+        family: [c for c in columns if c in members] for family, members in FEATURE_FAMILIES.items()
+    }
+    return {family: members for family, members in groups.items() if members}
+
+
+def family_importances(
+    pipeline: Any,
+    x: pd.DataFrame,
+    y: np.ndarray,
+    groups: dict[str, list[str]],
+    repeats: int,
+    seed: int,
+) -> pd.DataFrame:
+    """Every repeat of grouped permutation importance: a family's columns permuted together.
+
+    One shuffle of the rows is applied to all of a family's columns, so their joint distribution
+    is kept and only their link to the target is broken.
+    """
+    if repeats < 1:
+        raise ValueError(f"n_repeats must be >= 1, got {repeats}")
+    rng = np.random.default_rng(seed)
+    reference = regression_metrics(y, pipeline.predict(x))["rmse"]
+    rows = []
+    for family, columns in groups.items():
+        for repeat in range(repeats):
+            order = rng.permutation(len(x))
+            shuffled = x.copy()
+            for column in columns:
+                shuffled[column] = x[column].to_numpy()[order]
+            rmse = regression_metrics(y, pipeline.predict(shuffled))["rmse"]
+            rows.append({"family": family, "repeat": repeat, "importance": rmse - reference})
+    return pd.DataFrame(rows, columns=["family", "repeat", "importance"])
+
+
+def summarize_importances(importances: pd.DataFrame, key: str) -> pd.DataFrame:
+    """Mean and standard deviation (ddof=0, as scikit-learn) per ``key``, best first."""
+    summary = (
+        importances.groupby(key, sort=False)["importance"]
+        .agg(mean="mean", std=lambda v: float(np.std(v)))
+        .reset_index()
+    )
+    return summary.sort_values(["mean", key], ascending=[False, True], ignore_index=True)
+
+
+def run_importance(
+    model_path: str | Path,
+    test_path: str | Path,
+    settings: dict[str, Any],
+    model_name: str,
+    outputs: dict[str, str | Path],
+    threads: int = 1,
+) -> pd.DataFrame:
+    """Permutation importance per column and per family on a sample of the test months."""
+    columns, options = settings["columns"], settings["importance"]
+    test = pd.read_parquet(test_path)
+    if test.empty:
+        raise DataError(f"test split {test_path} is empty: check split.test_months")
+    pipeline = load_model(model_path)
+    sample = sample_rows(test, options["max_rows"], options["random_state"])
+    x, y = feature_frame(sample, columns), target_vector(sample, columns)
+    with limit_threads(threads):
+        per_column = permutation_importances(
+            pipeline, x, y, options["repeats"], options["random_state"]
+        )
+        per_family = family_importances(
+            pipeline,
+            x,
+            y,
+            feature_groups(list(x.columns)),
+            options["repeats"],
+            options["random_state"],
+        )
+    per_column.insert(1, "family", per_column["feature"].map(feature_family))
+    column_summary = summarize_importances(per_column, "feature")
+    column_summary.insert(1, "family", column_summary["feature"].map(feature_family))
+    family_summary = summarize_importances(per_family, "family")
+    write_csv(per_column, outputs["importance"])
+    write_csv(column_summary, outputs["summary"])
+    write_csv(per_family, outputs["families"])
+    write_csv(family_summary, outputs["families_summary"])
+    plot_importances(per_column, f"Permutation importance: {model_name}", outputs["plot"])
+    plot_importances(
+        per_family,
+        f"Permutation importance per feature family: {model_name}",
+        outputs["families_plot"],
+        key="family",
+    )
+    log.info(
+        "model %s, %d test rows, %d repeats: top features %s; families %s",
+        model_name,
+        len(sample),
+        options["repeats"],
+        column_summary["feature"].head(5).tolist(),
+        family_summary["family"].tolist(),
+    )
+    return column_summary

@@ -1,0 +1,144 @@
+"""The HTML report, `snakemake --report results/report.html`, rewritten only when it changes.
+
+`make run` calls this after the run (a report cannot be a job of the run it describes). The report
+embeds the results, the rule graph and the runtime statistics Snakemake recorded for the jobs
+that made the current outputs, so it changes only when a job reran. To keep an unchanged rerun
+from touching it (DVC tracks it), it is rebuilt only when something it shows is newer than it or
+the overrides differ from the last build, and the new file replaces the old one only when their
+bytes differ. Job times are rendered in UTC, so the same run gives the same bytes on any machine.
+
+    python -m snakeml.report [--overrides "+experiment=smoke"] [--output results/report.html]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from snakeml.errors import SnakemlError
+from snakeml.io import write_text_if_changed
+from snakeml.logs import setup_logging
+
+log = logging.getLogger(__name__)
+
+DEFAULT_OUTPUT = Path("results/report.html")
+# What the report shows or is built from, besides the outputs under results/.
+SOURCES: tuple[str, ...] = ("Snakefile", "rules", "report")
+STAMP = Path(".snakemake/snakeml-report.json")
+
+
+def report_inputs(root: Path, output: Path) -> Iterable[Path]:
+    """Files whose change can change the report: outputs under results/, captions, rules.
+
+    Batch predictions (results/predictions/) are not in the report.
+    """
+    unshown = root / "results" / "predictions"
+    for folder in ("results", *SOURCES):
+        path = root / folder
+        if path.is_file():
+            yield path
+        elif path.is_dir():
+            for item in path.rglob("*"):
+                hidden = item.name.startswith(".")
+                if item.is_file() and item != output and not hidden and unshown not in item.parents:
+                    yield item
+
+
+def newest_input(root: Path, output: Path) -> int:
+    """The latest modification time (ns) of the report's inputs; 0 if there are none."""
+    return max((path.stat().st_mtime_ns for path in report_inputs(root, output)), default=0)
+
+
+def is_stale(root: Path, output: Path, overrides: str) -> bool:
+    """Whether the report is missing, older than anything it shows, or built with other overrides.
+
+    The stamp records the newest input of the last build, so inputs that were touched without a
+    change to the report do not rebuild it again and again.
+    """
+    stamp = root / STAMP
+    if not output.is_file() or not stamp.is_file():
+        return True
+    recorded = json.loads(stamp.read_text(encoding="utf-8"))
+    if recorded.get("overrides") != overrides:
+        return True
+    built = max(output.stat().st_mtime_ns, int(recorded.get("newest_input", 0)))
+    return newest_input(root, output) > built
+
+
+def build_report(root: Path, output: Path, overrides: str, snakemake: str) -> bool:
+    """Run `snakemake --report` into a temporary file; replace ``output`` only if it differs.
+
+    Returns whether ``output`` was written.
+    """
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=".report-", suffix=".html", dir=output.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        command = [snakemake, "--report", str(tmp), "--config", f"overrides={overrides}"]
+        env = {**os.environ, "TZ": "UTC"}
+        run = subprocess.run(
+            command, cwd=root, env=env, capture_output=True, text=True, check=False
+        )
+        if run.returncode != 0:
+            last = [line for line in (run.stdout + run.stderr).splitlines() if line.strip()]
+            raise SnakemlError(
+                "snakemake --report failed (run the pipeline first: make run): "
+                + (last[-1] if last else f"exit code {run.returncode}")
+            )
+        if output.is_file() and output.read_bytes() == tmp.read_bytes():
+            return False
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o666 & ~umask)
+        tmp.replace(output)
+        return True
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def update_report(
+    root: str | Path = ".",
+    output: str | Path = DEFAULT_OUTPUT,
+    overrides: str = "",
+    snakemake: str | None = None,
+) -> bool:
+    """Rebuild the report if it is stale; return whether the file changed."""
+    root = Path(root).resolve()
+    output = root / output
+    overrides = " ".join(overrides.split())
+    if not is_stale(root, output, overrides):
+        log.info("%s is up to date", output.relative_to(root))
+        return False
+    snakemake = snakemake or str(Path(sys.executable).with_name("snakemake"))
+    newest = newest_input(root, output)
+    written = build_report(root, output, overrides, snakemake)
+    stamp = {"overrides": overrides, "newest_input": newest}
+    write_text_if_changed(root / STAMP, json.dumps(stamp) + "\n")
+    log.info("%s %s", output.relative_to(root), "written" if written else "unchanged")
+    return written
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m snakeml.report", description=__doc__)
+    parser.add_argument("--overrides", default="", help="the Hydra overrides of the run")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    args = parser.parse_args(argv)
+    setup_logging()
+    try:
+        update_report(".", args.output, args.overrides)
+    except SnakemlError as exc:
+        log.error("%s", exc)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

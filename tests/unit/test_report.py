@@ -1,0 +1,115 @@
+"""snakeml.report: the HTML report is rebuilt only when stale and rewritten only when it differs."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from snakeml.errors import SnakemlError
+from snakeml.report import STAMP, is_stale, update_report
+
+# Stands in for snakemake: `--report <path>` copies content.txt there (or fails when told to).
+FAKE_SNAKEMAKE = """\
+import shutil, sys
+from pathlib import Path
+if Path("fail.txt").exists():
+    print("WorkflowError: something is missing", file=sys.stderr)
+    sys.exit(1)
+args = sys.argv[1:]
+shutil.copyfile("content.txt", args[args.index("--report") + 1])
+with open("calls.txt", "a") as calls:
+    calls.write(" ".join(args[args.index("--config"):]) + "\\n")
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "leaderboard.csv").write_text("model,rmse\n")
+    (tmp_path / "report").mkdir()
+    (tmp_path / "report" / "workflow.rst").write_text("caption\n")
+    (tmp_path / "content.txt").write_text("<html>report</html>")
+    fake = tmp_path / "fake-snakemake"
+    fake.write_text(f"#!{sys.executable}\n{FAKE_SNAKEMAKE}")
+    fake.chmod(0o755)
+    return tmp_path
+
+
+def update(project: Path, overrides: str = "") -> bool:
+    return update_report(project, "results/report.html", overrides, str(project / "fake-snakemake"))
+
+
+def calls(project: Path) -> list[str]:
+    path = project / "calls.txt"
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def age(path: Path, seconds: int = 100) -> None:
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns - seconds * 10**9))
+
+
+def test_first_build_writes_the_report_and_a_stamp(project):
+    assert update(project, "+experiment=smoke") is True
+    assert (project / "results/report.html").read_text() == "<html>report</html>"
+    assert calls(project) == ["--config overrides=+experiment=smoke"]
+    assert json.loads((project / STAMP).read_text())["overrides"] == "+experiment=smoke"
+    assert not [p for p in (project / "results").iterdir() if p.name.startswith(".")]
+
+
+def test_up_to_date_report_is_not_rebuilt(project):
+    update(project)
+    report = project / "results/report.html"
+    before = report.stat().st_mtime_ns
+    assert update(project) is False
+    assert calls(project) == ["--config overrides="]
+    assert report.stat().st_mtime_ns == before
+
+
+def test_newer_input_rebuilds_but_same_bytes_leave_the_file_alone(project):
+    update(project)
+    report = project / "results/report.html"
+    age(report)
+    before = report.stat().st_mtime_ns
+    (project / "results/leaderboard.csv").touch()
+    assert is_stale(project, report, "")
+    assert update(project) is False
+    assert len(calls(project)) == 2
+    assert report.stat().st_mtime_ns == before
+    # the stamp remembers the newest input, so the touched file does not rebuild it again
+    assert not is_stale(project, report, "")
+
+
+def test_changed_content_or_overrides_rewrite_the_report(project):
+    update(project)
+    report = project / "results/report.html"
+    age(report)
+    (project / "results/leaderboard.csv").write_text("model,rmse\nhgb,1\n")
+    (project / "content.txt").write_text("<html>new</html>")
+    assert update(project) is True
+    assert report.read_text() == "<html>new</html>"
+    assert is_stale(project, report, "model=[ridge]")
+
+
+def test_batch_predictions_do_not_make_the_report_stale(project):
+    update(project)
+    report = project / "results/report.html"
+    age(report)
+    (project / "results/predictions").mkdir()
+    (project / "results/predictions/new.parquet").write_bytes(b"x")
+    assert not is_stale(project, report, "")
+
+
+def test_failed_build_raises_and_keeps_the_old_report(project):
+    update(project)
+    age(project / "results/report.html")
+    (project / "results/leaderboard.csv").write_text("changed\n")
+    (project / "fail.txt").write_text("")
+    with pytest.raises(SnakemlError, match=r"snakemake --report failed .*something is missing"):
+        update(project)
+    assert (project / "results/report.html").read_text() == "<html>report</html>"
+    assert not [p for p in (project / "results").iterdir() if p.name.startswith(".")]
