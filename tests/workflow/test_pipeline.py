@@ -136,7 +136,9 @@ def test_unchanged_rerun_has_nothing_to_do_and_rewrites_nothing(smoke_project: P
     assert mtimes(smoke_project) == before
 
 
-def test_changing_ridge_search_space_reruns_only_ridge(smoke_copy: Path) -> None:
+def test_changing_ridge_search_space_reruns_only_ridge(
+    smoke_copy: Path, smoke_project: Path
+) -> None:
     changed = f"{SMOKE} model.ridge.search_space.alpha.high=10"
     before = mtimes(smoke_copy)
 
@@ -172,9 +174,9 @@ def test_changing_ridge_search_space_reruns_only_ridge(smoke_copy: Path) -> None
     back = snakemake(smoke_copy, SMOKE)
     assert back.returncode == 0, back.output[-3000:]
     assert back.job_counts()["tune_shard"] == 2
-    assert "2 of 2 trials finished before" in (
-        smoke_copy / "logs/tune_shard/ridge/0.log"
-    ).read_text()
+    assert (
+        "2 of 2 trials finished before" in (smoke_copy / "logs/tune_shard/ridge/0.log").read_text()
+    )
     assert (smoke_copy / "results/leaderboard.csv").read_bytes() == (
         smoke_project / "results/leaderboard.csv"
     ).read_bytes()
