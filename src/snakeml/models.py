@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import io
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -165,12 +166,47 @@ def limit_threads(threads: int) -> Iterator[None]:
         yield
 
 
+# skops names a file's members and shared objects after object ids (``__id__``) and stamps
+# members with the time. Numbering them in order and a fixed time make equal models equal
+# files, so a retrained but unchanged model does not show up as changed data (DVC, manifest).
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+SKOPS_SCHEMA = "schema.json"
+
+
+def _renumbered(node: Any, ids: dict[int, int], files: dict[str, str]) -> Any:
+    """The schema with object ids numbered in order of appearance and members renamed."""
+    if isinstance(node, list):
+        return [_renumbered(item, ids, files) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "__id__" and isinstance(value, int):
+            out[key] = ids.setdefault(value, len(ids))
+        elif key == "file" and isinstance(value, str) and value in files:
+            out[key] = files[value]
+        else:
+            out[key] = _renumbered(value, ids, files)
+    return out
+
+
 def save_model(pipeline: Pipeline, target: str | Path) -> None:
-    """Save with skops (no pickle), atomically."""
+    """Save with skops (no pickle), atomically, with the same bytes for the same model."""
+    import json
+    import zipfile
+
     import skops.io as sio
 
-    with atomic_path(target) as tmp:
-        sio.dump(pipeline, tmp)
+    with zipfile.ZipFile(io.BytesIO(sio.dumps(pipeline))) as source:
+        members = {info.filename: source.read(info) for info in source.infolist()}
+    arrays = [name for name in members if name != SKOPS_SCHEMA]
+    files = {name: f"array{index:04d}{Path(name).suffix}" for index, name in enumerate(arrays)}
+    schema = _renumbered(json.loads(members[SKOPS_SCHEMA]), {}, files)
+    with atomic_path(target) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as out:
+        for name in arrays:
+            out.writestr(zipfile.ZipInfo(files[name], date_time=ZIP_EPOCH), members[name])
+        text = json.dumps(schema, indent=2)
+        out.writestr(zipfile.ZipInfo(SKOPS_SCHEMA, date_time=ZIP_EPOCH), text.encode())
 
 
 def load_model(path: str | Path) -> Pipeline:

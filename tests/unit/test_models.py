@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import zipfile
 
 import numpy as np
@@ -260,7 +261,7 @@ def test_limit_threads_caps_every_pool_and_restores_it():
 # --- save_model, load_model ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["ridge", "hgb"])
+@pytest.mark.parametrize("name", ["ridge", "hgb", "rf"])
 def test_save_load_round_trip_gives_identical_predictions(
     name, model_spec, synthetic_frame, columns, tmp_path
 ):
@@ -273,6 +274,17 @@ def test_save_load_round_trip_gives_identical_predictions(
     loaded = load_model(target)
     assert type(loaded).__name__ == "Pipeline"
     np.testing.assert_array_equal(loaded.predict(x), pipeline.predict(x))
+
+
+def test_the_same_model_saved_twice_is_the_same_file(
+    model_spec, synthetic_frame, columns, tmp_path
+):
+    x, y = feature_frame(synthetic_frame, columns), target_vector(synthetic_frame, columns)
+    first, second = tmp_path / "a.skops", tmp_path / "b.skops"
+    save_model(build_pipeline(model_spec("hgb"), columns, {}, seed=1).fit(x, y), first)
+    time.sleep(2.1)  # zip times have a two-second resolution
+    save_model(build_pipeline(model_spec("hgb"), columns, {}, seed=1).fit(x, y), second)
+    assert first.read_bytes() == second.read_bytes()
 
 
 def test_load_model_refuses_foreign_types(tmp_path):
