@@ -28,6 +28,8 @@ FIGURES = {
     "leaderboard.csv": "leaderboard.rst",
     "metrics.json": "champion.rst",
     "manifest.json": "manifest.rst",
+    "history.png": "tuning_history.rst",
+    "param_importances.png": "tuning_importances.rst",
 }
 
 
@@ -110,13 +112,14 @@ def test_report_renders_leaderboard_and_captions_in_chromium(
     board = pd.read_csv(project / "results/leaderboard.csv", dtype=str)
     for row in board.itertuples():
         assert row.model in landing and row.rmse in landing and row.r2 in landing, row
-    assert "Evaluation" in landing and "Leaderboard" in landing and "Data" in landing
+    for category in ("Evaluation", "Leaderboard", "Data", "Tuning"):
+        assert category in landing, category
 
     # Every figure and table is in the report, and its caption renders when it is opened.
     names = {Path(path).name for path in shown}
     assert set(FIGURES) <= names, sorted(names)
     per_model = [p for p in shown if Path(p).name == "importance.png"]
-    assert len(per_model) == 2  # ridge and hgb
+    assert len(per_model) == 3  # ridge, hgb and rf
     for path, text in shown.items():
         caption = FIGURES.get(Path(path).name)
         if caption is not None:
