@@ -212,8 +212,9 @@ def pull(root: str | Path = ".", remote: str | None = None) -> PullSummary:
     restored = sorted(path for path, stamp in after.items() if before.get(path) != stamp)
     if pulled.returncode != 0:
         remove_files(root, restored)
+        undone = f"the {len(restored)} files it had restored were removed" if restored else ""
         raise PublishError(
-            f"dvc pull failed, so the {len(restored)} files it restored were removed again: "
+            f"dvc pull failed{f' and {undone}' if undone else ', nothing restored'}: "
             f"{dvc_error(pulled)}{missing_objects(pulled)}; check that the remote is reachable "
             "and holds this run (dvc remote list; dvc status --cloud), or name another remote: "
             "make pull REMOTE=<name>"
@@ -226,16 +227,16 @@ def pull(root: str | Path = ".", remote: str | None = None) -> PullSummary:
         first = sorted(damaged)[0]
         raise PublishError(
             f"{first}{f' and {len(damaged) - 1} more files' if len(damaged) > 1 else ''} did not "
-            f"match the md5 recorded in its .dvc file, so the copy in the cache or the remote "
-            f"is damaged: removed it and the {len(restored)} files this pull restored; run make "
-            "pull again, and if it fails the same way, publish again from a clone that has "
-            "good files"
+            f"match the md5 recorded in its .dvc file: the copy in the cache or in the remote is "
+            f"damaged. Dropped the cache copy and removed the {len(restored)} files this pull had "
+            "restored; run make pull again, and if it fails the same way, publish again from a "
+            "clone that has good files"
         )
     # One time for every restored file: among them, no output is older than one of its inputs.
     now = time.time_ns()
     for path in restored:
         os.utime(root / path, ns=(now, now))
-    unchanged = sorted(str(p) for p in expected if p not in set(restored))
+    unchanged = sorted(str(p) for p in set(expected) - set(restored))
     log.info(
         "pulled %s: %d files restored and checked against their md5, %d already up to date",
         ", ".join(tracked),
