@@ -34,6 +34,8 @@ log = logging.getLogger("snakeml.publish")
 
 # What a run publishes: the raw data, the configuration slice each rule ran with (Snakemake's
 # inputs: without them a pulled run would be rebuilt), and the final artifacts. One .dvc file each.
+# Every target of `rule all` must lie under one of these paths, or a clone that pulls a run has to
+# rebuild it (tests/dvc checks that `snakemake -n` has nothing to do after make pull).
 PUBLISHED: tuple[str, ...] = (
     "data/raw",
     "results/configs",
