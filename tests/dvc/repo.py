@@ -62,6 +62,16 @@ def clone(source: Path, target: Path) -> Path:
     return target
 
 
+def mtimes(root: Path) -> dict[str, int]:
+    """Modification time of every file the pipeline made or DVC restored."""
+    return {
+        str(path.relative_to(root)): path.stat().st_mtime_ns
+        for folder in ("data/raw", "results")
+        for path in sorted((root / folder).rglob("*"))
+        if path.is_file()
+    }
+
+
 def published_files(root: Path) -> dict[str, str]:
     """md5 of every file under the published paths."""
     found: dict[str, str] = {}

@@ -15,9 +15,8 @@ import pytest
 
 from snakeml.publish import PUBLISHED, dvc_file
 from tests.dvc.conftest import SshServer
-from tests.dvc.repo import DVC, clone, dvc, git, make, ok, published_files
+from tests.dvc.repo import DVC, clone, dvc, git, make, mtimes, ok, published_files
 from tests.workflow.project import SMOKE, snakemake
-from tests.workflow.test_pipeline import mtimes
 
 pytestmark = [pytest.mark.workflow, pytest.mark.dvc]
 
@@ -108,7 +107,9 @@ def test_versions_metrics_diff_and_checkout_of_the_first(published: Path, tmp_pa
     changed = f"{SMOKE} model.ridge.search_space.alpha.low=100"
     run = make(workdir, "publish", changed)
     assert run.returncode == 0, run.output[-3000:]
-    assert run.job_counts() == {"tune": 1, "train": 1, "evaluate": 1, "leaderboard": 1, "all": 1}
+    jobs = run.job_counts()
+    assert (jobs.get("train"), jobs.get("evaluate"), jobs.get("leaderboard")) == (1, 1, 1), jobs
+    assert not {"ingest", "features", "split"} & set(jobs), jobs
     git(workdir, "commit", "--quiet", "-m", "Publish with ridge's alpha >= 100")
     second = published_files(workdir)
     assert second["results/models/ridge.skops"] != first["results/models/ridge.skops"]
