@@ -5,8 +5,10 @@ git) and pushes them to the DVC remote. ``make pull`` runs ``dvc pull``, checks 
 the md5 its ``.dvc`` file records, and only then gives the files it restored one common
 modification time. Snakemake decides by modification times (and does not checksum large files);
 DVC restores files in no particular order, so without that a pulled run would look out of date.
-Files whose bytes did not change keep their times, so intermediate outputs made locally stay
-fresh unless what they were made from really changed.
+Where the pipeline has made other outputs locally (features, split, tuning), files whose bytes did
+not change keep their times, so those outputs stay fresh unless what they were made from really
+changed. Where it has not (a fresh clone, even after a plain ``dvc pull``), every published file
+gets the common time.
 
 A pull that fails leaves nothing half-restored that looks valid: the files it restored are
 removed again, and a damaged copy in the cache is dropped so that the next pull fetches it anew.
@@ -152,6 +154,14 @@ def stamp_files(root: Path, paths: Iterable[str]) -> dict[Path, FileStamp]:
     return stamps
 
 
+def has_local_outputs(root: Path) -> bool:
+    """Whether results/ holds anything the pipeline made that is not published."""
+    published = set(files_under(root, PUBLISHED))
+    return any(
+        path not in published and path.suffix != ".dvc" for path in files_under(root, ["results"])
+    )
+
+
 def file_md5(path: Path) -> str:
     digest = hashlib.md5(usedforsecurity=False)
     with path.open("rb") as handle:
@@ -234,9 +244,10 @@ def pull(root: str | Path = ".", remote: str | None = None) -> PullSummary:
             "restored; run make pull again, and if it fails the same way, publish again from a "
             "clone that has good files"
         )
-    # One time for every restored file: among them, no output is older than one of its inputs.
+    # One time for all: among them, no output is older than one of its inputs.
+    fresh = restored if has_local_outputs(root) else sorted(expected)
     now = time.time_ns()
-    for path in restored:
+    for path in fresh:
         os.utime(root / path, ns=(now, now))
     unchanged = sorted(str(p) for p in set(expected) - set(restored))
     log.info(

@@ -93,9 +93,22 @@ def test_pull_restores_identical_files_with_one_time(project: Path) -> None:
     assert len(times) == 1
 
 
+def test_pull_after_a_plain_dvc_pull_gives_every_file_one_time(project: Path) -> None:
+    workdir = clone(project)
+    sh(workdir, *DVC, "pull")
+    for age, path in enumerate(files(project)):
+        os.utime(workdir / path, ns=(age * 10**9, age * 10**9))  # an order DVC might leave
+    summary = pull(workdir)
+    assert summary.restored == []
+    assert len({(workdir / path).stat().st_mtime_ns for path in files(project)}) == 1
+
+
 def test_pull_keeps_the_time_of_files_whose_bytes_did_not_change(project: Path) -> None:
     workdir = clone(project)
     pull(workdir)
+    local_output = workdir / "results/split/train.parquet"  # made here, not published
+    local_output.parent.mkdir(parents=True)
+    local_output.write_text("split\n")
     first = {path: (workdir / path).stat().st_mtime_ns for path in files(workdir)}
 
     write_artifacts(project, version="2")
