@@ -11,8 +11,10 @@ SLURM_STAMP := $(VENV)/.installed-slurm
 CORES ?= all
 # Hydra overrides for the pipeline, e.g. make run OVERRIDES="+experiment=smoke tuning.n_trials=5"
 OVERRIDES ?=
+# The DVC remote for publish and pull when not the default one, e.g. make pull REMOTE=ssh
+REMOTE ?=
 
-.PHONY: help venv venv-slurm run smoke report test test-fast test-slurm test-postgres lint format bench rulegraph lock clean
+.PHONY: help venv venv-slurm run smoke report publish pull test test-fast test-slurm test-postgres lint format bench rulegraph lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -45,6 +47,12 @@ smoke: $(STAMP) ## run the whole pipeline on the small smoke sample, then update
 
 report: $(STAMP) ## update results/report.html from the last run (same OVERRIDES as the run)
 	$(BIN)/python -m snakeml.report --overrides "$(OVERRIDES)"
+
+publish: run ## run the pipeline (same OVERRIDES), then track its artifacts with DVC and push them
+	$(BIN)/python -m snakeml.publish push $(if $(REMOTE),--remote $(REMOTE))
+
+pull: $(STAMP) ## dvc pull the published artifacts, check their md5, make them fresh for Snakemake
+	$(BIN)/python -m snakeml.publish pull $(if $(REMOTE),--remote $(REMOTE))
 
 test: $(STAMP) ## run the whole test suite
 	$(BIN)/pytest
@@ -86,5 +94,6 @@ lock: ## re-resolve requirements.lock and requirements-slurm.lock from pyproject
 		--constraint requirements.lock --generate-hashes --no-header -o requirements-slurm.lock
 	$(BIN)/python -m snakeml.lockfile
 
-clean: ## remove everything the pipeline made (keeps .venv)
-	rm -rf results logs benchmarks data/raw .snakemake
+clean: ## remove everything the pipeline made (keeps .venv and the .dvc files in git)
+	if [ -d results ]; then find results -mindepth 1 -maxdepth 1 ! -name '*.dvc' -exec rm -rf {} +; fi
+	rm -rf logs benchmarks data/raw .snakemake
