@@ -69,7 +69,7 @@ def test_dvc_reads_metrics_params_and_plots(published: Path, tmp_path: Path) -> 
 
     params = dvc(published, "params", "diff", "--all", "--json")
     assert params.returncode == 0, params.output
-    assert "results/configs/tune/ridge.yaml" in json.loads(params.output)
+    assert "results/configs/tune_shard/ridge.yaml" in json.loads(params.output)
 
     plots = dvc(published, "plots", "show", "--json", "-o", str(tmp_path / "plots"))
     assert plots.returncode == 0, plots.output
@@ -123,7 +123,7 @@ def test_versions_metrics_diff_and_checkout_of_the_first(published: Path, tmp_pa
     assert (ridge["old"], ridge["new"]) == (old["rmse"], new["rmse"])
     assert ridge["old"] != ridge["new"]
     params = json.loads(dvc(workdir, "params", "diff", first_commit, "--json").output)
-    low = params["results/configs/tune/ridge.yaml"]["model.search_space.alpha.low"]
+    low = params["results/configs/tune_shard/ridge.yaml"]["model.search_space.alpha.low"]
     assert (low["old"], low["new"]) == (0.001, 100)
 
     git(workdir, "checkout", "--quiet", first_commit)
