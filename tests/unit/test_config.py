@@ -78,7 +78,7 @@ def test_compose_default_config(cfg):
     }
     assert cfg["model"]["hgb"]["params"]["max_iter"] == 200
     assert cfg["model"]["rf"]["params"] == {
-        "n_estimators": 60,
+        "n_estimators": 30,
         "max_samples": 0.2,
         "min_samples_leaf": 20,
     }
