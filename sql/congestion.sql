@@ -4,13 +4,12 @@
 -- taken over the day and week windows only: an hour holds too few departures for a stable one.
 -- Variables: window_short_minutes, window_day_minutes, window_week_minutes, delay_quantile.
 --
--- How it stays fast: windowed aggregates over a stream that mixes departures with
--- (null-valued) moments are slow and scale badly. A moment's window is the contiguous run
--- (lo, hi] of its partition's departures in time order, where hi counts the departures at or
--- before the moment and lo those before the window starts (ASOF joins on running counts, by
--- integer key and instant). The means are differences of running delay sums. For the
--- percentiles each partition lists its departures first, in time order, then its moments;
--- per-row ROWS offsets reach the run.
+-- How it stays fast: every (key, moment) pair is computed once, however many flights share it.
+-- A moment's window is the contiguous run (lo, hi] of its key's departures in time order: hi
+-- counts the departures at or before the moment, lo those before the window starts (ASOF joins
+-- on running counts). The means are differences of running delay sums. For the percentiles
+-- each key lists its departures first, in time order, then its moments; per-row ROWS offsets
+-- reach the run, so no frame ever holds a null.
 
 with
 
@@ -19,65 +18,81 @@ flights as (
         flights_timed.flight_id,
         flights_timed.carrier,
         flights_timed.origin,
-        flights_timed.dest,
-        flights_timed.predicted_at,
-        flights_timed.actual_dep_utc,
+        flights_timed.origin || '-' || flights_timed.dest as route,
+        epoch_us(flights_timed.predicted_at) as predicted_at,
+        epoch_us(flights_timed.actual_dep_utc) as actual_dep_utc,
         flights_timed.dep_delay
     from flights_timed
 ),
 
-families as (
-    select family from (values ('carrier'), ('origin'), ('route')) as families (family)
+key_ids as (
+    -- integer partition keys sort, hash and join faster than text
+    select
+        keys.family,
+        keys.key,
+        row_number() over () as key_id
+    from (
+        select distinct 'carrier' as family, flights.carrier as key from flights
+        union all
+        select distinct 'origin' as family, flights.origin as key from flights
+        union all
+        select distinct 'route' as family, flights.route as key from flights
+    ) as keys
+),
+
+flights_keyed as materialized (
+    select
+        flights.flight_id,
+        flights.predicted_at,
+        flights.actual_dep_utc,
+        flights.dep_delay,
+        carrier_key.key_id as carrier_id,
+        origin_key.key_id as origin_id,
+        route_key.key_id as route_id
+    from flights
+    inner join key_ids as carrier_key
+        on carrier_key.family = 'carrier' and flights.carrier = carrier_key.key
+    inner join key_ids as origin_key
+        on origin_key.family = 'origin' and flights.origin = origin_key.key
+    inner join key_ids as route_key
+        on route_key.family = 'route' and flights.route = route_key.key
 ),
 
 keyed as (
     select
-        flights.*,
-        families.family,
-        case families.family
-            when 'carrier' then flights.carrier
-            when 'origin' then flights.origin
-            else flights.origin || '-' || flights.dest
-        end as key
-    from flights
-    cross join families
+        flights_keyed.carrier_id as key_id,
+        flights_keyed.predicted_at,
+        flights_keyed.actual_dep_utc,
+        flights_keyed.dep_delay
+    from flights_keyed
+    union all
+    select
+        flights_keyed.origin_id as key_id,
+        flights_keyed.predicted_at,
+        flights_keyed.actual_dep_utc,
+        flights_keyed.dep_delay
+    from flights_keyed
+    union all
+    select
+        flights_keyed.route_id as key_id,
+        flights_keyed.predicted_at,
+        flights_keyed.actual_dep_utc,
+        flights_keyed.dep_delay
+    from flights_keyed
 ),
 
-key_ids as (
-    -- integer partition keys sort, hash and join faster than (family, text) pairs
+departures as materialized (
     select
-        keyed.family,
-        keyed.key,
-        row_number() over () as key_id
-    from keyed
-    group by keyed.family, keyed.key
-),
-
-keyed_ids as materialized (
-    -- instants as integer microseconds (exact) compare faster than timestamps
-    select
-        keyed.flight_id,
-        key_ids.key_id,
-        epoch_us(keyed.predicted_at) as predicted_at,
-        epoch_us(keyed.actual_dep_utc) as actual_dep_utc,
+        keyed.key_id,
+        keyed.actual_dep_utc as event_at,
         keyed.dep_delay
     from keyed
-    inner join key_ids on keyed.family = key_ids.family and keyed.key = key_ids.key
-),
-
-departures as (
-    select
-        keyed_ids.key_id,
-        keyed_ids.actual_dep_utc as event_at,
-        keyed_ids.dep_delay
-    from keyed_ids
-    where keyed_ids.actual_dep_utc is not null
+    where keyed.actual_dep_utc is not null
 ),
 
 departed_by as materialized (
-    -- how many departures of the partition happened at or before each departure instant,
-    -- and their delay sum (exact in double: integer delays), kept at the last departure of
-    -- each instant; running row numbers are cheaper than grouping first
+    -- how many departures of the key happened at or before each departure instant, and their
+    -- delay sum (exact in double: integer delays), kept at the last departure of each instant
     select
         departures.key_id,
         departures.event_at,
@@ -98,22 +113,22 @@ partition_sizes as (
     group by departures.key_id
 ),
 
-moments as (
+moments as materialized (
+    -- each (key, instant) once: flights sharing a key and a prediction moment share features
     select
-        keyed_ids.flight_id,
-        keyed_ids.key_id,
-        keyed_ids.predicted_at,
-        keyed_ids.predicted_at - getvariable('window_short_minutes')::bigint * 60000000
+        keyed.key_id,
+        keyed.predicted_at,
+        keyed.predicted_at - getvariable('window_short_minutes')::bigint * 60000000
             as short_from,
-        keyed_ids.predicted_at - getvariable('window_day_minutes')::bigint * 60000000
+        keyed.predicted_at - getvariable('window_day_minutes')::bigint * 60000000
             as day_from,
-        keyed_ids.predicted_at - getvariable('window_week_minutes')::bigint * 60000000
+        keyed.predicted_at - getvariable('window_week_minutes')::bigint * 60000000
             as week_from,
         row_number() over (
-            partition by keyed_ids.key_id
-            order by keyed_ids.predicted_at, keyed_ids.flight_id
+            partition by keyed.key_id order by keyed.predicted_at
         ) as moment_rank
-    from keyed_ids
+    from keyed
+    group by keyed.key_id, keyed.predicted_at
 ),
 
 with_hi as (
@@ -152,9 +167,18 @@ with_day as (
 bounds as materialized (
     -- a moment sits at row (departures + moment_rank); its window's rows are (lo, hi]
     select
-        with_day.*,
+        with_day.key_id,
+        with_day.predicted_at,
+        with_day.moment_rank,
+        with_day.hi,
+        with_day.lo_day,
         coalesce(departed_by.departed, 0) as lo_week,
-        coalesce(departed_by.delay_sum, 0) as sum_lo_week,
+        (with_day.sum_hi - with_day.sum_lo_short) / nullif(with_day.hi - with_day.lo_short, 0)
+            as mean_short,
+        (with_day.sum_hi - with_day.sum_lo_day) / nullif(with_day.hi - with_day.lo_day, 0)
+            as mean_day,
+        (with_day.sum_hi - coalesce(departed_by.delay_sum, 0))
+        / nullif(with_day.hi - coalesce(departed_by.departed, 0), 0) as mean_week,
         coalesce(partition_sizes.departures, 0) + with_day.moment_rank as position
     from with_day
     asof left join departed_by
@@ -165,12 +189,12 @@ bounds as materialized (
 ),
 
 stream as (
-    -- one integer orders the partition: departures by instant, then moments by rank; a narrow
-    -- row keeps the window's sort in memory
+    -- one integer orders the key: departures by instant, then moments by rank; a narrow row
+    -- keeps the window's sort in memory
     select
         departures.key_id,
         departures.event_at as stream_order,
-        null::bigint as flight_id,
+        false as is_moment,
         departures.dep_delay as delay,
         0 as day_start,
         0 as week_start,
@@ -180,7 +204,7 @@ stream as (
     select
         bounds.key_id,
         (1::bigint << 62) + bounds.moment_rank as stream_order,
-        bounds.flight_id,
+        true as is_moment,
         0 as delay,
         bounds.position - bounds.lo_day - 1 as day_start,
         bounds.position - bounds.lo_week - 1 as week_start,
@@ -188,10 +212,10 @@ stream as (
     from bounds
 ),
 
-percentiles as (
+percentiles as materialized (
     select
-        stream.flight_id,
         stream.key_id,
+        stream.stream_order - (1::bigint << 62) as moment_rank,
         quantile_cont(stream.delay, getvariable('delay_quantile')) over (
             partition by stream.key_id
             order by stream.stream_order
@@ -203,61 +227,53 @@ percentiles as (
             rows between stream.week_start preceding and stream.window_end preceding
         ) as high_week
     from stream
-    qualify stream.flight_id is not null
+    qualify stream.is_moment
 ),
 
-windowed as (
+moment_features as materialized (
     select
-        percentiles.flight_id,
-        key_ids.family,
-        (bounds.sum_hi - bounds.sum_lo_short) / nullif(bounds.hi - bounds.lo_short, 0)
-            as mean_short,
-        (bounds.sum_hi - bounds.sum_lo_day) / nullif(bounds.hi - bounds.lo_day, 0) as mean_day,
-        (bounds.sum_hi - bounds.sum_lo_week) / nullif(bounds.hi - bounds.lo_week, 0)
-            as mean_week,
+        bounds.key_id,
+        bounds.predicted_at,
+        bounds.mean_short,
+        bounds.mean_day,
         percentiles.high_day,
+        bounds.mean_week,
         percentiles.high_week
-    from percentiles
-    inner join bounds
-        on percentiles.flight_id = bounds.flight_id and percentiles.key_id = bounds.key_id
-    inner join key_ids on percentiles.key_id = key_ids.key_id
+    from bounds
+    inner join percentiles
+        on bounds.key_id = percentiles.key_id and bounds.moment_rank = percentiles.moment_rank
 ),
 
 final as (
+    -- every flight has a moment per family; left joins keep the optimizer from joining the
+    -- three look-ups with each other first (on predicted_at alone, which explodes)
     select
-        windowed.flight_id,
-        max(windowed.mean_short) filter (where windowed.family = 'carrier')
-            as carrier_delay_mean_short,
-        max(windowed.mean_day) filter (where windowed.family = 'carrier')
-            as carrier_delay_mean_day,
-        max(windowed.high_day) filter (where windowed.family = 'carrier')
-            as carrier_delay_high_day,
-        max(windowed.mean_week) filter (where windowed.family = 'carrier')
-            as carrier_delay_mean_week,
-        max(windowed.high_week) filter (where windowed.family = 'carrier')
-            as carrier_delay_high_week,
-        max(windowed.mean_short) filter (where windowed.family = 'origin')
-            as origin_delay_mean_short,
-        max(windowed.mean_day) filter (where windowed.family = 'origin')
-            as origin_delay_mean_day,
-        max(windowed.high_day) filter (where windowed.family = 'origin')
-            as origin_delay_high_day,
-        max(windowed.mean_week) filter (where windowed.family = 'origin')
-            as origin_delay_mean_week,
-        max(windowed.high_week) filter (where windowed.family = 'origin')
-            as origin_delay_high_week,
-        max(windowed.mean_short) filter (where windowed.family = 'route')
-            as route_delay_mean_short,
-        max(windowed.mean_day) filter (where windowed.family = 'route')
-            as route_delay_mean_day,
-        max(windowed.high_day) filter (where windowed.family = 'route')
-            as route_delay_high_day,
-        max(windowed.mean_week) filter (where windowed.family = 'route')
-            as route_delay_mean_week,
-        max(windowed.high_week) filter (where windowed.family = 'route')
-            as route_delay_high_week
-    from windowed
-    group by windowed.flight_id
+        flights_keyed.flight_id,
+        by_carrier.mean_short as carrier_delay_mean_short,
+        by_carrier.mean_day as carrier_delay_mean_day,
+        by_carrier.high_day as carrier_delay_high_day,
+        by_carrier.mean_week as carrier_delay_mean_week,
+        by_carrier.high_week as carrier_delay_high_week,
+        by_origin.mean_short as origin_delay_mean_short,
+        by_origin.mean_day as origin_delay_mean_day,
+        by_origin.high_day as origin_delay_high_day,
+        by_origin.mean_week as origin_delay_mean_week,
+        by_origin.high_week as origin_delay_high_week,
+        by_route.mean_short as route_delay_mean_short,
+        by_route.mean_day as route_delay_mean_day,
+        by_route.high_day as route_delay_high_day,
+        by_route.mean_week as route_delay_mean_week,
+        by_route.high_week as route_delay_high_week
+    from flights_keyed
+    left join moment_features as by_carrier
+        on flights_keyed.carrier_id = by_carrier.key_id
+        and flights_keyed.predicted_at = by_carrier.predicted_at
+    left join moment_features as by_origin
+        on flights_keyed.origin_id = by_origin.key_id
+        and flights_keyed.predicted_at = by_origin.predicted_at
+    left join moment_features as by_route
+        on flights_keyed.route_id = by_route.key_id
+        and flights_keyed.predicted_at = by_route.predicted_at
 )
 
 select * from final
