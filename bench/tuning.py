@@ -1,10 +1,12 @@
 """Benchmark tuning: trials per minute with 1 vs 2 shards, and each storage's cost per trial.
 
-    python -m bench.tuning [--model hgb] [--trials 8] [--rows 60000] [--repeats 3]
+    python -m bench.tuning [--model hgb] [--trials 8] [--rows 150000] [--repeats 3]
                            [--storage-trials 200] [--out results/bench/tuning.json]
 
 Shards: the model's tune_shard work (time-ordered folds, one thread per model, as the rule runs
-it) on the first ``--rows`` rows of results/split/{train,valid}.parquet (run `make run` or
+it, without the pruner so that every trial does the same kind of work and the ratio measures the
+parallelism, not which trials happened to be pruned) on the first ``--rows`` rows of
+results/split/{train,valid}.parquet (run `make run` or
 `snakemake --cores 2 results/split/valid.parquet` first). One shard runs all the trials; then two
 shards, each in its own process, run half each, side by side; wall time from launch to the last
 exit, so start-up and data loading count. Repeated ``--repeats`` times, alternating; medians.
@@ -35,7 +37,7 @@ def shard_settings(model: str, n_trials: int, n_shards: int) -> dict:
     from snakeml.config import compose_config, rule_slices
 
     cfg = compose_config(
-        f"model=[{model}] tuning.n_trials={n_trials} tuning.n_shards={n_shards}",
+        f"model=[{model}] tuning.n_trials={n_trials} tuning.n_shards={n_shards} tuning.pruner=none",
         config_dir=ROOT / "conf",
     )
     return rule_slices(cfg)[f"tune_shard/{model}"]
@@ -96,6 +98,7 @@ def bench_shards(model: str, n_trials: int, rows: int, repeats: int) -> dict[str
         "rows": rows,
         "trials": n_trials,
         "threads_per_shard": 1,
+        "pruner": "none",
         "runs": {f"{n}_shards": runs[n] for n in runs},
         "median_trials_per_minute": {f"{n}_shards": median[n] for n in median},
         "speedup_2_vs_1": median[2] / median[1],
@@ -159,7 +162,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", default="hgb")
     parser.add_argument("--trials", type=int, default=8)
-    parser.add_argument("--rows", type=int, default=60000)
+    parser.add_argument("--rows", type=int, default=150000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--storage-trials", type=int, default=200)
     parser.add_argument("--out", type=Path, default=ROOT / "results/bench/tuning.json")
