@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from snakeml.columns import ID_COLUMNS
+from snakeml.columns import ID_COLUMNS, WEATHER_MEASURES
 
 FAMILIES = ("carrier", "origin", "route")
 WINDOWS = ("short", "day", "week")
@@ -164,17 +164,7 @@ def congestion(f: pd.DataFrame, settings: dict[str, Any]) -> pd.DataFrame:
 
 
 def weather_at_departure(f: pd.DataFrame, weather: pd.DataFrame, settings: dict) -> pd.DataFrame:
-    columns = [
-        "temp",
-        "dewp",
-        "humid",
-        "wind_dir",
-        "wind_speed",
-        "wind_gust",
-        "precip",
-        "pressure",
-        "visib",
-    ]
+    columns = list(WEATHER_MEASURES)
     obs = weather[["origin", "time_hour", *columns]].sort_values("time_hour")
     queries = f[["flight_id", "origin", "predicted_at"]].copy()
     queries["earlier_at"] = queries["predicted_at"] - pd.Timedelta(

@@ -27,6 +27,26 @@ CONGESTION_FEATURES: tuple[str, ...] = tuple(
     if (stat, window) != ("high", "short")
 )
 
+# The hourly observations taken over as they were at the prediction moment, then the features
+# derived from them.
+WEATHER_MEASURES: tuple[str, ...] = (
+    "temp",
+    "dewp",
+    "humid",
+    "wind_dir",
+    "wind_speed",
+    "wind_gust",
+    "precip",
+    "pressure",
+    "visib",
+)
+WEATHER_FEATURES: tuple[str, ...] = (
+    *WEATHER_MEASURES,
+    "weather_age_minutes",
+    "visib_change",
+    "wind_speed_change",
+)
+
 NUMERIC_FEATURES: tuple[str, ...] = (
     "month",
     "day_of_week",
@@ -42,18 +62,7 @@ NUMERIC_FEATURES: tuple[str, ...] = (
     "turnaround_slack_minutes",
     "legs_today",
     *CONGESTION_FEATURES,
-    "temp",
-    "dewp",
-    "humid",
-    "wind_dir",
-    "wind_speed",
-    "wind_gust",
-    "precip",
-    "pressure",
-    "visib",
-    "weather_age_minutes",
-    "visib_change",
-    "wind_speed_change",
+    *WEATHER_FEATURES,
     "plane_age",
     "plane_seats",
     "plane_engines",
@@ -86,20 +95,7 @@ FEATURE_FAMILIES: dict[str, tuple[str, ...]] = {
     "carrier": ("carrier",),
     "aircraft_history": ("prev_leg_arr_delay", "turnaround_slack_minutes", "legs_today"),
     "congestion": CONGESTION_FEATURES,
-    "weather": (
-        "temp",
-        "dewp",
-        "humid",
-        "wind_dir",
-        "wind_speed",
-        "wind_gust",
-        "precip",
-        "pressure",
-        "visib",
-        "weather_age_minutes",
-        "visib_change",
-        "wind_speed_change",
-    ),
+    "weather": WEATHER_FEATURES,
     "plane": ("plane_age", "plane_seats", "plane_engines", "plane_engine"),
 }
 

@@ -322,12 +322,11 @@ def best_trial(trials: pd.DataFrame) -> pd.Series:
     return complete.sort_values(["value", "shard", "shard_trial"], kind="stable").iloc[0]
 
 
-def best_params(trials: pd.DataFrame, search_space: dict[str, Any]) -> dict[str, Any]:
-    """The best trial's parameters with their configured types."""
-    best = best_trial(trials)
+def typed_params(trial: pd.Series, search_space: dict[str, Any]) -> dict[str, Any]:
+    """A trial row's ``param_*`` values with their configured types."""
     params: dict[str, Any] = {}
     for name, spec in search_space.items():
-        value = best[f"param_{name}"]
+        value = trial[f"param_{name}"]
         if spec["type"] == "int":
             params[name] = int(value)
         elif spec["type"] == "float":
@@ -335,6 +334,11 @@ def best_params(trials: pd.DataFrame, search_space: dict[str, Any]) -> dict[str,
         else:
             params[name] = next(c for c in spec["choices"] if c == value or str(c) == str(value))
     return params
+
+
+def best_params(trials: pd.DataFrame, search_space: dict[str, Any]) -> dict[str, Any]:
+    """The best trial's parameters with their configured types."""
+    return typed_params(best_trial(trials), search_space)
 
 
 def search_distributions(search_space: dict[str, Any]) -> dict[str, Any]:
@@ -371,10 +375,7 @@ def param_importances(
     study.add_trials(
         [
             optuna.trial.create_trial(
-                params={
-                    name: best_params(pd.DataFrame([row]), search_space)[name]
-                    for name in search_space
-                },
+                params=typed_params(row, search_space),
                 distributions=distributions,
                 value=float(row["value"]),
             )
@@ -409,10 +410,10 @@ def _save(fig: Any, target: str | Path) -> None:
 def plot_history(trials: pd.DataFrame, metric: str, model: str, target: str | Path) -> None:
     """Each shard's trial values in order and the best so far across all shards."""
     fig, ax = _figure()
-    finished = trials[trials["state"] == "COMPLETE"]
-    order = trials.sort_values(["shard_trial", "shard"], kind="stable")
-    complete = order[order["state"] == "COMPLETE"]
-    for shard, part in finished.groupby("shard"):
+    complete = trials[trials["state"] == "COMPLETE"].sort_values(
+        ["shard_trial", "shard"], kind="stable"
+    )
+    for shard, part in complete.groupby("shard"):
         ax.plot(part["shard_trial"], part["value"], "o", alpha=0.7, label=f"shard {shard}")
     if len(complete):
         ax.step(
