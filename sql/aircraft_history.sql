@@ -3,6 +3,9 @@
 --   turnaround_slack_minutes  scheduled departure minus that leg's actual arrival
 --   legs_today                its legs that had departed by then, same scheduled local date
 -- Flights without a tailnum get nulls: nothing is known of their aircraft.
+-- Rows are made for the flights in the block; the landings it can see come from the landings
+-- step. Legs of the same local date departed at most three days before the block's start
+-- (delays are at most two days). Variables: block_from, block_to.
 
 with
 
@@ -15,18 +18,7 @@ flights as (
         flights_timed.sched_dep_utc
     from flights_timed
     where flights_timed.tailnum is not null
-),
-
-landings as (
-    -- two legs of one aircraft landing in the same minute (a data error) keep the larger delay
-    select
-        flights_timed.tailnum,
-        flights_timed.actual_arr_utc,
-        max(flights_timed.arr_delay) as arr_delay
-    from flights_timed
-    where flights_timed.tailnum is not null
-        and flights_timed.actual_arr_utc is not null
-    group by flights_timed.tailnum, flights_timed.actual_arr_utc
+        and flights_timed.in_block
 ),
 
 departures_and_moments as (
@@ -39,7 +31,8 @@ departures_and_moments as (
         null::bigint as flight_id
     from flights_timed
     where flights_timed.tailnum is not null
-        and flights_timed.actual_dep_utc is not null
+        and flights_timed.actual_dep_utc >= getvariable('block_from') - interval 3 days
+        and flights_timed.actual_dep_utc < getvariable('block_to')
     union all
     select
         flights.tailnum,
@@ -57,7 +50,7 @@ legs_so_far as (
             partition by departures_and_moments.tailnum, departures_and_moments.local_date
             order by departures_and_moments.event_at
             range between unbounded preceding and current row
-        ) as legs_today
+        )::integer as legs_today
     from departures_and_moments
     qualify departures_and_moments.flight_id is not null
 ),

@@ -10,6 +10,7 @@ flights as (
         flights_timed.sched_dep_time,
         flights_timed.sched_arr_time
     from flights_timed
+    where flights_timed.in_block
 ),
 
 holidays as (

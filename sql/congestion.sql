@@ -1,8 +1,12 @@
 -- Step 4: congestion and reliability: departure delays of flights that had departed by the
 -- prediction moment, over three past windows ending at it, per carrier, origin and route.
 -- Windows are closed intervals [predicted_at - window, predicted_at]. The high percentile is
--- taken over the day and week windows only: an hour holds too few departures for a stable one.
--- Variables: window_short_minutes, window_day_minutes, window_week_minutes, delay_quantile.
+-- taken over the day window only: an hour holds too few departures for a stable one, and over
+-- the week it cost as much as all the other features while the models gave it no importance.
+-- Rows are made for the flights in the block; departures count from the longest window before
+-- the block's start.
+-- Variables: window_short_minutes, window_day_minutes, window_week_minutes, delay_quantile,
+-- block_from.
 --
 -- How it stays fast: every (key, moment) pair is computed once, however many flights share it.
 -- A moment's window is the contiguous run (lo, hi] of its key's departures in time order: hi
@@ -21,8 +25,20 @@ flights as (
         flights_timed.origin || '-' || flights_timed.dest as route,
         epoch_us(flights_timed.predicted_at) as predicted_at,
         epoch_us(flights_timed.actual_dep_utc) as actual_dep_utc,
-        flights_timed.dep_delay
+        flights_timed.dep_delay,
+        flights_timed.in_block
     from flights_timed
+    where flights_timed.in_block
+        or (
+            flights_timed.actual_dep_utc >= getvariable('block_from') - to_minutes(
+                greatest(
+                    getvariable('window_short_minutes'),
+                    getvariable('window_day_minutes'),
+                    getvariable('window_week_minutes')
+                )
+            )
+            and flights_timed.actual_dep_utc < getvariable('block_to')
+        )
 ),
 
 key_ids as (
@@ -46,6 +62,7 @@ flights_keyed as materialized (
         flights.predicted_at,
         flights.actual_dep_utc,
         flights.dep_delay,
+        flights.in_block,
         carrier_key.key_id as carrier_id,
         origin_key.key_id as origin_id,
         route_key.key_id as route_id
@@ -63,21 +80,24 @@ keyed as (
         flights_keyed.carrier_id as key_id,
         flights_keyed.predicted_at,
         flights_keyed.actual_dep_utc,
-        flights_keyed.dep_delay
+        flights_keyed.dep_delay,
+        flights_keyed.in_block
     from flights_keyed
     union all
     select
         flights_keyed.origin_id as key_id,
         flights_keyed.predicted_at,
         flights_keyed.actual_dep_utc,
-        flights_keyed.dep_delay
+        flights_keyed.dep_delay,
+        flights_keyed.in_block
     from flights_keyed
     union all
     select
         flights_keyed.route_id as key_id,
         flights_keyed.predicted_at,
         flights_keyed.actual_dep_utc,
-        flights_keyed.dep_delay
+        flights_keyed.dep_delay,
+        flights_keyed.in_block
     from flights_keyed
 ),
 
@@ -128,6 +148,7 @@ moments as materialized (
             partition by keyed.key_id order by keyed.predicted_at
         ) as moment_rank
     from keyed
+    where keyed.in_block
     group by keyed.key_id, keyed.predicted_at
 ),
 
@@ -172,7 +193,6 @@ bounds as materialized (
         with_day.moment_rank,
         with_day.hi,
         with_day.lo_day,
-        coalesce(departed_by.departed, 0) as lo_week,
         (with_day.sum_hi - with_day.sum_lo_short) / nullif(with_day.hi - with_day.lo_short, 0)
             as mean_short,
         (with_day.sum_hi - with_day.sum_lo_day) / nullif(with_day.hi - with_day.lo_day, 0)
@@ -197,7 +217,6 @@ stream as (
         false as is_moment,
         departures.dep_delay as delay,
         0 as day_start,
-        0 as week_start,
         1 as window_end
     from departures
     union all
@@ -207,7 +226,6 @@ stream as (
         true as is_moment,
         0 as delay,
         bounds.position - bounds.lo_day - 1 as day_start,
-        bounds.position - bounds.lo_week - 1 as week_start,
         bounds.position - bounds.hi as window_end
     from bounds
 ),
@@ -220,12 +238,7 @@ percentiles as materialized (
             partition by stream.key_id
             order by stream.stream_order
             rows between stream.day_start preceding and stream.window_end preceding
-        ) as high_day,
-        quantile_cont(stream.delay, getvariable('delay_quantile')) over (
-            partition by stream.key_id
-            order by stream.stream_order
-            rows between stream.week_start preceding and stream.window_end preceding
-        ) as high_week
+        ) as high_day
     from stream
     qualify stream.is_moment
 ),
@@ -237,8 +250,7 @@ moment_features as materialized (
         bounds.mean_short,
         bounds.mean_day,
         percentiles.high_day,
-        bounds.mean_week,
-        percentiles.high_week
+        bounds.mean_week
     from bounds
     inner join percentiles
         on bounds.key_id = percentiles.key_id and bounds.moment_rank = percentiles.moment_rank
@@ -253,17 +265,14 @@ final as (
         by_carrier.mean_day as carrier_delay_mean_day,
         by_carrier.high_day as carrier_delay_high_day,
         by_carrier.mean_week as carrier_delay_mean_week,
-        by_carrier.high_week as carrier_delay_high_week,
         by_origin.mean_short as origin_delay_mean_short,
         by_origin.mean_day as origin_delay_mean_day,
         by_origin.high_day as origin_delay_high_day,
         by_origin.mean_week as origin_delay_mean_week,
-        by_origin.high_week as origin_delay_high_week,
         by_route.mean_short as route_delay_mean_short,
         by_route.mean_day as route_delay_mean_day,
         by_route.high_day as route_delay_high_day,
-        by_route.mean_week as route_delay_mean_week,
-        by_route.high_week as route_delay_high_week
+        by_route.mean_week as route_delay_mean_week
     from flights_keyed
     left join moment_features as by_carrier
         on flights_keyed.carrier_id = by_carrier.key_id
@@ -274,6 +283,7 @@ final as (
     left join moment_features as by_route
         on flights_keyed.route_id = by_route.key_id
         and flights_keyed.predicted_at = by_route.predicted_at
+    where flights_keyed.in_block
 )
 
 select * from final

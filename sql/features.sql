@@ -6,7 +6,7 @@
 with
 
 flights as (
-    select * from flights_timed
+    select * from flights_timed where flights_timed.in_block
 ),
 
 planes as (

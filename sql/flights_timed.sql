@@ -2,7 +2,9 @@
 --   predicted_at    scheduled departure minus the horizon: the prediction moment
 --   actual_dep_utc  when it departed (null if cancelled): its dep_delay is known from then
 --   actual_arr_utc  when it landed (null if cancelled or diverted): its arr_delay is known from then
--- Variables: horizon_minutes.
+--   in_block        its prediction moment falls in the block being built, [block_from, block_to):
+--                   the later steps make rows for these flights; the others are history only
+-- Variables: horizon_minutes, block_from, block_to.
 
 with
 
@@ -103,6 +105,8 @@ final as (
         timed.actual_dep_utc,
         timed.sched_arr_utc,
         timed.sched_arr_utc + to_minutes(timed.arr_delay) as actual_arr_utc,
+        timed.predicted_at >= getvariable('block_from')
+        and timed.predicted_at < getvariable('block_to') as in_block,
         -- hours the destination's clock is ahead of the origin's on the day of the flight
         date_diff(
             'minute',

@@ -1,6 +1,7 @@
 -- Step 5: weather at the origin: the last hourly observation at or before the prediction
 -- moment (never one after), its age, and the change since the last observation at or before
--- weather_change_minutes earlier. Variables: weather_change_minutes.
+-- weather_change_minutes earlier. Rows are made for the flights in the block.
+-- Variables: weather_change_minutes, block_from, block_to.
 
 with
 
@@ -12,6 +13,19 @@ flights as (
         flights_timed.predicted_at - to_minutes(getvariable('weather_change_minutes'))
             as earlier_at
     from flights_timed
+    where flights_timed.in_block
+),
+
+first_needed as (
+    -- per origin, the last observation at or before the block's earliest look-back: the
+    -- oldest one any flight of the block can match
+    select
+        raw_weather.origin,
+        max(raw_weather.time_hour) as time_hour
+    from raw_weather
+    where raw_weather.time_hour
+        <= getvariable('block_from') - to_minutes(getvariable('weather_change_minutes'))
+    group by raw_weather.origin
 ),
 
 weather as (
@@ -28,6 +42,9 @@ weather as (
         raw_weather.pressure,
         raw_weather.visib
     from raw_weather
+    left join first_needed on raw_weather.origin = first_needed.origin
+    where raw_weather.time_hour < getvariable('block_to')
+        and (first_needed.time_hour is null or raw_weather.time_hour >= first_needed.time_hour)
 ),
 
 latest as (

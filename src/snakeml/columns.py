@@ -24,7 +24,7 @@ CONGESTION_FEATURES: tuple[str, ...] = tuple(
     for family in ("carrier", "origin", "route")
     for window in ("short", "day", "week")
     for stat in ("mean", "high")
-    if (stat, window) != ("high", "short")
+    if stat == "mean" or window == "day"
 )
 
 # The hourly observations taken over as they were at the prediction moment, then the features

@@ -202,6 +202,11 @@ def validate_config(cfg: dict[str, Any]) -> None:
         "features.delay_quantile",
         f"must lie strictly between 0 and 1, got {features['delay_quantile']}",
     )
+    _require(
+        features["block_flights"] >= 1,
+        "features.block_flights",
+        f"must be >= 1, got {features['block_flights']}",
+    )
     _require(features["target"] in TARGETS, "features.target", f"must be one of {TARGETS}")
     for group, known in (("numeric", NUMERIC_FEATURES), ("categorical", CATEGORICAL_FEATURES)):
         unknown = sorted(set(features[group]) - set(known))
@@ -249,6 +254,7 @@ def rule_slices(cfg: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "windows",
             "weather_change_minutes",
             "delay_quantile",
+            "block_flights",
             "target",
         )
     }

@@ -1,13 +1,22 @@
 """Features: DuckDB runs the SQL steps in sql/ over the raw tables, checked on entry and exit.
 
-Each step file defines one view named after it; later steps read earlier ones. Runtime values
-reach DuckDB as bound parameters (``set variable name = ?``, read with ``getvariable``); table,
-view and variable names come from the fixed lists below, never from configuration.
+Each step file defines one view named after it (flights_timed a table); later steps read earlier
+ones. Runtime values reach DuckDB as bound parameters (``set variable name = ?``, read with
+``getvariable``); table, view and variable names come from the fixed lists below, never from
+configuration.
+
+Large inputs are built in blocks of prediction moments, in time order, so DuckDB's memory stays
+bounded and its work grows linearly with the rows. A block reads the raw flights of its own span
+plus the history its windows reach back to; each aircraft's last landing before the block is
+carried from block to block (sql/carry_landings.sql), so the result does not depend on the
+blocks (a test checks it).
 """
 
 from __future__ import annotations
 
 import logging
+import math
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +43,7 @@ REFERENCE_INPUTS: dict[str, dict[str, str]] = {
 FEATURE_STEPS: tuple[str, ...] = (
     "flights_timed",
     "calendar",
+    "landings",
     "aircraft_history",
     "congestion",
     "weather_at_departure",
@@ -47,6 +57,15 @@ VARIABLES: tuple[str, ...] = (
     "weather_change_minutes",
     "delay_quantile",
 )
+# A block's prediction moments are [block_from, block_to); None is unbounded.
+Block = tuple[datetime | None, datetime | None]
+WHOLE: Block = (None, None)
+# How far before a block's first moment its raw flights must start: legs_today looks three days
+# back, and delays are within two days either way (the raw contract) while a scheduled flight
+# lasts under two days (zones included), so a departure or landing in reach was scheduled at
+# most three days before it.
+LEGS_LOOKBACK = timedelta(days=3)
+SCHEDULE_MARGIN = timedelta(days=3)
 
 
 def feature_variables(settings: dict[str, Any]) -> dict[str, int | float]:
@@ -60,8 +79,9 @@ def feature_variables(settings: dict[str, Any]) -> dict[str, int | float]:
         "weather_change_minutes": int(settings["weather_change_minutes"]),
         "delay_quantile": float(settings["delay_quantile"]),
     }
-    if values["horizon_minutes"] < 0:
-        raise DataError(f"horizon_minutes must be >= 0, got {values['horizon_minutes']}")
+    for name in ("horizon_minutes", "weather_change_minutes"):
+        if values[name] < 0:
+            raise DataError(f"features.{name}: must be >= 0, got {values[name]}")
     return values
 
 
@@ -75,6 +95,9 @@ def connect(threads: int, memory_limit_mb: int | None = None) -> duckdb.DuckDBPy
     con = duckdb.connect(config=config)
     con.execute("set timezone = 'UTC'")
     con.execute("set enable_progress_bar = false")
+    # The steps' ASOF joins run over whole tables: never as nested loops, which the optimizer
+    # would pick for them when a filter makes it expect a few rows.
+    con.execute("set asof_loop_join_threshold = 0")
     return con
 
 
@@ -99,14 +122,57 @@ def register_inputs(
 
 
 def define_steps(
-    con: duckdb.DuckDBPyConnection, sql_dir: str | Path, variables: dict[str, int | float]
+    con: duckdb.DuckDBPyConnection,
+    sql_dir: str | Path,
+    variables: dict[str, int | float],
+    block: Block = WHOLE,
 ) -> None:
-    """Bind the variables, then create one view per step file, in order."""
+    """Bind the variables, then create one view per step file, in order, for one block.
+
+    flights_timed is made a table: every later step reads it, and a view would recompute its
+    time zones for each. ``landed_before`` starts empty (nothing carried).
+    """
     for name in VARIABLES:
         con.execute(f"set variable {name} = ?", [variables[name]])
+    con.execute("set variable block_from = ?::timestamptz", [block[0] or "-infinity"])
+    con.execute("set variable block_to = ?::timestamptz", [block[1] or "infinity"])
     for step in FEATURE_STEPS:
         sql = (Path(sql_dir) / f"{step}.sql").read_text(encoding="utf-8")
-        con.execute(f"create or replace temp view {step} as {sql}")
+        kind = "table" if step == "flights_timed" else "view"
+        con.execute(f"create or replace temp {kind} {step} as {sql}")
+        if step == "flights_timed":
+            con.execute(
+                "create temp table if not exists landed_before as "
+                "select tailnum, actual_arr_utc, arr_delay from flights_timed where false"
+            )
+
+
+def plan_blocks(
+    con: duckdb.DuckDBPyConnection, variables: dict[str, int | float], block_flights: int
+) -> list[Block]:
+    """Equal spans of prediction moments holding about ``block_flights`` flights each."""
+    count, first, last = con.execute(
+        "select count(*), min(time_hour + to_minutes(minute)), max(time_hour + to_minutes(minute))"
+        " from raw_flights"
+    ).fetchall()[0]
+    blocks = math.ceil(count / block_flights) if count else 1
+    if blocks <= 1:
+        return [WHOLE]
+    horizon = timedelta(minutes=variables["horizon_minutes"])
+    step = (last - first) / blocks
+    cuts = [first - horizon + step * i for i in range(1, blocks)]
+    return list(zip([None, *cuts], [*cuts, None], strict=True))
+
+
+def raw_span(block: Block, variables: dict[str, int | float]) -> Block:
+    """The scheduled departure hours (time_hour) a block must read: its rows and history."""
+    longest = max(variables[f"window_{name}_minutes"] for name in ("short", "day", "week"))
+    back = max(timedelta(minutes=longest), LEGS_LOOKBACK) + SCHEDULE_MARGIN
+    ahead = timedelta(minutes=variables["horizon_minutes"]) + timedelta(days=1, hours=1)
+    return (
+        None if block[0] is None else block[0] - back,
+        None if block[1] is None else block[1] + ahead,
+    )
 
 
 def write_features(
@@ -120,27 +186,82 @@ def write_features(
     rule: str = "features",
 ) -> dict[str, int]:
     """Build the feature table, check its contract, and write it to ``output`` as parquet."""
+    target = settings["target"]
+    if target not in TARGETS:
+        raise DataError(f"unknown target {target!r}; known: {list(TARGETS)}")
+    block_flights = int(settings["block_flights"])
+    if block_flights < 1:
+        raise DataError(f"features.block_flights: must be >= 1, got {block_flights}")
+    variables = feature_variables(settings)
     con = connect(threads, memory_limit_mb)
     try:
         rows = register_inputs(con, raw, reference, rule)
-        define_steps(con, sql_dir, feature_variables(settings))
-        target = settings["target"]
-        if target not in TARGETS:
-            raise DataError(f"unknown target {target!r}; known: {list(TARGETS)}")
+        blocks = plan_blocks(con, variables, block_flights)
         with atomic_path(output) as tmp:
-            # Only flights with a target can be learnt from: cancelled or diverted ones are not.
-            con.table("features").filter(f'"{target}" is not null').write_parquet(
-                str(tmp), compression="zstd"
-            )
+            if len(blocks) == 1:
+                define_steps(con, sql_dir, variables)
+                _kept(con, target).write_parquet(str(tmp), compression="zstd")
+            else:
+                _write_blocks(con, Path(raw["flights"]), sql_dir, variables, blocks, target, tmp)
             con.register("written", con.read_parquet(str(tmp)))
-            kept = check_contract(con, "written", feature_contract(settings["target"]), rule)
+            kept = check_contract(con, "written", feature_contract(target), rule)
     finally:
         con.close()
     counts = {"flights": rows["flights"], "rows": kept, "no_arrival_delay": rows["flights"] - kept}
     log.info(
-        "features: %d of %d flights kept; %d cancelled or diverted (no arrival delay) left out",
+        "features: %d of %d flights kept; %d cancelled or diverted (no arrival delay) left out;"
+        " built in %d block(s)",
         counts["rows"],
         counts["flights"],
         counts["no_arrival_delay"],
+        len(blocks),
     )
     return counts
+
+
+def _kept(con: duckdb.DuckDBPyConnection, target: str) -> duckdb.DuckDBPyRelation:
+    """Only flights with a target can be learnt from: cancelled or diverted ones are not."""
+    import duckdb
+
+    return con.table("features").filter(duckdb.ColumnExpression(target).isnotnull())
+
+
+def _write_blocks(
+    con: duckdb.DuckDBPyConnection,
+    flights: Path,
+    sql_dir: str | Path,
+    variables: dict[str, int | float],
+    blocks: list[Block],
+    target: str,
+    output: Path,
+) -> None:
+    """Build block after block, appending each to one parquet file; carry the last landings."""
+    import duckdb
+    import pyarrow.parquet as pq
+
+    carry = (Path(sql_dir) / "carry_landings.sql").read_text(encoding="utf-8")
+    all_flights = con.read_parquet(str(flights))
+    time_hour = duckdb.ColumnExpression("time_hour")
+    writer = None
+    try:
+        for block in blocks:
+            first, last = raw_span(block, variables)
+            span = all_flights
+            if first is not None:
+                span = span.filter(time_hour >= duckdb.ConstantExpression(first))
+            if last is not None:
+                span = span.filter(time_hour < duckdb.ConstantExpression(last))
+            con.register("raw_flights", span)
+            define_steps(con, sql_dir, variables, block)
+            with _kept(con, target).to_arrow_reader() as batches:
+                if writer is None:
+                    writer = pq.ParquetWriter(output, batches.schema, compression="zstd")
+                for batch in batches:
+                    writer.write_batch(batch)
+            if block[1] is not None:
+                con.execute(f"create or replace temp table landed_next as {carry}")
+                con.execute("drop table landed_before")
+                con.execute("alter table landed_next rename to landed_before")
+    finally:
+        if writer is not None:
+            writer.close()

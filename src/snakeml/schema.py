@@ -38,6 +38,7 @@ class FeaturesConfig:
     windows: WindowsConfig = field(default_factory=WindowsConfig)
     weather_change_minutes: int = 180
     delay_quantile: float = 0.9
+    block_flights: int = 400_000
     target: str = "arr_delay"
     numeric: list[str] = field(default_factory=list)
     categorical: list[str] = field(default_factory=list)

@@ -61,7 +61,7 @@ def test_compose_default_config(cfg):
     assert cfg["features"]["weather_change_minutes"] == 180
     assert cfg["features"]["delay_quantile"] == 0.9
     assert set(cfg["features"]["numeric"]) <= set(NUMERIC_FEATURES)
-    assert {"month", "legs_today", "carrier_delay_high_week", "plane_age"} <= set(
+    assert {"month", "legs_today", "carrier_delay_high_day", "plane_age"} <= set(
         cfg["features"]["numeric"]
     )
     assert cfg["features"]["categorical"] == ["carrier", "origin", "dest", "plane_engine"]
@@ -139,6 +139,7 @@ def test_compose_smoke_experiment(conf_dir):
         ("features.weather_change_minutes=0", ["features.weather_change_minutes"]),
         ("features.delay_quantile=1.0", ["features.delay_quantile", "got 1.0"]),
         ("features.delay_quantile=0", ["features.delay_quantile"]),
+        ("features.block_flights=0", ["features.block_flights", "must be >= 1"]),
         ("resources.train.runtime=ten", ["resources.train.runtime", "ten"]),
         ("features.target=dep_delay", ["features.target"]),
         ("tuning.n_trials=0", ["tuning.n_trials", "got 0"]),
@@ -260,6 +261,7 @@ def test_rule_slices_hold_only_what_each_rule_uses(cfg):
         "windows": {"short": 60, "day": 1440, "week": 10080},
         "weather_change_minutes": 180,
         "delay_quantile": 0.9,
+        "block_flights": 400_000,
         "target": "arr_delay",
     }
     assert slices["split"] == {"seed": 13, "split": cfg["split"]}

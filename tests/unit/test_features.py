@@ -329,7 +329,7 @@ def test_missing_sql_step_names_the_file(build, sql_dir, tmp_path):
 
 
 def test_negative_horizon(build):
-    with pytest.raises(DataError, match="horizon_minutes must be >= 0, got -1"):
+    with pytest.raises(DataError, match=r"features\.horizon_minutes: must be >= 0, got -1"):
         build(horizon_minutes=-1)
 
 
