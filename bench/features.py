@@ -1,25 +1,29 @@
 """Benchmark the feature build: DuckDB SQL vs the pandas reference at x1, x10 and x30.
 
-    python -m bench.features [--factors 1 10 30] [--out results/bench/features.json]
+    python -m bench.features [--factors 1 10 30] [--x1-repeats 3] [--out FILE.json]
 
 Each measurement runs in its own child process: wall time and that child's peak RSS
-(os.wait4). DuckDB's threads and memory_limit come from conf/resources (features rule).
-At x1 the two outputs are checked equal first.
+(os.wait4), and the build's own time inside it (from reading the raw tables to the checked
+output, without the interpreter's start and imports). DuckDB's threads and memory_limit come
+from conf/resources (features rule), the block size from conf/features. At every factor the
+two outputs are checked equal, column by column, by DuckDB.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from snakeml.features import REFERENCE_FILES
 
@@ -36,12 +40,13 @@ def settings_and_resources() -> tuple[dict, dict]:
 
 
 def child(engine: str, data_dir: Path, output: Path) -> None:
-    """Run one build in this (child) process."""
+    """Run one build in this (child) process; write its own time beside the output."""
     settings, resources = settings_and_resources()
     paths = {name: data_dir / f"{name}.parquet" for name in RAW}
     if engine == "duckdb":
         from snakeml.features import write_features
 
+        start = time.perf_counter()
         write_features(
             paths, REFERENCE, ROOT / "sql", output, settings,
             threads=resources["threads"], memory_limit_mb=resources["mem_mb"],
@@ -49,7 +54,10 @@ def child(engine: str, data_dir: Path, output: Path) -> None:
     else:
         from bench.features_pandas import build_features, load_raw
 
+        start = time.perf_counter()
         build_features(load_raw(paths, REFERENCE), settings).to_parquet(output, index=False)
+    seconds = time.perf_counter() - start
+    output.with_suffix(".seconds").write_text(f"{seconds:.3f}\n")
 
 
 def measure(engine: str, data_dir: Path, output: Path) -> dict[str, float]:
@@ -61,31 +69,51 @@ def measure(engine: str, data_dir: Path, output: Path) -> dict[str, float]:
     seconds = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"bench: the {engine} build failed on {data_dir}")
-    return {"seconds": round(seconds, 3), "peak_rss_mib": round(usage.ru_maxrss / 1024, 1)}
+    build = float(output.with_suffix(".seconds").read_text())
+    output.with_suffix(".seconds").unlink()
+    return {
+        "seconds": round(seconds, 3),
+        "build_seconds": round(build, 3),
+        "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
+    }
+
+
+def medians(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {key: round(statistics.median(run[key] for run in runs), 3) for key in runs[0]}
 
 
 def compare(sql_output: Path, pandas_output: Path) -> dict[str, object]:
-    """Column by column, rows matched by flight_id; floats to a relative 1e-9."""
-    a = pd.read_parquet(sql_output).sort_values("flight_id").reset_index(drop=True)
-    b = pd.read_parquet(pandas_output).sort_values("flight_id").reset_index(drop=True)
-    mismatches = {}
-    if len(a) != len(b) or not (a["flight_id"].to_numpy() == b["flight_id"].to_numpy()).all():
-        return {"equal": False, "reason": f"rows differ: {len(a)} vs {len(b)}"}
-    for column in a.columns:
-        if column not in b.columns:
-            mismatches[column] = "missing in pandas"
-            continue
-        x, y = a[column], b[column]
-        if pd.api.types.is_numeric_dtype(x) and pd.api.types.is_numeric_dtype(y):
-            xs, ys = x.to_numpy("float64", na_value=np.nan), y.to_numpy("float64", na_value=np.nan)
-            same = np.isclose(xs, ys, rtol=1e-9, atol=1e-9, equal_nan=True)
+    """Column by column, rows matched by flight_id; numbers to a relative 1e-9 (DuckDB)."""
+    import duckdb
+    import pyarrow.parquet as pq
+
+    ours, theirs = pq.read_schema(sql_output), pq.read_schema(pandas_output)
+    missing = [name for name in ours.names if name not in theirs.names]
+    if missing:
+        return {"equal": False, "reason": f"columns missing in pandas: {missing}"}
+    checks = []
+    for index, name in enumerate(ours.names):
+        a, b = f'a."{name}"', f'b."{name}"'
+        kind = ours.field(name).type
+        if pa.types.is_integer(kind) or pa.types.is_floating(kind):
+            same = f"{a} is not distinct from {b} or abs({a} - {b}) <= 1e-9 + 1e-9 * abs({b})"
         else:
-            same = (x.isna().to_numpy() & y.isna().to_numpy()) | (
-                x.astype(str).to_numpy() == y.astype(str).to_numpy()
-            )
-        if not same.all():
-            mismatches[column] = int((~same).sum())
-    return {"equal": not mismatches, "mismatched_rows_by_column": mismatches}
+            same = f"{a}::varchar is not distinct from {b}::varchar"
+        checks.append(f"count(*) filter (where not ({same})) as c{index}")
+    con = duckdb.connect()
+    con.execute("set timezone = 'UTC'")
+    con.execute("set enable_progress_bar = false")
+    row = con.execute(
+        f"select count(*), count(a.flight_id), count(b.flight_id), {', '.join(checks)} "
+        "from read_parquet(?) as a full join read_parquet(?) as b using (flight_id)",
+        [str(sql_output), str(pandas_output)],
+    ).fetchall()[0]
+    con.close()
+    rows, left, right = row[:3]
+    if not rows == left == right:
+        return {"equal": False, "reason": f"rows differ: {left} vs {right}"}
+    mismatches = {ours.names[i]: n for i, n in enumerate(row[3:]) if n}
+    return {"equal": not mismatches, "rows": rows, "mismatched_rows_by_column": mismatches}
 
 
 def main() -> int:
@@ -94,6 +122,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "results/bench/features.json")
     parser.add_argument("--child", nargs=3, metavar=("ENGINE", "DATA", "OUTPUT"))
     parser.add_argument("--skip-pandas-above", type=int, default=30)
+    parser.add_argument("--x1-repeats", type=int, default=3, help="runs at x1 (medians)")
     args = parser.parse_args()
     if args.child:
         child(args.child[0], Path(args.child[1]), Path(args.child[2]))
@@ -105,10 +134,14 @@ def main() -> int:
     if not (raw_dir / "flights.parquet").is_file():
         raise SystemExit("bench: data/raw is missing: run `make run` (or the ingest rule) first")
     work = args.out.parent / "work"
-    _, resources = settings_and_resources()
+    settings, resources = settings_and_resources()
     report: dict[str, object] = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "duckdb": {"threads": resources["threads"], "memory_limit_mb": resources["mem_mb"]},
+        "duckdb": {
+            "threads": resources["threads"],
+            "memory_limit_mb": resources["mem_mb"],
+            "block_flights": settings["block_flights"],
+        },
         "runs": [],
     }
     for factor in args.factors:
@@ -117,19 +150,27 @@ def main() -> int:
             data_dir = work / f"x{factor}"
             scale_up(raw_dir, data_dir, factor)
         rows = int(pd.read_parquet(data_dir / "flights.parquet", columns=["flight_id"]).shape[0])
-        run: dict[str, object] = {"factor": factor, "flights": rows}
+        blocks = math.ceil(rows / settings["block_flights"])
+        run: dict[str, object] = {"factor": factor, "flights": rows, "blocks": blocks}
         sql_output = work / f"sql_x{factor}.parquet"
         work.mkdir(parents=True, exist_ok=True)
-        run["duckdb"] = measure("duckdb", data_dir, sql_output)
-        if factor <= args.skip_pandas_above:
-            pandas_output = work / f"pandas_x{factor}.parquet"
-            run["pandas"] = measure("pandas", data_dir, pandas_output)
+        pandas_output = work / f"pandas_x{factor}.parquet"
+        with_pandas = factor <= args.skip_pandas_above
+        repeats = args.x1_repeats if factor == 1 else 1
+        measured: dict[str, list[dict[str, float]]] = {"duckdb": [], "pandas": []}
+        for _ in range(repeats):  # alternating, so both see the same machine
+            measured["duckdb"].append(measure("duckdb", data_dir, sql_output))
+            if with_pandas:
+                measured["pandas"].append(measure("pandas", data_dir, pandas_output))
+        run["repeats"] = repeats
+        run["duckdb"] = medians(measured["duckdb"])
+        if with_pandas:
+            run["pandas"] = medians(measured["pandas"])
             run["time_ratio"] = round(run["duckdb"]["seconds"] / run["pandas"]["seconds"], 3)
             run["memory_ratio"] = round(
                 run["duckdb"]["peak_rss_mib"] / run["pandas"]["peak_rss_mib"], 3
             )
-            if factor == 1:
-                run["check"] = compare(sql_output, pandas_output)
+            run["check"] = compare(sql_output, pandas_output)
             pandas_output.unlink()
         sql_output.unlink()
         report["runs"].append(run)

@@ -23,11 +23,12 @@ def _minutes(values: pd.Series) -> pd.Series:
 
 
 def _local_to_utc(local: pd.Series, zones: pd.Series) -> pd.Series:
-    """Wall-clock times in per-row zones to UTC (gaps move forward by the DST hour)."""
+    """Wall-clock times in per-row zones to UTC, as DuckDB reads them: a time in the gap moves
+    forward by the DST hour, one in the repeated hour is read as standard time."""
     out = pd.Series(pd.NaT, index=local.index, dtype="datetime64[us, UTC]")
     for zone, index in local.groupby(zones).groups.items():
         converted = local.loc[index].dt.tz_localize(
-            zone, ambiguous=np.ones(len(index), dtype=bool), nonexistent=pd.Timedelta(hours=1)
+            zone, ambiguous=np.zeros(len(index), dtype=bool), nonexistent=pd.Timedelta(hours=1)
         )
         out.loc[index] = converted.dt.tz_convert("UTC")
     return out
@@ -153,12 +154,12 @@ def congestion(f: pd.DataFrame, settings: dict[str, Any]) -> pd.DataFrame:
             length = f"{int(settings['windows'][window])}min"
             rolling = grouped.rolling(length, on="at", closed="both")["delay"]
             stream[f"mean_{window}"] = rolling.mean().to_numpy()
-            if window != "short":
+            if window == "day":
                 stream[f"high_{window}"] = rolling.quantile(q).to_numpy()
         picked = stream[stream["query"] == 1].set_index("flight_id")
         for window in WINDOWS:
             out[f"{family}_delay_mean_{window}"] = picked[f"mean_{window}"]
-            if window != "short":
+            if window == "day":
                 out[f"{family}_delay_high_{window}"] = picked[f"high_{window}"]
     return out.reset_index()
 

@@ -2,7 +2,7 @@
 
 Copy k of every flight gets year + k, time_hour + k years, tailnum "<tail>_<k>" and a new
 flight_id; weather moves by k years with it and planes get the renamed tails. x30 is 10.1 M
-flights.
+flights. Copies are written one after the other, in time order, as flights arrive in real data.
 """
 
 from __future__ import annotations
@@ -35,12 +35,14 @@ def scale_up(raw_dir: Path, out_dir: Path, factor: int) -> dict[str, Path]:
                 time_hour + to_years(k) as time_hour,
                 tailnum || '_' || k as tailnum
             )
-            from raw_flights cross join ({copies}) as copies""",
+            from raw_flights cross join ({copies}) as copies
+            order by k, flight_id""",
         "weather": f"""
             select * exclude (k) replace (
                 (year + k)::integer as year, time_hour + to_years(k) as time_hour
             )
-            from raw_weather cross join ({copies}) as copies""",
+            from raw_weather cross join ({copies}) as copies
+            order by k, origin, time_hour""",
         "planes": f"""
             select * exclude (k) replace (tailnum || '_' || k as tailnum)
             from raw_planes cross join ({copies}) as copies""",
