@@ -47,7 +47,8 @@ WEATHER_FEATURES: tuple[str, ...] = (
     "wind_speed_change",
 )
 
-NUMERIC_FEATURES: tuple[str, ...] = (
+# Calendar and schedule: known long before the prediction moment.
+SCHEDULE_FEATURES: tuple[str, ...] = (
     "month",
     "day_of_week",
     "day_of_year",
@@ -56,6 +57,10 @@ NUMERIC_FEATURES: tuple[str, ...] = (
     "sched_arr_minute_of_day",
     "is_holiday",
     "days_to_holiday",
+)
+
+NUMERIC_FEATURES: tuple[str, ...] = (
+    *SCHEDULE_FEATURES,
     "distance",
     "tz_diff_hours",
     "prev_leg_arr_delay",
@@ -81,16 +86,7 @@ FEATURE_COLUMNS: tuple[str, ...] = NUMERIC_FEATURES + CATEGORICAL_FEATURES
 # to exactly one. Permuting a family's columns together measures what the family adds as a whole,
 # which single-column importance understates when its columns are correlated (the weather).
 FEATURE_FAMILIES: dict[str, tuple[str, ...]] = {
-    "schedule": (
-        "month",
-        "day_of_week",
-        "day_of_year",
-        "sched_dep_hour",
-        "sched_dep_minute_of_day",
-        "sched_arr_minute_of_day",
-        "is_holiday",
-        "days_to_holiday",
-    ),
+    "schedule": SCHEDULE_FEATURES,
     "route": ("origin", "dest", "distance", "tz_diff_hours"),
     "carrier": ("carrier",),
     "aircraft_history": ("prev_leg_arr_delay", "turnaround_slack_minutes", "legs_today"),
