@@ -1,5 +1,6 @@
 -- Step 2: calendar and schedule features, known long before the prediction moment.
--- Holidays are data (ref_holidays, observed US federal holidays), not code.
+-- Holidays are data (ref_holidays, observed US federal holidays), not code. Date features are
+-- computed once per local date, then given to the flights of that date.
 
 with
 
@@ -17,40 +18,55 @@ holidays as (
     select ref_holidays.date as holiday from ref_holidays
 ),
 
+dates as (
+    select distinct flights.local_date from flights
+),
+
 next_holiday as (
     select
-        flights.flight_id,
+        dates.local_date,
         holidays.holiday
-    from flights
-    asof left join holidays on flights.local_date <= holidays.holiday
+    from dates
+    asof left join holidays on dates.local_date <= holidays.holiday
 ),
 
 previous_holiday as (
     select
-        flights.flight_id,
+        dates.local_date,
         holidays.holiday
-    from flights
-    asof left join holidays on flights.local_date >= holidays.holiday
+    from dates
+    asof left join holidays on dates.local_date >= holidays.holiday
+),
+
+by_date as (
+    select
+        dates.local_date,
+        isodow(dates.local_date) as day_of_week,
+        dayofyear(dates.local_date) as day_of_year,
+        coalesce(previous_holiday.holiday = dates.local_date, false) as is_holiday,
+        least(
+            date_diff('day', previous_holiday.holiday, dates.local_date),
+            date_diff('day', dates.local_date, next_holiday.holiday)
+        ) as days_to_holiday
+    from dates
+    left join next_holiday on dates.local_date = next_holiday.local_date
+    left join previous_holiday on dates.local_date = previous_holiday.local_date
 ),
 
 final as (
     select
         flights.flight_id,
-        isodow(flights.local_date) as day_of_week,
-        dayofyear(flights.local_date) as day_of_year,
+        by_date.day_of_week,
+        by_date.day_of_year,
         flights.sched_dep_time // 100 as sched_dep_hour,
         (flights.sched_dep_time // 100) * 60 + flights.sched_dep_time % 100
             as sched_dep_minute_of_day,
         (flights.sched_arr_time // 100) * 60 + flights.sched_arr_time % 100
             as sched_arr_minute_of_day,
-        coalesce(previous_holiday.holiday = flights.local_date, false) as is_holiday,
-        least(
-            date_diff('day', previous_holiday.holiday, flights.local_date),
-            date_diff('day', flights.local_date, next_holiday.holiday)
-        ) as days_to_holiday
+        by_date.is_holiday,
+        by_date.days_to_holiday
     from flights
-    left join next_holiday on flights.flight_id = next_holiday.flight_id
-    left join previous_holiday on flights.flight_id = previous_holiday.flight_id
+    inner join by_date on flights.local_date = by_date.local_date
 )
 
 select * from final
