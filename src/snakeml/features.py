@@ -235,7 +235,14 @@ def _write_blocks(
     target: str,
     output: Path,
 ) -> None:
-    """Build block after block, appending each to one parquet file; carry the last landings."""
+    """Build block after block, appending each to one parquet file; carry the last landings.
+
+    A block's rows are written by a second thread while DuckDB builds the next block: the
+    writer encodes on one core, and DuckDB leaves part of the other idle. At most one built
+    block waits for the writer, which bounds the memory this takes.
+    """
+    from concurrent.futures import Future, ThreadPoolExecutor, wait
+
     import duckdb
     import pyarrow.parquet as pq
 
@@ -243,25 +250,32 @@ def _write_blocks(
     all_flights = con.read_parquet(str(flights))
     time_hour = duckdb.ColumnExpression("time_hour")
     writer = None
-    try:
-        for block in blocks:
-            first, last = raw_span(block, variables)
-            span = all_flights
-            if first is not None:
-                span = span.filter(time_hour >= duckdb.ConstantExpression(first))
-            if last is not None:
-                span = span.filter(time_hour < duckdb.ConstantExpression(last))
-            con.register("raw_flights", span)
-            define_steps(con, sql_dir, variables, block)
-            with _kept(con, target).to_arrow_reader() as batches:
+    written: Future[None] | None = None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="features-writer") as pool:
+        try:
+            for block in blocks:
+                first, last = raw_span(block, variables)
+                span = all_flights
+                if first is not None:
+                    span = span.filter(time_hour >= duckdb.ConstantExpression(first))
+                if last is not None:
+                    span = span.filter(time_hour < duckdb.ConstantExpression(last))
+                con.register("raw_flights", span)
+                define_steps(con, sql_dir, variables, block)
+                rows = _kept(con, target).to_arrow_table()
                 if writer is None:
-                    writer = pq.ParquetWriter(output, batches.schema, compression="zstd")
-                for batch in batches:
-                    writer.write_batch(batch)
-            if block[1] is not None:
-                con.execute(f"create or replace temp table landed_next as {carry}")
-                con.execute("drop table landed_before")
-                con.execute("alter table landed_next rename to landed_before")
-    finally:
-        if writer is not None:
-            writer.close()
+                    writer = pq.ParquetWriter(output, rows.schema, compression="zstd")
+                if written is not None:
+                    written.result()
+                written = pool.submit(writer.write_table, rows)
+                if block[1] is not None:
+                    con.execute(f"create or replace temp table landed_next as {carry}")
+                    con.execute("drop table landed_before")
+                    con.execute("alter table landed_next rename to landed_before")
+            if written is not None:
+                written.result()
+        finally:
+            if written is not None:
+                wait([written])  # never close the file under a running write
+            if writer is not None:
+                writer.close()

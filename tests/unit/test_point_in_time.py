@@ -169,3 +169,27 @@ def test_blocks_give_the_same_table_as_one_pass(
     reached_back = whole["turnaround_slack_minutes"] > span_minutes
     assert reached_back.sum() > 100
     assert whole.loc[reached_back, "prev_leg_arr_delay"].notna().all()
+
+
+def test_a_block_that_fails_leaves_no_output(
+    raw: dict[str, pd.DataFrame], settings: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The third block fails while the second is being written: nothing is left behind."""
+    import snakeml.features as features
+
+    define = features.define_steps
+    calls = []
+
+    def failing_third(*args: object, **kwargs: object) -> None:
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("third block failed")
+        define(*args, **kwargs)
+
+    monkeypatch.setattr(features, "define_steps", failing_third)
+    with pytest.raises(RuntimeError, match="third block failed"):
+        build(raw, tmp_path, {**settings, "block_flights": BLOCK_FLIGHTS})
+    assert len(calls) == 3
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+        f"{name}.parquet" for name in raw
+    )
