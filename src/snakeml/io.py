@@ -89,9 +89,12 @@ def write_csv(frame: pd.DataFrame, target: str | Path) -> None:
         frame.to_csv(tmp, index=False, float_format="%.6f")
 
 
-def write_parquet(table: pa.Table, target: str | Path) -> None:
-    """Write an Arrow table as zstd parquet, atomically; the same data gives the same bytes."""
+def write_parquet(table: pa.Table, target: str | Path, row_group_size: int | None = None) -> None:
+    """Write an Arrow table as zstd parquet, atomically; the same data gives the same bytes.
+
+    ``row_group_size`` caps the rows per row group (pyarrow's default otherwise).
+    """
     import pyarrow.parquet as pq
 
     with atomic_path(target) as tmp:
-        pq.write_table(table, tmp, compression="zstd")
+        pq.write_table(table, tmp, compression="zstd", row_group_size=row_group_size)

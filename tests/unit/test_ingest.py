@@ -11,6 +11,7 @@ import pytest
 
 from snakeml.errors import DataError
 from snakeml.ingest import (
+    RAW_ROW_GROUP_ROWS,
     RAW_SCHEMAS,
     _source_file,
     ingest_tables,
@@ -125,6 +126,14 @@ def test_ingest_tables_reads_the_real_airlines_table(tmp_path):
     table = pq.read_table(target)
     assert table.schema == RAW_SCHEMAS["airlines"]
     assert "UA" in table["carrier"].to_pylist()
+
+
+def test_ingest_tables_writes_flights_in_row_groups_duckdb_scans_in_parallel(tmp_path):
+    target = tmp_path / "raw" / "flights.parquet"
+    counts = ingest_tables(["flights"], {"flights": target})
+    metadata = pq.ParquetFile(target).metadata
+    assert metadata.num_rows == counts["flights"] == 336_776
+    assert metadata.num_row_groups == -(-336_776 // RAW_ROW_GROUP_ROWS) > 1
 
 
 def test_ingest_tables_rejects_unknown_tables(tmp_path):
