@@ -4,8 +4,8 @@
 --   legs_today                its legs that had departed by then, same scheduled local date
 -- Flights without a tailnum get nulls: nothing is known of their aircraft.
 -- Rows are made for the flights in the block; the landings it can see come from the landings
--- step. Legs of the same local date departed at most three days before the block's start
--- (delays are at most two days). Variables: block_from, block_to.
+-- step. Legs of the same local date departed at most legs_lookback (three days) before the
+-- block's start (delays are at most two days). Variables: block_from, block_to, legs_lookback.
 
 with
 
@@ -31,7 +31,8 @@ departures_and_moments as (
         null::bigint as flight_id
     from flights_timed
     where flights_timed.tailnum is not null
-        and flights_timed.actual_dep_utc >= getvariable('block_from') - interval 3 days
+        and flights_timed.actual_dep_utc
+        >= getvariable('block_from') - getvariable('legs_lookback')
         and flights_timed.actual_dep_utc < getvariable('block_to')
     union all
     select

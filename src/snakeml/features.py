@@ -60,10 +60,10 @@ VARIABLES: tuple[str, ...] = (
 # A block's prediction moments are [block_from, block_to); None is unbounded.
 Block = tuple[datetime | None, datetime | None]
 WHOLE: Block = (None, None)
-# How far before a block's first moment its raw flights must start: legs_today looks three days
-# back, and delays are within two days either way (the raw contract) while a scheduled flight
-# lasts under two days (zones included), so a departure or landing in reach was scheduled at
-# most three days before it.
+# How far before a block's first moment its raw flights must start: legs_today looks
+# LEGS_LOOKBACK back (bound to the SQL as legs_lookback), and delays are within two days either
+# way (the raw contract) while a scheduled flight lasts under two days (zones included), so a
+# departure or landing in reach was scheduled at most three days before it.
 LEGS_LOOKBACK = timedelta(days=3)
 SCHEDULE_MARGIN = timedelta(days=3)
 
@@ -136,6 +136,7 @@ def define_steps(
         con.execute(f"set variable {name} = ?", [variables[name]])
     con.execute("set variable block_from = ?::timestamptz", [block[0] or "-infinity"])
     con.execute("set variable block_to = ?::timestamptz", [block[1] or "infinity"])
+    con.execute("set variable legs_lookback = ?::interval", [LEGS_LOOKBACK])
     for step in FEATURE_STEPS:
         sql = (Path(sql_dir) / f"{step}.sql").read_text(encoding="utf-8")
         kind = "table" if step == "flights_timed" else "view"
