@@ -8,9 +8,16 @@ LIBRARY = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, LIBRARY)
 
 from snakeml.cluster import check_fits_node, slurm_largest_node
-from snakeml.config import compose_config, export_rule_configs, model_names
+from snakeml.config import compose_config, declaration_of, export_rule_configs, model_names
+from snakeml.dataset import table_files
 from snakeml.errors import ConfigError
-from snakeml.features import FEATURE_STEPS, REFERENCE_FILES
+from snakeml.outputs import (
+    EVALUATE_FILES,
+    IMPORTANCE_FILES,
+    breakdown_files,
+    evaluation_files,
+    tuning_files,
+)
 from snakeml.rule import share_import_path
 from snakeml.storage import check_storage
 
@@ -21,6 +28,7 @@ RULE_CONFIGS = "results/configs"
 
 try:
     CFG = compose_config(config.get("overrides", ""), CONF_DIR)
+    DECLARATION = declaration_of(CFG, workflow.basedir)
 except ConfigError as exc:
     sys.exit(f"snakeml: {exc}")
 
@@ -28,12 +36,20 @@ RULE_CONFIG_FILES = [str(path) for path in export_rule_configs(CFG, RULE_CONFIGS
 
 MODELS = model_names(CFG)
 RESOURCES = CFG["resources"]
-RAW_TABLES = CFG["data"]["tables"]
+DATA = CFG["data"]["name"]
+RAW_TABLES = list(CFG["data"]["tables"])
+# The data set's SQL: every step file, the carry step, and the declaration itself.
+FEATURE_SQL = [
+    str(path.relative_to(workflow.basedir))
+    for path in [*DECLARATION.step_files, DECLARATION.sql_dir / "steps.yaml"]
+]
 SHARDS = list(range(CFG["tuning"]["n_shards"]))
+GROUP_NAMES = [group["name"] for group in CFG["task"]["groups"]]
 
 
 wildcard_constraints:
     model="|".join(MODELS),
+    table="|".join(RAW_TABLES),
     shard=r"\d+",
     name=r"[A-Za-z0-9][\w.-]*",
 
@@ -51,32 +67,68 @@ def get_models(wildcards):
     return expand("results/models/{model}.skops", model=MODELS)
 
 
-def get_new_flights(wildcards):
+def raw_table(table):
+    """Where ingest writes a declared table of the data set."""
+    return f"data/raw/{DATA}/{table}.parquet"
+
+
+def get_table_sources():
+    """The project's own files the tables are read from (a package's files are not tracked)."""
+    return [
+        str(path)
+        for table, spec in CFG["data"]["tables"].items()
+        if not spec["package"]
+        for path in table_files(table, spec, ".")
+    ]
+
+
+def get_new_rows(wildcards):
     """data/new/{name}.parquet, or .csv when only that exists."""
     parquet, csv = f"data/new/{wildcards.name}.parquet", f"data/new/{wildcards.name}.csv"
     return csv if Path(csv).is_file() and not Path(parquet).is_file() else parquet
 
 
-EVALUATION_FILES = (
-    "metrics.json",
-    "predicted_vs_actual.csv",
-    "predicted_vs_actual.png",
-    "residuals_by_hour.csv",
-    "residuals_by_hour.png",
-    "residuals_by_carrier.csv",
-    "residuals_by_carrier.png",
-    "error_by_month.csv",
-    "error_by_month.png",
-    "importance.csv",
-    "importance_summary.csv",
-    "importance.png",
-    "family_importance.csv",
-    "family_importance_summary.csv",
-    "family_importance.png",
-)
+EVALUATION_FILES = evaluation_files(GROUP_NAMES, CFG["split"]["period"])
+TUNING_FILES = tuning_files()
+# Each figure of the evaluate rule: its caption in report/ and its label in the report.
+FIGURES = {
+    "scatter_png": ("predicted_vs_actual.rst", "predicted vs actual"),
+    **{
+        f"by_{group['name']}_png": ("residuals_by_group.rst", f"residuals by {group['label']}")
+        for group in CFG["task"]["groups"]
+    },
+    "by_period_png": ("error_by_period.rst", f"error by {CFG['split']['period']}"),
+    "plot": ("importance.rst", "permutation importance per column"),
+    "families_plot": ("family_importance.rst", "permutation importance per feature family"),
+}
 
 
-TUNING_FILES = ("best_params.yaml", "history.png", "param_importances.png")
+def evaluate_outputs():
+    """The evaluate rule's named outputs (snakeml.outputs), figures marked for the report."""
+    return model_outputs({**EVALUATE_FILES, **breakdown_files(GROUP_NAMES, CFG["split"]["period"])})
+
+
+def importance_outputs():
+    """The importance rule's named outputs (snakeml.outputs), figures marked for the report."""
+    return model_outputs(IMPORTANCE_FILES)
+
+
+def model_outputs(files):
+    """results/evaluation/{model}/<file> per output name; figures go into the report."""
+    outputs = {}
+    for key, name in files.items():
+        path = f"results/evaluation/{{model}}/{name}"
+        if key in FIGURES:
+            caption, label = FIGURES[key]
+            path = report(
+                path,
+                caption=f"../report/{caption}",
+                category="Evaluation",
+                subcategory="{model}",
+                labels={"model": "{model}", "figure": label},
+            )
+        outputs[key] = path
+    return outputs
 
 
 def get_final_artifacts():

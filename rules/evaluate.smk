@@ -4,41 +4,9 @@ rule evaluate:
         test="results/split/test.parquet",
         cfg=rule_config("evaluate/{model}"),
     output:
-        metrics="results/evaluation/{model}/metrics.json",
         predictions="results/evaluation/{model}/predictions.parquet",
         predictions_meta="results/evaluation/{model}/predictions.parquet.meta.json",
-        scatter_csv="results/evaluation/{model}/predicted_vs_actual.csv",
-        scatter_png=report(
-            "results/evaluation/{model}/predicted_vs_actual.png",
-            caption="../report/predicted_vs_actual.rst",
-            category="Evaluation",
-            subcategory="{model}",
-            labels={"model": "{model}", "figure": "predicted vs actual"},
-        ),
-        by_hour_csv="results/evaluation/{model}/residuals_by_hour.csv",
-        by_hour_png=report(
-            "results/evaluation/{model}/residuals_by_hour.png",
-            caption="../report/residuals_by_hour.rst",
-            category="Evaluation",
-            subcategory="{model}",
-            labels={"model": "{model}", "figure": "residuals by departure hour"},
-        ),
-        by_carrier_csv="results/evaluation/{model}/residuals_by_carrier.csv",
-        by_carrier_png=report(
-            "results/evaluation/{model}/residuals_by_carrier.png",
-            caption="../report/residuals_by_carrier.rst",
-            category="Evaluation",
-            subcategory="{model}",
-            labels={"model": "{model}", "figure": "residuals by carrier"},
-        ),
-        by_month_csv="results/evaluation/{model}/error_by_month.csv",
-        by_month_png=report(
-            "results/evaluation/{model}/error_by_month.png",
-            caption="../report/error_by_month.rst",
-            category="Evaluation",
-            subcategory="{model}",
-            labels={"model": "{model}", "figure": "error by month"},
-        ),
+        **evaluate_outputs(),
     log:
         "logs/evaluate/{model}.log",
     benchmark:
@@ -59,24 +27,7 @@ rule importance:
         test="results/split/test.parquet",
         cfg=rule_config("importance/{model}"),
     output:
-        importance="results/evaluation/{model}/importance.csv",
-        summary="results/evaluation/{model}/importance_summary.csv",
-        plot=report(
-            "results/evaluation/{model}/importance.png",
-            caption="../report/importance.rst",
-            category="Evaluation",
-            subcategory="{model}",
-            labels={"model": "{model}", "figure": "permutation importance per column"},
-        ),
-        families="results/evaluation/{model}/family_importance.csv",
-        families_summary="results/evaluation/{model}/family_importance_summary.csv",
-        families_plot=report(
-            "results/evaluation/{model}/family_importance.png",
-            caption="../report/family_importance.rst",
-            category="Evaluation",
-            subcategory="{model}",
-            labels={"model": "{model}", "figure": "permutation importance per feature family"},
-        ),
+        **importance_outputs(),
     log:
         "logs/importance/{model}.log",
     benchmark:

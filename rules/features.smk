@@ -1,16 +1,11 @@
 rule features:
     input:
-        flights="data/raw/flights.parquet",
-        weather="data/raw/weather.parquet",
-        planes="data/raw/planes.parquet",
-        airports="data/raw/airports.parquet",
-        holidays=REFERENCE_FILES["holidays"],
-        airport_timezones=REFERENCE_FILES["airport_timezones"],
-        sql=expand("sql/{step}.sql", step=FEATURE_STEPS),
+        tables=[raw_table(table) for table in RAW_TABLES],
+        sql=FEATURE_SQL,
         cfg=rule_config("features"),
     output:
-        features="results/features/flights.parquet",
-        meta="results/features/flights.parquet.meta.json",
+        features="results/features/features.parquet",
+        meta="results/features/features.parquet.meta.json",
     log:
         "logs/features/features.log",
     benchmark:
@@ -21,5 +16,7 @@ rule features:
     resources:
         mem_mb=RESOURCES["features"]["mem_mb"],
         runtime=RESOURCES["features"]["runtime"],
+    params:
+        sql_dir=str(DECLARATION.sql_dir.relative_to(workflow.basedir)),
     script:
         "../scripts/features.py"

@@ -1,13 +1,10 @@
 rule ingest:
     input:
+        sources=get_table_sources(),
         cfg=rule_config("ingest"),
     output:
-        flights="data/raw/flights.parquet",
-        weather="data/raw/weather.parquet",
-        planes="data/raw/planes.parquet",
-        airports="data/raw/airports.parquet",
-        airlines="data/raw/airlines.parquet",
-        meta=expand("data/raw/{table}.parquet.meta.json", table=RAW_TABLES),
+        tables=[raw_table(table) for table in RAW_TABLES],
+        meta=[f"{raw_table(table)}.meta.json" for table in RAW_TABLES],
     log:
         "logs/ingest/ingest.log",
     benchmark:

@@ -1,18 +1,13 @@
 # Batch prediction, on demand: `snakemake --cores 2 results/predictions/{name}.parquet` scores
-# data/new/{name}.parquet (or .csv) with the champion through the same feature SQL.
+# data/new/{name}.parquet (or .csv) with the champion through the same feature build.
 
 
 rule predict:
     input:
-        new=get_new_flights,
+        new=get_new_rows,
         model="results/champion/model.skops",
-        flights="data/raw/flights.parquet",
-        weather="data/raw/weather.parquet",
-        planes="data/raw/planes.parquet",
-        airports="data/raw/airports.parquet",
-        holidays=REFERENCE_FILES["holidays"],
-        airport_timezones=REFERENCE_FILES["airport_timezones"],
-        sql=expand("sql/{step}.sql", step=FEATURE_STEPS),
+        tables=[raw_table(table) for table in RAW_TABLES],
+        sql=FEATURE_SQL,
         cfg=rule_config("predict"),
     output:
         predictions="results/predictions/{name}.parquet",
@@ -27,5 +22,7 @@ rule predict:
     resources:
         mem_mb=RESOURCES["predict"]["mem_mb"],
         runtime=RESOURCES["predict"]["runtime"],
+    params:
+        sql_dir=str(DECLARATION.sql_dir.relative_to(workflow.basedir)),
     script:
         "../scripts/predict.py"

@@ -5,7 +5,7 @@
 
 rule manifest:
     input:
-        raw=expand("data/raw/{table}.parquet", table=RAW_TABLES),
+        raw=[raw_table(table) for table in RAW_TABLES],
         artifacts=get_final_artifacts(),
         configs=RULE_CONFIG_FILES,
     output:

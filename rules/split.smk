@@ -1,6 +1,6 @@
 rule split:
     input:
-        features="results/features/flights.parquet",
+        features=rules.features.output.features,
         cfg=rule_config("split"),
     output:
         train="results/split/train.parquet",

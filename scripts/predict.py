@@ -1,22 +1,19 @@
 """Rule predict: score data/new/{name} with the champion -> results/predictions/{name}.parquet."""
 
-from pathlib import Path
-
-from snakeml.features import RAW_INPUTS, REFERENCE_FILES
 from snakeml.io import read_yaml
 from snakeml.metadata import write_table_metadata
-from snakeml.predict import score_new_flights
+from snakeml.predict import score_new_rows
 from snakeml.rule import run_rule
 
 
 def main(smk) -> None:
-    score_new_flights(
+    settings = read_yaml(smk.input.cfg)
+    score_new_rows(
         new_path=smk.input.new,
-        raw={table: smk.input[table] for table in RAW_INPUTS},
-        reference={name: smk.input[name] for name in REFERENCE_FILES},
-        sql_dir=Path(smk.input.sql[0]).parent,
+        paths=dict(zip(settings["data"]["tables"], smk.input.tables, strict=True)),
+        sql_dir=smk.params.sql_dir,
         model_path=smk.input.model,
-        settings=read_yaml(smk.input.cfg),
+        settings=settings,
         output=smk.output.predictions,
         threads=smk.threads,
         memory_limit_mb=smk.resources.mem_mb,

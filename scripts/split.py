@@ -1,4 +1,4 @@
-"""Rule split: time-based train / valid / test by month -> results/split/."""
+"""Rule split: time-based train / valid / test by the task's time column -> results/split/."""
 
 from snakeml.io import read_yaml
 from snakeml.metadata import write_table_metadata
@@ -7,9 +7,8 @@ from snakeml.split import SPLITS, write_splits
 
 
 def main(smk) -> None:
-    settings = read_yaml(smk.input.cfg)
     outputs = {name: smk.output[name] for name in SPLITS}
-    write_splits(smk.input.features, outputs, settings["split"], settings["seed"])
+    write_splits(smk.input.features, outputs, read_yaml(smk.input.cfg))
     for name in SPLITS:
         write_table_metadata(smk.output[name], smk.rule, smk.input.cfg)
 

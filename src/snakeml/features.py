@@ -1,15 +1,20 @@
-"""Features: DuckDB runs the SQL steps in sql/ over the raw tables, checked on entry and exit.
+"""Features: DuckDB runs a data set's SQL steps over its tables, checked on entry and exit.
 
-Each step file defines one view named after it (flights_timed a table); later steps read earlier
-ones. Runtime values reach DuckDB as bound parameters (``set variable name = ?``, read with
-``getvariable``); table, view and variable names come from the fixed lists below, never from
-configuration.
+The steps, their order and the table they make are declared in sql/<data set>/steps.yaml
+(snakeml.dataset). Each step file defines one view named after it (a table when declared under
+``materialize``); later steps read earlier ones; the last is the feature table. The data set's
+tables are visible as ``raw_<table>``. Runtime values reach DuckDB as bound parameters (``set
+variable name = ?``, read with ``getvariable``); view, table and variable names come from the
+checked declaration, never from free text.
 
-Large inputs are built in blocks of prediction moments, in time order, so DuckDB's memory stays
-bounded and its work grows linearly with the rows. A block reads the raw flights of its own span
-plus the history its windows reach back to; each aircraft's last landing before the block is
-carried from block to block (sql/carry_landings.sql), so the result does not depend on the
-blocks (a test checks it).
+A data set that declares ``blocks`` is built in blocks of moments, in time order, so DuckDB's
+memory stays bounded and its work grows linearly with the rows. A block reads the rows of its
+blocks table within its own span widened by the declared reach back and ahead; state the steps
+need from earlier blocks is carried from block to block by the declared carry step, so the
+result does not depend on the blocks (a test checks it on real data).
+
+Training and batch prediction run this same engine (snakeml.predict adds the new rows to the
+history and keeps their rows of the table).
 """
 
 from __future__ import annotations
@@ -20,8 +25,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from snakeml.columns import TARGETS
-from snakeml.contracts import RAW_CONTRACTS, check_contract, feature_contract
+from snakeml.contracts import check_contract, feature_contract, table_contract
+from snakeml.dataset import Declaration, load_declaration, sql_variables
 from snakeml.errors import DataError
 from snakeml.io import atomic_path
 
@@ -30,59 +35,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-RAW_INPUTS: tuple[str, ...] = ("flights", "weather", "planes", "airports")
-# Reference tables kept in git, by name: path from the project's root, then column types.
-REFERENCE_FILES: dict[str, str] = {
-    "holidays": "data/reference/us_federal_holidays.csv",
-    "airport_timezones": "data/reference/airport_timezones.csv",
-}
-REFERENCE_INPUTS: dict[str, dict[str, str]] = {
-    "holidays": {"date": "DATE", "name": "VARCHAR"},
-    "airport_timezones": {"faa": "VARCHAR", "tzone": "VARCHAR"},
-}
-FEATURE_STEPS: tuple[str, ...] = (
-    "flights_timed",
-    "calendar",
-    "landings",
-    "aircraft_history",
-    "congestion",
-    "weather_at_departure",
-    "features",
-)
-VARIABLES: tuple[str, ...] = (
-    "horizon_minutes",
-    "window_short_minutes",
-    "window_day_minutes",
-    "window_week_minutes",
-    "weather_change_minutes",
-    "delay_quantile",
-)
-# A block's prediction moments are [block_from, block_to); None is unbounded.
+# A block's moments are [block_from, block_to); None is unbounded.
 Block = tuple[datetime | None, datetime | None]
 WHOLE: Block = (None, None)
-# How far before a block's first moment its raw flights must start: legs_today looks
-# LEGS_LOOKBACK back (bound to the SQL as legs_lookback), and delays are within two days either
-# way (the raw contract) while a scheduled flight lasts under two days (zones included), so a
-# departure or landing in reach was scheduled at most three days before it.
-LEGS_LOOKBACK = timedelta(days=3)
-SCHEDULE_MARGIN = timedelta(days=3)
-
-
-def feature_variables(settings: dict[str, Any]) -> dict[str, int | float]:
-    """The SQL variables from the features config slice."""
-    windows = settings["windows"]
-    values: dict[str, int | float] = {
-        "horizon_minutes": int(settings["horizon_minutes"]),
-        "window_short_minutes": int(windows["short"]),
-        "window_day_minutes": int(windows["day"]),
-        "window_week_minutes": int(windows["week"]),
-        "weather_change_minutes": int(settings["weather_change_minutes"]),
-        "delay_quantile": float(settings["delay_quantile"]),
-    }
-    for name in ("horizon_minutes", "weather_change_minutes"):
-        if values[name] < 0:
-            raise DataError(f"features.{name}: must be >= 0, got {values[name]}")
-    return values
+BUILT = "built_rows"
 
 
 def connect(threads: int, memory_limit_mb: int | None = None) -> duckdb.DuckDBPyConnection:
@@ -95,90 +51,194 @@ def connect(threads: int, memory_limit_mb: int | None = None) -> duckdb.DuckDBPy
     con = duckdb.connect(config=config)
     con.execute("set timezone = 'UTC'")
     con.execute("set enable_progress_bar = false")
-    # The steps' ASOF joins run over whole tables: never as nested loops, which the optimizer
-    # would pick for them when a filter makes it expect a few rows.
+    # ASOF joins over whole tables: never as nested loops, which the optimizer would pick for
+    # them when a filter makes it expect a few rows.
     con.execute("set asof_loop_join_threshold = 0")
     return con
 
 
-def register_inputs(
+def register_tables(
     con: duckdb.DuckDBPyConnection,
-    raw: dict[str, str | Path],
-    reference: dict[str, str | Path],
+    paths: dict[str, str | Path],
+    tables: dict[str, dict[str, Any]],
     rule: str = "features",
 ) -> dict[str, int]:
-    """Expose raw tables as ``raw_<table>``, reference CSVs as ``ref_<name>``; check contracts."""
+    """Expose each declared table's parquet file as ``raw_<table>``; check its contract.
+
+    Returns the row count of each table. Raises DataError naming a missing file.
+    """
     rows: dict[str, int] = {}
-    for table in RAW_INPUTS:
-        if table not in raw or not Path(raw[table]).is_file():
-            raise DataError(f"raw table {table!r} missing: run the ingest rule first")
-        con.register(f"raw_{table}", con.read_parquet(str(raw[table])))
-        rows[table] = check_contract(con, f"raw_{table}", RAW_CONTRACTS[table], rule)
-    for name, columns in REFERENCE_INPUTS.items():
-        if name not in reference or not Path(reference[name]).is_file():
-            raise DataError(f"reference table {name!r} missing under data/reference/")
-        con.register(f"ref_{name}", con.read_csv(str(reference[name]), dtype=columns))
+    for table, spec in tables.items():
+        path = paths.get(table)
+        if path is None or not Path(path).is_file():
+            raise DataError(f"table {table!r} missing at {path}: run the ingest rule first")
+        relation = con.read_parquet(str(path))
+        # whole_<table> stays the whole table while blocks narrow raw_<table> to their span.
+        con.register(f"whole_{table}", relation)
+        con.register(f"raw_{table}", relation)
+        contract = table_contract(table, spec, str(path))
+        rows[table] = check_contract(con, f"raw_{table}", contract, rule)
     return rows
+
+
+def bind_variables(
+    con: duckdb.DuckDBPyConnection, variables: dict[str, Any], block: Block = WHOLE
+) -> None:
+    """Set each SQL variable, and the block's bounds, as bound parameters."""
+    for name, value in variables.items():
+        con.execute(f"set variable {name} = ?", [value])
+    con.execute("set variable block_from = ?::timestamptz", [block[0] or "-infinity"])
+    con.execute("set variable block_to = ?::timestamptz", [block[1] or "infinity"])
+
+
+def create_carry(con: duckdb.DuckDBPyConnection, declaration: Declaration) -> None:
+    """The carried state before the first block: an empty table of the declared columns."""
+    from snakeml.dataset import COLUMN_TYPES
+
+    if declaration.blocks is None or declaration.blocks.carry is None:
+        return
+    carry = declaration.blocks.carry
+    columns = ", ".join(f'"{name}" {COLUMN_TYPES[kind]}' for name, kind in carry.columns.items())
+    con.execute(f"create or replace temp table {carry.table} ({columns})")
 
 
 def define_steps(
     con: duckdb.DuckDBPyConnection,
-    sql_dir: str | Path,
-    variables: dict[str, int | float],
+    declaration: Declaration,
+    variables: dict[str, Any],
     block: Block = WHOLE,
+    materialize: bool = True,
 ) -> None:
-    """Bind the variables, then create one view per step file, in order, for one block.
+    """Bind the variables, then create one view (or table) per step, in order, for one block.
 
-    flights_timed is made a table: every later step reads it, and a view would recompute its
-    time zones for each. ``landed_before`` starts empty (nothing carried).
+    Raises DataError naming the SQL file and DuckDB's message when a step fails.
     """
-    for name in VARIABLES:
-        con.execute(f"set variable {name} = ?", [variables[name]])
-    con.execute("set variable block_from = ?::timestamptz", [block[0] or "-infinity"])
-    con.execute("set variable block_to = ?::timestamptz", [block[1] or "infinity"])
-    con.execute("set variable legs_lookback = ?::interval", [LEGS_LOOKBACK])
-    for step in FEATURE_STEPS:
-        sql = (Path(sql_dir) / f"{step}.sql").read_text(encoding="utf-8")
-        kind = "table" if step == "flights_timed" else "view"
-        con.execute(f"create or replace temp {kind} {step} as {sql}")
-        if step == "flights_timed":
-            con.execute(
-                "create temp table if not exists landed_before as "
-                "select tailnum, actual_arr_utc, arr_delay from flights_timed where false"
-            )
+    import duckdb
+
+    bind_variables(con, variables, block)
+    for step in declaration.steps:
+        path = declaration.sql_dir / f"{step}.sql"
+        sql = path.read_text(encoding="utf-8")
+        kind = "table" if materialize and step in declaration.materialize else "view"
+        _drop(con, step)
+        try:
+            con.execute(f"create temp {kind} {step} as {sql}")
+        except duckdb.Error as exc:
+            message = " ".join(str(exc).split())
+            raise DataError(f"{path}: the SQL step {step} fails: {message}") from exc
+
+
+def _drop(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Drop the view or table ``name`` if it exists (a step may change from one to the other)."""
+    import duckdb
+
+    for kind in ("view", "table"):
+        try:
+            con.execute(f"drop {kind} if exists {name}")
+        except duckdb.CatalogException:
+            continue
+
+
+def check_final_columns(con: duckdb.DuckDBPyConnection, declaration: Declaration) -> None:
+    """The last step makes exactly the declared columns: key, other columns and features."""
+    last = declaration.steps[-1]
+    made = [row[0] for row in con.execute(f"describe {last}").fetchall()]
+    declared = declaration.final_columns
+    where = declaration.sql_dir / f"{last}.sql"
+    missing = [c for c in declared if c not in made]
+    if missing:
+        raise DataError(
+            f"{where}: the table lacks declared columns {missing}: produce them in the SQL "
+            f"or remove them from {declaration.sql_dir / 'steps.yaml'}"
+        )
+    extra = [c for c in made if c not in declared]
+    if extra:
+        raise DataError(
+            f"{where}: the table has undeclared columns {extra}: declare each under features "
+            f"(kind, family) or columns in {declaration.sql_dir / 'steps.yaml'}, or drop it"
+        )
 
 
 def plan_blocks(
-    con: duckdb.DuckDBPyConnection, variables: dict[str, int | float], block_flights: int
+    con: duckdb.DuckDBPyConnection, declaration: Declaration, block_rows: int | None
 ) -> list[Block]:
-    """Equal spans of prediction moments holding about ``block_flights`` flights each."""
-    count, first, last = con.execute(
-        "select count(*), min(time_hour + to_minutes(minute)), max(time_hour + to_minutes(minute))"
-        " from raw_flights"
-    ).fetchall()[0]
-    blocks = math.ceil(count / block_flights) if count else 1
-    if blocks <= 1:
+    """Equal spans of moments holding about ``block_rows`` rows of the blocks table each."""
+    blocks = declaration.blocks
+    if blocks is None or block_rows is None:
         return [WHOLE]
-    horizon = timedelta(minutes=variables["horizon_minutes"])
-    step = (last - first) / blocks
-    cuts = [first - horizon + step * i for i in range(1, blocks)]
+    count, first, last = con.execute(
+        f"select count(*), min({blocks.moment}), max({blocks.moment}) from raw_{blocks.table}"
+    ).fetchall()[0]
+    n_blocks = math.ceil(count / block_rows) if count else 1
+    if n_blocks <= 1:
+        return [WHOLE]
+    step = (last - first) / n_blocks
+    cuts = [first + step * i for i in range(1, n_blocks)]
     return list(zip([None, *cuts], [*cuts, None], strict=True))
 
 
-def raw_span(block: Block, variables: dict[str, int | float]) -> Block:
-    """The scheduled departure hours (time_hour) a block must read: its rows and history."""
-    longest = max(variables[f"window_{name}_minutes"] for name in ("short", "day", "week"))
-    back = max(timedelta(minutes=longest), LEGS_LOOKBACK) + SCHEDULE_MARGIN
-    ahead = timedelta(minutes=variables["horizon_minutes"]) + timedelta(days=1, hours=1)
+def reach(con: duckdb.DuckDBPyConnection, declaration: Declaration) -> tuple[timedelta, timedelta]:
+    """How far before and after its moments a block must read (the declared SQL intervals)."""
+    assert declaration.blocks is not None
+    back, ahead = con.execute(
+        f"select ({declaration.blocks.reach_back})::interval, "
+        f"({declaration.blocks.reach_ahead})::interval"
+    ).fetchall()[0]
+    return back, ahead
+
+
+def raw_span(block: Block, reach_back: timedelta, reach_ahead: timedelta) -> Block:
+    """The span of the blocks table's time column a block must read: its rows and history."""
     return (
-        None if block[0] is None else block[0] - back,
-        None if block[1] is None else block[1] + ahead,
+        None if block[0] is None else block[0] - reach_back,
+        None if block[1] is None else block[1] + reach_ahead,
     )
 
 
+def prepare(
+    con: duckdb.DuckDBPyConnection, declaration: Declaration, variables: dict[str, Any]
+) -> None:
+    """Check the steps before any costly work: each one compiles, the table has its columns."""
+    create_carry(con, declaration)
+    define_steps(con, declaration, variables, materialize=False)
+    check_final_columns(con, declaration)
+
+
+def build_rows(
+    con: duckdb.DuckDBPyConnection,
+    declaration: Declaration,
+    variables: dict[str, Any],
+    block_rows: int | None,
+    keep: duckdb.Expression,
+    output: Path,
+) -> tuple[int, int, int]:
+    """Build the table (in blocks when declared) and write the rows ``keep`` selects to parquet.
+
+    ``raw_<table>`` must be registered. Returns (rows built, rows written, blocks).
+    """
+    prepare(con, declaration, variables)
+    blocks = plan_blocks(con, declaration, block_rows)
+    if len(blocks) == 1:
+        define_steps(con, declaration, variables)
+        built, kept = _materialize(con, declaration, keep)
+        con.table(BUILT).filter(keep).write_parquet(str(output), compression="zstd")
+        return built, kept, 1
+    built, kept = _write_blocks(con, declaration, variables, blocks, keep, output)
+    return built, kept, len(blocks)
+
+
+def _materialize(
+    con: duckdb.DuckDBPyConnection, declaration: Declaration, keep: duckdb.Expression
+) -> tuple[int, int]:
+    """Store the last step's rows once; count them and those ``keep`` selects."""
+    con.execute(f"create or replace temp table {BUILT} as select * from {declaration.steps[-1]}")
+    ((built,),) = con.execute(f"select count(*) from {BUILT}").fetchall()
+    kept = con.table(BUILT).filter(keep).aggregate("count(*)").fetchall()[0][0]
+    return int(built), int(kept)
+
+
 def write_features(
-    raw: dict[str, str | Path],
-    reference: dict[str, str | Path],
+    paths: dict[str, str | Path],
     sql_dir: str | Path,
     output: str | Path,
     settings: dict[str, Any],
@@ -186,57 +246,62 @@ def write_features(
     memory_limit_mb: int | None = None,
     rule: str = "features",
 ) -> dict[str, int]:
-    """Build the feature table, check its contract, and write it to ``output`` as parquet."""
-    target = settings["target"]
-    if target not in TARGETS:
-        raise DataError(f"unknown target {target!r}; known: {list(TARGETS)}")
-    block_flights = int(settings["block_flights"])
-    if block_flights < 1:
-        raise DataError(f"features.block_flights: must be >= 1, got {block_flights}")
-    variables = feature_variables(settings)
+    """Build the feature table of a data set, check its contract, write it as parquet.
+
+    ``paths`` maps each declared table to its parquet file; ``settings`` is the features
+    rule's config slice (``data``, ``features``, ``task``). Rows whose target is null are left
+    out and counted. Returns {"rows": rows written, "no_target": rows left out}. Raises
+    DataError (one line naming the file, table or column) on bad data or a failing step.
+    """
+    import duckdb
+
+    declaration = load_declaration(sql_dir)
+    variables = sql_variables(settings["features"], declaration)
+    task = settings["task"]
+    target = task["target"]
     con = connect(threads, memory_limit_mb)
     try:
-        rows = register_inputs(con, raw, reference, rule)
-        blocks = plan_blocks(con, variables, block_flights)
+        rows = register_tables(con, paths, settings["data"]["tables"], rule)
+        keep = duckdb.ColumnExpression(target).isnotnull()
         with atomic_path(output) as tmp:
-            if len(blocks) == 1:
-                define_steps(con, sql_dir, variables)
-                _kept(con, target).write_parquet(str(tmp), compression="zstd")
-            else:
-                _write_blocks(con, Path(raw["flights"]), sql_dir, variables, blocks, target, tmp)
+            built, kept, blocks = build_rows(
+                con, declaration, variables, settings["features"].get("block_rows"), keep, tmp
+            )
+            if built == 0:
+                raise DataError(
+                    f"the SQL of {declaration.sql_dir} made no rows from tables with "
+                    f"{rows} rows: check the raw data and the steps' filters"
+                )
+            if kept == 0:
+                raise DataError(
+                    f"the feature table has no rows with a target: all {built} rows have a null "
+                    f"{target} (task.target): check the raw data"
+                )
             con.register("written", con.read_parquet(str(tmp)))
-            kept = check_contract(con, "written", feature_contract(target), rule)
+            check_contract(con, "written", feature_contract(declaration, task), rule)
     finally:
         con.close()
-    counts = {"flights": rows["flights"], "rows": kept, "no_arrival_delay": rows["flights"] - kept}
+    counts = {"rows": kept, "no_target": built - kept}
     log.info(
-        "features: %d of %d flights kept; %d cancelled or diverted (no arrival delay) left out;"
-        " built in %d block(s)",
-        counts["rows"],
-        counts["flights"],
-        counts["no_arrival_delay"],
-        len(blocks),
+        "features: %d rows kept of %d built; %d without a target (%s) left out; %d block(s)",
+        kept,
+        built,
+        built - kept,
+        target,
+        blocks,
     )
     return counts
 
 
-def _kept(con: duckdb.DuckDBPyConnection, target: str) -> duckdb.DuckDBPyRelation:
-    """Only flights with a target can be learnt from: cancelled or diverted ones are not."""
-    import duckdb
-
-    return con.table("features").filter(duckdb.ColumnExpression(target).isnotnull())
-
-
 def _write_blocks(
     con: duckdb.DuckDBPyConnection,
-    flights: Path,
-    sql_dir: str | Path,
-    variables: dict[str, int | float],
+    declaration: Declaration,
+    variables: dict[str, Any],
     blocks: list[Block],
-    target: str,
+    keep: duckdb.Expression,
     output: Path,
-) -> None:
-    """Build block after block, appending each to one parquet file; carry the last landings.
+) -> tuple[int, int]:
+    """Build block after block, appending each to one parquet file; carry the declared state.
 
     A block's rows are written by a second thread while DuckDB builds the next block: the
     writer encodes on one core, and DuckDB leaves part of the other idle. At most one built
@@ -247,32 +312,41 @@ def _write_blocks(
     import duckdb
     import pyarrow.parquet as pq
 
-    carry = (Path(sql_dir) / "carry_landings.sql").read_text(encoding="utf-8")
-    all_flights = con.read_parquet(str(flights))
-    time_hour = duckdb.ColumnExpression("time_hour")
+    spec = declaration.blocks
+    assert spec is not None
+    carry_sql = None
+    if spec.carry is not None:
+        carry_sql = (declaration.sql_dir / spec.carry.sql).read_text(encoding="utf-8")
+    whole = con.table(f"whole_{spec.table}")
+    time = duckdb.ColumnExpression(spec.time)
+    reach_back, reach_ahead = reach(con, declaration)
     writer = None
     written: Future[None] | None = None
+    built = kept = 0
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="features-writer") as pool:
         try:
             for block in blocks:
-                first, last = raw_span(block, variables)
-                span = all_flights
+                first, last = raw_span(block, reach_back, reach_ahead)
+                span = whole
                 if first is not None:
-                    span = span.filter(time_hour >= duckdb.ConstantExpression(first))
+                    span = span.filter(time >= duckdb.ConstantExpression(first))
                 if last is not None:
-                    span = span.filter(time_hour < duckdb.ConstantExpression(last))
-                con.register("raw_flights", span)
-                define_steps(con, sql_dir, variables, block)
-                rows = _kept(con, target).to_arrow_table()
+                    span = span.filter(time < duckdb.ConstantExpression(last))
+                con.register(f"raw_{spec.table}", span)
+                define_steps(con, declaration, variables, block)
+                block_built, block_kept = _materialize(con, declaration, keep)
+                built, kept = built + block_built, kept + block_kept
+                rows = con.table(BUILT).filter(keep).to_arrow_table()
                 if writer is None:
                     writer = pq.ParquetWriter(output, rows.schema, compression="zstd")
                 if written is not None:
                     written.result()
                 written = pool.submit(writer.write_table, rows)
-                if block[1] is not None:
-                    con.execute(f"create or replace temp table landed_next as {carry}")
-                    con.execute("drop table landed_before")
-                    con.execute("alter table landed_next rename to landed_before")
+                if carry_sql is not None and spec.carry is not None and block[1] is not None:
+                    next_table = f"{spec.carry.table}_next"
+                    con.execute(f"create or replace temp table {next_table} as {carry_sql}")
+                    con.execute(f"drop table {spec.carry.table}")
+                    con.execute(f"alter table {next_table} rename to {spec.carry.table}")
             if written is not None:
                 written.result()
         finally:
@@ -280,3 +354,10 @@ def _write_blocks(
                 wait([written])  # never close the file under a running write
             if writer is not None:
                 writer.close()
+            con.register(f"raw_{spec.table}", con.table(f"whole_{spec.table}"))
+    return built, kept
+
+
+def feature_declaration(sql_dir: str | Path) -> Declaration:
+    """The declaration of the SQL folder (a shortcut for scripts and tests)."""
+    return load_declaration(sql_dir)

@@ -1,4 +1,4 @@
-"""Permutation importance of a whole Pipeline on the test months, per column and per family.
+"""Permutation importance of a whole Pipeline on the test rows, per column and per family.
 
 Columns are permuted in the raw feature frame the Pipeline receives, so the importance of a
 categorical column covers all of its one-hot columns. Every repeat is kept (a long table); the
@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from snakeml.columns import FEATURE_FAMILIES, feature_family
 from snakeml.errors import DataError
 from snakeml.io import write_csv
 from snakeml.metrics import regression_metrics
@@ -49,12 +48,18 @@ def permutation_importances(
     return pd.DataFrame(rows)
 
 
-def feature_groups(columns: list[str]) -> dict[str, list[str]]:
-    """The families present among ``columns``, each with its columns, in family order."""
-    groups = {
-        family: [c for c in columns if c in members] for family, members in FEATURE_FAMILIES.items()
-    }
+def feature_groups(columns: list[str], families: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The families present among ``columns``, each with its columns in column order.
+
+    ``families`` maps each family to its columns (the data set's declaration), in family order.
+    """
+    groups = {family: [c for c in columns if c in members] for family, members in families.items()}
     return {family: members for family, members in groups.items() if members}
+
+
+def family_of(families: dict[str, list[str]]) -> dict[str, str]:
+    """Each feature column's family."""
+    return {column: family for family, members in families.items() for column in members}
 
 
 def family_importances(
@@ -104,11 +109,12 @@ def run_importance(
     outputs: dict[str, str | Path],
     threads: int = 1,
 ) -> pd.DataFrame:
-    """Permutation importance per column and per family on a sample of the test months."""
+    """Permutation importance per column and per family on a sample of the test rows."""
     columns, options = settings["columns"], settings["importance"]
+    families, units = settings["families"], settings["task"]["units"]
     test = pd.read_parquet(test_path)
     if test.empty:
-        raise DataError(f"test split {test_path} is empty: check split.test_months")
+        raise DataError(f"test split {test_path} is empty: check the split settings (split.*)")
     pipeline = load_model(model_path)
     sample = sample_rows(test, options["max_rows"], options["random_state"])
     x, y = feature_frame(sample, columns), target_vector(sample, columns)
@@ -120,24 +126,28 @@ def run_importance(
             pipeline,
             x,
             y,
-            feature_groups(list(x.columns)),
+            feature_groups(list(x.columns), families),
             options["repeats"],
             options["random_state"],
         )
-    per_column.insert(1, "family", per_column["feature"].map(feature_family))
+    family = family_of(families)
+    per_column.insert(1, "family", per_column["feature"].map(family))
     column_summary = summarize_importances(per_column, "feature")
-    column_summary.insert(1, "family", column_summary["feature"].map(feature_family))
+    column_summary.insert(1, "family", column_summary["feature"].map(family))
     family_summary = summarize_importances(per_family, "family")
     write_csv(per_column, outputs["importance"])
     write_csv(column_summary, outputs["summary"])
     write_csv(per_family, outputs["families"])
     write_csv(family_summary, outputs["families_summary"])
-    plot_importances(per_column, f"Permutation importance: {model_name}", outputs["plot"])
+    plot_importances(
+        per_column, f"Permutation importance: {model_name}", outputs["plot"], units=units
+    )
     plot_importances(
         per_family,
         f"Permutation importance per feature family: {model_name}",
         outputs["families_plot"],
         key="family",
+        units=units,
     )
     log.info(
         "model %s, %d test rows, %d repeats: top features %s; families %s",

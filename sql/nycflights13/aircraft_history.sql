@@ -4,8 +4,8 @@
 --   legs_today                its legs that had departed by then, same scheduled local date
 -- Flights without a tailnum get nulls: nothing is known of their aircraft.
 -- Rows are made for the flights in the block; the landings it can see come from the landings
--- step. Legs of the same local date departed at most legs_lookback (three days) before the
--- block's start (delays are at most two days). Variables: block_from, block_to, legs_lookback.
+-- step. Legs of the same local date departed at most legs_lookback_days (three) before the
+-- block's start (delays are at most two days). Variables: block_from, block_to, legs_lookback_days.
 
 with
 
@@ -32,7 +32,7 @@ departures_and_moments as (
     from flights_timed
     where flights_timed.tailnum is not null
         and flights_timed.actual_dep_utc
-        >= getvariable('block_from') - getvariable('legs_lookback')
+        >= getvariable('block_from') - to_days(getvariable('legs_lookback_days'))
         and flights_timed.actual_dep_utc < getvariable('block_to')
     union all
     select

@@ -5,7 +5,7 @@
 -- the week it cost as much as all the other features while the models gave it no importance.
 -- Rows are made for the flights in the block; departures count from the longest window before
 -- the block's start.
--- Variables: window_short_minutes, window_day_minutes, window_week_minutes, delay_quantile,
+-- Variables: windows_short, windows_day, windows_week, delay_quantile,
 -- block_from.
 --
 -- How it stays fast: every (key, moment) pair is computed once, however many flights share it.
@@ -32,9 +32,9 @@ flights as (
         or (
             flights_timed.actual_dep_utc >= getvariable('block_from') - to_minutes(
                 greatest(
-                    getvariable('window_short_minutes'),
-                    getvariable('window_day_minutes'),
-                    getvariable('window_week_minutes')
+                    getvariable('windows_short'),
+                    getvariable('windows_day'),
+                    getvariable('windows_week')
                 )
             )
             and flights_timed.actual_dep_utc < getvariable('block_to')
@@ -138,11 +138,11 @@ moments as materialized (
     select
         keyed.key_id,
         keyed.predicted_at,
-        keyed.predicted_at - getvariable('window_short_minutes')::bigint * 60000000
+        keyed.predicted_at - getvariable('windows_short')::bigint * 60000000
             as short_from,
-        keyed.predicted_at - getvariable('window_day_minutes')::bigint * 60000000
+        keyed.predicted_at - getvariable('windows_day')::bigint * 60000000
             as day_from,
-        keyed.predicted_at - getvariable('window_week_minutes')::bigint * 60000000
+        keyed.predicted_at - getvariable('windows_week')::bigint * 60000000
             as week_from,
         row_number() over (
             partition by keyed.key_id order by keyed.predicted_at

@@ -36,10 +36,10 @@ airport_zones as (
     from raw_airports
     union all
     select
-        ref_airport_timezones.faa,
-        ref_airport_timezones.tzone
-    from ref_airport_timezones
-    where ref_airport_timezones.faa not in (select raw_airports.faa from raw_airports)
+        raw_airport_timezones.faa,
+        raw_airport_timezones.tzone
+    from raw_airport_timezones
+    where raw_airport_timezones.faa not in (select raw_airports.faa from raw_airports)
 ),
 
 scheduled as (

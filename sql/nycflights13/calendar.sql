@@ -1,5 +1,5 @@
 -- Step 2: calendar and schedule features, known long before the prediction moment.
--- Holidays are data (ref_holidays, observed US federal holidays), not code. Date features are
+-- Holidays are data (raw_holidays, observed US federal holidays), not code. Date features are
 -- computed once per local date, then given to the flights of that date.
 
 with
@@ -15,7 +15,7 @@ flights as (
 ),
 
 holidays as (
-    select ref_holidays.date as holiday from ref_holidays
+    select raw_holidays.date as holiday from raw_holidays
 ),
 
 dates as (

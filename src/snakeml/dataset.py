@@ -1,0 +1,470 @@
+"""Data sets as declarations: the tables of conf/data/<name>.yaml and the steps of sql/<name>/.
+
+A data set is YAML and SQL, never Python. ``conf/data/<name>.yaml`` names its tables (files,
+globs or a file inside an installed package), their columns, types and checks;
+``sql/<name>/steps.yaml`` declares the feature steps in order, the table they make and every
+feature column with its kind and family. Everything else (the step order, the final column
+list, the families, the default feature list, the SQL variables) is derived from these here,
+in one place, and checked before any job runs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from snakeml.errors import ConfigError
+
+DECLARATION = "steps.yaml"
+FEATURE_KINDS: tuple[str, ...] = ("numeric", "categorical")
+# Column types a table may declare, with the name DuckDB's `describe` gives each.
+COLUMN_TYPES: dict[str, str] = {
+    "INTEGER": "INTEGER",
+    "BIGINT": "BIGINT",
+    "DOUBLE": "DOUBLE",
+    "VARCHAR": "VARCHAR",
+    "BOOLEAN": "BOOLEAN",
+    "DATE": "DATE",
+    "TIMESTAMP": "TIMESTAMP",
+    "TIMESTAMPTZ": "TIMESTAMP WITH TIME ZONE",
+}
+NUMERIC_TYPES: frozenset[str] = frozenset(
+    {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "DECIMAL"}
+)
+TIME_TYPES: frozenset[str] = frozenset({"DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE"})
+# features.* keys the engine itself reads; every other one is a variable of the data set's SQL.
+ENGINE_SETTINGS: tuple[str, ...] = ("block_rows", "columns")
+VARIABLE_TYPES: tuple[str, ...] = ("int", "float", "str", "bool")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Feature:
+    """A feature column of the table: numeric or categorical, and its family."""
+
+    name: str
+    kind: str
+    family: str
+
+
+@dataclass(frozen=True)
+class Carry:
+    """State handed from block to block: a table remade by ``sql`` after each block."""
+
+    table: str
+    sql: str
+    columns: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Blocks:
+    """How a large table is built in blocks of moments (see snakeml.features)."""
+
+    table: str
+    time: str
+    moment: str
+    reach_back: str
+    reach_ahead: str
+    carry: Carry | None = None
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """New rows to score are rows of ``table``; ``omit`` may be left out (entered as nulls)."""
+
+    table: str
+    omit: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """sql/<name>/steps.yaml, checked."""
+
+    sql_dir: Path
+    steps: tuple[str, ...]
+    materialize: tuple[str, ...]
+    key: tuple[str, ...]
+    columns: tuple[str, ...]
+    features: tuple[Feature, ...]
+    not_null: tuple[str, ...] = ()
+    ranges: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    variables: dict[str, dict[str, Any]] = field(default_factory=dict)
+    blocks: Blocks | None = None
+    predict: Prediction | None = None
+
+    @property
+    def step_files(self) -> list[Path]:
+        """Every SQL file the build reads, steps first, then the carry step if any."""
+        files = [self.sql_dir / f"{step}.sql" for step in self.steps]
+        if self.blocks is not None and self.blocks.carry is not None:
+            files.append(self.sql_dir / self.blocks.carry.sql)
+        return files
+
+    @property
+    def final_columns(self) -> list[str]:
+        """Every column the last step must produce: key, other columns, features."""
+        names = [*self.key, *self.columns, *(f.name for f in self.features)]
+        return list(dict.fromkeys(names))
+
+    def feature_columns(self, kind: str, selected: list[str] | None = None) -> list[str]:
+        """Declared features of ``kind``, in declaration order, limited to ``selected``."""
+        return [
+            f.name
+            for f in self.features
+            if f.kind == kind and (selected is None or f.name in selected)
+        ]
+
+    def families(self, selected: list[str] | None = None) -> dict[str, list[str]]:
+        """Each family with its (selected) columns, families in order of first appearance."""
+        out: dict[str, list[str]] = {}
+        for feature in self.features:
+            if selected is None or feature.name in selected:
+                out.setdefault(feature.family, []).append(feature.name)
+        return out
+
+
+def _mapping(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: must be a mapping, got {type(value).__name__}")
+    return value
+
+
+def _names(value: Any, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: must be a list of names, got {value!r}")
+    for name in value:
+        if not _NAME.match(name):
+            raise ConfigError(f"{where}: {name!r} is not a valid column or step name")
+    return tuple(value)
+
+
+def _ranges(value: Any, where: str) -> dict[str, tuple[float | None, float | None]]:
+    out: dict[str, tuple[float | None, float | None]] = {}
+    for column, bounds in _mapping(value or {}, where).items():
+        if not (isinstance(bounds, list | tuple) and len(bounds) == 2):
+            raise ConfigError(f"{where}.{column}: must be [low, high] (null for an open end)")
+        for bound in bounds:
+            if bound is not None and not (isinstance(bound, int | float) and math.isfinite(bound)):
+                raise ConfigError(f"{where}.{column}: bounds must be finite numbers or null")
+        out[str(column)] = (bounds[0], bounds[1])
+    return out
+
+
+def load_declaration(sql_dir: str | Path) -> Declaration:
+    """Read and check ``sql_dir/steps.yaml``; every step file must exist.
+
+    Raises ConfigError naming the file and the key that is wrong.
+    """
+    from snakeml.io import read_yaml
+
+    sql_dir = Path(sql_dir)
+    path = sql_dir / DECLARATION
+    where = str(path)
+    if not path.is_file():
+        raise ConfigError(
+            f"{where} is missing: a data set's SQL folder declares its steps and features there"
+        )
+    try:
+        raw = _mapping(read_yaml(path), where)
+    except ConfigError:
+        raise
+    except Exception as exc:  # a YAML syntax error
+        raise ConfigError(f"{where}: cannot be read as YAML: {exc}") from exc
+    known = {"steps", "materialize", "key", "columns", "features", "checks", "variables"}
+    known |= {"blocks", "predict"}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown keys {unknown}; known: {sorted(known)}")
+    steps = _names(raw.get("steps"), f"{where}: steps")
+    if not steps:
+        raise ConfigError(f"{where}: steps must list at least one step, the last making the table")
+    for step in steps:
+        if not (sql_dir / f"{step}.sql").is_file():
+            raise ConfigError(f"{where}: step {step!r} has no file {sql_dir / f'{step}.sql'}")
+    materialize = _names(raw.get("materialize"), f"{where}: materialize")
+    strays = sorted(set(materialize) - set(steps))
+    if strays:
+        raise ConfigError(f"{where}: materialize names steps that are not steps: {strays}")
+    key = _names(raw.get("key"), f"{where}: key")
+    if not key:
+        raise ConfigError(f"{where}: key must name the column(s) that identify a row")
+    columns = _names(raw.get("columns"), f"{where}: columns")
+    features: list[Feature] = []
+    for name, spec in _mapping(raw.get("features") or {}, f"{where}: features").items():
+        spec = _mapping(spec, f"{where}: features.{name}")
+        if not _NAME.match(str(name)):
+            raise ConfigError(f"{where}: features.{name} is not a valid column name")
+        if spec.get("kind") not in FEATURE_KINDS:
+            raise ConfigError(
+                f"{where}: features.{name}.kind must be one of {list(FEATURE_KINDS)}, "
+                f"got {spec.get('kind')!r}"
+            )
+        if not isinstance(spec.get("family"), str) or not spec["family"]:
+            raise ConfigError(f"{where}: features.{name}.family must name a family")
+        features.append(Feature(str(name), spec["kind"], spec["family"]))
+    if not features:
+        raise ConfigError(f"{where}: features must declare at least one feature column")
+    checks = _mapping(raw.get("checks") or {}, f"{where}: checks")
+    strays = sorted(set(checks) - {"not_null", "ranges"})
+    if strays:
+        raise ConfigError(f"{where}: checks has unknown keys {strays}; known: not_null, ranges")
+    variables = {}
+    for name, spec in _mapping(raw.get("variables") or {}, f"{where}: variables").items():
+        spec = _mapping(spec, f"{where}: variables.{name}")
+        if spec.get("type", "float") not in VARIABLE_TYPES:
+            raise ConfigError(
+                f"{where}: variables.{name}.type must be one of {list(VARIABLE_TYPES)}"
+            )
+        variables[str(name)] = spec
+    blocks = None
+    if raw.get("blocks") is not None:
+        spec = _mapping(raw["blocks"], f"{where}: blocks")
+        needed = ("table", "time", "moment", "reach_back", "reach_ahead")
+        missing = [k for k in needed if not spec.get(k)]
+        if missing:
+            raise ConfigError(f"{where}: blocks needs {missing}")
+        carry = None
+        if spec.get("carry") is not None:
+            c = _mapping(spec["carry"], f"{where}: blocks.carry")
+            if not c.get("table") or not c.get("sql") or not c.get("columns"):
+                raise ConfigError(f"{where}: blocks.carry needs table, sql and columns")
+            if not (sql_dir / c["sql"]).is_file():
+                raise ConfigError(f"{where}: blocks.carry.sql {sql_dir / c['sql']} is missing")
+            carry = Carry(str(c["table"]), str(c["sql"]), _column_types(c["columns"], where))
+        blocks = Blocks(*(str(spec[k]) for k in needed), carry=carry)
+    predict = None
+    if raw.get("predict") is not None:
+        spec = _mapping(raw["predict"], f"{where}: predict")
+        if not spec.get("table"):
+            raise ConfigError(f"{where}: predict.table must name the table new rows belong to")
+        predict = Prediction(str(spec["table"]), _names(spec.get("omit"), f"{where}: omit"))
+    declaration = Declaration(
+        sql_dir=sql_dir,
+        steps=steps,
+        materialize=materialize,
+        key=key,
+        columns=columns,
+        features=tuple(features),
+        not_null=_names(checks.get("not_null"), f"{where}: checks.not_null"),
+        ranges=_ranges(checks.get("ranges"), f"{where}: checks.ranges"),
+        variables=variables,
+        blocks=blocks,
+        predict=predict,
+    )
+    twice = sorted({c for c in columns if c in {f.name for f in features}})
+    if twice:
+        raise ConfigError(f"{where}: {twice} are declared both as columns and as features")
+    return declaration
+
+
+def _column_types(columns: Any, where: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, kind in _mapping(columns, where).items():
+        if str(kind).upper() not in COLUMN_TYPES:
+            raise ConfigError(
+                f"{where}: column {name} has type {kind!r}; use one of {list(COLUMN_TYPES)}"
+            )
+        out[str(name)] = str(kind).upper()
+    return out
+
+
+def flatten_settings(settings: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested settings as flat names: ``{"windows": {"short": 60}}`` -> ``windows_short``."""
+    flat: dict[str, Any] = {}
+    for key, value in settings.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten_settings(value, f"{name}_"))
+        else:
+            flat[name] = value
+    return flat
+
+
+def sql_variables(features: dict[str, Any], declaration: Declaration) -> dict[str, Any]:
+    """The SQL variables of a features config slice, checked against the declaration.
+
+    Every features.* key except the engine's own (block_rows, columns) is a variable; nested
+    keys are joined with "_". Raises ConfigError naming ``features.<key>``.
+    """
+    values = flatten_settings({k: v for k, v in features.items() if k not in ENGINE_SETTINGS})
+    where = declaration.sql_dir / DECLARATION
+    for name, value in values.items():
+        key = f"features.{name}"
+        if not _NAME.match(name):
+            raise ConfigError(f"{key}: not a valid SQL variable name")
+        if value is None or isinstance(value, list):
+            raise ConfigError(f"{key}: must be a number, a string or a boolean, got {value!r}")
+        spec = declaration.variables.get(name)
+        if spec is None:
+            if declaration.variables:
+                raise ConfigError(
+                    f"{key}: the SQL of data set {declaration.sql_dir.name} declares no such "
+                    f"variable ({where}); known: {sorted(declaration.variables)}"
+                )
+            continue
+        kind = spec.get("type", "float")
+        if kind == "int" and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ConfigError(f"{key}: must be an integer, got {value!r}")
+        if kind == "float":
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ConfigError(f"{key}: must be a number, got {value!r}")
+            if not math.isfinite(value):
+                raise ConfigError(f"{key}: must be a finite number, got {value!r}")
+        if kind == "bool" and not isinstance(value, bool):
+            raise ConfigError(f"{key}: must be true or false, got {value!r}")
+        if kind == "str" and not isinstance(value, str):
+            raise ConfigError(f"{key}: must be a string, got {value!r}")
+        low, high, open_ = spec.get("min"), spec.get("max"), bool(spec.get("exclusive", False))
+        if low is not None and (value <= low if open_ else value < low):
+            bound = f"> {low}" if open_ else f">= {low}"
+            raise ConfigError(f"{key}: must be {bound}, got {value!r}")
+        if high is not None and (value >= high if open_ else value > high):
+            bound = f"< {high}" if open_ else f"<= {high}"
+            raise ConfigError(f"{key}: must be {bound}, got {value!r}")
+    absent = sorted(set(declaration.variables) - set(values))
+    if absent:
+        raise ConfigError(
+            f"features: the SQL of data set {declaration.sql_dir.name} reads {absent}; "
+            f"set them under features: in conf/data/{declaration.sql_dir.name}.yaml"
+        )
+    return values
+
+
+def selected_features(features: dict[str, Any], declaration: Declaration) -> dict[str, Any]:
+    """The model input columns: ``{"numeric": [...], "categorical": [...]}`` in declared order.
+
+    ``features.columns`` (a list, or null for every declared feature) selects among them.
+    """
+    chosen = features.get("columns")
+    if chosen is not None:
+        declared = [f.name for f in declaration.features]
+        unknown = sorted(set(chosen) - set(declared))
+        if unknown:
+            raise ConfigError(
+                f"features.columns: {unknown} are not features of data set "
+                f"{declaration.sql_dir.name}; declared: {declared}"
+            )
+        if not chosen:
+            raise ConfigError("features.columns: select at least one feature (null for all)")
+    return {
+        "numeric": declaration.feature_columns("numeric", chosen),
+        "categorical": declaration.feature_columns("categorical", chosen),
+    }
+
+
+def package_dir(package: str) -> Path:
+    """The folder of an installed package, found without importing it."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError(
+            f"package {package!r} is not installed: run `make venv` (or pip install {package})"
+        )
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def table_files(table: str, spec: dict[str, Any], root: str | Path = ".") -> list[Path]:
+    """The files a table is read from: its path (or glob), under its package or the project.
+
+    Raises ConfigError when nothing matches, naming the table and the path.
+    """
+    if Path(spec["path"]).is_absolute() or ".." in Path(spec["path"]).parts:
+        raise ConfigError(
+            f"data.tables.{table}.path: {spec['path']!r} must be relative to the project (or to "
+            "its package): put the files under the project"
+        )
+    base = package_dir(spec["package"]) if spec.get("package") else Path(root)
+    files = sorted(p for p in base.glob(spec["path"]) if p.is_file())
+    if not files:
+        where = f"in package {spec['package']}" if spec.get("package") else "under the project"
+        raise ConfigError(
+            f"data.tables.{table}.path: {spec['path']!r} matches no file {where}; "
+            "put the file there or fix the path in conf/data/"
+        )
+    bad = [f.name for f in files if not f.name.endswith((".csv", ".csv.zip", ".parquet"))]
+    if bad:
+        raise ConfigError(
+            f"data.tables.{table}.path: {bad} are neither CSV (.csv, .csv.zip) nor .parquet"
+        )
+    return files
+
+
+def check_data(data: dict[str, Any], declaration: Declaration, root: str | Path = ".") -> None:
+    """Check a data set's tables against each other and its SQL declaration, without the data.
+
+    Raises ConfigError naming ``data.tables.<table>.<key>``.
+    """
+    tables = data["tables"]
+    if not tables:
+        raise ConfigError("data.tables: declare at least one table")
+    for name, spec in tables.items():
+        key = f"data.tables.{name}"
+        if not _NAME.match(name):
+            raise ConfigError(f"{key}: {name!r} is not a valid table name")
+        columns = _column_types(spec["columns"], key + ".columns")
+        if not columns:
+            raise ConfigError(f"{key}.columns: declare at least one column and its type")
+        if spec.get("row_id"):
+            if spec["row_id"] in columns:
+                raise ConfigError(f"{key}.row_id: {spec['row_id']!r} is already a column")
+            columns[spec["row_id"]] = "BIGINT"
+        named = [
+            *(("not_null", c) for c in spec["not_null"]),
+            *(("unique", c) for group in spec["unique"] for c in group),
+            *(("ranges", c) for c in spec["ranges"]),
+            *(("accepted_values", c) for c in spec["accepted_values"]),
+        ]
+        for check, column in named:
+            if column not in columns:
+                raise ConfigError(f"{key}.{check}: {column!r} is not one of the table's columns")
+        _ranges(spec["ranges"], f"{key}.ranges")
+        for column, values in spec["accepted_values"].items():
+            if not values:
+                raise ConfigError(f"{key}.accepted_values.{column}: list at least one value")
+        table_files(name, spec, root)
+    where = declaration.sql_dir / DECLARATION
+    if declaration.blocks is not None:
+        blocks = declaration.blocks
+        if blocks.table not in tables:
+            raise ConfigError(f"{where}: blocks.table {blocks.table!r} is not a table of the data")
+        if blocks.time not in tables[blocks.table]["columns"]:
+            raise ConfigError(
+                f"{where}: blocks.time {blocks.time!r} is not a column of {blocks.table}"
+            )
+    if declaration.predict is not None:
+        table = declaration.predict.table
+        if table not in tables:
+            raise ConfigError(f"{where}: predict.table {table!r} is not a table of the data")
+        if not tables[table].get("row_id"):
+            raise ConfigError(
+                f"data.tables.{table}.row_id: batch prediction needs a row_id on {table}"
+            )
+
+
+def check_task(task: dict[str, Any], declaration: Declaration) -> None:
+    """Check that the task's columns are columns of the data set's feature table."""
+    final = declaration.final_columns
+    where = f"the feature table of sql/{declaration.sql_dir.name}/ ({DECLARATION})"
+    for key in ("target", "time"):
+        if task[key] not in final:
+            raise ConfigError(f"task.{key}: {task[key]!r} is not a column of {where}")
+    if task["target"] in {f.name for f in declaration.features}:
+        raise ConfigError(
+            f"task.target: {task['target']!r} is a feature of {where}: a target is never an input"
+        )
+    for column in task["id_columns"]:
+        if column not in final:
+            raise ConfigError(f"task.id_columns: {column!r} is not a column of {where}")
+    names = [group["name"] for group in task["groups"]]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"task.groups: names must differ, got {names}")
+    for group in task["groups"]:
+        if group["column"] not in final:
+            raise ConfigError(f"task.groups: {group['column']!r} is not a column of {where}")
+        if not _NAME.match(group["name"]):
+            raise ConfigError(f"task.groups: name {group['name']!r} must be a plain word")
