@@ -418,6 +418,7 @@ def check_data(data: dict[str, Any], declaration: Declaration, root: str | Path 
             *(("unique", c) for group in spec["unique"] for c in group),
             *(("ranges", c) for c in spec["ranges"]),
             *(("accepted_values", c) for c in spec["accepted_values"]),
+            *(("formats", c) for c in spec.get("formats") or {}),
         ]
         for check, column in named:
             if column not in columns:

@@ -88,20 +88,46 @@ def read_csv_file(path: Path, table: str, spec: dict[str, Any]) -> pa.Table:
         raise DataError(
             f"{path}: table {table} lacks declared columns {missing}; the file has {header}"
         )
+    formats = dict(spec.get("formats") or {})
+    read_types = {f.name: (pa.string() if f.name in formats else f.type) for f in schema}
     convert = pacsv.ConvertOptions(
-        column_types=schema,
+        column_types=read_types,
         include_columns=schema.names,
         null_values=list(spec.get("null_values") or []),
         strings_can_be_null=True,
     )
     try:
         with _open_text(path) as handle:
-            return pacsv.read_csv(handle, convert_options=convert)
+            data = pacsv.read_csv(handle, convert_options=convert)
     except pa.ArrowInvalid as exc:
         raise DataError(
             f"{path}: table {table}: {_named_column(str(exc), header)} "
             "(fix the value or the column's type in conf/data/)"
         ) from exc
+    for name, fmt in formats.items():
+        data = data.set_column(
+            data.schema.get_field_index(name),
+            name,
+            _parse_times(data[name], fmt, schema.field(name).type, f"{path}: table {table}", name),
+        )
+    return data
+
+
+def _parse_times(
+    values: pa.ChunkedArray, fmt: str, dtype: pa.DataType, where: str, name: str
+) -> pa.ChunkedArray:
+    """Strings in strptime format ``fmt`` as the column's DATE or TIMESTAMP type."""
+    import pyarrow.compute as pc
+
+    if not (pa.types.is_date(dtype) or pa.types.is_timestamp(dtype)):
+        raise DataError(f"{where}: formats.{name} applies only to DATE or TIMESTAMP columns")
+    try:
+        parsed = pc.strptime(values, format=fmt, unit="us")
+    except pa.ArrowInvalid as exc:
+        raise DataError(
+            f"{where}, column {name!r}: a value does not match the format {fmt!r}: {exc}"
+        ) from exc
+    return parsed.cast(dtype)
 
 
 def read_parquet_file(path: Path, table: str, spec: dict[str, Any]) -> pa.Table:

@@ -27,6 +27,8 @@ class TableConfig:
     null_values: list[str] = field(default_factory=lambda: ["", "NA"])
     row_id: str | None = None
     columns: dict[str, str] = MISSING
+    # strptime formats of DATE or TIMESTAMP columns written otherwise than ISO 8601 in a CSV
+    formats: dict[str, str] = field(default_factory=dict)
     not_null: list[str] = field(default_factory=list)
     unique: list[list[str]] = field(default_factory=list)
     ranges: dict[str, list[Any]] = field(default_factory=dict)
