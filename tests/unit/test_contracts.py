@@ -6,7 +6,6 @@ from dataclasses import replace
 
 import duckdb
 import pytest
-
 from conftest import SQL_DIR, TABLES
 
 from snakeml.contracts import (

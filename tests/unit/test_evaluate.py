@@ -242,3 +242,17 @@ def test_write_breakdowns_follows_the_task_groups_and_period(settings, tmp_path)
     by_day = pd.read_csv(tmp_path / "error_by_day.csv")
     assert by_day["day"].tolist() == ["2013-12-01", "2013-12-02"]
     assert by_day["rows"].tolist() == [2, 1]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="src bug: scored_frame writes the period into a column named after split.period, "
+    "overwriting a task group column of the same name (seattle_temp_max groups by month)",
+)
+def test_a_group_named_like_the_period_keeps_its_values(settings):
+    data = settings("evaluate")
+    data["task"]["groups"] = [{"column": "month", "name": "month", "label": "month"}]
+    data["task"]["time"] = "date"
+    test = pd.DataFrame({"month": [1, 2], "date": [date(2015, 1, 5), date(2015, 2, 5)]})
+    scored = scored_frame(test, np.array([1.0, 2.0]), np.array([1.0, 2.0]), data)
+    assert scored["month"].tolist() == [1, 2]

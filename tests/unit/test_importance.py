@@ -7,7 +7,6 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import SQL_DIR
 
 from snakeml.dataset import load_declaration
