@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import zipfile
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -12,8 +13,10 @@ import pytest
 from snakeml.io import (
     atomic_path,
     dump_yaml,
+    file_damage,
     read_json,
     read_yaml,
+    rebuild_advice,
     write_json,
     write_parquet,
     write_text_atomic,
@@ -137,3 +140,51 @@ def test_write_parquet_failure_leaves_no_file(tmp_path):
     with pytest.raises(AttributeError, match="schema"):
         write_parquet({"not": "a table"}, tmp_path / "t.parquet")
     assert list(tmp_path.iterdir()) == []
+
+
+# --- damaged files -------------------------------------------------------------------------
+
+
+def test_file_damage_passes_whole_files(tmp_path):
+    pq.write_table(pa.table({"a": [1]}), tmp_path / "t.parquet")
+    (tmp_path / "m.json").write_text('{"a": 1}')
+    with zipfile.ZipFile(tmp_path / "m.skops", "w") as archive:
+        archive.writestr("schema.json", "{}")
+    for name in ("t.parquet", "m.json", "m.skops"):
+        assert file_damage(tmp_path / name) is None, name
+    assert file_damage(tmp_path / "missing.parquet") is None
+    (tmp_path / "notes.txt").write_text("anything")
+    assert file_damage(tmp_path / "notes.txt") is None
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("t.parquet", b"", "no parquet magic bytes"),
+        ("t.parquet", b"PAR1PAR1", "unreadable parquet footer"),
+        ("m.skops", b"PK\x03\x04 cut", "not a whole zip archive"),
+        ("m.json", b'{"a": ', "not whole JSON"),
+    ],
+)
+def test_file_damage_names_the_reason(tmp_path, name, content, reason):
+    (tmp_path / name).write_bytes(content)
+    assert file_damage(tmp_path / name).startswith(reason)
+
+
+@pytest.mark.parametrize(
+    ("path", "advice"),
+    [
+        (
+            "data/raw/weather.parquet",
+            "re-run ingest: delete it and rerun snakemake (or `make pull`",
+        ),
+        ("results/models/rf.skops", "retrain: delete it and rerun snakemake (or `make pull`"),
+        ("results/split/train.parquet", "delete it and rerun snakemake, which rebuilds it (or"),
+        ("data/new/batch.parquet", "it is an input you provide: replace it"),
+        ("data/raw_extra/x.parquet", "it is an input you provide: replace it"),
+    ],
+)
+def test_rebuild_advice_depends_on_who_makes_the_file(tmp_path, monkeypatch, path, advice):
+    monkeypatch.chdir(tmp_path)
+    assert rebuild_advice(path).startswith(advice)
+    assert rebuild_advice(tmp_path / path).startswith(advice)
