@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +18,12 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
+log = logging.getLogger(__name__)
+
+# atomic_path's temporaries: ".<target name>.<8 characters of mkstemp>.tmp".
+TEMPORARY_NAME = re.compile(r"^\.(?P<target>.+)\.[a-z0-9_]{8}\.tmp$")
+# Where Snakemake keeps a lock file per running (or killed) run of the directory.
+SNAKEMAKE_LOCKS = Path(".snakemake") / "locks"
 # Folders whose files the pipeline makes: a damaged one is rebuilt by deleting it.
 PIPELINE_FOLDERS: tuple[str, ...] = ("results", "data/raw")
 
@@ -101,6 +109,34 @@ def write_parquet(table: pa.Table, target: str | Path, row_group_size: int | Non
 
     with atomic_path(target) as tmp:
         pq.write_table(table, tmp, compression="zstd", row_group_size=row_group_size)
+
+
+def remove_stale_temporaries(
+    folders: list[str | Path],
+    own_locks: list[str | Path] | None = None,
+    lock_dir: str | Path = SNAKEMAKE_LOCKS,
+) -> list[Path]:
+    """Delete the temporaries of atomic_path left under ``folders`` by killed writers.
+
+    Only files named as atomic_path names them are touched, and only when no other Snakemake
+    run holds a lock in ``lock_dir``: ``own_locks`` are the calling run's own lock files. While
+    another run may be writing, nothing is deleted. Returns the deleted paths.
+    """
+    own = {Path(p).resolve() for p in own_locks or []}
+    lock_dir = Path(lock_dir)
+    others = sorted(p for p in lock_dir.glob("*.lock") if p.resolve() not in own)
+    if others:
+        log.info("another Snakemake run holds %s: stale temporaries are left alone", others[0])
+        return []
+    removed: list[Path] = []
+    for folder in folders:
+        for path in sorted(Path(folder).rglob(".*.tmp")):
+            if TEMPORARY_NAME.match(path.name) and path.is_file() and not path.is_symlink():
+                path.unlink(missing_ok=True)
+                removed.append(path)
+    if removed:
+        log.info("removed %d temporary files left by a stopped run: %s", len(removed), removed)
+    return removed
 
 
 def _parquet_damage(path: Path) -> str | None:
