@@ -68,7 +68,7 @@ def explain_failure(exc: BaseException, inputs: Iterable[str | Path] = ()) -> st
     do about it; a known library error on bad data (LIBRARY_ERRORS) gives the library's message
     and advice.
     """
-    named = [m for m in QUOTED.findall(str(exc)) if Path(m).suffix and Path(m).is_file()]
+    named = [m for m in QUOTED.findall(str(exc)) if _is_file(m)]
     for path in dict.fromkeys([*named, *map(str, inputs)]):
         reason = file_damage(path)
         if reason is not None:
@@ -79,6 +79,13 @@ def explain_failure(exc: BaseException, inputs: Iterable[str | Path] = ()) -> st
         if isinstance(cls, type) and isinstance(exc, cls):
             return f"{module_name}: {_one_line(exc)}: {advice}"
     return None
+
+
+def _is_file(text: str) -> bool:
+    try:
+        return bool(Path(text).suffix) and Path(text).is_file()
+    except (OSError, ValueError):  # not a path: too long, a NUL byte
+        return False
 
 
 def _name(exc: BaseException) -> str:

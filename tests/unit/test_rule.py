@@ -349,3 +349,8 @@ def test_duckdb_conversion_and_overflow_errors_are_one_line(tmp_path, sql, said)
 def test_a_bad_zip_of_no_known_file_is_a_bug(tmp_path):
     """Without a file to name, a BadZipFile is not explained away: its traceback is kept."""
     assert explain_failure(zipfile.BadZipFile("File is not a zip file"), []) is None
+
+
+def test_quoted_text_that_is_no_path_is_ignored():
+    exc = ValueError("bad value 'x\0y' and '" + "a" * 5000 + ".parquet'")
+    assert explain_failure(exc, []) is None
