@@ -152,6 +152,18 @@ def get_final_outputs():
 # submission, so name the key to change before anything is submitted (the executor is known
 # only once the run starts).
 onstart:
+    # Temporaries left by writers a kill stopped; none is live unless another run holds a lock.
+    from snakeml.io import remove_stale_temporaries
+
+    STALE_FILES = remove_stale_temporaries(
+        ["results", "data"],
+        own_locks=list(getattr(workflow.persistence, "_lockfile", {}).values()),
+    )
+    if STALE_FILES:
+        print(
+            f"snakeml: removed {len(STALE_FILES)} temporary files of a stopped run",
+            file=sys.stderr,
+        )
     try:
         check_storage(CFG["tuning"]["storage"])
     except ConfigError as exc:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +17,15 @@ import yaml
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
+
+log = logging.getLogger(__name__)
+
+# atomic_path's temporaries: ".<target name>.<8 characters of mkstemp>.tmp".
+TEMPORARY_NAME = re.compile(r"^\.(?P<target>.+)\.[a-z0-9_]{8}\.tmp$")
+# Where Snakemake keeps a lock file per running (or killed) run of the directory.
+SNAKEMAKE_LOCKS = Path(".snakemake") / "locks"
+# Folders whose files the pipeline makes: a damaged one is rebuilt by deleting it.
+PIPELINE_FOLDERS: tuple[str, ...] = ("results", "data/raw")
 
 
 @contextlib.contextmanager
@@ -98,3 +109,115 @@ def write_parquet(table: pa.Table, target: str | Path, row_group_size: int | Non
 
     with atomic_path(target) as tmp:
         pq.write_table(table, tmp, compression="zstd", row_group_size=row_group_size)
+
+
+def remove_stale_temporaries(
+    folders: list[str | Path],
+    own_locks: list[str | Path] | None = None,
+    lock_dir: str | Path = SNAKEMAKE_LOCKS,
+) -> list[Path]:
+    """Delete the temporaries of atomic_path left under ``folders`` by killed writers.
+
+    Only files named as atomic_path names them are touched, and only when no other Snakemake
+    run holds a lock in ``lock_dir``: ``own_locks`` are the calling run's own lock files. While
+    another run may be writing, nothing is deleted. Returns the deleted paths.
+    """
+    own = {Path(p).resolve() for p in own_locks or []}
+    lock_dir = Path(lock_dir)
+    others = sorted(p for p in lock_dir.glob("*.lock") if p.resolve() not in own)
+    if others:
+        log.info("another Snakemake run holds %s: stale temporaries are left alone", others[0])
+        return []
+    removed: list[Path] = []
+    for folder in folders:
+        for path in sorted(Path(folder).rglob(".*.tmp")):
+            if TEMPORARY_NAME.match(path.name) and path.is_file() and not path.is_symlink():
+                path.unlink(missing_ok=True)
+                removed.append(path)
+    if removed:
+        log.info("removed %d temporary files left by a stopped run: %s", len(removed), removed)
+    return removed
+
+
+def _parquet_damage(path: Path) -> str | None:
+    import pyarrow.parquet as pq
+
+    with path.open("rb") as handle:
+        head = handle.read(4)
+        handle.seek(max(path.stat().st_size - 4, 0))
+        tail = handle.read(4)
+    if head != b"PAR1" or tail != b"PAR1":
+        return "no parquet magic bytes at its start or end: truncated or not parquet"
+    try:
+        pq.read_metadata(path)
+    except Exception as exc:  # pyarrow raises several types for a bad footer
+        return f"unreadable parquet footer: {_first_line(exc)}"
+    return None
+
+
+def _zip_damage(path: Path) -> str | None:
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        return f"not a whole zip archive: {_first_line(exc)}"
+    except Exception as exc:  # zlib errors and others from a corrupt member
+        return f"a corrupt member: {_first_line(exc)}"
+    return None if bad is None else f"member {bad!r} fails its checksum"
+
+
+def _json_damage(path: Path) -> str | None:
+    try:
+        json.loads(path.read_bytes())
+    except ValueError as exc:
+        return f"not whole JSON: {_first_line(exc)}"
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+DAMAGE_CHECKS = {
+    ".parquet": _parquet_damage,
+    ".skops": _zip_damage,
+    ".json": _json_damage,
+}
+
+
+def file_damage(path: str | Path) -> str | None:
+    """Why the file at ``path`` cannot be read as its suffix says, or None when it looks whole.
+
+    Cheap checks only (magic bytes, the parquet footer, zip checksums, JSON syntax): they
+    find truncated and overwritten files, not every wrong value inside a whole one. A missing
+    file or a suffix without a check is None.
+    """
+    path = Path(path)
+    check = DAMAGE_CHECKS.get(path.suffix)
+    if check is None or not path.is_file():
+        return None
+    try:
+        return check(path)
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror or exc}"
+
+
+def rebuild_advice(path: str | Path) -> str:
+    """What to do about a damaged file: rebuild a pipeline output, replace a file of the user's."""
+    path = Path(path)
+    with contextlib.suppress(ValueError, OSError):
+        path = path.resolve().relative_to(Path.cwd().resolve())
+    parts = path.parts
+    made_here = any(parts[: len(Path(f).parts)] == Path(f).parts for f in PIPELINE_FOLDERS)
+    if not made_here:
+        return "it is an input you provide: replace it with a whole, readable copy"
+    if path.suffix == ".skops":
+        what = "retrain: delete it and rerun snakemake"
+    elif parts[:2] == ("data", "raw"):
+        what = "re-run ingest: delete it and rerun snakemake"
+    else:
+        what = "delete it and rerun snakemake, which rebuilds it"
+    return f"{what} (or `make pull` to fetch the published copy)"

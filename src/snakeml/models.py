@@ -217,14 +217,28 @@ def load_model(path: str | Path) -> Pipeline:
     path = Path(path)
     if not path.is_file():
         raise ModelLoadError(f"no model at {path}: run the train rule first")
-    untrusted = sio.get_untrusted_types(file=path)
+    try:
+        untrusted = sio.get_untrusted_types(file=path)
+    except Exception as exc:  # skops raises what zipfile, json or its loaders raise
+        raise ModelLoadError(_unreadable(path, exc)) from exc
     refused = sorted(set(untrusted) - TRUSTED_TYPES)
     if refused:
         raise ModelLoadError(
             f"{path} holds types snakeml does not trust: {refused}; if the model is yours and "
             "expected, add them to snakeml.models.TRUSTED_TYPES"
         )
-    model = sio.load(path, trusted=untrusted)
+    try:
+        model = sio.load(path, trusted=untrusted)
+    except Exception as exc:
+        raise ModelLoadError(_unreadable(path, exc)) from exc
     if not isinstance(model, Pipeline):
         raise ModelLoadError(f"{path} holds a {type(model).__name__}, not a scikit-learn Pipeline")
     return model
+
+
+def _unreadable(path: Path, exc: BaseException) -> str:
+    reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+    return (
+        f"{path} cannot be loaded ({type(exc).__name__}: {reason}): it is damaged, truncated or "
+        "saved by other library versions; retrain: delete it and rerun snakemake"
+    )

@@ -4,18 +4,38 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+import re
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from snakeml.errors import SnakemlError
+from snakeml.io import file_damage, rebuild_advice
 from snakeml.logs import setup_logging
+
+# Errors of the libraries the rules call that mean bad input, not a bug: (module, class) ->
+# what to tell the user after the library's own message. A class is looked up only when its
+# module is already imported (an exception of it cannot exist otherwise).
+LIBRARY_ERRORS: dict[tuple[str, str], str] = {
+    ("duckdb", "ConversionException"): (
+        "a value in the input data does not fit the type it is cast to; fix or drop that value"
+    ),
+    ("duckdb", "OutOfRangeException"): (
+        "a value or a computed result is outside its type's range; check the input data"
+    ),
+    ("duckdb", "IOException"): "DuckDB cannot read or write a file; check the path it names",
+}
+# A quoted path in a library's message, e.g. DuckDB's "... at end of file 'data/raw/x.parquet'".
+QUOTED = re.compile(r"""['"]([^'"]+)['"]""")
 
 
 def run_rule(body: Callable[[Any], object], smk: Any) -> None:
-    """Set up logging to the rule's log file, run ``body(smk)``, turn user errors into one line.
+    """Set up logging to the rule's log file, run ``body(smk)``, turn failures into one line.
 
-    A SnakemlError (bad data, bad config) is logged as a single line and exits non-zero; any
-    other exception is a bug and keeps its traceback.
+    A SnakemlError (bad data, bad config), a damaged input file or a known library error on
+    bad data is logged as a single line saying what to do. Any other exception is a bug: it is
+    logged with its traceback. Either way the log file holds the error and the exit code is 1.
     """
     setup_logging(smk.log[0] if smk.log else None)
     log = logging.getLogger(f"snakeml.rule.{smk.rule}")
@@ -24,6 +44,58 @@ def run_rule(body: Callable[[Any], object], smk: Any) -> None:
     except SnakemlError as exc:
         log.error("%s: %s", smk.rule, exc)
         raise SystemExit(1) from None
+    except Exception as exc:
+        line = explain_failure(exc, input_files(smk))
+        if line is None:
+            log.exception("%s: failed with %s, a bug; the traceback follows", smk.rule, _name(exc))
+        else:
+            log.error("%s: %s", smk.rule, line)
+        raise SystemExit(1) from None
+
+
+def input_files(smk: Any) -> list[str]:
+    """The job's input files (Snakemake's ``input``, flattened), or none."""
+    files: list[str] = []
+    for item in getattr(smk, "input", None) or []:
+        files.extend([item] if isinstance(item, str | os.PathLike) else list(item))
+    return [str(f) for f in files]
+
+
+def explain_failure(exc: BaseException, inputs: Iterable[str | Path] = ()) -> str | None:
+    """One line for a failure the user can fix, or None for a bug.
+
+    A damaged file (one the message names first, else one of ``inputs``) is named with what to
+    do about it; a known library error on bad data (LIBRARY_ERRORS) gives the library's message
+    and advice.
+    """
+    named = [m for m in QUOTED.findall(str(exc)) if _is_file(m)]
+    for path in dict.fromkeys([*named, *map(str, inputs)]):
+        reason = file_damage(path)
+        if reason is not None:
+            return f"{path} is damaged ({reason}): {rebuild_advice(path)}"
+    for (module_name, class_name), advice in LIBRARY_ERRORS.items():
+        module = sys.modules.get(module_name)
+        cls = getattr(module, class_name, None) if module is not None else None
+        if isinstance(cls, type) and isinstance(exc, cls):
+            return f"{module_name}: {_one_line(exc)}: {advice}"
+    return None
+
+
+def _is_file(text: str) -> bool:
+    try:
+        return bool(Path(text).suffix) and Path(text).is_file()
+    except (OSError, ValueError):  # not a path: too long, a NUL byte
+        return False
+
+
+def _name(exc: BaseException) -> str:
+    return type(exc).__name__
+
+
+def _one_line(exc: BaseException) -> str:
+    """The message's first paragraph on one line (DuckDB appends the SQL after a blank line)."""
+    first = str(exc).strip().split("\n\n", 1)[0]
+    return " ".join(first.split()) or _name(exc)
 
 
 def share_import_path(path: str) -> None:

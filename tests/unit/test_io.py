@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import stat
+import tempfile
+import zipfile
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -12,8 +15,11 @@ import pytest
 from snakeml.io import (
     atomic_path,
     dump_yaml,
+    file_damage,
     read_json,
     read_yaml,
+    rebuild_advice,
+    remove_stale_temporaries,
     write_json,
     write_parquet,
     write_text_atomic,
@@ -137,3 +143,106 @@ def test_write_parquet_failure_leaves_no_file(tmp_path):
     with pytest.raises(AttributeError, match="schema"):
         write_parquet({"not": "a table"}, tmp_path / "t.parquet")
     assert list(tmp_path.iterdir()) == []
+
+
+# --- damaged files -------------------------------------------------------------------------
+
+
+def test_file_damage_passes_whole_files(tmp_path):
+    pq.write_table(pa.table({"a": [1]}), tmp_path / "t.parquet")
+    (tmp_path / "m.json").write_text('{"a": 1}')
+    with zipfile.ZipFile(tmp_path / "m.skops", "w") as archive:
+        archive.writestr("schema.json", "{}")
+    for name in ("t.parquet", "m.json", "m.skops"):
+        assert file_damage(tmp_path / name) is None, name
+    assert file_damage(tmp_path / "missing.parquet") is None
+    (tmp_path / "notes.txt").write_text("anything")
+    assert file_damage(tmp_path / "notes.txt") is None
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("t.parquet", b"", "no parquet magic bytes"),
+        ("t.parquet", b"PAR1PAR1", "unreadable parquet footer"),
+        ("m.skops", b"PK\x03\x04 cut", "not a whole zip archive"),
+        ("m.json", b'{"a": ', "not whole JSON"),
+    ],
+)
+def test_file_damage_names_the_reason(tmp_path, name, content, reason):
+    (tmp_path / name).write_bytes(content)
+    assert file_damage(tmp_path / name).startswith(reason)
+
+
+@pytest.mark.parametrize(
+    ("path", "advice"),
+    [
+        (
+            "data/raw/weather.parquet",
+            "re-run ingest: delete it and rerun snakemake (or `make pull`",
+        ),
+        ("results/models/rf.skops", "retrain: delete it and rerun snakemake (or `make pull`"),
+        ("results/split/train.parquet", "delete it and rerun snakemake, which rebuilds it (or"),
+        ("data/new/batch.parquet", "it is an input you provide: replace it"),
+        ("data/raw_extra/x.parquet", "it is an input you provide: replace it"),
+    ],
+)
+def test_rebuild_advice_depends_on_who_makes_the_file(tmp_path, monkeypatch, path, advice):
+    monkeypatch.chdir(tmp_path)
+    assert rebuild_advice(path).startswith(advice)
+    assert rebuild_advice(tmp_path / path).startswith(advice)
+
+
+# --- temporaries of killed writers ---------------------------------------------------------
+
+
+def killed_writer_leftover(target):
+    """The temporary atomic_path makes for ``target``, as a SIGKILL during the write leaves it."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.write(fd, b"half a table")
+    os.close(fd)
+    return Path(name)
+
+
+def test_stale_temporaries_of_atomic_path_are_removed_and_nothing_else(tmp_path):
+    results = tmp_path / "results"
+    stale = [
+        killed_writer_leftover(results / "features" / "flights.parquet"),
+        killed_writer_leftover(results / "tuning" / "ridge" / "best_params.yaml"),
+        killed_writer_leftover(tmp_path / "data" / "raw" / "weather.parquet"),
+    ]
+    kept = [
+        results / "features" / "flights.parquet",
+        results / "features" / ".flights.parquet.tmp",  # not atomic_path's pattern
+        results / "features" / ".flights.parquet.ABCDEFGH.tmp",  # upper case: not mkstemp's
+        results / "notes.tmp",
+        tmp_path / "elsewhere" / ".x.parquet.abcd1234.tmp",  # outside the given folders
+    ]
+    for path in kept:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("keep")
+    removed = remove_stale_temporaries(
+        [results, tmp_path / "data"], lock_dir=tmp_path / ".snakemake" / "locks"
+    )
+    assert sorted(removed) == sorted(stale)
+    assert not any(path.exists() for path in stale)
+    assert all(path.exists() for path in kept)
+
+
+def test_stale_temporaries_stay_while_another_run_holds_a_lock(tmp_path):
+    locks = tmp_path / ".snakemake" / "locks"
+    locks.mkdir(parents=True)
+    (locks / "0.input.lock").write_text("results/split/train.parquet\n")
+    (locks / "0.output.lock").write_text("results/models/ridge.skops\n")
+    (locks / "1.output.lock").write_text("results/leaderboard.csv\n")
+    leftover = killed_writer_leftover(tmp_path / "results" / "models" / "ridge.skops")
+    assert remove_stale_temporaries([tmp_path / "results"], lock_dir=locks) == []
+    assert leftover.exists()
+    # The caller's own locks do not count; another run's do.
+    own = [locks / "1.output.lock"]
+    assert remove_stale_temporaries([tmp_path / "results"], own, lock_dir=locks) == []
+    own = [locks / "0.input.lock", locks / "0.output.lock", locks / "1.output.lock"]
+    assert remove_stale_temporaries([tmp_path / "results"], own, lock_dir=locks) == [leftover]
+    assert not leftover.exists()

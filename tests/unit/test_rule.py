@@ -1,16 +1,27 @@
-"""snakeml.rule.run_rule: the log file, and user errors turned into one line and exit 1."""
+"""snakeml.rule.run_rule: the log file, and every failure turned into one line and exit 1."""
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
+import shutil
+import zipfile
+from pathlib import Path
 from types import SimpleNamespace
 
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
+from snakeml.config import rule_slices
 from snakeml.errors import ConfigError, DataError
+from snakeml.features import write_features
 from snakeml.logs import LOG_FORMAT
-from snakeml.rule import run_rule, share_import_path
+from snakeml.models import build_pipeline, load_model, save_model
+from snakeml.rule import explain_failure, run_rule, share_import_path
 
 
 @pytest.fixture(autouse=True)
@@ -29,9 +40,11 @@ def restore_root_logger():
     logging.captureWarnings(False)
 
 
-def smk(log_file=None, rule="features"):
+def smk(log_file=None, rule="features", inputs=()):
     """The few attributes of Snakemake's `snakemake` object that run_rule reads."""
-    return SimpleNamespace(log=[str(log_file)] if log_file else [], rule=rule)
+    return SimpleNamespace(
+        log=[str(log_file)] if log_file else [], rule=rule, input=[str(p) for p in inputs]
+    )
 
 
 def lines(path):
@@ -85,17 +98,38 @@ def test_config_error_also_exits_1(tmp_path):
     assert "tune: model.ridge: Ridge has no parameters ['alpah']" in line
 
 
-def test_other_exceptions_propagate_unchanged(tmp_path):
+def test_a_bug_exits_1_with_its_traceback_in_the_log_and_on_stderr(tmp_path, capsys):
     log_file = tmp_path / "train.log"
-    error = ValueError("a bug, not a user error")
 
     def body(_):
-        raise error
+        raise ValueError("a bug, not a user error")
 
-    with pytest.raises(ValueError, match="a bug, not a user error") as info:
+    with pytest.raises(SystemExit) as info:
         run_rule(body, smk(log_file, rule="train"))
-    assert info.value is error
-    assert "ERROR" not in log_file.read_text(encoding="utf-8")
+    assert info.value.code == 1
+    text = log_file.read_text(encoding="utf-8")
+    assert "ERROR   snakeml.rule.train: train: failed with ValueError, a bug" in text
+    assert "Traceback (most recent call last)" in text
+    assert text.rstrip().endswith("ValueError: a bug, not a user error")
+    assert "Traceback (most recent call last)" in capsys.readouterr().err
+
+
+def test_a_bug_is_not_blamed_on_whole_inputs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    whole = Path("results/split/train.parquet")
+    whole.parent.mkdir(parents=True)
+    pq.write_table(pa.table({"a": [1, 2]}), whole)
+
+    def body(_):
+        pd.read_parquet(whole)
+        raise KeyError("arr_delay")
+
+    with pytest.raises(SystemExit):
+        run_rule(body, smk(tmp_path / "split.log", rule="split", inputs=[whole]))
+    text = (tmp_path / "split.log").read_text(encoding="utf-8")
+    assert "a bug; the traceback follows" in text
+    assert "KeyError: 'arr_delay'" in text
+    assert "damaged" not in text
 
 
 def test_log_file_is_truncated_on_each_run(tmp_path):
@@ -134,3 +168,189 @@ def test_share_import_path_without_pythonpath(monkeypatch):
     monkeypatch.delenv("PYTHONPATH", raising=False)
     share_import_path("/src")
     assert os.environ["PYTHONPATH"] == "/src"
+
+
+# --- files and data the libraries cannot read --------------------------------------------
+
+
+def failure_line(tmp_path, body, rule, inputs=()):
+    """Run ``body`` as rule ``rule``; check exit 1 and one log line; return the line's message."""
+    log_file = tmp_path / "logs" / f"{rule}.log"
+    with pytest.raises(SystemExit) as info:
+        run_rule(body, smk(log_file, rule=rule, inputs=inputs))
+    assert info.value.code == 1
+    assert info.value.__cause__ is None
+    text = log_file.read_text(encoding="utf-8")
+    assert "Traceback" not in text
+    (line,) = text.splitlines()
+    assert " ERROR   snakeml.rule." in line
+    return line.split(f"snakeml.rule.{rule}: ", 1)[1]
+
+
+def truncate(path, size=None):
+    """Keep the first ``size`` bytes of ``path`` (half of them by default), as `head -c` would."""
+    data = Path(path).read_bytes()
+    Path(path).write_bytes(data[: len(data) // 2 if size is None else size])
+
+
+@pytest.fixture
+def champion(tmp_path, monkeypatch, synthetic_frame, model_spec, columns, single_thread):
+    """A fitted pipeline saved as results/champion/model.skops, the working directory its root."""
+    monkeypatch.chdir(tmp_path)
+    pipeline = build_pipeline(model_spec("ridge"), columns, {})
+    pipeline.fit(synthetic_frame[[*columns["numeric"], *columns["categorical"]]],
+                 synthetic_frame["arr_delay"])  # fmt: skip
+    path = Path("results/champion/model.skops")
+    save_model(pipeline, path)
+    return path
+
+
+def flip_byte(path, offset):
+    data = bytearray(Path(path).read_bytes())
+    data[offset] ^= 0xFF
+    Path(path).write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda p: truncate(p, 20000), id="head -c 20000"),
+        pytest.param(lambda p: truncate(p), id="half"),
+        pytest.param(lambda p: truncate(p, 0), id="empty"),
+        pytest.param(lambda p: flip_byte(p, 40), id="a flipped byte in the first member"),
+        pytest.param(lambda p: Path(p).write_text("not a model"), id="text"),
+    ],
+)
+def test_a_damaged_model_is_one_line_saying_retrain(tmp_path, champion, damage):
+    damage(champion)
+    message = failure_line(tmp_path, lambda _: load_model(champion), "predict", [champion])
+    assert message.startswith("predict: results/champion/model.skops cannot be loaded (")
+    assert message.endswith("retrain: delete it and rerun snakemake")
+
+
+def test_a_whole_model_still_loads(champion):
+    assert type(load_model(champion)).__name__ == "Pipeline"
+
+
+def test_a_model_read_by_skops_directly_is_named_from_the_inputs(tmp_path, champion):
+    import skops.io as sio
+
+    truncate(champion, 20000)
+    message = failure_line(tmp_path, lambda _: sio.load(champion), "leaderboard", [champion])
+    assert message.startswith("leaderboard: results/champion/model.skops is damaged (not a whole")
+    assert message.endswith("retrain: delete it and rerun snakemake (or `make pull` to fetch "
+                            "the published copy)")  # fmt: skip
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch, raw_paths, reference_paths):
+    """Raw tables where the pipeline keeps them (data/raw), the working directory the root."""
+    monkeypatch.chdir(tmp_path)
+    Path("data/raw").mkdir(parents=True)
+    raw = {k: Path(shutil.copy(v, "data/raw")) for k, v in raw_paths.items()}
+    return raw, reference_paths
+
+
+@pytest.mark.parametrize("table", ["weather", "flights", "planes"])
+def test_a_truncated_raw_table_read_by_duckdb_names_it_and_ingest(tmp_path, project, cfg, table):
+    raw, reference = project
+    truncate(raw[table])
+    settings = copy.deepcopy(rule_slices(cfg)["features"])
+    output = Path("results/features/flights.parquet")
+
+    def body(_):
+        write_features(raw, reference, Path(__file__).parents[2] / "sql", output, settings)
+
+    message = failure_line(tmp_path, body, "features", [*raw.values(), *reference.values()])
+    assert message == (
+        f"features: data/raw/{table}.parquet is damaged (no parquet magic bytes at its start or "
+        "end: truncated or not parquet): re-run ingest: delete it and rerun snakemake (or "
+        "`make pull` to fetch the published copy)"
+    )
+    assert not output.exists()
+    assert not output.parent.exists() or not any(output.parent.iterdir())
+
+
+def test_a_damaged_file_named_only_by_duckdb_is_found(tmp_path, project):
+    raw, _ = project
+    truncate(raw["weather"])
+
+    def body(_):
+        duckdb.sql(f"select count(*) from read_parquet('{raw['weather']}')").fetchall()
+
+    message = failure_line(tmp_path, body, "features")
+    assert message.startswith("features: data/raw/weather.parquet is damaged (")
+
+
+def test_a_truncated_split_read_by_pyarrow_says_to_delete_and_rerun(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    split = Path("results/split/train.parquet")
+    split.parent.mkdir(parents=True)
+    pq.write_table(pa.table({"a": list(range(5000))}), split)
+    truncate(split)
+    message = failure_line(tmp_path, lambda _: pd.read_parquet(split), "train", [split])
+    assert message == (
+        "train: results/split/train.parquet is damaged (no parquet magic bytes at its start or "
+        "end: truncated or not parquet): delete it and rerun snakemake, which rebuilds it (or "
+        "`make pull` to fetch the published copy)"
+    )
+
+
+def test_a_damaged_file_of_the_user_says_to_replace_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    new = Path("data/new/flights.parquet")
+    new.parent.mkdir(parents=True)
+    new.write_bytes(b"PAR1 but cut short")
+    message = failure_line(tmp_path, lambda _: pq.read_table(new), "predict", [new])
+    assert message.startswith("predict: data/new/flights.parquet is damaged (")
+    assert message.endswith("it is an input you provide: replace it with a whole, readable copy")
+
+
+def test_a_corrupt_footer_behind_whole_magic_bytes_is_found(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    table = Path("results/features/flights.parquet")
+    table.parent.mkdir(parents=True)
+    pq.write_table(pa.table({"a": list(range(100))}), table)
+    data = bytearray(table.read_bytes())
+    data[-12:-8] = b"\xff\xff\xff\x7f"  # the footer's length: far more than the file holds
+    table.write_bytes(bytes(data))
+    message = failure_line(tmp_path, lambda _: pq.read_table(table), "split", [table])
+    assert message.startswith(
+        "split: results/features/flights.parquet is damaged (unreadable parquet footer: "
+    )
+
+
+@pytest.mark.parametrize(
+    ("sql", "said"),
+    [
+        (
+            "select 'abc'::integer",
+            "duckdb: Conversion Error: Could not convert string 'abc' to INT32: a value in the "
+            "input data does not fit the type it is cast to; fix or drop that value",
+        ),
+        (
+            "select 1e20::bigint",
+            "duckdb: Conversion Error: Type DOUBLE with value 1e+20 can't be cast because the "
+            "value is out of range for the destination type INT64: a value in the input data "
+            "does not fit the type it is cast to; fix or drop that value",
+        ),
+        (
+            "select 2147483647::integer + 1",
+            "duckdb: Out of Range Error: Overflow in addition of INT32 (2147483647 + 1)!: a value "
+            "or a computed result is outside its type's range; check the input data",
+        ),
+    ],
+)
+def test_duckdb_conversion_and_overflow_errors_are_one_line(tmp_path, sql, said):
+    message = failure_line(tmp_path, lambda _: duckdb.sql(sql).fetchall(), "features")
+    assert message == f"features: {said}"
+
+
+def test_a_bad_zip_of_no_known_file_is_a_bug(tmp_path):
+    """Without a file to name, a BadZipFile is not explained away: its traceback is kept."""
+    assert explain_failure(zipfile.BadZipFile("File is not a zip file"), []) is None
+
+
+def test_quoted_text_that_is_no_path_is_ignored():
+    exc = ValueError("bad value 'x\0y' and '" + "a" * 5000 + ".parquet'")
+    assert explain_failure(exc, []) is None

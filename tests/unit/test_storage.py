@@ -1,15 +1,29 @@
-"""snakeml.storage: URL checks, the journal default and an unreachable database."""
+"""snakeml.storage: URL checks, the journal, its repair and lock, an unreachable database."""
 
 from __future__ import annotations
 
+import json
+import logging
+import os
 import socket
+import subprocess
+import sys
+import threading
 import time
+from pathlib import Path
 
 import optuna
 import pytest
 
-from snakeml.errors import ConfigError
-from snakeml.storage import check_storage, check_storage_url, display_url, open_storage
+from snakeml.errors import ConfigError, DataError
+from snakeml.storage import (
+    JournalLock,
+    check_storage,
+    check_storage_url,
+    display_url,
+    open_storage,
+    repair_journal,
+)
 
 
 def closed_port() -> int:
@@ -68,3 +82,160 @@ def test_display_url_masks_a_password():
     shown = display_url("postgresql+psycopg://me:secret@host:5432/db")
     assert "secret" not in shown
     assert shown.startswith("postgresql+psycopg://me:")
+
+
+# --- the journal after a kill: a torn record, a stale lock ---------------------------------
+
+TORN = b'{"op_code":5,"worker_id":"x","trial_id":9,"param_na'
+
+
+def tune(storage, n_trials, name="snakeml-ridge-abc-shard0"):
+    """Run ``n_trials`` more trials of a tiny study; return its complete trial count."""
+    study = optuna.create_study(storage=storage, study_name=name, load_if_exists=True)
+    study.optimize(lambda t: t.suggest_float("alpha", 0.0, 1.0), n_trials=n_trials)
+    return len(study.get_trials(states=(optuna.trial.TrialState.COMPLETE,)))
+
+
+def test_a_torn_tail_is_cut_kept_as_a_backup_and_every_finished_trial_kept(tmp_path, caplog):
+    journal = tmp_path / "results/tuning/ridge/journal.log"
+    assert tune(open_storage(None, journal), 3) == 3
+    whole = journal.read_bytes()
+    with journal.open("ab") as handle:  # the issue's printf '...' >> journal.log
+        handle.write(TORN)
+    with caplog.at_level(logging.WARNING, logger="snakeml.storage"):
+        assert tune(open_storage(None, journal), 1) == 4
+    (backup,) = tmp_path.glob("results/tuning/ridge/journal.log.*.torn")
+    assert backup.read_bytes() == whole + TORN
+    assert journal.read_bytes().startswith(whole)
+    (record,) = [r for r in caplog.records if "torn record" in r.getMessage()]
+    assert f"the original is kept as {backup}" in record.getMessage()
+    # The run after the repaired one reads the journal too (it used to fail for good here).
+    assert tune(open_storage(None, journal), 1) == 5
+    assert len(list(tmp_path.glob("results/tuning/ridge/journal.log.*.torn"))) == 1
+
+
+def test_a_torn_record_a_later_run_appended_after_is_salvaged(tmp_path):
+    """The state an unrepaired journal reached: a torn record and a whole one on one line."""
+    journal = tmp_path / "journal.log"
+    assert tune(open_storage(None, journal), 2) == 2
+    with journal.open("ab") as handle:
+        handle.write(TORN)
+
+    def plain():
+        """The journal as Optuna opens it without the repair."""
+        backend = optuna.storages.journal.JournalFileBackend(str(journal))
+        return optuna.storages.JournalStorage(backend)
+
+    with pytest.raises(json.JSONDecodeError):  # it appends after the torn record, then reads
+        tune(plain(), 1)
+    assert TORN + b'{"op_code":' in journal.read_bytes()
+    with pytest.raises(json.JSONDecodeError):  # and so does every later run
+        tune(plain(), 1)
+    assert tune(open_storage(None, journal), 1) == 3
+    assert TORN not in journal.read_bytes()
+    assert tune(plain(), 1) == 4
+
+
+def test_a_clean_journal_is_left_alone(tmp_path):
+    journal = tmp_path / "journal.log"
+    tune(open_storage(None, journal), 2)
+    before = journal.stat()
+    assert repair_journal(journal) is None
+    assert journal.stat().st_mtime_ns == before.st_mtime_ns
+    assert [p.name for p in tmp_path.iterdir()] == ["journal.log"]
+
+
+def test_a_line_that_cannot_be_repaired_is_one_line_naming_it(tmp_path):
+    journal = tmp_path / "journal.log"
+    tune(open_storage(None, journal), 1)
+    lines = journal.read_bytes().splitlines(keepends=True)
+    journal.write_bytes(b"".join([lines[0], b"garbage\n", *lines[1:]]))
+    with pytest.raises(DataError) as info:
+        open_storage(None, journal)
+    message = str(info.value)
+    assert message.startswith(f"{journal}: line 2 is not an Optuna record and cannot be repaired")
+    assert f"mv {journal} {journal}.broken" in message
+    assert "\n" not in message
+
+
+def acquire_within(lock, seconds=60):
+    """Acquire in a thread; True if it got the lock within ``seconds`` (a bound, not a timing)."""
+    thread = threading.Thread(target=lock.acquire, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    return not thread.is_alive()
+
+
+def dead_pid():
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_a_lock_whose_holder_died_is_broken_at_once(tmp_path, caplog):
+    journal = tmp_path / "journal.log"
+    lock_file = tmp_path / "journal.log.lock"
+    lock_file.write_text(f"{socket.gethostname()} {dead_pid()} 0123\n")
+    lock = JournalLock(journal, stale_seconds=3600)
+    with caplog.at_level(logging.WARNING, logger="snakeml.storage"):
+        assert acquire_within(lock)
+    assert lock_file.read_text() == lock.token
+    assert "no longer running" in caplog.text
+    lock.release()
+    assert not lock_file.exists()
+    assert [p.name for p in tmp_path.iterdir()] == []
+
+
+def test_optunas_dangling_symlink_lock_is_broken_once_old(tmp_path):
+    """What a SIGKILL left before: a symlink to the journal's relative path, dangling."""
+    journal = tmp_path / "results/tuning/ridge/journal.log"
+    journal.parent.mkdir(parents=True)
+    lock_file = Path(f"{journal}.lock")
+    lock_file.symlink_to("results/tuning/ridge/journal.log")
+    assert not lock_file.exists()  # dangling: Optuna cannot stat it, so never breaks it
+    old = time.time() - 120
+    os.utime(lock_file, (old, old), follow_symlinks=False)
+    lock = JournalLock(journal, stale_seconds=30)
+    assert acquire_within(lock)
+    assert not lock_file.is_symlink()
+    lock.release()
+
+
+def test_a_live_holders_fresh_lock_is_waited_for(tmp_path):
+    journal = tmp_path / "journal.log"
+    holder = JournalLock(journal, stale_seconds=3600)
+    holder.acquire()
+    waiter = JournalLock(journal, stale_seconds=3600)
+    thread = threading.Thread(target=waiter.acquire, daemon=True)
+    thread.start()
+    thread.join(0.5)
+    assert thread.is_alive(), "the waiter took a lock its live holder still had"
+    assert Path(f"{journal}.lock").read_text() == holder.token
+    holder.release()
+    thread.join(60)
+    assert not thread.is_alive()
+    assert Path(f"{journal}.lock").read_text() == waiter.token
+    waiter.release()
+
+
+def test_release_leaves_a_lock_another_process_took(tmp_path):
+    journal = tmp_path / "journal.log"
+    lock = JournalLock(journal)
+    lock.acquire()
+    Path(f"{journal}.lock").write_text("elsewhere 1 other\n")
+    lock.release()
+    assert Path(f"{journal}.lock").read_text() == "elsewhere 1 other\n"
+
+
+def test_tuning_goes_on_past_a_lock_left_by_a_killed_shard(tmp_path):
+    journal = tmp_path / "journal.log"
+    storage = open_storage(None, journal)
+    tune(storage, 1)
+    Path(f"{journal}.lock").write_text(f"{socket.gethostname()} {dead_pid()} 0123\n")
+    done = []
+    thread = threading.Thread(
+        target=lambda: done.append(tune(open_storage(None, journal), 1)), daemon=True
+    )
+    thread.start()
+    thread.join(120)
+    assert done == [2]

@@ -169,3 +169,82 @@ def test_the_journal_opens_in_optuna_dashboard(smoke_project: Path, tmp_path: Pa
     assert names, answer
     assert all(name.startswith("snakeml-ridge-") for name in names), names
     assert {name.rsplit("-", 1)[1] for name in names} == {"shard0", "shard1"}
+
+
+def stop_holding(pid: int, lock: Path) -> bool:
+    """Freeze ``pid`` with SIGSTOP if it holds ``lock``; False (and running again) if not.
+
+    The lock file names its holder; Optuna's own lock (a symlink) does not, but with one shard
+    its only possible holder is that shard.
+    """
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        holder = lock.read_text().split() if not lock.is_symlink() else ["", str(pid)]
+    except OSError:
+        holder = []
+    if len(holder) >= 2 and holder[1] == str(pid):
+        return True
+    os.kill(pid, signal.SIGCONT)
+    return False
+
+
+def test_a_shard_killed_while_holding_the_journal_lock_reruns_to_the_end(
+    fresh_project: Path,
+) -> None:
+    overrides = f"{SMOKE} model=[ridge] tuning.n_trials=12 tuning.n_shards=1 tuning.pruner=none"
+    target = "results/tuning/ridge/shards/0.parquet"
+    lock = fresh_project / "results/tuning/ridge/journal.log.lock"
+    command = [str(SNAKEMAKE), "--cores", "1", target, "--config", f"overrides={overrides}"]
+    job = subprocess.Popen(
+        command, cwd=fresh_project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    killed = None
+    try:
+        deadline = time.monotonic() + 300
+        while killed is None and job.poll() is None and time.monotonic() < deadline:
+            for pid in shard_pids(fresh_project):
+                # An append holds the lock for milliseconds: look often, freeze, then check.
+                for _ in range(20000):
+                    if os.path.lexists(lock) and stop_holding(pid, lock):
+                        os.kill(pid, signal.SIGKILL)  # as the OOM killer would, mid-append
+                        killed = pid
+                        break
+            time.sleep(0.01)
+        output, _ = job.communicate(timeout=120)
+    finally:
+        if job.poll() is None:
+            job.kill()
+    assert killed is not None, f"never caught the shard holding the lock: {output[-3000:]}"
+    assert job.returncode != 0
+    assert os.path.lexists(lock), "the killed shard's lock is gone: the test proves nothing"
+    assert not (fresh_project / target).exists()
+    # A temporary as a writer killed by the same SIGKILL leaves it.
+    leftover = fresh_project / "results/tuning/ridge/shards/.0.parquet.k1lled_8.tmp"
+    leftover.parent.mkdir(parents=True, exist_ok=True)
+    leftover.write_bytes(b"half a table")
+
+    rerun = subprocess.Popen(
+        command,
+        cwd=fresh_project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        output, _ = rerun.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        os.killpg(rerun.pid, signal.SIGKILL)
+        output, _ = rerun.communicate()
+        log = (fresh_project / "logs/tune_shard/ridge/0.log").read_text()
+        pytest.fail(f"the rerun did not finish within 300 s: {log[-2000:]}")
+    assert rerun.returncode == 0, output[-3000:]
+    trials = pd.read_parquet(fresh_project / target)
+    assert (trials["state"] == "COMPLETE").sum() == 12
+    assert set(trials["state"]) <= {"COMPLETE", "FAIL"}
+    text = (fresh_project / "logs/tune_shard/ridge/0.log").read_text()
+    assert f"broke the journal lock {lock.relative_to(fresh_project)}" in text, text[-2000:]
+    assert "Retrying" not in text
+    assert not os.path.lexists(lock)
+    assert not leftover.exists()
+    assert "snakeml: removed 1 temporary files of a stopped run" in output
