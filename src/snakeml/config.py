@@ -313,7 +313,8 @@ def rule_slices(cfg: dict[str, Any], root: str | Path | None = None) -> dict[str
     evaluation = cfg["evaluation"]
     features = {
         "data": cfg["data"],
-        "features": cfg["features"],
+        # the feature build reads every declared feature; features.columns selects model inputs
+        "features": {k: v for k, v in cfg["features"].items() if k != "columns"},
         "task": {"target": task["target"], "time": task["time"]},
     }
     slices: dict[str, dict[str, Any]] = {

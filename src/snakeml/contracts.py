@@ -107,6 +107,15 @@ def check_contract(
                 raise fail(column, None, f"is typed {types[column]}, expected {_one_of(expected)}")
         elif types[column] != expected:
             raise fail(column, None, f"is typed {types[column]}, expected {expected}")
+    named = [
+        *contract.not_null,
+        *contract.ranges,
+        *contract.accepted_values,
+        *(column for key in contract.unique for column in key),
+    ]
+    for column in named:
+        if column not in types:
+            raise fail(column, None, "is missing")
     checks: list[tuple[str, str, str]] = []
     for column in contract.not_null:
         checks.append((column, "are null", f"count(*) filter (where {_quote(column)} is null)"))

@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 SCATTER_POINTS = 2000
 # pandas' period codes of the split's period units.
 PERIOD_CODES = {"year": "Y", "month": "M", "week": "W", "day": "D"}
+# The scored frame's column of periods; named after split.period only in the written table, so a
+# task group column of that name (a month number, say) keeps its own values.
+PERIOD = "__period__"
 
 
 def residual_table(frame: pd.DataFrame, key: str) -> pd.DataFrame:
@@ -65,7 +68,7 @@ def scored_frame(
     for column in frame.columns:
         if not pd.api.types.is_numeric_dtype(frame[column]):
             frame[column] = frame[column].astype("string").fillna("unknown")
-    frame[period["unit"]] = periods(
+    frame[PERIOD] = periods(
         test[task["time"]].reset_index(drop=True), period["unit"], period["time_zone"]
     ).to_numpy()
     frame["actual"], frame["predicted"] = actual, predicted
@@ -96,7 +99,7 @@ def write_breakdowns(
             outputs[f"by_{group['name']}_png"],
             task["units"],
         )
-    by_period = residual_table(scored, unit)
+    by_period = residual_table(scored, PERIOD).rename(columns={PERIOD: unit})
     write_csv(by_period, outputs["by_period_csv"])
     plot_error_by_period(
         by_period, unit, f"Error by {unit}: {model_name}", outputs["by_period_png"], task["units"]

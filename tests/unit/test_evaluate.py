@@ -244,11 +244,6 @@ def test_write_breakdowns_follows_the_task_groups_and_period(settings, tmp_path)
     assert by_day["rows"].tolist() == [2, 1]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src bug: scored_frame writes the period into a column named after split.period, "
-    "overwriting a task group column of the same name (seattle_temp_max groups by month)",
-)
 def test_a_group_named_like_the_period_keeps_its_values(settings):
     data = settings("evaluate")
     data["task"]["groups"] = [{"column": "month", "name": "month", "label": "month"}]
