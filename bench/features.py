@@ -25,11 +25,9 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
-from snakeml.features import REFERENCE_FILES
-
 ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = {name: ROOT / path for name, path in REFERENCE_FILES.items()}
-RAW = ("flights", "weather", "planes", "airports")
+RAW_DIR = ROOT / "data/raw/nycflights13"
+SQL_DIR = ROOT / "sql/nycflights13"
 
 
 def settings_and_resources() -> tuple[dict, dict]:
@@ -42,20 +40,26 @@ def settings_and_resources() -> tuple[dict, dict]:
 def child(engine: str, data_dir: Path, output: Path) -> None:
     """Run one build in this (child) process; write its own time beside the output."""
     settings, resources = settings_and_resources()
-    paths = {name: data_dir / f"{name}.parquet" for name in RAW}
+    # The scaled tables where the scale-up wrote them, the others (reference tables) as ingested.
+    paths = {
+        name: data_dir / f"{name}.parquet"
+        if (data_dir / f"{name}.parquet").is_file()
+        else RAW_DIR / f"{name}.parquet"
+        for name in settings["data"]["tables"]
+    }
     if engine == "duckdb":
         from snakeml.features import write_features
 
         start = time.perf_counter()
         write_features(
-            paths, REFERENCE, ROOT / "sql", output, settings,
+            paths, SQL_DIR, output, settings,
             threads=resources["threads"], memory_limit_mb=resources["mem_mb"],
         )  # fmt: skip
     else:
         from bench.features_pandas import build_features, load_raw
 
         start = time.perf_counter()
-        build_features(load_raw(paths, REFERENCE), settings).to_parquet(output, index=False)
+        build_features(load_raw(paths), settings["features"]).to_parquet(output, index=False)
     seconds = time.perf_counter() - start
     output.with_suffix(".seconds").write_text(f"{seconds:.3f}\n")
 
@@ -130,7 +134,7 @@ def main() -> int:
 
     from bench.scaleup import scale_up
 
-    raw_dir = ROOT / "data/raw"
+    raw_dir = RAW_DIR
     if not (raw_dir / "flights.parquet").is_file():
         raise SystemExit("bench: data/raw is missing: run `make run` (or the ingest rule) first")
     work = args.out.parent / "work"
@@ -140,7 +144,7 @@ def main() -> int:
         "duckdb": {
             "threads": resources["threads"],
             "memory_limit_mb": resources["mem_mb"],
-            "block_flights": settings["block_flights"],
+            "block_rows": settings["features"]["block_rows"],
         },
         "runs": [],
     }
@@ -150,7 +154,7 @@ def main() -> int:
             data_dir = work / f"x{factor}"
             scale_up(raw_dir, data_dir, factor)
         rows = int(pd.read_parquet(data_dir / "flights.parquet", columns=["flight_id"]).shape[0])
-        blocks = math.ceil(rows / settings["block_flights"])
+        blocks = math.ceil(rows / settings["features"]["block_rows"])
         run: dict[str, object] = {"factor": factor, "flights": rows, "blocks": blocks}
         sql_output = work / f"sql_x{factor}.parquet"
         work.mkdir(parents=True, exist_ok=True)

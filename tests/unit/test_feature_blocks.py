@@ -1,4 +1,4 @@
-"""How the feature build splits its prediction moments into blocks and what each block reads.
+"""How the feature build splits its moments into blocks and what each block reads.
 
 That blocks give the same table as one pass is tested on real rows in test_point_in_time.py.
 """
@@ -8,10 +8,24 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime, timedelta
 
-from snakeml.features import WHOLE, connect, feature_variables, plan_blocks, raw_span
+from conftest import SQL_DIR
+
+from snakeml.dataset import load_declaration
+from snakeml.features import WHOLE, bind_variables, connect, plan_blocks, raw_span, reach
+
+DECLARATION = load_declaration(SQL_DIR)
+VARIABLES = {
+    "horizon_minutes": 60,
+    "windows_short": 60,
+    "windows_day": 1440,
+    "windows_week": 10080,
+    "weather_change_minutes": 180,
+    "delay_quantile": 0.9,
+    "legs_lookback_days": 3,
+}
 
 
-def _planned(flights: int, block_flights: int) -> list:
+def _planned(flights: int, block_rows: int | None) -> list:
     con = connect(1)
     try:
         con.execute(
@@ -20,15 +34,17 @@ def _planned(flights: int, block_flights: int) -> list:
             " 30 as minute from range(?)",
             [flights],
         )
-        variables = feature_variables(
-            {
-                "horizon_minutes": 60,
-                "windows": {"short": 60, "day": 1440, "week": 10080},
-                "weather_change_minutes": 180,
-                "delay_quantile": 0.9,
-            }
-        )
-        return plan_blocks(con, variables, block_flights)
+        bind_variables(con, VARIABLES)
+        return plan_blocks(con, DECLARATION, block_rows)
+    finally:
+        con.close()
+
+
+def _reach(**changes: int) -> tuple[timedelta, timedelta]:
+    con = connect(1)
+    try:
+        bind_variables(con, {**VARIABLES, **changes})
+        return reach(con, DECLARATION)
     finally:
         con.close()
 
@@ -36,6 +52,7 @@ def _planned(flights: int, block_flights: int) -> list:
 def test_one_block_when_the_flights_fit() -> None:
     assert _planned(1000, 1000) == [WHOLE]
     assert _planned(0, 10) == [WHOLE]
+    assert _planned(1000, None) == [WHOLE]
 
 
 def test_blocks_tile_the_moments_without_gaps() -> None:
@@ -46,19 +63,20 @@ def test_blocks_tile_the_moments_without_gaps() -> None:
         assert end == start
     cuts = [start for start, _ in blocks[1:]]
     assert cuts == sorted(cuts)
+    # cuts are prediction moments: the first scheduled departure minus the horizon, then steps
+    first = datetime(2013, 1, 1, 5, 30, tzinfo=UTC) - timedelta(minutes=60)
+    step = timedelta(minutes=999) / 4
+    assert cuts[0] == first + step
 
 
 def test_a_block_reads_its_windows_history_and_later_departures() -> None:
-    variables = {
-        "horizon_minutes": 60,
-        "window_short_minutes": 60,
-        "window_day_minutes": 1440,
-        "window_week_minutes": 10080,
-    }
+    back, ahead = _reach()
+    assert back == timedelta(days=7 + 3)  # the week window, plus three days of schedule
+    assert ahead == timedelta(hours=1) + timedelta(days=1, hours=1)
     start = datetime(2013, 3, 1, tzinfo=UTC)
-    first, last = raw_span((start, start + timedelta(days=10)), variables)
+    first, last = raw_span((start, start + timedelta(days=10)), back, ahead)
     assert first == start - timedelta(days=7 + 3)
     assert last == start + timedelta(days=10, hours=1) + timedelta(days=1, hours=1)
-    first, _ = raw_span((start, None), {**variables, "window_week_minutes": 60})
-    assert first == start - timedelta(days=3 + 3)  # legs_today's three days
-    assert raw_span(WHOLE, variables) == WHOLE
+    back, _ = _reach(windows_week=60)
+    assert back == timedelta(days=3 + 3)  # legs_today's three days
+    assert raw_span(WHOLE, back, ahead) == WHOLE

