@@ -154,7 +154,7 @@ def new_row_features(
         )
         con.register("new_rows", new)
         check_contract(con, "new_rows", entering, rule)
-        history = con.table(f"whole_{table}")
+        history = con.read_parquet(str(paths[table]))
         con.register("history_rows", history)
         ((first_id,),) = con.execute(
             f'select coalesce(max("{row_id}"), -1) + 1 from history_rows'
