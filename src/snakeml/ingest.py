@@ -20,7 +20,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from snakeml.contracts import check_contract, table_contract
+from snakeml.contracts import Contract, check_contract, table_contract
 from snakeml.dataset import table_files
 from snakeml.errors import ConfigError, DataError
 from snakeml.io import write_parquet
@@ -157,23 +157,52 @@ def read_parquet_file(path: Path, table: str, spec: dict[str, Any]) -> pa.Table:
     return pa.table(columns, schema=schema)
 
 
-def read_table(table: str, spec: dict[str, Any], root: str | Path = ".") -> pa.Table:
-    """Every file of a table, in sorted order, as one Arrow table with its row_id first."""
+def read_table_files(
+    table: str, spec: dict[str, Any], root: str | Path = "."
+) -> list[tuple[Path, pa.Table]]:
+    """Each file of a table, in sorted order, with its declared columns (no row_id yet)."""
     try:
         files = table_files(table, spec, root)
     except ConfigError as exc:
         raise DataError(str(exc)) from exc
-    parts = [
-        read_parquet_file(f, table, spec)
-        if f.suffix == ".parquet"
-        else read_csv_file(f, table, spec)
+    return [
+        (
+            f,
+            read_parquet_file(f, table, spec)
+            if f.suffix == ".parquet"
+            else read_csv_file(f, table, spec),
+        )
         for f in files
     ]
+
+
+def join_files(parts: list[pa.Table], spec: dict[str, Any]) -> pa.Table:
+    """The files of a table as one Arrow table, with its row_id first."""
     data = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
     if spec.get("row_id"):
         ids = pa.array(range(data.num_rows), pa.int64())
         data = data.add_column(0, spec["row_id"], ids)
     return data
+
+
+def read_table(table: str, spec: dict[str, Any], root: str | Path = ".") -> pa.Table:
+    """Every file of a table, in sorted order, as one Arrow table with its row_id first."""
+    return join_files([data for _, data in read_table_files(table, spec, root)], spec)
+
+
+def file_contract(table: str, spec: dict[str, Any], path: Path) -> Contract:
+    """The checks one file of a table must pass alone: all but those of the row_id."""
+    row_id = spec.get("row_id")
+    return table_contract(
+        table,
+        {
+            **spec,
+            "row_id": None,
+            "not_null": [c for c in spec.get("not_null") or () if c != row_id],
+            "unique": [key for key in spec.get("unique") or () if row_id not in key],
+        },
+        str(path),
+    )
 
 
 def ingest_tables(
@@ -193,8 +222,15 @@ def ingest_tables(
     con = duckdb.connect()
     try:
         for table, spec in tables.items():
-            data = read_table(table, spec, root)
-            source = ", ".join(str(f) for f in table_files(table, spec, root))
+            files = read_table_files(table, spec, root)
+            if len(files) > 1:
+                # File by file first, so an error names the file that holds the bad row.
+                for path, part in files:
+                    con.register("entering", part)
+                    check_contract(con, "entering", file_contract(table, spec, path), rule)
+                    con.unregister("entering")
+            data = join_files([part for _, part in files], spec)
+            source = ", ".join(str(path) for path, _ in files)
             con.register("entering", data)
             check_contract(con, "entering", table_contract(table, spec, source), rule)
             con.unregister("entering")
