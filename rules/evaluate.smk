@@ -4,9 +4,9 @@ rule evaluate:
         test="results/split/test.parquet",
         cfg=rule_config("evaluate/{model}"),
     output:
+        **evaluate_outputs(),
         predictions="results/evaluation/{model}/predictions.parquet",
         predictions_meta="results/evaluation/{model}/predictions.parquet.meta.json",
-        **evaluate_outputs(),
     log:
         "logs/evaluate/{model}.log",
     benchmark:

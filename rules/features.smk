@@ -16,7 +16,5 @@ rule features:
     resources:
         mem_mb=RESOURCES["features"]["mem_mb"],
         runtime=RESOURCES["features"]["runtime"],
-    params:
-        sql_dir=str(DECLARATION.sql_dir.relative_to(workflow.basedir)),
     script:
         "../scripts/features.py"

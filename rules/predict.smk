@@ -22,7 +22,5 @@ rule predict:
     resources:
         mem_mb=RESOURCES["predict"]["mem_mb"],
         runtime=RESOURCES["predict"]["runtime"],
-    params:
-        sql_dir=str(DECLARATION.sql_dir.relative_to(workflow.basedir)),
     script:
         "../scripts/predict.py"

@@ -1,5 +1,7 @@
 """Rule features: DuckDB runs the data set's SQL steps over its tables -> results/features/."""
 
+from pathlib import Path
+
 from snakeml.features import write_features
 from snakeml.io import read_yaml
 from snakeml.metadata import write_table_metadata
@@ -10,7 +12,7 @@ def main(smk) -> None:
     settings = read_yaml(smk.input.cfg)
     counts = write_features(
         paths=dict(zip(settings["data"]["tables"], smk.input.tables, strict=True)),
-        sql_dir=smk.params.sql_dir,
+        sql_dir=Path(smk.input.sql[-1]).parent,  # its steps.yaml
         output=smk.output.features,
         settings=settings,
         threads=smk.threads,

@@ -1,5 +1,7 @@
 """Rule predict: score data/new/{name} with the champion -> results/predictions/{name}.parquet."""
 
+from pathlib import Path
+
 from snakeml.io import read_yaml
 from snakeml.metadata import write_table_metadata
 from snakeml.predict import score_new_rows
@@ -11,7 +13,7 @@ def main(smk) -> None:
     score_new_rows(
         new_path=smk.input.new,
         paths=dict(zip(settings["data"]["tables"], smk.input.tables, strict=True)),
-        sql_dir=smk.params.sql_dir,
+        sql_dir=Path(smk.input.sql[-1]).parent,  # its steps.yaml
         model_path=smk.input.model,
         settings=settings,
         output=smk.output.predictions,

@@ -159,7 +159,10 @@ def write_dvc_yaml(root: Path) -> bool:
     from snakeml.outputs import dvc_yaml
 
     models = sorted(p.parent.name for p in (root / "results/evaluation").glob("*/metrics.json"))
-    metric = read_json(root / "results/champion/metrics.json")["metric"]
+    champion = root / "results/champion/metrics.json"
+    if not models or not champion.is_file():
+        return False  # no evaluated run to describe: dvc.yaml stays as it is
+    metric = read_json(champion)["metric"]
     configs = root / "results/configs"
     params = [
         str(path.relative_to(root))

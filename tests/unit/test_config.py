@@ -87,7 +87,7 @@ def test_compose_default_config(cfg):
     assert cfg["features"]["weather_change_minutes"] == 180
     assert cfg["features"]["delay_quantile"] == 0.9
     assert cfg["features"]["block_rows"] == 400_000
-    assert "columns" not in cfg["features"]  # every declared feature
+    assert cfg["features"]["columns"] is None  # every declared feature
     assert cfg["task"]["name"] == "arr_delay" and cfg["task"]["kind"] == "regression"
     assert cfg["task"]["target"] == "arr_delay"
     assert cfg["task"]["time"] == "time_hour"
@@ -147,7 +147,7 @@ def test_compose_another_data_set_and_task(conf_dir):
 
 
 def test_a_feature_subset_is_selected_in_declared_order(conf_dir):
-    cfg = compose_config("+features.columns=[carrier,temp,distance]", conf_dir)
+    cfg = compose_config("features.columns=[carrier,temp,distance]", conf_dir)
     columns = rule_slices(cfg)["train/ridge"]["columns"]
     assert columns == {
         "target": "arr_delay",
@@ -224,8 +224,8 @@ def test_compose_smoke_experiment(conf_dir):
         ("split.max_train_rows=0", ["split.max_train_rows"]),
         # features.*: the feature selection and the data set's SQL variables
         # (features.columns is not set by default: `+` adds it)
-        ("+features.columns=[month,foo]", ["features.columns", "'foo'", "nycflights13"]),
-        ("+features.columns=[]", ["features.columns", "at least one feature"]),
+        ("features.columns=[month,foo]", ["features.columns", "'foo'", "nycflights13"]),
+        ("features.columns=[]", ["features.columns", "at least one feature"]),
         ("features.colour=3", ["features.colour", "not in struct"]),
         ("+features.colour=3", ["features.colour", "declares no such variable", "horizon_minutes"]),
         ("features.horizon_minutes=-5", ["features.horizon_minutes", ">= 0"]),
@@ -601,7 +601,7 @@ def test_export_after_period_change_rewrites_the_split_and_evaluate_slices(conf_
 def test_export_after_feature_selection_rewrites_the_rules_that_read_columns(conf_dir, tmp_path):
     paths = export_rule_configs(compose_config(None, conf_dir), tmp_path)
     age_files(paths)
-    export_rule_configs(compose_config("+features.columns=[distance,carrier]", conf_dir), tmp_path)
+    export_rule_configs(compose_config("features.columns=[distance,carrier]", conf_dir), tmp_path)
     assert {"predict", "tune_shard/ridge", "train/ridge", "importance/rf"} <= rewritten(paths)
     assert not rewritten(paths) & {"ingest", "split", "leaderboard", "tune_best/ridge"}
 
@@ -609,7 +609,7 @@ def test_export_after_feature_selection_rewrites_the_rules_that_read_columns(con
 def test_export_after_feature_selection_leaves_the_feature_build_alone(conf_dir, tmp_path):
     paths = export_rule_configs(compose_config(None, conf_dir), tmp_path)
     age_files(paths)
-    export_rule_configs(compose_config("+features.columns=[distance,carrier]", conf_dir), tmp_path)
+    export_rule_configs(compose_config("features.columns=[distance,carrier]", conf_dir), tmp_path)
     models = ("ridge", "hgb", "rf")
     assert rewritten(paths) == {
         "predict",

@@ -10,6 +10,7 @@ import pytest
 
 from snakeml.errors import DataError, ModelLoadError
 from snakeml.evaluate import (
+    PERIOD,
     SCATTER_POINTS,
     evaluate_model,
     periods,
@@ -211,11 +212,11 @@ def test_scored_frame_holds_groups_period_actual_and_predicted(settings):
     )
     scored = scored_frame(test, np.array([1.0, 2.0, 3.0]), np.array([1.5, 2.5, 2.0]),
                           settings("evaluate"))  # fmt: skip
-    assert list(scored.columns) == ["carrier", "sched_dep_hour", "month", "actual", "predicted"]
+    assert list(scored.columns) == ["carrier", "sched_dep_hour", PERIOD, "actual", "predicted"]
     assert scored["carrier"].tolist() == ["UA", "unknown", "DL"]
     assert scored["sched_dep_hour"].tolist() == [5, 6, 7]
     # The split's time zone is New York: 04:30Z on Dec 1 is still November there.
-    assert scored["month"].tolist() == ["2013-11", "2013-12", "2014-01"]
+    assert scored[PERIOD].tolist() == ["2013-11", "2013-12", "2014-01"]
     assert scored["predicted"].tolist() == [1.5, 2.5, 2.0]
 
 
@@ -226,7 +227,7 @@ def test_write_breakdowns_follows_the_task_groups_and_period(settings, tmp_path)
     scored = pd.DataFrame(
         {
             "origin": ["EWR", "JFK", "EWR"],
-            "day": ["2013-12-01", "2013-12-01", "2013-12-02"],
+            PERIOD: ["2013-12-01", "2013-12-01", "2013-12-02"],
             "actual": [1.0, 2.0, 3.0],
             "predicted": [2.0, 2.0, 1.0],
         }
