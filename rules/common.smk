@@ -8,7 +8,13 @@ LIBRARY = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, LIBRARY)
 
 from snakeml.cluster import check_fits_node, slurm_largest_node
-from snakeml.config import compose_config, declaration_of, export_rule_configs, model_names
+from snakeml.config import (
+    compose_config,
+    declaration_of,
+    export_rule_configs,
+    model_names,
+    workflow_overrides,
+)
 from snakeml.dataset import table_files
 from snakeml.errors import ConfigError
 from snakeml.outputs import (
@@ -27,7 +33,7 @@ CONF_DIR = Path(workflow.basedir) / "conf"
 RULE_CONFIGS = "results/configs"
 
 try:
-    CFG = compose_config(config.get("overrides", ""), CONF_DIR)
+    CFG = compose_config(workflow_overrides(config), CONF_DIR)
     DECLARATION = declaration_of(CFG, workflow.basedir)
 except ConfigError as exc:
     sys.exit(f"snakeml: {exc}")

@@ -46,8 +46,58 @@ def parse_overrides(overrides: str | Sequence[str] | None) -> list[str]:
         try:
             return shlex.split(overrides)
         except ValueError as exc:
-            raise ConfigError(f"cannot parse overrides {overrides!r}: {exc}") from exc
+            raise ConfigError(
+                f"cannot parse overrides {overrides!r}: {exc}; put a value with quotes or "
+                "spaces in a file, one override per line, and pass --config overrides_file=<file>"
+            ) from exc
     return [str(item) for item in overrides]
+
+
+# The keys `snakemake --config` may set: Hydra overrides in one string, or in a file.
+CONFIG_KEYS: tuple[str, ...] = ("overrides", "overrides_file")
+
+
+def workflow_overrides(config: dict[str, Any]) -> list[str]:
+    """The Hydra overrides of ``snakemake --config ...``, checked.
+
+    ``overrides`` is one string in Hydra's grammar, split like a shell line; ``overrides_file``
+    names a file with one override per line, taken verbatim (quotes and spaces included, for
+    values the command line cannot carry), applied first. Raises ConfigError for any other key
+    (a typo, or a target written after --config) and for an unreadable file.
+    """
+    unknown = [str(key) for key in config if key not in CONFIG_KEYS]
+    if unknown:
+        raise ConfigError(
+            f"unknown --config key(s) {unknown}: snakeml takes overrides=\"key=value ...\" or "
+            "overrides_file=<file>; targets and options go before --config, e.g. snakemake "
+            "--cores 2 results/predictions/new.parquet --config overrides=\"...\""
+        )
+    lines: list[str] = []
+    if config.get("overrides_file"):
+        path = Path(str(config["overrides_file"]))
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"overrides_file: cannot read {path}: {exc.strerror}") from None
+        lines = [
+            line.strip()
+            for line in text.splitlines()
+            if line.strip() and not line.strip().startswith("#")
+        ]
+    value = config.get("overrides")
+    if value is None or value == "":
+        items = lines
+    elif isinstance(value, list | tuple):
+        items = [*lines, *(str(item) for item in value)]
+    else:
+        items = [*lines, *parse_overrides(str(value))]
+    for item in items:
+        if "=" not in item and not item.startswith("~"):
+            raise ConfigError(
+                f"override {item!r} is not key=value (Hydra's grammar), e.g. "
+                "--config overrides=\"tuning.n_trials=5 model=[ridge]\""
+            )
+    return items
 
 
 def _one_line(exc: BaseException) -> str:

@@ -628,3 +628,35 @@ def test_export_rewrites_a_hand_edited_slice(cfg, tmp_path):
     export_rule_configs(cfg, tmp_path)
     assert rewritten(paths) == {"features"}
     assert yaml.safe_load(paths["features"].read_text())["features"]["horizon_minutes"] == 60
+
+
+def test_workflow_overrides_take_a_string_a_file_or_nothing(tmp_path):
+    from snakeml.config import workflow_overrides
+
+    assert workflow_overrides({}) == []
+    assert workflow_overrides({"overrides": "seed=7 model=[ridge]"}) == ["seed=7", "model=[ridge]"]
+    listed = tmp_path / "overrides.txt"
+    listed.write_text("# one per line, verbatim\ntuning.storage='sqlite:///my runs.db'\n\n")
+    assert workflow_overrides({"overrides_file": str(listed), "overrides": "seed=7"}) == [
+        "tuning.storage='sqlite:///my runs.db'",
+        "seed=7",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("config", "named"),
+    [
+        ({"override": "tuning.n_trials=5"}, ["unknown --config key(s) ['override']"]),
+        ({"results/predictions/x.parquet": 1}, ["targets and options go before --config"]),
+        ({"overrides": 5}, ["override '5' is not key=value"]),
+        ({"overrides": "tuning.storage='sqlite:///a b.db"}, ["overrides_file"]),
+        ({"overrides_file": "absent.txt"}, ["overrides_file: cannot read absent.txt"]),
+    ],
+)
+def test_workflow_overrides_refuse_what_cannot_work(config, named):
+    from snakeml.config import workflow_overrides
+
+    with pytest.raises(ConfigError) as error:
+        workflow_overrides(config)
+    for part in named:
+        assert part in str(error.value)
