@@ -32,6 +32,14 @@ share_import_path(LIBRARY)
 CONF_DIR = Path(workflow.basedir) / "conf"
 RULE_CONFIGS = "results/configs"
 
+# Every path in the rules is relative to the project's root: running from another folder (-s,
+# --directory) would look for sql/ and data/ there and write results/ there.
+if Path.cwd().resolve() != Path(workflow.basedir).resolve():
+    sys.exit(
+        f"snakeml: run snakemake from the project's root, {workflow.basedir} "
+        f"(cd there; not -s or --directory from {Path.cwd()})"
+    )
+
 try:
     CFG = compose_config(workflow_overrides(config), CONF_DIR)
     DECLARATION = declaration_of(CFG, workflow.basedir)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -12,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from snakeml.metadata import file_sha256
-from tests.workflow.project import SMOKE, snakemake
+from tests.workflow.project import SMOKE, SNAKEMAKE, snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -246,3 +247,29 @@ def test_unknown_model_names_the_choices(fresh_project: Path) -> None:
     run = snakemake(fresh_project, "model=[ridge,xgboost]", "--dry-run")
     assert run.returncode != 0
     assert "model/xgboost" in run.output and "['hgb', 'rf', 'ridge']" in run.output
+
+
+def test_running_from_another_folder_is_refused_with_one_line(
+    fresh_project: Path, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    command = [str(SNAKEMAKE), "-s", str(fresh_project / "Snakefile"), "-n", "--cores", "1"]
+    run = subprocess.run(
+        command, cwd=elsewhere, capture_output=True, text=True, timeout=300, check=False
+    )
+    lines = [line for line in (run.stdout + run.stderr).splitlines() if line.startswith("snakeml:")]
+    assert run.returncode != 0
+    assert len(lines) == 1 and "from the project's root" in lines[0], run.stderr[-2000:]
+    assert list(elsewhere.iterdir()) == []  # no results/configs written there
+
+
+def test_unknown_config_keys_are_refused_before_any_job(fresh_project: Path) -> None:
+    command = [str(SNAKEMAKE), "--cores", "1", "--config", "override=tuning.n_trials=5"]
+    run = subprocess.run(
+        command, cwd=fresh_project, capture_output=True, text=True, timeout=300, check=False
+    )
+    lines = [line for line in (run.stdout + run.stderr).splitlines() if line.startswith("snakeml:")]
+    assert run.returncode != 0
+    assert len(lines) == 1 and "['override']" in lines[0], run.stderr[-2000:]
+    assert not (fresh_project / "results").exists()
