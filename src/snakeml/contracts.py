@@ -33,6 +33,8 @@ class Contract:
     unique: tuple[tuple[str, ...], ...] = ()
     ranges: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
     accepted_values: dict[str, tuple[object, ...]] = field(default_factory=dict)
+    # named DuckDB boolean expressions every row must satisfy (null counts as satisfied)
+    expressions: dict[str, str] = field(default_factory=dict)
     source: str | None = None  # the file the table was read from, named in errors
 
 
@@ -50,6 +52,7 @@ def table_contract(name: str, spec: dict[str, Any], source: str | None = None) -
         unique=tuple(tuple(key) for key in spec.get("unique") or ()),
         ranges={c: (b[0], b[1]) for c, b in (spec.get("ranges") or {}).items()},
         accepted_values={c: tuple(v) for c, v in (spec.get("accepted_values") or {}).items()},
+        expressions=dict(spec.get("expressions") or {}),
         source=source,
     )
 
@@ -87,6 +90,8 @@ def check_contract(
     con: duckdb.DuckDBPyConnection, relation: str, contract: Contract, rule: str
 ) -> int:
     """Check ``relation`` (a view or table name) against ``contract``; return its row count."""
+    import duckdb
+
 
     source = f" ({contract.source})" if contract.source else ""
 
@@ -147,4 +152,18 @@ def check_contract(
     for (column, problem, _), count in zip(checks, counts, strict=True):
         if count:
             raise fail(column, int(count), problem)
+    # Rules across columns last: they may rely on values the checks above keep in range.
+    for name, expression in contract.expressions.items():
+        try:
+            ((count,),) = con.execute(
+                f"select count(*) filter (where not ({expression})) from {_quote(relation)}"
+            ).fetchall()
+        except duckdb.Error as exc:
+            message = " ".join(str(exc).split())
+            raise ContractError(
+                f"contract of table {contract.table}: the declared expression {name} cannot be "
+                f"evaluated: {message}; fix it under expressions: in conf/data/"
+            ) from exc
+        if count:
+            raise fail(name, int(count), f"break the rule {' '.join(expression.split())}")
     return int(total)

@@ -424,6 +424,11 @@ def check_data(data: dict[str, Any], declaration: Declaration, root: str | Path 
             if column not in columns:
                 raise ConfigError(f"{key}.{check}: {column!r} is not one of the table's columns")
         _ranges(spec["ranges"], f"{key}.ranges")
+        for rule, expression in (spec.get("expressions") or {}).items():
+            if not _NAME.match(rule) or not str(expression).strip():
+                raise ConfigError(
+                    f"{key}.expressions: {rule!r} needs a plain name and a boolean SQL expression"
+                )
         for column, values in spec["accepted_values"].items():
             if not values:
                 raise ConfigError(f"{key}.accepted_values.{column}: list at least one value")

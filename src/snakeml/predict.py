@@ -151,6 +151,7 @@ def new_row_features(
             not_null=tuple(c for c in contract.not_null if c in present),
             ranges={c: r for c, r in contract.ranges.items() if c in present},
             accepted_values={c: v for c, v in contract.accepted_values.items() if c in present},
+            expressions=contract.expressions,
         )
         con.register("new_rows", new)
         check_contract(con, "new_rows", entering, rule)

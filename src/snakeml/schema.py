@@ -33,6 +33,8 @@ class TableConfig:
     unique: list[list[str]] = field(default_factory=list)
     ranges: dict[str, list[Any]] = field(default_factory=dict)
     accepted_values: dict[str, list[Any]] = field(default_factory=dict)
+    # Rules across columns: a name, and a DuckDB boolean expression every row must satisfy
+    expressions: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

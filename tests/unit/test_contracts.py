@@ -154,3 +154,17 @@ def test_feature_contract_checks_key_target_time_and_declared_checks() -> None:
     con.execute("create table g as select flight_id, 'late' as arr_delay, time_hour from f")
     with pytest.raises(ContractError, match=r"table features, column arr_delay: is typed VARCHAR"):
         check_contract(con, "g", short, "features")
+
+
+def test_a_declared_expression_counts_the_rows_that_break_it() -> None:
+    con = relation("(1, 'a', 3), (2, 'b', 12), (3, NULL, 4)")
+    contract = Contract(
+        table="things", types={}, expressions={"size_below_id_plus_ten": "size < id + 10"}
+    )
+    with pytest.raises(
+        ContractError, match=r"column size_below_id_plus_ten: 1 rows break the rule size < id"
+    ):
+        check_contract(con, "things", contract, "demo")
+    broken = Contract(table="things", types={}, expressions={"typo": "sise > 0"})
+    with pytest.raises(ContractError, match="the declared expression typo cannot be evaluated"):
+        check_contract(con, "things", broken, "demo")

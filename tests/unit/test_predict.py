@@ -178,3 +178,22 @@ def test_bad_new_rows_write_nothing(new_flights, paths, settings, tmp_path):
 def test_new_rows_need_the_declared_columns_less_the_omitted(types, settings):
     declared = set(settings["data"]["tables"]["flights"]["columns"])
     assert set(types) == declared - set(OUTCOMES) - {"hour"}
+
+
+def test_a_time_hour_that_disagrees_with_the_schedule_is_refused(
+    new_flights, paths, settings, types
+):
+    """The New York wall clock written as UTC: another moment, so it must not be scored."""
+    wall_clock_as_utc = (
+        new_flights["time_hour"]
+        .dt.tz_convert("America/New_York")
+        .dt.tz_localize(None)
+        .dt.tz_localize("UTC")
+    )
+    bad = pa.Table.from_pandas(
+        new_flights.assign(time_hour=wall_clock_as_utc), preserve_index=False
+    )
+    with pytest.raises(
+        DataError, match=r"new flights, column time_hour_is_the_scheduled_hour: \d+ rows break"
+    ):
+        new_row_features(typed_rows(bad, types, "new"), paths, DECLARATION, settings)

@@ -73,7 +73,7 @@ def test_its_breakdowns_use_its_groups_and_periods(seattle_project: Path) -> Non
 def test_new_days_are_scored_with_the_history_before_them(seattle_project: Path) -> None:
     raw = pd.read_parquet(seattle_project / "data/raw/seattle_weather/days.parquet")
     new = raw.tail(3).drop(columns=["day_id"]).copy()
-    new["date"] = pd.to_datetime(new["date"]) + pd.Timedelta(days=3)  # 2016-01-01 to 03
+    new["date"] = (pd.to_datetime(new["date"]) + pd.Timedelta(days=3)).dt.date  # 2016-01-01..03
     (seattle_project / "data/new").mkdir(parents=True, exist_ok=True)
     new.to_parquet(seattle_project / "data/new/days.parquet", index=False)
     run = snakemake(
