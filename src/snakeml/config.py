@@ -68,9 +68,9 @@ def workflow_overrides(config: dict[str, Any]) -> list[str]:
     unknown = [str(key) for key in config if key not in CONFIG_KEYS]
     if unknown:
         raise ConfigError(
-            f"unknown --config key(s) {unknown}: snakeml takes overrides=\"key=value ...\" or "
+            f'unknown --config key(s) {unknown}: snakeml takes overrides="key=value ..." or '
             "overrides_file=<file>; targets and options go before --config, e.g. snakemake "
-            "--cores 2 results/predictions/new.parquet --config overrides=\"...\""
+            '--cores 2 results/predictions/new.parquet --config overrides="..."'
         )
     lines: list[str] = []
     if config.get("overrides_file"):
@@ -95,7 +95,7 @@ def workflow_overrides(config: dict[str, Any]) -> list[str]:
         if "=" not in item and not item.startswith("~"):
             raise ConfigError(
                 f"override {item!r} is not key=value (Hydra's grammar), e.g. "
-                "--config overrides=\"tuning.n_trials=5 model=[ridge]\""
+                '--config overrides="tuning.n_trials=5 model=[ridge]"'
             )
     return items
 

@@ -92,7 +92,6 @@ def check_contract(
     """Check ``relation`` (a view or table name) against ``contract``; return its row count."""
     import duckdb
 
-
     source = f" ({contract.source})" if contract.source else ""
 
     def fail(column: str, rows: int | None, problem: str) -> ContractError:

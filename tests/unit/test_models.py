@@ -248,14 +248,24 @@ def test_suggest_params_fixed_trial_without_a_value_names_the_param():
 # --- limit_threads --------------------------------------------------------------------------
 
 
+def _threads(api: str) -> set[int]:
+    return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == api}
+
+
 def test_limit_threads_caps_every_pool_and_restores_it():
-    assert threadpool_info()  # NumPy's BLAS at least: the checks below are not vacuous
+    assert _threads("blas") and _threads("openmp")  # the checks below are not vacuous
     with threadpool_limits(limits=2):
         with limit_threads(1):
             assert {pool["num_threads"] for pool in threadpool_info()} == {1}
         assert {pool["num_threads"] for pool in threadpool_info()} == {2}
         with limit_threads(0):  # clamped to one thread, never "no limit"
             assert {pool["num_threads"] for pool in threadpool_info()} == {1}
+
+
+def test_blas_keeps_one_thread_so_linear_models_do_not_depend_on_cores():
+    with limit_threads(2):
+        assert _threads("openmp") == {2}
+        assert _threads("blas") == {1}
 
 
 # --- save_model, load_model ------------------------------------------------------------------
