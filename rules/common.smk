@@ -46,17 +46,17 @@ try:
 except ConfigError as exc:
     sys.exit(f"snakeml: {exc}")
 
-RULE_CONFIG_FILES = [str(path) for path in export_rule_configs(CFG, RULE_CONFIGS).values()]
+RULE_CONFIG_FILES = [
+    str(path) for path in export_rule_configs(CFG, RULE_CONFIGS, declaration=DECLARATION).values()
+]
 
 MODELS = model_names(CFG)
 RESOURCES = CFG["resources"]
 DATA = CFG["data"]["name"]
 RAW_TABLES = list(CFG["data"]["tables"])
-# The data set's SQL: every step file, the carry step, and the declaration itself.
-FEATURE_SQL = [
-    str(path.relative_to(workflow.basedir))
-    for path in [*DECLARATION.step_files, DECLARATION.sql_dir / "steps.yaml"]
-]
+# The data set's SQL: every step file, the carry step, and the declaration itself (last: the
+# scripts find the SQL folder from it).
+FEATURE_SQL = [str(path.relative_to(workflow.basedir)) for path in DECLARATION.input_files]
 SHARDS = list(range(CFG["tuning"]["n_shards"]))
 GROUP_NAMES = [group["name"] for group in CFG["task"]["groups"]]
 

@@ -346,14 +346,17 @@ def model_names(cfg: dict[str, Any]) -> list[str]:
     return sorted(cfg["model"])
 
 
-def rule_slices(cfg: dict[str, Any], root: str | Path | None = None) -> dict[str, dict[str, Any]]:
+def rule_slices(
+    cfg: dict[str, Any], root: str | Path | None = None, declaration: Declaration | None = None
+) -> dict[str, dict[str, Any]]:
     """Each rule's own part of the configuration, keyed by its path under results/configs.
 
     A rule sees only the values it uses, so changing any other value does not rerun it. The
     feature columns and families come from the data set's declaration (sql/<data>/steps.yaml).
     """
-    root = Path(root) if root is not None else DEFAULT_CONFIG_DIR.parent
-    declaration = declaration_of(cfg, root)
+    if declaration is None:
+        root = Path(root) if root is not None else DEFAULT_CONFIG_DIR.parent
+        declaration = declaration_of(cfg, root)
     task = cfg["task"]
     selected = selected_features(cfg["features"], declaration)
     columns = {"target": task["target"], **selected}
@@ -422,12 +425,18 @@ def rule_slices(cfg: dict[str, Any], root: str | Path | None = None) -> dict[str
 
 
 def export_rule_configs(
-    cfg: dict[str, Any], out_dir: str | Path, root: str | Path | None = None
+    cfg: dict[str, Any],
+    out_dir: str | Path,
+    root: str | Path | None = None,
+    declaration: Declaration | None = None,
 ) -> dict[str, Path]:
-    """Write each rule's slice to ``out_dir/<rule>.yaml``; files whose text is unchanged stay."""
+    """Write each rule's slice to ``out_dir/<rule>.yaml``; files whose text is unchanged stay.
+
+    ``declaration`` (else read from ``root``) is the data set's steps.yaml, already loaded.
+    """
     out_dir = Path(out_dir)
     paths: dict[str, Path] = {}
-    for key, data in rule_slices(cfg, root).items():
+    for key, data in rule_slices(cfg, root, declaration).items():
         path = out_dir / f"{key}.yaml"
         write_text_if_changed(path, SLICE_HEADER + dump_yaml(data))
         paths[key] = path

@@ -105,6 +105,11 @@ class Declaration:
         return files
 
     @property
+    def input_files(self) -> list[Path]:
+        """What the build depends on: its SQL files, then this declaration (steps.yaml) last."""
+        return [*self.step_files, self.sql_dir / DECLARATION]
+
+    @property
     def final_columns(self) -> list[str]:
         """Every column the last step must produce: key, other columns, features."""
         names = [*self.key, *self.columns, *(f.name for f in self.features)]

@@ -232,8 +232,9 @@ def _materialize(
 ) -> tuple[int, int]:
     """Store the last step's rows once; count them and those ``keep`` selects."""
     con.execute(f"create or replace temp table {BUILT} as select * from {declaration.steps[-1]}")
-    ((built,),) = con.execute(f"select count(*) from {BUILT}").fetchall()
-    kept = con.table(BUILT).filter(keep).aggregate("count(*)").fetchall()[0][0]
+    ((built, kept),) = (
+        con.table(BUILT).aggregate(f"count(*), count(*) filter (where {keep})").fetchall()
+    )
     return int(built), int(kept)
 
 
@@ -356,8 +357,3 @@ def _write_blocks(
                 writer.close()
             con.register(f"raw_{spec.table}", con.table(f"whole_{spec.table}"))
     return built, kept
-
-
-def feature_declaration(sql_dir: str | Path) -> Declaration:
-    """The declaration of the SQL folder (a shortcut for scripts and tests)."""
-    return load_declaration(sql_dir)
