@@ -15,9 +15,9 @@ import pandas as pd
 from snakeml.errors import DataError
 from snakeml.importance import sample_rows
 from snakeml.io import atomic_path, write_csv, write_json
-from snakeml.metrics import regression_metrics
 from snakeml.models import feature_frame, limit_threads, load_model, target_vector
 from snakeml.plots import plot_error_by_period, plot_predicted_vs_actual, plot_residuals_by
+from snakeml.task_kinds import regression_metrics
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ import pandas as pd
 
 from snakeml.errors import DataError
 from snakeml.io import write_csv
-from snakeml.metrics import regression_metrics
 from snakeml.models import feature_frame, limit_threads, load_model, target_vector
 from snakeml.plots import plot_importances
+from snakeml.task_kinds import regression_metrics
 
 log = logging.getLogger(__name__)
 

@@ -13,49 +13,21 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from snakeml.errors import DataError
 from snakeml.io import atomic_path, read_json, write_csv, write_json, write_text_atomic
-from snakeml.metrics import GREATER_IS_BETTER, regression_metrics
+from snakeml.task_kinds import (
+    BASELINE_MEAN,
+    GREATER_IS_BETTER,
+    mean_baseline,
+    median_baseline,
+    median_baseline_name,
+    regression_metrics,
+)
 
 log = logging.getLogger(__name__)
 
-BASELINE_MEAN = "baseline_mean"
 METRIC_NAMES = {"rmse": "RMSE", "mae": "MAE", "r2": "R²"}
-
-
-def median_baseline_name(group_names: list[str]) -> str:
-    """``baseline_median_<group>_<group>...``, or ``baseline_median`` without groups."""
-    return "_".join(["baseline_median", *group_names])
-
-
-def mean_baseline(fit: pd.DataFrame, test: pd.DataFrame, target: str) -> np.ndarray:
-    """Predict the mean target of the fitting rows for every test row."""
-    return np.full(len(test), float(fit[target].mean()))
-
-
-def median_baseline(
-    fit: pd.DataFrame, test: pd.DataFrame, target: str, keys: list[str]
-) -> np.ndarray:
-    """Predict the median target of the row's group (``keys``) in the fitting rows.
-
-    A group never seen in fitting falls back to the group of all keys but the last, and so on,
-    then to the overall median. Returns one float64 per test row, in test order.
-    """
-    missing = [c for c in (*keys, target) if c not in fit.columns or c not in test]
-    if missing:
-        raise DataError(f"splits lack columns {missing} the median baseline needs: rebuild")
-    predicted = np.full(len(test), np.nan)
-    for depth in range(len(keys), 0, -1):
-        level = list(keys[:depth])
-        medians = fit.groupby(level, dropna=False)[target].median().rename("group_median")
-        rows = test[level].merge(medians, how="left", left_on=level, right_index=True)
-        found = rows["group_median"].to_numpy(dtype="float64")
-        predicted = np.where(np.isnan(predicted), found, predicted)
-    overall = float(fit[target].median())
-    return np.where(np.isnan(predicted), overall, predicted)
 
 
 def baseline_scores(

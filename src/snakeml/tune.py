@@ -29,7 +29,6 @@ import pandas as pd
 
 from snakeml.errors import ConfigError, DataError
 from snakeml.io import atomic_path, read_json, write_parquet, write_yaml
-from snakeml.metrics import loss, regression_metrics
 from snakeml.models import (
     build_pipeline,
     feature_frame,
@@ -38,6 +37,7 @@ from snakeml.models import (
     target_vector,
 )
 from snakeml.storage import display_url, open_storage
+from snakeml.task_kinds import loss, regression_metrics
 
 if TYPE_CHECKING:
     import optuna
