@@ -18,9 +18,9 @@ from snakeml.config import (
 from snakeml.dataset import table_files
 from snakeml.errors import ConfigError
 from snakeml.outputs import (
-    EVALUATE_FILES,
     IMPORTANCE_FILES,
     breakdown_files,
+    evaluate_files,
     evaluation_files,
     tuning_files,
 )
@@ -59,6 +59,8 @@ RAW_TABLES = list(CFG["data"]["tables"])
 FEATURE_SQL = [str(path.relative_to(workflow.basedir)) for path in DECLARATION.input_files]
 SHARDS = list(range(CFG["tuning"]["n_shards"]))
 GROUP_NAMES = [group["name"] for group in CFG["task"]["groups"]]
+KIND = CFG["task"]["kind"]
+PERIOD = CFG["split"]["period"]
 
 
 wildcard_constraints:
@@ -79,6 +81,10 @@ def get_model_metrics(wildcards):
 
 def get_models(wildcards):
     return expand("results/models/{model}.skops", model=MODELS)
+
+
+def get_decisions(wildcards):
+    return expand("results/models/{model}.decision.json", model=MODELS)
 
 
 def raw_table(table):
@@ -102,24 +108,39 @@ def get_new_rows(wildcards):
     return csv if Path(csv).is_file() and not Path(parquet).is_file() else parquet
 
 
-EVALUATION_FILES = evaluation_files(GROUP_NAMES, CFG["split"]["period"])
+EVALUATION_FILES = evaluation_files(GROUP_NAMES, PERIOD, KIND)
 TUNING_FILES = tuning_files()
 # Each figure of the evaluate rule: its caption in report/ and its label in the report.
 FIGURES = {
-    "scatter_png": ("predicted_vs_actual.rst", "predicted vs actual"),
-    **{
-        f"by_{group['name']}_png": ("residuals_by_group.rst", f"residuals by {group['label']}")
-        for group in CFG["task"]["groups"]
-    },
-    "by_period_png": ("error_by_period.rst", f"error by {CFG['split']['period']}"),
     "plot": ("importance.rst", "permutation importance per column"),
     "families_plot": ("family_importance.rst", "permutation importance per feature family"),
 }
+if KIND == "regression":
+    FIGURES |= {
+        "scatter_png": ("predicted_vs_actual.rst", "predicted vs actual"),
+        **{
+            f"by_{group['name']}_png": ("residuals_by_group.rst", f"residuals by {group['label']}")
+            for group in CFG["task"]["groups"]
+        },
+        "by_period_png": ("error_by_period.rst", f"error by {PERIOD}"),
+    }
+else:
+    FIGURES |= {
+        "confusion_png": ("confusion_matrix.rst", "confusion matrix"),
+        "roc_png": ("roc_curve.rst", "ROC curve"),
+        "pr_png": ("precision_recall_curve.rst", "precision-recall curve"),
+        "calibration_png": ("calibration_curve.rst", "calibration curve"),
+        **{
+            f"by_{group['name']}_png": ("metrics_by_group.rst", f"metrics by {group['label']}")
+            for group in CFG["task"]["groups"]
+        },
+        "by_period_png": ("metrics_by_period.rst", f"metrics by {PERIOD}"),
+    }
 
 
 def evaluate_outputs():
     """The evaluate rule's named outputs (snakeml.outputs), figures marked for the report."""
-    return model_outputs({**EVALUATE_FILES, **breakdown_files(GROUP_NAMES, CFG["split"]["period"])})
+    return model_outputs({**evaluate_files(KIND), **breakdown_files(GROUP_NAMES, PERIOD, KIND)})
 
 
 def importance_outputs():
@@ -152,6 +173,7 @@ def get_final_artifacts():
         "results/champion/metrics.json",
         "results/champion/statement.txt",
         "results/champion/model.skops",
+        "results/champion/decision.json",
         *expand("results/evaluation/{model}/{file}", model=MODELS, file=EVALUATION_FILES),
         *expand("results/tuning/{model}/{file}", model=MODELS, file=TUNING_FILES),
     ]

@@ -6,6 +6,7 @@ rule predict:
     input:
         new=get_new_rows,
         model="results/champion/model.skops",
+        decision="results/champion/decision.json",
         tables=[raw_table(table) for table in RAW_TABLES],
         sql=FEATURE_SQL,
         cfg=rule_config("predict"),

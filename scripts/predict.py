@@ -20,6 +20,7 @@ def main(smk) -> None:
         threads=smk.threads,
         memory_limit_mb=smk.resources.mem_mb,
         rule=smk.rule,
+        decision_path=smk.input.decision,
     )
     write_table_metadata(smk.output.predictions, smk.rule, smk.input.cfg)
 

@@ -24,13 +24,17 @@ from snakeml.dataset import (
 from snakeml.errors import ConfigError
 from snakeml.io import dump_yaml, write_text_if_changed
 from snakeml.schema import (
-    METRICS,
     PERIODS,
     PREPROCESSORS,
     PRUNERS,
     SEARCH_TYPES,
     TASK_KINDS,
     register_schema,
+)
+from snakeml.task_kinds import (
+    check_metric,
+    check_tuning_metric,
+    default_metric,
 )
 
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parents[2] / "conf"
@@ -152,6 +156,7 @@ def compose_config(
     finally:
         GlobalHydra.instance().clear()
     assert isinstance(data, dict)
+    fill_metric_defaults(data)
     validate_config(data, config_dir.parent)
     return data
 
@@ -229,7 +234,9 @@ def _check_search_param(key: str, spec: dict[str, Any]) -> None:
         _require(low > 0, f"{key}.low", f"a log-scaled search needs low > 0, got {low}")
 
 
-def _check_models(models: dict[str, Any]) -> None:
+def _check_models(models: dict[str, Any], kind: str) -> None:
+    from snakeml.models import estimator_class
+
     _require(len(models) > 0, "model", "select at least one model, e.g. model=[ridge,hgb]")
     for name, spec in models.items():
         key = f"model.{name}"
@@ -241,6 +248,10 @@ def _check_models(models: dict[str, Any]) -> None:
             f"{key}._target_",
             f"{target!r} is not an importable 'package.module.Class' path",
         )
+        try:
+            estimator_class(target, kind)
+        except ConfigError as exc:
+            raise ConfigError(f"{key}: {exc} (task.kind is {kind})") from None
         _require(
             spec["preprocessing"] in PREPROCESSORS,
             f"{key}.preprocessing",
@@ -302,6 +313,14 @@ def _check_features(cfg: dict[str, Any], declaration: Declaration) -> None:
     )
 
 
+def fill_metric_defaults(cfg: dict[str, Any]) -> None:
+    """Set a null tuning.metric or evaluation.metric to the task kind's default, in place."""
+    kind = cfg["task"]["kind"]
+    for group in ("tuning", "evaluation"):
+        if cfg[group]["metric"] is None and kind in TASK_KINDS:
+            cfg[group]["metric"] = default_metric(kind)
+
+
 def validate_config(cfg: dict[str, Any], root: str | Path | None = None) -> None:
     """Check the values the schema's types cannot express. Raises ConfigError.
 
@@ -318,20 +337,15 @@ def validate_config(cfg: dict[str, Any], root: str | Path | None = None) -> None
     declaration = declaration_of(cfg, root)
     check_data(data, declaration, root)
     task = cfg["task"]
-    _require(task["kind"] in TASK_KINDS, "task.kind", f"must be one of {list(TASK_KINDS)}")
-    _require(
-        task["kind"] == "regression",
-        "task.kind",
-        f"{task['kind']!r} is not supported yet: only regression targets for now",
-    )
+    kind = task["kind"]
+    _require(kind in TASK_KINDS, "task.kind", f"must be one of {list(TASK_KINDS)}")
     check_task(task, declaration)
     _check_features(cfg, declaration)
     _check_split(cfg["split"])
-    _check_models(cfg["model"])
+    _check_models(cfg["model"], kind)
     _check_tuning(cfg["tuning"])
-    for key in ("tuning.metric", "evaluation.metric"):
-        group, name = key.split(".")
-        _require(cfg[group][name] in METRICS, key, f"must be one of {METRICS}")
+    check_tuning_metric(kind, cfg["tuning"]["metric"])
+    check_metric(kind, cfg["evaluation"]["metric"])
     evaluation = cfg["evaluation"]
     _require(evaluation["importance_repeats"] >= 1, "evaluation.importance_repeats", "must be >= 1")
     _require(evaluation["importance_max_rows"] >= 1, "evaluation.importance_max_rows", ">= 1")
@@ -362,19 +376,21 @@ def rule_slices(
     columns = {"target": task["target"], **selected}
     chosen = [*selected["numeric"], *selected["categorical"]]
     order = {"time": task["time"], "key": list(declaration.key)}
+    kind = task["kind"]
     labels = {"target": task["target"], "label": task["label"], "units": task["units"]}
     evaluation = cfg["evaluation"]
     features = {
         "data": cfg["data"],
         # the feature build reads every declared feature; features.columns selects model inputs
         "features": {k: v for k, v in cfg["features"].items() if k != "columns"},
-        "task": {"target": task["target"], "time": task["time"]},
+        "task": {"target": task["target"], "time": task["time"], "kind": kind},
     }
     slices: dict[str, dict[str, Any]] = {
         "ingest": {"data": cfg["data"]},
         "features": features,
         "split": {"seed": cfg["seed"], "split": cfg["split"], **order},
         "leaderboard": {
+            "kind": kind,
             "metric": evaluation["metric"],
             "target": task["target"],
             "groups": [group["column"] for group in task["groups"]],
@@ -385,6 +401,7 @@ def rule_slices(
         # every model was trained on.
         "predict": {
             **features,
+            "kind": kind,
             "columns": columns,
             "id_columns": list(task["id_columns"]),
         },
@@ -393,6 +410,7 @@ def rule_slices(
         model = {"name": name, **cfg["model"][name]}
         slices[f"tune_shard/{name}"] = {
             "seed": cfg["seed"],
+            "kind": kind,
             "columns": columns,
             "order": order,
             "model": model,
@@ -403,15 +421,24 @@ def rule_slices(
             "model": model,
             "tuning": {key: cfg["tuning"][key] for key in ("metric", "n_shards")},
         }
-        slices[f"train/{name}"] = {"seed": cfg["seed"], "columns": columns, "model": model}
+        slices[f"train/{name}"] = {
+            "seed": cfg["seed"],
+            "kind": kind,
+            "columns": columns,
+            "model": model,
+        }
         slices[f"evaluate/{name}"] = {
             "seed": cfg["seed"],
+            "kind": kind,
+            "metric": evaluation["metric"],
             "columns": columns,
             "task": {**labels, "groups": task["groups"], "time": task["time"]},
             "key": order["key"],
             "period": {"unit": cfg["split"]["period"], "time_zone": cfg["split"]["time_zone"]},
         }
         slices[f"importance/{name}"] = {
+            "kind": kind,
+            "metric": evaluation["metric"],
             "columns": columns,
             "families": declaration.families(chosen),
             "task": labels,

@@ -15,6 +15,7 @@ import pandas as pd
 
 from snakeml.errors import ConfigError, DataError, ModelLoadError
 from snakeml.io import atomic_path
+from snakeml.task_kinds import REGRESSION, check_estimator, is_classifier_kind
 
 if TYPE_CHECKING:
     import optuna
@@ -54,28 +55,37 @@ def feature_frame(frame: pd.DataFrame, columns: dict[str, Any]) -> pd.DataFrame:
     return out
 
 
-def target_vector(frame: pd.DataFrame, columns: dict[str, Any]) -> np.ndarray:
-    """The regression target as float64; rows without a target are a data error."""
+def target_vector(
+    frame: pd.DataFrame, columns: dict[str, Any], kind: str = REGRESSION
+) -> np.ndarray:
+    """The target (rows,): float64 for regression, the labels as they are for classifiers.
+
+    Rows without a target are a data error.
+    """
     target = columns["target"]
     if target not in frame.columns:
         raise DataError(f"input data lacks the target column {target!r}")
+    if is_classifier_kind(kind):
+        labels = frame[target]
+        if labels.isna().any():
+            raise DataError(f"target {target!r} has {int(labels.isna().sum())} missing values")
+        return labels.to_numpy()
     values = frame[target].to_numpy(dtype="float64", na_value=np.nan)
     if np.isnan(values).any():
         raise DataError(f"target {target!r} has {int(np.isnan(values).sum())} missing values")
     return values
 
 
-def estimator_class(target: str) -> type:
-    """Import the estimator class named by ``_target_`` and check it is a regressor."""
-    from sklearn.base import is_regressor
-
+def estimator_class(target: str, kind: str = REGRESSION) -> type:
+    """Import the estimator class named by ``_target_`` and check it can do a ``kind`` task."""
     module_name, _, class_name = target.rpartition(".")
     try:
         cls = getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError) as exc:
         raise ConfigError(f"model _target_ {target!r} cannot be imported: {exc}") from exc
-    if not isinstance(cls, type) or not is_regressor(cls()):
-        raise ConfigError(f"model _target_ {target!r} is not a scikit-learn regressor")
+    if not isinstance(cls, type):
+        raise ConfigError(f"model _target_ {target!r} is not a class")
+    check_estimator(kind, cls(), target)
     return cls
 
 
@@ -85,6 +95,7 @@ def build_pipeline(
     params: dict[str, Any],
     threads: int = 1,
     seed: int = 0,
+    kind: str = REGRESSION,
 ) -> Pipeline:
     """A Pipeline of the model's preprocessing and its estimator with ``params`` applied."""
     from sklearn.compose import ColumnTransformer
@@ -93,7 +104,7 @@ def build_pipeline(
     from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
     numeric, categorical = list(columns["numeric"]), list(columns["categorical"])
-    cls = estimator_class(model["_target_"])
+    cls = estimator_class(model["_target_"], kind)
     settings = {**model["params"], **params}
     accepted = cls().get_params()
     unknown = sorted(set(settings) - set(accepted))

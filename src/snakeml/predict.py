@@ -195,6 +195,29 @@ def new_row_features(
     return frame
 
 
+def champion_predictions(
+    pipeline: Any,
+    features: pd.DataFrame,
+    settings: dict[str, Any],
+    decision_path: str | Path | None = None,
+) -> pd.DataFrame:
+    """``predicted_<target>``; for a classifier also one probability column per class."""
+    from snakeml.models import feature_frame
+    from snakeml.task_kinds import REGRESSION, model_predictions
+    from snakeml.train import read_decision
+
+    kind = settings.get("kind", REGRESSION)
+    decision = read_decision(decision_path) if decision_path else {}
+    return model_predictions(
+        pipeline,
+        feature_frame(features, settings["columns"]),
+        kind,
+        decision.get("classes"),
+        decision.get("threshold"),
+        f"predicted_{settings['columns']['target']}",
+    )
+
+
 def score_new_rows(
     new_path: str | Path,
     paths: dict[str, str | Path],
@@ -205,13 +228,15 @@ def score_new_rows(
     threads: int = 1,
     memory_limit_mb: int | None = None,
     rule: str = "predict",
+    decision_path: str | Path | None = None,
 ) -> int:
     """Score the rows in ``new_path`` with the champion; write their ids and predictions.
 
-    ``settings`` is the predict rule's slice (data, features, task, columns, id_columns).
+    ``settings`` is the predict rule's slice (data, features, task, kind, columns, id_columns);
+    ``decision_path`` the champion's decision file (a classifier's classes and threshold).
     Returns the number of rows scored. Raises DataError naming the file and column.
     """
-    from snakeml.models import feature_frame, limit_threads, load_model
+    from snakeml.models import limit_threads, load_model
 
     declaration = load_declaration(sql_dir)
     if declaration.predict is None:
@@ -234,10 +259,11 @@ def score_new_rows(
         rule,
     )
     with limit_threads(threads):
-        predicted = pipeline.predict(feature_frame(features, settings["columns"]))
+        predicted = champion_predictions(pipeline, features, settings, decision_path)
     keys = [name for name in settings["id_columns"] if name in data.column_names]
     out = data.select(keys).to_pandas()
-    out[f"predicted_{settings['columns']['target']}"] = predicted
+    for column in predicted.columns:
+        out[column] = predicted[column].to_numpy()
     with atomic_path(output) as tmp:
         out.to_parquet(tmp, index=False)
     log.info("scored %d new rows of %s from %s with %s", len(out), table, new_path, model_path)

@@ -12,7 +12,6 @@ from omegaconf import MISSING
 
 SEARCH_TYPES: tuple[str, ...] = ("float", "int", "categorical")
 PREPROCESSORS: tuple[str, ...] = ("onehot", "ordinal")
-METRICS: tuple[str, ...] = ("rmse", "mae", "r2")
 PRUNERS: tuple[str, ...] = ("median", "none")
 TASK_KINDS: tuple[str, ...] = ("regression", "binary", "multiclass")
 PERIODS: tuple[str, ...] = ("year", "month", "week", "day")
@@ -106,7 +105,8 @@ class TuningConfig:
     n_trials: int = MISSING
     n_shards: int = MISSING
     timeout_seconds: float | None = MISSING
-    metric: str = MISSING
+    # null: the task kind's default (snakeml.task_kinds.DEFAULT_METRIC)
+    metric: str | None = MISSING
     n_folds: int = MISSING
     startup_trials: int = MISSING
     pruner: str = MISSING
@@ -116,7 +116,8 @@ class TuningConfig:
 
 @dataclass
 class EvaluationConfig:
-    metric: str = MISSING
+    # null: the task kind's default (snakeml.task_kinds.DEFAULT_METRIC)
+    metric: str | None = MISSING
     importance_repeats: int = MISSING
     importance_max_rows: int = MISSING
     importance_random_state: int = MISSING

@@ -857,3 +857,23 @@ def prediction_frame(
     frame = pd.DataFrame(proba, columns=columns[1:])
     frame.insert(0, name, predicted_classes(kind, proba, classes, threshold))
     return frame
+
+
+def model_predictions(
+    estimator: Any,
+    x: Any,
+    kind: str,
+    classes: Sequence[Any] | None = None,
+    threshold: float | None = None,
+    name: str = "predicted",
+) -> pd.DataFrame:
+    """A fitted model's prediction output for rows ``x`` (:func:`prediction_frame`).
+
+    Regression: ``estimator.predict``. Classifiers: ``predict_proba`` aligned to ``classes``.
+    """
+    if not is_classifier_kind(kind):
+        return prediction_frame(kind, estimator.predict(x), name=name)
+    if classes is None:
+        raise ValueError(f"the predictions of a {kind} task need its classes")
+    proba = align_proba(estimator.predict_proba(x), estimator.classes_, classes)
+    return prediction_frame(kind, proba, classes, threshold, name)

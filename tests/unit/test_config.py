@@ -243,7 +243,7 @@ def test_compose_smoke_experiment(conf_dir):
         ("task.target=distance", ["task.target", "'distance'", "is a feature"]),
         ("task.time=sched_time", ["task.time", "'sched_time'", "not a column"]),
         ("task.id_columns=[flight_id,gate]", ["task.id_columns", "'gate'"]),
-        ("task.kind=binary", ["task.kind", "'binary'", "not supported yet"]),
+        ("task.kind=binary", ["model.ridge", "not a scikit-learn classifier", "binary"]),
         ("task.kind=ordinal", ["task.kind", "regression"]),
         ("task.groups.0.column=gate", ["task.groups", "'gate'"]),
         # data: a data set is a choice of the group, with its tables
@@ -435,7 +435,7 @@ def test_rule_slices_hold_only_what_each_rule_uses(cfg):
             "legs_lookback_days": 3,
             "block_rows": 400_000,
         },
-        "task": {"target": "arr_delay", "time": "time_hour"},
+        "task": {"target": "arr_delay", "time": "time_hour", "kind": "regression"},
     }
     assert slices["split"] == {
         "seed": 13,
@@ -444,6 +444,7 @@ def test_rule_slices_hold_only_what_each_rule_uses(cfg):
         "key": ["flight_id"],
     }
     assert slices["leaderboard"] == {
+        "kind": "regression",
         "metric": "rmse",
         "target": "arr_delay",
         "groups": ["carrier", "sched_dep_hour"],
@@ -455,7 +456,7 @@ def test_rule_slices_hold_only_what_each_rule_uses(cfg):
     assert CATEGORICAL == ["carrier", "origin", "dest", "plane_engine"]
     assert {"month", "legs_today", "carrier_delay_high_day", "plane_age"} <= set(NUMERIC)
     tune = slices["tune_shard/ridge"]
-    assert sorted(tune) == ["columns", "model", "order", "seed", "tuning"]
+    assert sorted(tune) == ["columns", "kind", "model", "order", "seed", "tuning"]
     assert tune["columns"] == columns
     assert tune["order"] == {"time": "time_hour", "key": ["flight_id"]}
     assert tune["model"] == {"name": "ridge", **cfg["model"]["ridge"]}
@@ -465,10 +466,12 @@ def test_rule_slices_hold_only_what_each_rule_uses(cfg):
         "model": tune["model"],
         "tuning": {"metric": "rmse", "n_shards": 2},
     }
-    assert sorted(slices["train/hgb"]) == ["columns", "model", "seed"]
+    assert sorted(slices["train/hgb"]) == ["columns", "kind", "model", "seed"]
     assert slices["train/hgb"]["model"]["name"] == "hgb"
     assert slices["evaluate/hgb"] == {
         "seed": 13,
+        "kind": "regression",
+        "metric": "rmse",
         "columns": columns,
         "task": {
             "target": "arr_delay",
@@ -481,6 +484,8 @@ def test_rule_slices_hold_only_what_each_rule_uses(cfg):
         "period": {"unit": "month", "time_zone": "America/New_York"},
     }
     assert slices["importance/hgb"] == {
+        "kind": "regression",
+        "metric": "rmse",
         "columns": columns,
         "families": DECLARATION.families(),
         "task": {"target": "arr_delay", "label": "arrival delay", "units": "minutes"},
@@ -488,6 +493,7 @@ def test_rule_slices_hold_only_what_each_rule_uses(cfg):
     }
     assert slices["predict"] == {
         **slices["features"],
+        "kind": "regression",
         "columns": columns,
         "id_columns": cfg["task"]["id_columns"],
     }
