@@ -42,6 +42,7 @@ from snakeml.task_kinds import (
     align_proba,
     check_fold_classes,
     check_target,
+    greater_is_better,
     is_classifier_kind,
     loss,
     regression_metrics,
@@ -466,7 +467,9 @@ def plot_history(trials: pd.DataFrame, metric: str, model: str, target: str | Pa
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("trial within shard")
-    ax.set_ylabel(f"mean {metric} over folds (lower is better)")
+    # A greater-is-better metric (ROC AUC) is minimised negated (snakeml.task_kinds.loss).
+    sign = "minus " if greater_is_better(metric) else ""
+    ax.set_ylabel(f"{sign}mean {metric} over folds (lower is better)")
     ax.set_title(f"{model}: optimization history")
     ax.legend(fontsize="small")
     _save(fig, target)

@@ -217,3 +217,19 @@ def test_the_binary_leaderboard_has_the_kinds_columns_and_baselines(trained, sli
     assert sorted(board["model"]) == ["baseline_frequency_carrier", "baseline_prior", "logreg"]
     assert champion["metric"] == "log_loss" and "log loss" in champion["statement"]
     assert json.loads(board_outputs["decision"].read_text()) == read_json(decision)
+
+
+def test_batch_predictions_hold_the_class_and_probabilities(trained, slices, delayed_cfg):
+    from snakeml.models import load_model
+    from snakeml.predict import champion_predictions
+
+    model, decision, test, _, _ = trained
+    settings = copy.deepcopy(rule_slices(delayed_cfg)["predict"])
+    settings["columns"] = copy.deepcopy(COLUMNS)
+    rows = pd.read_parquet(test)
+    out = champion_predictions(load_model(model), rows, settings, decision)
+    assert list(out.columns) == ["predicted_delayed", "proba_false", "proba_true"]
+    assert len(out) == len(rows)
+    np.testing.assert_allclose(out[["proba_false", "proba_true"]].sum(axis=1), 1.0)
+    threshold = read_json(decision)["threshold"]
+    np.testing.assert_array_equal(out["predicted_delayed"], out["proba_true"] >= threshold)
