@@ -98,3 +98,22 @@ def test_a_model_or_metric_of_the_wrong_kind_is_refused_before_any_job(
     line = next(line for line in run.output.splitlines() if line.startswith("snakeml:"))
     assert all(word in line for word in words), line
     assert not (workdir / "results/tuning").exists()
+
+
+def test_batch_prediction_of_the_binary_champion_matches_its_evaluation(delayed_project: Path):
+    from tests.workflow.test_predict import held_out_flights
+
+    new = held_out_flights(delayed_project)
+    (delayed_project / "data/new").mkdir(parents=True, exist_ok=True)
+    new.to_parquet(delayed_project / "data/new/held_out.parquet", index=False)
+    run = snakemake(delayed_project, DELAYED, "results/predictions/held_out.parquet")
+    assert run.returncode == 0, run.output[-5000:]
+    scored = pd.read_parquet(delayed_project / "results/predictions/held_out.parquet")
+    assert list(scored.columns)[-3:] == ["predicted_delayed", "proba_false", "proba_true"]
+    champion = json.loads((delayed_project / "results/champion/metrics.json").read_text())
+    evaluated = pd.read_parquet(
+        delayed_project / f"results/evaluation/{champion['model']}/predictions.parquet"
+    )
+    matched = scored.merge(evaluated, on="flight_id", how="left", validate="one_to_one")
+    np.testing.assert_allclose(matched["proba_true_x"], matched["proba_true_y"], rtol=1e-9)
+    assert (matched["predicted_delayed"] == matched["predicted"]).all()
