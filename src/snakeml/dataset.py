@@ -11,14 +11,13 @@ in one place, and checked before any job runs.
 from __future__ import annotations
 
 import importlib.util
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from snakeml.errors import ConfigError, SettingError
-from snakeml.schema import Bounds
+from snakeml.schema import Bounds, is_non_finite
 
 FINITE_OR_NULL = Bounds(nullable=True)
 
@@ -329,7 +328,7 @@ def sql_variables(features: dict[str, Any], declaration: Declaration) -> dict[st
                     f"{key}: the SQL of data set {declaration.sql_dir.name} declares no such "
                     f"variable {name} ({where}); known: {sorted(declaration.variables)}"
                 )
-            if value is None or isinstance(value, list) or _non_finite(value):
+            if value is None or isinstance(value, list) or is_non_finite(value):
                 raise SettingError(key, value, "a finite number, a string or a boolean")
             continue
         kind = spec.get("type", "float")
@@ -359,12 +358,6 @@ def variable_bounds(spec: dict[str, Any]) -> Bounds:
         low_open=open_,
         high_open=open_,
         integer=spec.get("type", "float") == "int",
-    )
-
-
-def _non_finite(value: Any) -> bool:
-    return (
-        isinstance(value, int | float) and not isinstance(value, bool) and not math.isfinite(value)
     )
 
 

@@ -70,6 +70,13 @@ class Bounds:
         return f"null or {text}" if self.nullable else text
 
 
+def is_non_finite(value: Any) -> bool:
+    """Whether ``value`` is a number that is NaN or an infinity (booleans are not numbers)."""
+    return (
+        isinstance(value, int | float) and not isinstance(value, bool) and not math.isfinite(value)
+    )
+
+
 def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 

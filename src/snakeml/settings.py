@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import math
 import typing
 from collections.abc import Iterator
 from dataclasses import fields, is_dataclass
@@ -21,7 +20,14 @@ from typing import Any
 
 from snakeml.dataset import Declaration, sql_variables
 from snakeml.errors import ConfigError, SettingError
-from snakeml.schema import FEATURE_BOUNDS, Bounds, Config, field_bounds, type_hints
+from snakeml.schema import (
+    FEATURE_BOUNDS,
+    Bounds,
+    Config,
+    field_bounds,
+    is_non_finite,
+    type_hints,
+)
 
 FINITE = Bounds()
 
@@ -81,7 +87,7 @@ class ParameterRule:
 
     def admits(self, value: Any) -> bool:
         """Whether the estimator accepts ``value`` for the parameter."""
-        if _non_finite(value):
+        if is_non_finite(value):
             return False
         if isinstance(value, bool):
             return any(
@@ -94,12 +100,6 @@ class ParameterRule:
         """The constraints in scikit-learn's words: ``an int in the range [1, inf) or None``."""
         shown = [str(c) for c in self.constraints if not getattr(c, "hidden", False)]
         return " or ".join(shown) or "a value the estimator accepts"
-
-
-def _non_finite(value: Any) -> bool:
-    return (
-        isinstance(value, int | float) and not isinstance(value, bool) and not math.isfinite(value)
-    )
 
 
 @functools.cache
@@ -124,7 +124,7 @@ def parameter_rules(target: str) -> tuple[str, frozenset[str], dict[str, Paramet
 
 def _check_parameter(key: str, value: Any, rule: ParameterRule | None) -> None:
     if rule is None:
-        if _non_finite(value):
+        if is_non_finite(value):
             raise SettingError(key, value, FINITE.describe())
     elif not rule.admits(value):
         raise SettingError(key, value, rule.describe())
