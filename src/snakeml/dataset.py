@@ -11,13 +11,15 @@ in one place, and checked before any job runs.
 from __future__ import annotations
 
 import importlib.util
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from snakeml.errors import ConfigError
+from snakeml.errors import ConfigError, SettingError
+from snakeml.schema import Bounds, is_non_finite
+
+FINITE_OR_NULL = Bounds(nullable=True)
 
 DECLARATION = "steps.yaml"
 FEATURE_KINDS: tuple[str, ...] = ("numeric", "categorical")
@@ -149,15 +151,22 @@ def _names(value: Any, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+RANGE_RULE = "[low, high]: finite numbers (null for an open end), low <= high"
+
+
 def _ranges(value: Any, where: str) -> dict[str, tuple[float | None, float | None]]:
+    """Checked ``column: [low, high]`` bounds; any finite number may be a bound."""
     out: dict[str, tuple[float | None, float | None]] = {}
     for column, bounds in _mapping(value or {}, where).items():
+        key = f"{where}.{column}"
         if not (isinstance(bounds, list | tuple) and len(bounds) == 2):
-            raise ConfigError(f"{where}.{column}: must be [low, high] (null for an open end)")
-        for bound in bounds:
-            if bound is not None and not (isinstance(bound, int | float) and math.isfinite(bound)):
-                raise ConfigError(f"{where}.{column}: bounds must be finite numbers or null")
-        out[str(column)] = (bounds[0], bounds[1])
+            raise SettingError(key, bounds, RANGE_RULE)
+        if not all(b is None or FINITE_OR_NULL.admits(b) for b in bounds):
+            raise SettingError(key, list(bounds), RANGE_RULE)
+        low, high = bounds
+        if low is not None and high is not None and low > high:
+            raise SettingError(key, list(bounds), RANGE_RULE)
+        out[str(column)] = (low, high)
     return out
 
 
@@ -226,6 +235,9 @@ def load_declaration(sql_dir: str | Path) -> Declaration:
             raise ConfigError(
                 f"{where}: variables.{name}.type must be one of {list(VARIABLE_TYPES)}"
             )
+        for end in ("min", "max"):
+            if not FINITE_OR_NULL.admits(spec.get(end)):
+                raise SettingError(f"{where}: variables.{name}.{end}", spec[end], "a finite number")
         variables[str(name)] = spec
     blocks = None
     if raw.get("blocks") is not None:
@@ -281,13 +293,18 @@ def _column_types(columns: Any, where: str) -> dict[str, str]:
 
 def flatten_settings(settings: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     """Nested settings as flat names: ``{"windows": {"short": 60}}`` -> ``windows_short``."""
-    flat: dict[str, Any] = {}
+    return {name: value for name, (_, value) in _flat_settings(settings, prefix, "").items()}
+
+
+def _flat_settings(settings: dict[str, Any], prefix: str, path: str) -> dict[str, tuple[str, Any]]:
+    """Flat name -> (dotted key under features, value)."""
+    flat: dict[str, tuple[str, Any]] = {}
     for key, value in settings.items():
-        name = f"{prefix}{key}"
+        name, dotted = f"{prefix}{key}", f"{path}{key}"
         if isinstance(value, dict):
-            flat.update(flatten_settings(value, f"{name}_"))
+            flat.update(_flat_settings(value, f"{name}_", f"{dotted}."))
         else:
-            flat[name] = value
+            flat[name] = (dotted, value)
     return flat
 
 
@@ -297,41 +314,32 @@ def sql_variables(features: dict[str, Any], declaration: Declaration) -> dict[st
     Every features.* key except the engine's own (block_rows, columns) is a variable; nested
     keys are joined with "_". Raises ConfigError naming ``features.<key>``.
     """
-    values = flatten_settings({k: v for k, v in features.items() if k not in ENGINE_SETTINGS})
+    flat = _flat_settings({k: v for k, v in features.items() if k not in ENGINE_SETTINGS}, "", "")
+    values = {name: value for name, (_, value) in flat.items()}
     where = declaration.sql_dir / DECLARATION
-    for name, value in values.items():
-        key = f"features.{name}"
+    for name, (dotted, value) in flat.items():
+        key = f"features.{dotted}"
         if not _NAME.match(name):
-            raise ConfigError(f"{key}: not a valid SQL variable name")
-        if value is None or isinstance(value, list):
-            raise ConfigError(f"{key}: must be a number, a string or a boolean, got {value!r}")
+            raise ConfigError(f"{key}: {name!r} is not a valid SQL variable name")
         spec = declaration.variables.get(name)
         if spec is None:
             if declaration.variables:
                 raise ConfigError(
                     f"{key}: the SQL of data set {declaration.sql_dir.name} declares no such "
-                    f"variable ({where}); known: {sorted(declaration.variables)}"
+                    f"variable {name} ({where}); known: {sorted(declaration.variables)}"
                 )
+            if value is None or isinstance(value, list) or is_non_finite(value):
+                raise SettingError(key, value, "a finite number, a string or a boolean")
             continue
         kind = spec.get("type", "float")
-        if kind == "int" and (isinstance(value, bool) or not isinstance(value, int)):
-            raise ConfigError(f"{key}: must be an integer, got {value!r}")
-        if kind == "float":
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ConfigError(f"{key}: must be a number, got {value!r}")
-            if not math.isfinite(value):
-                raise ConfigError(f"{key}: must be a finite number, got {value!r}")
-        if kind == "bool" and not isinstance(value, bool):
-            raise ConfigError(f"{key}: must be true or false, got {value!r}")
-        if kind == "str" and not isinstance(value, str):
-            raise ConfigError(f"{key}: must be a string, got {value!r}")
-        low, high, open_ = spec.get("min"), spec.get("max"), bool(spec.get("exclusive", False))
-        if low is not None and (value <= low if open_ else value < low):
-            bound = f"> {low}" if open_ else f">= {low}"
-            raise ConfigError(f"{key}: must be {bound}, got {value!r}")
-        if high is not None and (value >= high if open_ else value > high):
-            bound = f"< {high}" if open_ else f"<= {high}"
-            raise ConfigError(f"{key}: must be {bound}, got {value!r}")
+        if kind in ("int", "float"):
+            bounds = variable_bounds(spec)
+            if not bounds.admits(value):
+                raise SettingError(key, value, bounds.describe())
+        elif kind == "bool" and not isinstance(value, bool):
+            raise SettingError(key, value, "true or false")
+        elif kind == "str" and not isinstance(value, str):
+            raise SettingError(key, value, "a string")
     absent = sorted(set(declaration.variables) - set(values))
     if absent:
         raise ConfigError(
@@ -339,6 +347,18 @@ def sql_variables(features: dict[str, Any], declaration: Declaration) -> dict[st
             f"set them under features: in conf/data/{declaration.sql_dir.name}.yaml"
         )
     return values
+
+
+def variable_bounds(spec: dict[str, Any]) -> Bounds:
+    """The range of a numeric SQL variable as steps.yaml declares it (min, max, exclusive)."""
+    open_ = bool(spec.get("exclusive", False))
+    return Bounds(
+        low=spec.get("min"),
+        high=spec.get("max"),
+        low_open=open_,
+        high_open=open_,
+        integer=spec.get("type", "float") == "int",
+    )
 
 
 def selected_features(features: dict[str, Any], declaration: Declaration) -> dict[str, Any]:

@@ -22,7 +22,8 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from snakeml.errors import SnakemlError
+from snakeml.config import compose_config
+from snakeml.errors import ConfigError, SnakemlError
 from snakeml.io import write_text_if_changed
 from snakeml.logs import setup_logging
 
@@ -130,11 +131,18 @@ def update_report(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m snakeml.report``: check the overrides, then update the report if stale."""
     parser = argparse.ArgumentParser(prog="python -m snakeml.report", description=__doc__)
     parser.add_argument("--overrides", default="", help="the Hydra overrides of the run")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args(argv)
     setup_logging()
+    try:
+        # The run's own validation, before snakemake is started: a setting that cannot work
+        # is named in one line here, as `snakemake` names it.
+        compose_config(args.overrides, Path("conf"))
+    except ConfigError as exc:
+        sys.exit(f"snakeml: {exc}")
     try:
         update_report(".", args.output, args.overrides)
     except SnakemlError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -113,3 +114,20 @@ def test_failed_build_raises_and_keeps_the_old_report(project):
         update(project)
     assert (project / "results/report.html").read_text() == "<html>report</html>"
     assert not [p for p in (project / "results").iterdir() if p.name.startswith(".")]
+
+
+def test_a_setting_that_cannot_work_stops_the_report_before_snakemake(tmp_path, monkeypatch):
+    from conftest import REPO
+
+    from snakeml.report import main
+
+    for folder in ("conf", "sql", "data/reference"):
+        shutil.copytree(REPO / folder, tmp_path / folder)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as info:
+        main(["--overrides", "tuning.n_trials=-1"])
+    assert str(info.value) == (
+        "snakeml: tuning.n_trials = -1: must be an integer >= 1 "
+        "(set it in conf/tuning/default.yaml or drop the override)"
+    )
+    assert not (tmp_path / "results").exists() and not (tmp_path / ".snakemake").exists()
