@@ -9,6 +9,7 @@ sys.path.insert(0, LIBRARY)
 
 from snakeml.cluster import check_fits_node, slurm_largest_node
 from snakeml.config import (
+    check_estimator_settings,
     compose_config,
     declaration_of,
     export_rule_configs,
@@ -41,7 +42,10 @@ if Path.cwd().resolve() != Path(workflow.basedir).resolve():
     )
 
 try:
-    CFG = compose_config(workflow_overrides(config), CONF_DIR)
+    # The models' params against scikit-learn's constraints cost an import of scikit-learn:
+    # checked in onstart, which a run reaches before its first job, and only when it has jobs.
+    OVERRIDES = workflow_overrides(config)
+    CFG = compose_config(OVERRIDES, CONF_DIR, estimators=False)
     DECLARATION = declaration_of(CFG, workflow.basedir)
 except ConfigError as exc:
     sys.exit(f"snakeml: {exc}")
@@ -179,6 +183,7 @@ onstart:
             file=sys.stderr,
         )
     try:
+        check_estimator_settings(CFG, OVERRIDES, CONF_DIR)
         check_storage(CFG["tuning"]["storage"])
     except ConfigError as exc:
         sys.exit(f"snakeml: {exc}")

@@ -32,7 +32,7 @@ from snakeml.schema import (
     register_schema,
     schema_bounds,
 )
-from snakeml.settings import check_settings
+from snakeml.settings import check_model_settings, check_settings
 
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parents[2] / "conf"
 SLICE_HEADER = "# Resolved by snakeml from conf/ for one rule. Do not edit: edit conf/ instead.\n"
@@ -125,12 +125,16 @@ def _options_hint(exc: BaseException, config_dir: Path) -> str:
 
 
 def compose_config(
-    overrides: str | Sequence[str] | None = None, config_dir: str | Path = DEFAULT_CONFIG_DIR
+    overrides: str | Sequence[str] | None = None,
+    config_dir: str | Path = DEFAULT_CONFIG_DIR,
+    estimators: bool = True,
 ) -> dict[str, Any]:
     """Compose ``conf/config.yaml`` with Hydra overrides, type-check and validate it.
 
     Returns the resolved configuration as plain data. Raises ConfigError naming the bad key; a
-    setting out of its range (SettingError) also says which file sets it.
+    setting out of its range (SettingError) also says which file sets it. With ``estimators``
+    false the models' params are not checked against scikit-learn's constraints (see
+    ``check_estimator_settings``), which keeps scikit-learn out of the import.
     """
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
@@ -159,10 +163,29 @@ def compose_config(
         GlobalHydra.instance().clear()
     assert isinstance(data, dict)
     try:
-        validate_config(data, config_dir.parent)
+        validate_config(data, config_dir.parent, estimators=estimators)
     except SettingError as exc:
         raise exc.with_hint(setting_source(exc.key, items, config_dir)) from None
     return data
+
+
+def check_estimator_settings(
+    cfg: dict[str, Any],
+    overrides: str | Sequence[str] | None = None,
+    config_dir: str | Path = DEFAULT_CONFIG_DIR,
+) -> None:
+    """Each model's params and search bounds against its estimator's constraints.
+
+    The part of ``compose_config``'s checks that imports scikit-learn: the workflow runs it when
+    it has jobs to run (onstart, before the first), not in a dry run or a run with nothing to do.
+    Raises SettingError naming the key, its value, what it must be and the file that sets it.
+    """
+    try:
+        for name, spec in cfg["model"].items():
+            check_model_settings(name, spec)
+    except SettingError as exc:
+        items = parse_overrides(overrides)
+        raise exc.with_hint(setting_source(exc.key, items, Path(config_dir).resolve())) from None
 
 
 def refused_setting(exc: BaseException) -> SettingError | None:
@@ -355,14 +378,18 @@ def _check_features(cfg: dict[str, Any], declaration: Declaration) -> None:
 
 
 def validate_config(
-    cfg: dict[str, Any], root: str | Path | None = None, declaration: Declaration | None = None
+    cfg: dict[str, Any],
+    root: str | Path | None = None,
+    declaration: Declaration | None = None,
+    estimators: bool = True,
 ) -> None:
     """Check the values the schema's types cannot express. Raises ConfigError.
 
     The data set's declared tables and SQL (under ``root``, the project; ``declaration`` is its
     steps.yaml when already loaded) are checked too: its files exist, the task's columns are
     columns of its feature table. Every numeric setting is checked against its declared range
-    (snakeml.settings, SettingError) before the rules that relate settings to each other.
+    (snakeml.settings, SettingError) before the rules that relate settings to each other; the
+    models' params against scikit-learn's constraints only with ``estimators``.
     """
     root = Path(root) if root is not None else DEFAULT_CONFIG_DIR.parent
     data = cfg["data"]
@@ -383,7 +410,7 @@ def validate_config(
     )
     check_task(task, declaration)
     _check_models(cfg["model"])
-    check_settings(cfg, declaration)
+    check_settings(cfg, declaration, estimators)
     _check_features(cfg, declaration)
     _check_split(cfg["split"])
     for name, spec in cfg["model"].items():

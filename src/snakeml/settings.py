@@ -32,10 +32,13 @@ from snakeml.schema import (
 FINITE = Bounds()
 
 
-def check_settings(cfg: dict[str, Any], declaration: Declaration) -> None:
+def check_settings(cfg: dict[str, Any], declaration: Declaration, estimators: bool = True) -> None:
     """Check every numeric setting of a composed configuration; raise SettingError at the first.
 
     ``declaration`` is the configured data set's steps.yaml, which declares its SQL variables.
+    With ``estimators`` false the models' params and search bounds are left to
+    ``check_model_settings``: it imports scikit-learn (1-4 s), which a workflow spends only when
+    it has jobs to run.
     """
     for key, value, bounds in schema_settings(cfg):
         if not bounds.admits(value):
@@ -45,8 +48,9 @@ def check_settings(cfg: dict[str, Any], declaration: Declaration) -> None:
         if name in features and not bounds.admits(features[name]):
             raise SettingError(f"features.{name}", features[name], bounds.describe())
     sql_variables(features, declaration)
-    for name, spec in cfg["model"].items():
-        check_model_settings(name, spec)
+    if estimators:
+        for name, spec in cfg["model"].items():
+            check_model_settings(name, spec)
 
 
 def schema_settings(cfg: dict[str, Any]) -> Iterator[tuple[str, Any, Bounds]]:

@@ -290,6 +290,19 @@ def test_a_setting_that_cannot_work_is_refused_before_any_job(fresh_project: Pat
     assert "Job stats:" not in run.output
 
 
+def test_a_param_its_estimator_refuses_stops_the_run_before_any_job(fresh_project: Path) -> None:
+    """Checked against scikit-learn's constraints when the run starts, not at every parse."""
+    run = snakemake(fresh_project, "model.hgb.params.validation_fraction=2.0", cores=1)
+    assert run.returncode != 0
+    assert snakeml_lines(run.output) == [
+        "snakeml: model.hgb.params.validation_fraction = 2.0: must be a float in the range "
+        "(0.0, 1.0) or an int in the range [1, inf) or None "
+        "(set it in conf/model/hgb.yaml or drop the override)"
+    ], run.output[-2000:]
+    assert not (fresh_project / "data" / "raw").exists()
+    assert sorted(p.name for p in (fresh_project / "results").iterdir()) == ["configs"]
+
+
 def test_make_run_stops_at_a_setting_that_cannot_work(fresh_project: Path) -> None:
     """make run: the same one line, non-zero, and neither a job nor the report runs."""
     import shutil
