@@ -192,9 +192,9 @@ class HistorySpan:
 
     def describe(self) -> str:
         """One phrase: where the history runs and how far a new row may lie after it."""
-        after = "the last moment known (history or a scored new row before it)"
-        if not self.new_rows_extend:
-            after = "the history's last"
+        after = "the history's last"
+        if self.new_rows_extend:
+            after += " or the scored new row before it"
         return (
             f"the history of {self.table}.{self.time} runs from {self.first} to {self.last}; "
             f"a new row may lie from its first to {self.reach} after {after}"
@@ -202,9 +202,9 @@ class HistorySpan:
 
     def reasons(self) -> dict[str, str]:
         """What each kind of refusal means, keyed by the value of the ``refused`` column."""
-        last = (
-            "the last moment known" if self.new_rows_extend else f"the history's last ({self.last})"
-        )
+        last = f"the history's last ({self.last})"
+        if self.new_rows_extend:
+            last += " or the scored new row before it"
         return {
             "no_time": f"{self.time} is null: the row cannot be placed in time",
             "before_history": (
