@@ -85,7 +85,9 @@ def test_rows_outside_the_history_are_refused_and_drift_is_summarised(smoke_copy
     held_out = held_out_flights(smoke_copy, every=200)
     new = held_out.drop(columns=["flight_id"])
     # one flight of June 2014, months after the history ends: its windows would be empty
-    new.iloc[[3]] = moved_to(new.iloc[[3]], 2014, 6, 15)
+    new = pd.concat(
+        [new.iloc[:3], moved_to(new.iloc[[3]], 2014, 6, 15), new.iloc[4:]], ignore_index=True
+    )
     new.loc[5, "carrier"] = "ZZ"  # an airline the champion never saw
     (smoke_copy / "data/new").mkdir(parents=True, exist_ok=True)
     new.to_csv(smoke_copy / "data/new/mixed.csv", index=False)
