@@ -76,10 +76,19 @@ class Blocks:
 
 @dataclass(frozen=True)
 class Prediction:
-    """New rows to score are rows of ``table``; ``omit`` may be left out (entered as nulls)."""
+    """New rows to score are rows of ``table``; ``omit`` may be left out (entered as nulls).
+
+    ``time`` and ``reach`` declare the span of history a new row's features need: the row's
+    ``time`` must lie from the history's first moment to ``reach`` (a DuckDB interval, such as
+    ``'1 day'``) after its last. With ``new_rows_extend`` a scored new row is history for the
+    new rows after it (they bring what the features read). Without ``time`` no span is checked.
+    """
 
     table: str
     omit: tuple[str, ...] = ()
+    time: str | None = None
+    reach: str | None = None
+    new_rows_extend: bool = False
 
 
 @dataclass(frozen=True)
@@ -257,10 +266,7 @@ def load_declaration(sql_dir: str | Path) -> Declaration:
         blocks = Blocks(*(str(spec[k]) for k in needed), carry=carry)
     predict = None
     if raw.get("predict") is not None:
-        spec = _mapping(raw["predict"], f"{where}: predict")
-        if not spec.get("table"):
-            raise ConfigError(f"{where}: predict.table must name the table new rows belong to")
-        predict = Prediction(str(spec["table"]), _names(spec.get("omit"), f"{where}: omit"))
+        predict = _prediction(raw["predict"], where)
     declaration = Declaration(
         sql_dir=sql_dir,
         steps=steps,
@@ -278,6 +284,61 @@ def load_declaration(sql_dir: str | Path) -> Declaration:
     if twice:
         raise ConfigError(f"{where}: {twice} are declared both as columns and as features")
     return declaration
+
+
+PREDICT_KEYS: tuple[str, ...] = ("table", "omit", "time", "reach", "new_rows_extend")
+
+
+def _prediction(value: Any, where: str) -> Prediction:
+    spec = _mapping(value, f"{where}: predict")
+    unknown = sorted(set(spec) - set(PREDICT_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"{where}: predict has unknown keys {unknown}; known: {list(PREDICT_KEYS)}"
+        )
+    if not spec.get("table"):
+        raise ConfigError(f"{where}: predict.table must name the table new rows belong to")
+    omit = _names(spec.get("omit"), f"{where}: predict.omit")
+    time = spec.get("time")
+    reach = spec.get("reach")
+    if (time is None) != (reach is None):
+        raise ConfigError(
+            f"{where}: predict.time and predict.reach go together: name the column that places "
+            "a new row in time and how far after the history's last moment it may lie"
+        )
+    if time is not None:
+        if not isinstance(time, str) or not _NAME.match(time):
+            raise ConfigError(f"{where}: predict.time must name one column, got {time!r}")
+        if time in omit:
+            raise ConfigError(f"{where}: predict.time {time!r} is also in predict.omit")
+        reach = parse_interval(reach, f"{where}: predict.reach")
+    extend = spec.get("new_rows_extend", False)
+    if not isinstance(extend, bool):
+        raise ConfigError(f"{where}: predict.new_rows_extend must be true or false, got {extend!r}")
+    if extend and time is None:
+        raise ConfigError(f"{where}: predict.new_rows_extend needs predict.time and predict.reach")
+    return Prediction(str(spec["table"]), omit, time, reach, extend)
+
+
+def parse_interval(value: Any, where: str) -> str:
+    """``value`` checked as a DuckDB interval of zero or more, e.g. ``'1 day'``, ``'90 minutes'``.
+
+    Returns the text as given (stripped). Raises ConfigError naming ``where`` and the value.
+    """
+    import duckdb
+
+    hint = "a DuckDB interval of zero or more in quotes, such as '1 day' or '90 minutes'"
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where}: must be {hint}, got {value!r}")
+    try:
+        ((negative,),) = duckdb.execute(
+            "select cast(? as interval) < interval 0 second", [value.strip()]
+        ).fetchall()
+    except duckdb.Error:
+        raise ConfigError(f"{where}: {value!r} is not {hint}") from None
+    if negative:
+        raise ConfigError(f"{where}: {value!r} is negative; must be {hint}")
+    return value.strip()
 
 
 def _column_types(columns: Any, where: str) -> dict[str, str]:
@@ -475,6 +536,14 @@ def check_data(data: dict[str, Any], declaration: Declaration, root: str | Path 
             raise ConfigError(
                 f"data.tables.{table}.row_id: batch prediction needs a row_id on {table}"
             )
+        time = declaration.predict.time
+        if time is not None:
+            kind = str(tables[table]["columns"].get(time, "")).upper()
+            if COLUMN_TYPES.get(kind) not in TIME_TYPES:
+                raise ConfigError(
+                    f"{where}: predict.time {time!r} must be a DATE, TIMESTAMP or TIMESTAMPTZ "
+                    f"column of {table} (data.tables.{table}.columns)"
+                )
 
 
 def check_task(task: dict[str, Any], declaration: Declaration) -> None:
