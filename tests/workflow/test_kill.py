@@ -26,9 +26,16 @@ pytestmark = pytest.mark.workflow
 
 LEADERBOARD = "results/leaderboard.csv"
 REPORT = "results/report.html"
-RUN = [str(SNAKEMAKE), "--cores", "2", "--config", f"overrides={SMOKE}"]
+
+
+def snakemake_run(*options: str) -> list[str]:
+    """Plain `snakemake` on the smoke experiment, as a user types it."""
+    return [str(SNAKEMAKE), "--cores", "2", *options, "--config", f"overrides={SMOKE}"]
+
+
+RUN = snakemake_run()
 # A run with one quick job to do (the manifest), so it takes the lock for that job's files.
-RUN_MANIFEST = [*RUN[:3], "--forcerun", "manifest", *RUN[3:]]
+RUN_MANIFEST = snakemake_run("--forcerun", "manifest")
 REPORT_BUILD = [sys.executable, "-m", "snakeml.report", "--overrides", SMOKE]
 
 
@@ -167,7 +174,7 @@ def kill_a_run_holding_the_lock(workdir: Path) -> None:
 def test_plain_snakemake_clears_the_lock_a_killed_run_left_and_runs(smoke_copy: Path) -> None:
     kill_a_run_holding_the_lock(smoke_copy)
     # A dry run changes nothing, the lock included.
-    dry = start([*RUN_MANIFEST, "-n"], smoke_copy)
+    dry = start(snakemake_run("--forcerun", "manifest", "--dry-run"), smoke_copy)
     output = finish(dry)
     assert dry.returncode == 0, output[-3000:]
     assert not any(line.startswith("snakeml:") for line in output.splitlines())
