@@ -47,7 +47,9 @@ if Path.cwd().resolve() != Path(workflow.basedir).resolve():
 # unlock command. Only in the run itself: not in a job's own Snakemake (a cluster job, a run:
 # rule), and runlock leaves dry runs and --nolock alone.
 if workflow.exec_mode == ExecMode.DEFAULT:
-    clear_before_run(sys.argv)
+    LOCK_LINE = clear_before_run(sys.argv)
+    if LOCK_LINE is not None:
+        print(LOCK_LINE, file=sys.stderr)
 
 try:
     CFG = compose_config(workflow_overrides(config), CONF_DIR)

@@ -204,22 +204,19 @@ def unlock_command(config: Sequence[str], snakemake: str = "snakemake") -> str:
     return shlex.join([snakemake, "--unlock", *(["--config", *config] if config else [])])
 
 
-def clear_before_run(argv: Sequence[str], directory: str | Path = ".") -> bool:
-    """Clear a stale lock for a Snakemake run about to check it; print one line if there was one.
+def clear_before_run(argv: Sequence[str], directory: str | Path = ".") -> str | None:
+    """Clear a stale lock for a Snakemake run about to check it; the line to show, if any.
 
     Does nothing unless ``argv`` is a run that takes the lock (``locking_run_config``) and a
-    lock file is there. Returns whether a stale lock was removed. It never stops the run: when
-    the lock may be held, Snakemake decides (a run on other files may go on beside it).
+    lock file is there. It never stops the run: when the lock may be held, Snakemake decides
+    (a run on other files may go on beside it).
     """
     if not lock_files(directory):
-        return False
+        return None
     config = locking_run_config(argv)
     if config is None:
-        return False
-    removed, line = clear_stale_lock(directory, unlock_command(config))
-    if line is not None:
-        print(line, file=sys.stderr)
-    return removed
+        return None
+    return clear_stale_lock(directory, unlock_command(config))[1]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
