@@ -13,6 +13,7 @@ import pytest
 
 from snakeml.runlock import (
     UNLOCK_COMMAND,
+    clear_before_run,
     clear_stale_lock,
     lock_owners,
     locking_run_config,
@@ -184,3 +185,14 @@ def test_the_command_exits_1_with_one_line_while_a_run_holds_the_lock(tmp_path, 
     cleared = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
     assert cleared.returncode == 0
     assert "removed Snakemake's lock" in cleared.stderr
+
+
+def test_before_a_run_a_stale_lock_goes_and_a_dry_run_leaves_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    locks = leave_lock(tmp_path)
+    assert clear_before_run(["snakemake", "--cores", "1", "-n"]) is None
+    assert len(list(locks.glob("*.lock"))) == 2
+    line = clear_before_run(["snakemake", "--cores", "1"])
+    assert line.startswith("snakeml: removed Snakemake's lock left by stopped process")
+    assert not list(locks.iterdir())
+    assert clear_before_run(["snakemake", "--cores", "1"]) is None
