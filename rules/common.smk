@@ -26,7 +26,9 @@ from snakeml.outputs import (
     tuning_files,
 )
 from snakeml.rule import share_import_path
+from snakeml.runlock import clear_before_run, record_lock_owner
 from snakeml.storage import check_storage
+from snakemake.settings.types import ExecMode
 
 share_import_path(LIBRARY)
 
@@ -40,6 +42,15 @@ if Path.cwd().resolve() != Path(workflow.basedir).resolve():
         f"snakeml: run snakemake from the project's root, {workflow.basedir} "
         f"(cd there; not -s or --directory from {Path.cwd()})"
     )
+
+# Snakemake checks its lock once it has read this file (Workflow.execute): a lock that a killed
+# run left is cleared here if its holder is provably gone, else one line names the holder and the
+# unlock command. Only in the run itself: not in a job's own Snakemake (a cluster job, a run:
+# rule), and runlock leaves dry runs and --nolock alone.
+if workflow.exec_mode == ExecMode.DEFAULT:
+    LOCK_LINE = clear_before_run(sys.argv)
+    if LOCK_LINE is not None:
+        print(LOCK_LINE, file=sys.stderr)
 
 try:
     # The models' params against scikit-learn's constraints cost an import of scikit-learn:
@@ -170,6 +181,13 @@ def get_final_outputs():
 # submission, so name the key to change before anything is submitted (the executor is known
 # only once the run starts).
 onstart:
+    # Which process holds the lock Snakemake has just taken, for a later run to tell whether a
+    # kill left it (snakeml.runlock).
+    if workflow.exec_mode == ExecMode.DEFAULT:
+        record_lock_owner(
+            getattr(workflow.persistence, "_lockfile", {}).values(),
+            getattr(workflow.executor_plugin, "name", "local"),
+        )
     # Temporaries left by writers a kill stopped; none is live unless another run holds a lock.
     from snakeml.io import remove_stale_temporaries
 
