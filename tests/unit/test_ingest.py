@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import importlib.util
-import logging
 import zipfile
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -343,22 +342,6 @@ def test_a_csv_without_even_a_header_is_named(stations, tmp_path):
     (tmp_path / "data" / "stations.csv").write_text("", encoding="utf-8")
     with pytest.raises(DataError, match=r"stations\.csv: the file is empty \(not even a header\)"):
         read_table("stations", stations, tmp_path)
-
-
-@pytest.fixture
-def restore_root_logger():
-    """run_rule replaces the root logger's handlers and captures warnings: undo both."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-        if handler not in handlers:
-            handler.close()
-    for handler in handlers:
-        root.addHandler(handler)
-    root.setLevel(level)
-    logging.captureWarnings(False)
 
 
 def test_the_ingest_rule_logs_the_empty_table_in_one_line_and_exits_1(
