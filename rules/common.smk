@@ -9,6 +9,7 @@ sys.path.insert(0, LIBRARY)
 
 from snakeml.cluster import check_fits_node, slurm_largest_node
 from snakeml.config import (
+    check_estimator_settings,
     compose_config,
     declaration_of,
     export_rule_configs,
@@ -25,7 +26,9 @@ from snakeml.outputs import (
     tuning_files,
 )
 from snakeml.rule import share_import_path
+from snakeml.runlock import clear_before_run, record_lock_owner
 from snakeml.storage import check_storage
+from snakemake.settings.types import ExecMode
 
 share_import_path(LIBRARY)
 
@@ -40,8 +43,20 @@ if Path.cwd().resolve() != Path(workflow.basedir).resolve():
         f"(cd there; not -s or --directory from {Path.cwd()})"
     )
 
+# Snakemake checks its lock once it has read this file (Workflow.execute): a lock that a killed
+# run left is cleared here if its holder is provably gone, else one line names the holder and the
+# unlock command. Only in the run itself: not in a job's own Snakemake (a cluster job, a run:
+# rule), and runlock leaves dry runs and --nolock alone.
+if workflow.exec_mode == ExecMode.DEFAULT:
+    LOCK_LINE = clear_before_run(sys.argv)
+    if LOCK_LINE is not None:
+        print(LOCK_LINE, file=sys.stderr)
+
 try:
-    CFG = compose_config(workflow_overrides(config), CONF_DIR)
+    # The models' params against scikit-learn's constraints cost an import of scikit-learn:
+    # checked in onstart, which a run reaches before its first job, and only when it has jobs.
+    OVERRIDES = workflow_overrides(config)
+    CFG = compose_config(OVERRIDES, CONF_DIR, estimators=False)
     DECLARATION = declaration_of(CFG, workflow.basedir)
 except ConfigError as exc:
     sys.exit(f"snakeml: {exc}")
@@ -188,6 +203,13 @@ def get_final_outputs():
 # submission, so name the key to change before anything is submitted (the executor is known
 # only once the run starts).
 onstart:
+    # Which process holds the lock Snakemake has just taken, for a later run to tell whether a
+    # kill left it (snakeml.runlock).
+    if workflow.exec_mode == ExecMode.DEFAULT:
+        record_lock_owner(
+            getattr(workflow.persistence, "_lockfile", {}).values(),
+            getattr(workflow.executor_plugin, "name", "local"),
+        )
     # Temporaries left by writers a kill stopped; none is live unless another run holds a lock.
     from snakeml.io import remove_stale_temporaries
 
@@ -201,6 +223,7 @@ onstart:
             file=sys.stderr,
         )
     try:
+        check_estimator_settings(CFG, OVERRIDES, CONF_DIR)
         check_storage(CFG["tuning"]["storage"])
     except ConfigError as exc:
         sys.exit(f"snakeml: {exc}")

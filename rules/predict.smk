@@ -1,5 +1,6 @@
 # Batch prediction, on demand: `snakemake --cores 2 results/predictions/{name}.parquet` scores
-# data/new/{name}.parquet (or .csv) with the champion through the same feature build.
+# data/new/{name}.parquet (or .csv) with the champion through the same feature build, and writes
+# a summary beside it: rows read, scored and refused (by reason), and drift per model input.
 
 
 rule predict:
@@ -9,10 +10,13 @@ rule predict:
         decision="results/champion/decision.json",
         tables=[raw_table(table) for table in RAW_TABLES],
         sql=FEATURE_SQL,
+        # the rows every model is fitted on (train + valid): the drift reference
+        reference=[rules.train.input.train, rules.train.input.valid],
         cfg=rule_config("predict"),
     output:
         predictions="results/predictions/{name}.parquet",
         meta="results/predictions/{name}.parquet.meta.json",
+        summary="results/predictions/{name}.summary.json",
     log:
         "logs/predict/{name}.log",
     benchmark:

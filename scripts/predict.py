@@ -1,4 +1,7 @@
-"""Rule predict: score data/new/{name} with the champion -> results/predictions/{name}.parquet."""
+"""Rule predict: score data/new/{name} with the champion -> results/predictions/{name}.parquet.
+
+Beside it: {name}.summary.json (rows read, scored, refused; drift against the training rows).
+"""
 
 from pathlib import Path
 
@@ -20,6 +23,8 @@ def main(smk) -> None:
         threads=smk.threads,
         memory_limit_mb=smk.resources.mem_mb,
         rule=smk.rule,
+        summary_path=smk.output.summary,
+        reference_paths=list(smk.input.reference),
         decision_path=smk.input.decision,
     )
     write_table_metadata(smk.output.predictions, smk.rule, smk.input.cfg)

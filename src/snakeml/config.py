@@ -19,9 +19,8 @@ from snakeml.dataset import (
     check_task,
     load_declaration,
     selected_features,
-    sql_variables,
 )
-from snakeml.errors import ConfigError
+from snakeml.errors import ConfigError, SettingError
 from snakeml.io import dump_yaml, write_text_if_changed
 from snakeml.schema import (
     PERIODS,
@@ -30,7 +29,9 @@ from snakeml.schema import (
     SEARCH_TYPES,
     TASK_KINDS,
     register_schema,
+    schema_bounds,
 )
+from snakeml.settings import check_model_settings, check_settings
 from snakeml.task_kinds import (
     check_metric,
     check_tuning_metric,
@@ -128,11 +129,16 @@ def _options_hint(exc: BaseException, config_dir: Path) -> str:
 
 
 def compose_config(
-    overrides: str | Sequence[str] | None = None, config_dir: str | Path = DEFAULT_CONFIG_DIR
+    overrides: str | Sequence[str] | None = None,
+    config_dir: str | Path = DEFAULT_CONFIG_DIR,
+    estimators: bool = True,
 ) -> dict[str, Any]:
     """Compose ``conf/config.yaml`` with Hydra overrides, type-check and validate it.
 
-    Returns the resolved configuration as plain data. Raises ConfigError naming the bad key.
+    Returns the resolved configuration as plain data. Raises ConfigError naming the bad key; a
+    setting out of its range (SettingError) also says which file sets it. With ``estimators``
+    false the models' params are not checked against scikit-learn's constraints (see
+    ``check_estimator_settings``), which keeps scikit-learn out of the import.
     """
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
@@ -143,13 +149,17 @@ def compose_config(
     config_dir = Path(config_dir).resolve()
     if not (config_dir / "config.yaml").is_file():
         raise ConfigError(f"no config.yaml in {config_dir}: run from the project's root")
+    items = parse_overrides(overrides)
     register_schema()
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):
-            cfg = compose(config_name="config", overrides=parse_overrides(overrides))
+            cfg = compose(config_name="config", overrides=items)
         data = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
     except (HydraException, OmegaConfBaseException) as exc:
+        wrong = refused_setting(exc)
+        if wrong is not None:
+            raise wrong.with_hint(setting_source(wrong.key, items, config_dir)) from exc
         raise ConfigError(
             f"invalid configuration: {_one_line(exc)}{_options_hint(exc, config_dir)}"
         ) from exc
@@ -157,8 +167,81 @@ def compose_config(
         GlobalHydra.instance().clear()
     assert isinstance(data, dict)
     fill_metric_defaults(data)
-    validate_config(data, config_dir.parent)
+    try:
+        validate_config(data, config_dir.parent, estimators=estimators)
+    except SettingError as exc:
+        raise exc.with_hint(setting_source(exc.key, items, config_dir)) from None
     return data
+
+
+def check_estimator_settings(
+    cfg: dict[str, Any],
+    overrides: str | Sequence[str] | None = None,
+    config_dir: str | Path = DEFAULT_CONFIG_DIR,
+) -> None:
+    """Each model's params and search bounds against its estimator's constraints.
+
+    The part of ``compose_config``'s checks that imports scikit-learn: the workflow runs it when
+    it has jobs to run (onstart, before the first), not in a dry run or a run with nothing to do.
+    Raises SettingError naming the key, its value, what it must be and the file that sets it.
+    """
+    for name, spec in cfg["model"].items():
+        _check_estimator_kind(f"model.{name}", spec["_target_"], cfg["task"]["kind"])
+    try:
+        for name, spec in cfg["model"].items():
+            check_model_settings(name, spec)
+    except SettingError as exc:
+        items = parse_overrides(overrides)
+        raise exc.with_hint(setting_source(exc.key, items, Path(config_dir).resolve())) from None
+
+
+def refused_setting(exc: BaseException) -> SettingError | None:
+    """The SettingError for a value a numeric field's type refused (nan for an integer, 'ten').
+
+    ``exc`` is what Hydra or OmegaConf raised; None when it is about anything else.
+    """
+    from omegaconf.errors import OmegaConfBaseException
+
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, OmegaConfBaseException) and getattr(cause, "full_key", None):
+            key = str(cause.full_key)
+            bounds = schema_bounds(key)
+            return None if bounds is None else SettingError(key, cause.value, bounds.describe())
+        cause = cause.__cause__
+    return None
+
+
+def setting_source(key: str, overrides: Sequence[str], config_dir: str | Path) -> str:
+    """Where a setting is set: ``set it in conf/tuning/default.yaml or drop the override``.
+
+    The file is the chosen option of the key's config group, as conf/config.yaml's defaults and
+    the overrides choose it (``tuning=fast``); a model's settings are in its own file, a data
+    set's features in the data set's file.
+    """
+    from snakeml.io import read_yaml
+
+    config_dir = Path(config_dir)
+    choices: dict[str, str] = {}
+    for entry in read_yaml(config_dir / "config.yaml").get("defaults") or []:
+        if isinstance(entry, dict):
+            choices.update({str(k): str(v) for k, v in entry.items()})
+    for item in overrides:
+        group, _, option = item.lstrip("+~").partition("=")
+        if option and "." not in group and (config_dir / group).is_dir():
+            choices[group] = option
+    head, _, rest = key.partition(".")
+    group = "data" if head == "features" else head
+    # a model's settings are in its own file, conf/model/<name>.yaml
+    option = rest.split(".")[0] if group == "model" and rest else choices.get(group, "")
+    folder = config_dir.name
+    if option and (config_dir / group / f"{option}.yaml").is_file():
+        where = f"{folder}/{group}/{option}.yaml"
+    elif (config_dir / group).is_dir():
+        where = f"{folder}/{group}/"
+    else:
+        where = f"{folder}/config.yaml"
+    return f"set it in {where} or drop the override"
 
 
 def _require(condition: bool, key: str, message: str) -> None:
@@ -206,17 +289,12 @@ def _check_split(split: dict[str, Any]) -> None:
             "set split.train_until and split.valid_until, or split.train_fraction and "
             "split.valid_fraction",
         )
-        for key, value in zip(("train_fraction", "valid_fraction"), fractions, strict=True):
-            _require(0 < value < 1, f"split.{key}", f"must lie strictly between 0 and 1: {value}")
         _require(
             sum(fractions) < 1,
             "split",
             f"train_fraction + valid_fraction must leave rows to test: {sum(fractions)}",
         )
     _require(split["period"] in PERIODS, "split.period", f"must be one of {list(PERIODS)}")
-    for name in ("max_train_rows", "max_eval_rows"):
-        value = split[name]
-        _require(value is None or value >= 1, f"split.{name}", "must be null or >= 1")
 
 
 def _check_search_param(key: str, spec: dict[str, Any]) -> None:
@@ -234,9 +312,7 @@ def _check_search_param(key: str, spec: dict[str, Any]) -> None:
         _require(low > 0, f"{key}.low", f"a log-scaled search needs low > 0, got {low}")
 
 
-def _check_models(models: dict[str, Any], kind: str) -> None:
-    from snakeml.models import estimator_class
-
+def _check_models(models: dict[str, Any], kind: str, estimators: bool = True) -> None:
     _require(len(models) > 0, "model", "select at least one model, e.g. model=[ridge,hgb]")
     for name, spec in models.items():
         key = f"model.{name}"
@@ -248,33 +324,48 @@ def _check_models(models: dict[str, Any], kind: str) -> None:
             f"{key}._target_",
             f"{target!r} is not an importable 'package.module.Class' path",
         )
-        try:
-            estimator_class(target, kind)
-        except ConfigError as exc:
-            raise ConfigError(f"{key}: {exc} (task.kind is {kind})") from None
+        if estimators:
+            _check_estimator_kind(key, target, kind)
         _require(
             spec["preprocessing"] in PREPROCESSORS,
             f"{key}.preprocessing",
             f"must be one of {PREPROCESSORS}, got {spec['preprocessing']!r}",
         )
         for param, search in spec["search_space"].items():
-            _check_search_param(f"{key}.search_space.{param}", search)
+            search_type = search["type"]
+            _require(
+                search_type in SEARCH_TYPES,
+                f"{key}.search_space.{param}.type",
+                f"must be one of {SEARCH_TYPES}, got {search_type!r}",
+            )
 
 
-def _check_tuning(tuning: dict[str, Any]) -> None:
-    n_trials, n_shards = tuning["n_trials"], tuning["n_shards"]
-    _require(n_trials >= 1, "tuning.n_trials", f"must be >= 1, got {n_trials}")
-    _require(n_shards >= 1, "tuning.n_shards", f"must be >= 1, got {n_shards}")
+def _check_estimator_kind(key: str, target: str, kind: str) -> None:
+    """The estimator ``target`` can do a ``kind`` task (imports it: scikit-learn, 1-4 s)."""
+    from snakeml.models import estimator_class
+
+    try:
+        estimator_class(target, kind)
+    except ConfigError as exc:
+        raise ConfigError(f"{key}: {exc} (task.kind is {kind})") from None
+
+
+def _check_tuning(tuning: dict[str, Any], split: dict[str, Any]) -> None:
+    n_trials, n_shards, n_folds = tuning["n_trials"], tuning["n_shards"], tuning["n_folds"]
     _require(
         n_shards <= n_trials,
         "tuning.n_shards",
         f"{n_shards} shards for {n_trials} trials would leave shards with nothing to do: "
         f"lower tuning.n_shards or raise tuning.n_trials",
     )
-    timeout = tuning["timeout_seconds"]
-    _require(timeout is None or timeout > 0, "tuning.timeout_seconds", "must be null or > 0")
-    _require(tuning["n_folds"] >= 2, "tuning.n_folds", f"must be >= 2, got {tuning['n_folds']}")
-    _require(tuning["startup_trials"] >= 0, "tuning.startup_trials", "must be >= 0")
+    # Tuning folds the train and valid rows, which the caps bound when both are set.
+    caps = (split["max_train_rows"], split["max_eval_rows"])
+    if None not in caps and sum(caps) < 2 * (n_folds + 1):
+        raise ConfigError(
+            f"tuning.n_folds = {n_folds}: {n_folds} time-ordered folds need at least "
+            f"{2 * (n_folds + 1)} train and valid rows, but split.max_train_rows + "
+            f"split.max_eval_rows keep {sum(caps)}: lower tuning.n_folds or raise the caps"
+        )
     _require(
         tuning["pruner"] in PRUNERS,
         "tuning.pruner",
@@ -297,19 +388,11 @@ def declaration_of(cfg: dict[str, Any], root: str | Path) -> Declaration:
 
 
 def _check_features(cfg: dict[str, Any], declaration: Declaration) -> None:
-    features = cfg["features"]
-    sql_variables(features, declaration)
-    selected = selected_features(features, declaration)
+    selected = selected_features(cfg["features"], declaration)
     _require(
         len(selected["numeric"]) + len(selected["categorical"]) > 0,
         "features.columns",
         "select at least one feature",
-    )
-    block_rows = features.get("block_rows")
-    _require(
-        block_rows is None or (isinstance(block_rows, int) and block_rows >= 1),
-        "features.block_rows",
-        f"must be null or an integer >= 1, got {block_rows!r}",
     )
 
 
@@ -321,11 +404,19 @@ def fill_metric_defaults(cfg: dict[str, Any]) -> None:
             cfg[group]["metric"] = default_metric(kind)
 
 
-def validate_config(cfg: dict[str, Any], root: str | Path | None = None) -> None:
+def validate_config(
+    cfg: dict[str, Any],
+    root: str | Path | None = None,
+    declaration: Declaration | None = None,
+    estimators: bool = True,
+) -> None:
     """Check the values the schema's types cannot express. Raises ConfigError.
 
-    The data set's declared tables and SQL (under ``root``, the project) are checked too: its
-    files exist, the task's columns are columns of its feature table.
+    The data set's declared tables and SQL (under ``root``, the project; ``declaration`` is its
+    steps.yaml when already loaded) are checked too: its files exist, the task's columns are
+    columns of its feature table. Every numeric setting is checked against its declared range
+    (snakeml.settings, SettingError) before the rules that relate settings to each other; the
+    models' params against scikit-learn's constraints only with ``estimators``.
     """
     root = Path(root) if root is not None else DEFAULT_CONFIG_DIR.parent
     data = cfg["data"]
@@ -334,25 +425,23 @@ def validate_config(cfg: dict[str, Any], root: str | Path | None = None) -> None
         "data.name",
         f"must be a lowercase name, got {data['name']!r}",
     )
-    declaration = declaration_of(cfg, root)
+    if declaration is None:
+        declaration = declaration_of(cfg, root)
     check_data(data, declaration, root)
     task = cfg["task"]
     kind = task["kind"]
     _require(kind in TASK_KINDS, "task.kind", f"must be one of {list(TASK_KINDS)}")
     check_task(task, declaration)
+    _check_models(cfg["model"], kind, estimators)
+    check_settings(cfg, declaration, estimators)
     _check_features(cfg, declaration)
     _check_split(cfg["split"])
-    _check_models(cfg["model"], kind)
-    _check_tuning(cfg["tuning"])
+    for name, spec in cfg["model"].items():
+        for param, search in spec["search_space"].items():
+            _check_search_param(f"model.{name}.search_space.{param}", search)
+    _check_tuning(cfg["tuning"], cfg["split"])
     check_tuning_metric(kind, cfg["tuning"]["metric"])
     check_metric(kind, cfg["evaluation"]["metric"])
-    evaluation = cfg["evaluation"]
-    _require(evaluation["importance_repeats"] >= 1, "evaluation.importance_repeats", "must be >= 1")
-    _require(evaluation["importance_max_rows"] >= 1, "evaluation.importance_max_rows", ">= 1")
-    for rule, res in cfg["resources"].items():
-        _require(res["threads"] >= 1, f"resources.{rule}.threads", "must be >= 1")
-        _require(res["mem_mb"] >= 1, f"resources.{rule}.mem_mb", "must be >= 1")
-        _require(res["runtime"] >= 1, f"resources.{rule}.runtime", "must be >= 1 minute")
 
 
 def model_names(cfg: dict[str, Any]) -> list[str]:

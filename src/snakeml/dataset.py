@@ -11,13 +11,15 @@ in one place, and checked before any job runs.
 from __future__ import annotations
 
 import importlib.util
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from snakeml.errors import ConfigError
+from snakeml.errors import ConfigError, SettingError
+from snakeml.schema import Bounds, is_non_finite
+
+FINITE_OR_NULL = Bounds(nullable=True)
 
 DECLARATION = "steps.yaml"
 FEATURE_KINDS: tuple[str, ...] = ("numeric", "categorical")
@@ -74,10 +76,19 @@ class Blocks:
 
 @dataclass(frozen=True)
 class Prediction:
-    """New rows to score are rows of ``table``; ``omit`` may be left out (entered as nulls)."""
+    """New rows to score are rows of ``table``; ``omit`` may be left out (entered as nulls).
+
+    ``time`` and ``reach`` declare the span of history a new row's features need: the row's
+    ``time`` must lie from the history's first moment to ``reach`` (a DuckDB interval, such as
+    ``'1 day'``) after its last. With ``new_rows_extend`` a scored new row is history for the
+    new rows after it (they bring what the features read). Without ``time`` no span is checked.
+    """
 
     table: str
     omit: tuple[str, ...] = ()
+    time: str | None = None
+    reach: str | None = None
+    new_rows_extend: bool = False
 
 
 @dataclass(frozen=True)
@@ -149,15 +160,22 @@ def _names(value: Any, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+RANGE_RULE = "[low, high]: finite numbers (null for an open end), low <= high"
+
+
 def _ranges(value: Any, where: str) -> dict[str, tuple[float | None, float | None]]:
+    """Checked ``column: [low, high]`` bounds; any finite number may be a bound."""
     out: dict[str, tuple[float | None, float | None]] = {}
     for column, bounds in _mapping(value or {}, where).items():
+        key = f"{where}.{column}"
         if not (isinstance(bounds, list | tuple) and len(bounds) == 2):
-            raise ConfigError(f"{where}.{column}: must be [low, high] (null for an open end)")
-        for bound in bounds:
-            if bound is not None and not (isinstance(bound, int | float) and math.isfinite(bound)):
-                raise ConfigError(f"{where}.{column}: bounds must be finite numbers or null")
-        out[str(column)] = (bounds[0], bounds[1])
+            raise SettingError(key, bounds, RANGE_RULE)
+        if not all(b is None or FINITE_OR_NULL.admits(b) for b in bounds):
+            raise SettingError(key, list(bounds), RANGE_RULE)
+        low, high = bounds
+        if low is not None and high is not None and low > high:
+            raise SettingError(key, list(bounds), RANGE_RULE)
+        out[str(column)] = (low, high)
     return out
 
 
@@ -226,6 +244,9 @@ def load_declaration(sql_dir: str | Path) -> Declaration:
             raise ConfigError(
                 f"{where}: variables.{name}.type must be one of {list(VARIABLE_TYPES)}"
             )
+        for end in ("min", "max"):
+            if not FINITE_OR_NULL.admits(spec.get(end)):
+                raise SettingError(f"{where}: variables.{name}.{end}", spec[end], "a finite number")
         variables[str(name)] = spec
     blocks = None
     if raw.get("blocks") is not None:
@@ -245,10 +266,7 @@ def load_declaration(sql_dir: str | Path) -> Declaration:
         blocks = Blocks(*(str(spec[k]) for k in needed), carry=carry)
     predict = None
     if raw.get("predict") is not None:
-        spec = _mapping(raw["predict"], f"{where}: predict")
-        if not spec.get("table"):
-            raise ConfigError(f"{where}: predict.table must name the table new rows belong to")
-        predict = Prediction(str(spec["table"]), _names(spec.get("omit"), f"{where}: omit"))
+        predict = _prediction(raw["predict"], where)
     declaration = Declaration(
         sql_dir=sql_dir,
         steps=steps,
@@ -268,6 +286,61 @@ def load_declaration(sql_dir: str | Path) -> Declaration:
     return declaration
 
 
+PREDICT_KEYS: tuple[str, ...] = ("table", "omit", "time", "reach", "new_rows_extend")
+
+
+def _prediction(value: Any, where: str) -> Prediction:
+    spec = _mapping(value, f"{where}: predict")
+    unknown = sorted(set(spec) - set(PREDICT_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"{where}: predict has unknown keys {unknown}; known: {list(PREDICT_KEYS)}"
+        )
+    if not spec.get("table"):
+        raise ConfigError(f"{where}: predict.table must name the table new rows belong to")
+    omit = _names(spec.get("omit"), f"{where}: predict.omit")
+    time = spec.get("time")
+    reach = spec.get("reach")
+    if (time is None) != (reach is None):
+        raise ConfigError(
+            f"{where}: predict.time and predict.reach go together: name the column that places "
+            "a new row in time and how far after the history's last moment it may lie"
+        )
+    if time is not None:
+        if not isinstance(time, str) or not _NAME.match(time):
+            raise ConfigError(f"{where}: predict.time must name one column, got {time!r}")
+        if time in omit:
+            raise ConfigError(f"{where}: predict.time {time!r} is also in predict.omit")
+        reach = parse_interval(reach, f"{where}: predict.reach")
+    extend = spec.get("new_rows_extend", False)
+    if not isinstance(extend, bool):
+        raise ConfigError(f"{where}: predict.new_rows_extend must be true or false, got {extend!r}")
+    if extend and time is None:
+        raise ConfigError(f"{where}: predict.new_rows_extend needs predict.time and predict.reach")
+    return Prediction(str(spec["table"]), omit, time, reach, extend)
+
+
+def parse_interval(value: Any, where: str) -> str:
+    """``value`` checked as a DuckDB interval of zero or more, e.g. ``'1 day'``, ``'90 minutes'``.
+
+    Returns the text as given (stripped). Raises ConfigError naming ``where`` and the value.
+    """
+    import duckdb
+
+    hint = "a DuckDB interval of zero or more in quotes, such as '1 day' or '90 minutes'"
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where}: must be {hint}, got {value!r}")
+    try:
+        ((negative,),) = duckdb.execute(
+            "select cast(? as interval) < interval 0 second", [value.strip()]
+        ).fetchall()
+    except duckdb.Error:
+        raise ConfigError(f"{where}: {value!r} is not {hint}") from None
+    if negative:
+        raise ConfigError(f"{where}: {value!r} is negative; must be {hint}")
+    return value.strip()
+
+
 def _column_types(columns: Any, where: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for name, kind in _mapping(columns, where).items():
@@ -281,13 +354,18 @@ def _column_types(columns: Any, where: str) -> dict[str, str]:
 
 def flatten_settings(settings: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     """Nested settings as flat names: ``{"windows": {"short": 60}}`` -> ``windows_short``."""
-    flat: dict[str, Any] = {}
+    return {name: value for name, (_, value) in _flat_settings(settings, prefix, "").items()}
+
+
+def _flat_settings(settings: dict[str, Any], prefix: str, path: str) -> dict[str, tuple[str, Any]]:
+    """Flat name -> (dotted key under features, value)."""
+    flat: dict[str, tuple[str, Any]] = {}
     for key, value in settings.items():
-        name = f"{prefix}{key}"
+        name, dotted = f"{prefix}{key}", f"{path}{key}"
         if isinstance(value, dict):
-            flat.update(flatten_settings(value, f"{name}_"))
+            flat.update(_flat_settings(value, f"{name}_", f"{dotted}."))
         else:
-            flat[name] = value
+            flat[name] = (dotted, value)
     return flat
 
 
@@ -297,41 +375,32 @@ def sql_variables(features: dict[str, Any], declaration: Declaration) -> dict[st
     Every features.* key except the engine's own (block_rows, columns) is a variable; nested
     keys are joined with "_". Raises ConfigError naming ``features.<key>``.
     """
-    values = flatten_settings({k: v for k, v in features.items() if k not in ENGINE_SETTINGS})
+    flat = _flat_settings({k: v for k, v in features.items() if k not in ENGINE_SETTINGS}, "", "")
+    values = {name: value for name, (_, value) in flat.items()}
     where = declaration.sql_dir / DECLARATION
-    for name, value in values.items():
-        key = f"features.{name}"
+    for name, (dotted, value) in flat.items():
+        key = f"features.{dotted}"
         if not _NAME.match(name):
-            raise ConfigError(f"{key}: not a valid SQL variable name")
-        if value is None or isinstance(value, list):
-            raise ConfigError(f"{key}: must be a number, a string or a boolean, got {value!r}")
+            raise ConfigError(f"{key}: {name!r} is not a valid SQL variable name")
         spec = declaration.variables.get(name)
         if spec is None:
             if declaration.variables:
                 raise ConfigError(
                     f"{key}: the SQL of data set {declaration.sql_dir.name} declares no such "
-                    f"variable ({where}); known: {sorted(declaration.variables)}"
+                    f"variable {name} ({where}); known: {sorted(declaration.variables)}"
                 )
+            if value is None or isinstance(value, list) or is_non_finite(value):
+                raise SettingError(key, value, "a finite number, a string or a boolean")
             continue
         kind = spec.get("type", "float")
-        if kind == "int" and (isinstance(value, bool) or not isinstance(value, int)):
-            raise ConfigError(f"{key}: must be an integer, got {value!r}")
-        if kind == "float":
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ConfigError(f"{key}: must be a number, got {value!r}")
-            if not math.isfinite(value):
-                raise ConfigError(f"{key}: must be a finite number, got {value!r}")
-        if kind == "bool" and not isinstance(value, bool):
-            raise ConfigError(f"{key}: must be true or false, got {value!r}")
-        if kind == "str" and not isinstance(value, str):
-            raise ConfigError(f"{key}: must be a string, got {value!r}")
-        low, high, open_ = spec.get("min"), spec.get("max"), bool(spec.get("exclusive", False))
-        if low is not None and (value <= low if open_ else value < low):
-            bound = f"> {low}" if open_ else f">= {low}"
-            raise ConfigError(f"{key}: must be {bound}, got {value!r}")
-        if high is not None and (value >= high if open_ else value > high):
-            bound = f"< {high}" if open_ else f"<= {high}"
-            raise ConfigError(f"{key}: must be {bound}, got {value!r}")
+        if kind in ("int", "float"):
+            bounds = variable_bounds(spec)
+            if not bounds.admits(value):
+                raise SettingError(key, value, bounds.describe())
+        elif kind == "bool" and not isinstance(value, bool):
+            raise SettingError(key, value, "true or false")
+        elif kind == "str" and not isinstance(value, str):
+            raise SettingError(key, value, "a string")
     absent = sorted(set(declaration.variables) - set(values))
     if absent:
         raise ConfigError(
@@ -339,6 +408,18 @@ def sql_variables(features: dict[str, Any], declaration: Declaration) -> dict[st
             f"set them under features: in conf/data/{declaration.sql_dir.name}.yaml"
         )
     return values
+
+
+def variable_bounds(spec: dict[str, Any]) -> Bounds:
+    """The range of a numeric SQL variable as steps.yaml declares it (min, max, exclusive)."""
+    open_ = bool(spec.get("exclusive", False))
+    return Bounds(
+        low=spec.get("min"),
+        high=spec.get("max"),
+        low_open=open_,
+        high_open=open_,
+        integer=spec.get("type", "float") == "int",
+    )
 
 
 def selected_features(features: dict[str, Any], declaration: Declaration) -> dict[str, Any]:
@@ -455,6 +536,14 @@ def check_data(data: dict[str, Any], declaration: Declaration, root: str | Path 
             raise ConfigError(
                 f"data.tables.{table}.row_id: batch prediction needs a row_id on {table}"
             )
+        time = declaration.predict.time
+        if time is not None:
+            kind = str(tables[table]["columns"].get(time, "")).upper()
+            if COLUMN_TYPES.get(kind) not in TIME_TYPES:
+                raise ConfigError(
+                    f"{where}: predict.time {time!r} must be a DATE, TIMESTAMP or TIMESTAMPTZ "
+                    f"column of {table} (data.tables.{table}.columns)"
+                )
 
 
 def check_task(task: dict[str, Any], declaration: Declaration) -> None:

@@ -4,8 +4,8 @@ Each table of conf/data/<name>.yaml is read from its CSV or parquet file(s) (one
 under the project or inside an installed package), keeps exactly its declared columns with their
 declared types, gets its optional surrogate ``row_id``, and is checked against its declared
 contract before it is written. A file that lacks a declared column, a value that does not parse
-as its column's type or a broken check stops the rule with one line naming the file, table and
-column, and nothing is written.
+as its column's type, a table without rows or a broken check stops the rule with one line naming
+the file, table and column, and nothing is written.
 """
 
 from __future__ import annotations
@@ -64,7 +64,13 @@ def _open_text(path: Path) -> io.BufferedIOBase:
 def _csv_header(path: Path) -> list[str]:
     with _open_text(path) as handle:
         first = io.TextIOWrapper(handle, encoding="utf-8", newline="").readline()
-    return next(csv.reader([first]), [])
+    header = next(csv.reader([first]), [])
+    if not header:
+        raise DataError(
+            f"{path}: the file is empty (not even a header); put the table's rows there, or "
+            "fix the table's path in conf/data/"
+        )
+    return header
 
 
 def _named_column(message: str, header: list[str]) -> str:
@@ -205,6 +211,19 @@ def file_contract(table: str, spec: dict[str, Any], path: Path) -> Contract:
     )
 
 
+def empty_table(table: str, files: list[Path]) -> str:
+    """What to say about a declared table whose file(s) hold no rows."""
+    held = (
+        f"{files[0]} holds"
+        if len(files) == 1
+        else f"its {len(files)} files ({', '.join(map(str, files))}) hold"
+    )
+    return (
+        f"table {table} is empty: {held} no rows; put the table's rows there, or point "
+        f"data.tables.{table}.path in conf/data/ at the file(s) that hold them"
+    )
+
+
 def ingest_tables(
     tables: dict[str, dict[str, Any]],
     outputs: dict[str, str | Path],
@@ -214,7 +233,8 @@ def ingest_tables(
     """Read, check and write each declared table; return the row counts.
 
     Every table is read and checked before any is written, so a bad one leaves no output.
-    Raises DataError (or its ContractError) naming the file, table and column.
+    Raises DataError (or its ContractError) naming the file, table and column; a table whose
+    files hold no rows is refused here, where it enters.
     """
     import duckdb
 
@@ -231,6 +251,11 @@ def ingest_tables(
                     con.unregister("entering")
             data = join_files([part for _, part in files], spec)
             source = ", ".join(str(path) for path, _ in files)
+            # A target that is null on every row is named by the features rule instead: the
+            # target is a column of the feature table (the SQL may compute it), and ingest's
+            # slice holds no task, so that choosing another task does not ingest again.
+            if data.num_rows == 0:
+                raise DataError(empty_table(table, [path for path, _ in files]))
             con.register("entering", data)
             check_contract(con, "entering", table_contract(table, spec, source), rule)
             con.unregister("entering")

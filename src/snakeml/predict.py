@@ -4,29 +4,50 @@ New rows are rows of the table the data set's declaration names under ``predict.
 or CSV), without their outcomes (``predict.omit``). They are checked against that table's
 declared columns, types and checks, added to the history with ids after its own, and the
 feature build runs over history plus new rows exactly as for training (blocks included): the
-history supplies what was known at each new row's moment. The output keeps the input's id
-columns (the task's ``id_columns``), in input order, beside the prediction.
+history supplies what was known at each new row's moment.
+
+A row the model cannot score honestly is refused, not scored. With ``predict.time`` and
+``predict.reach`` declared, a new row's ``time`` must lie inside the span of history: not
+before the history's first moment, and at most ``reach`` after its last (with
+``predict.new_rows_extend``, after the last history row or scored new row before it). A row
+outside it, or without a time, would get lags, rolling means and look-ups computed from
+nothing. Refused rows stay in the output, in input order, with a null prediction and the
+reason in ``refused`` (null for scored rows); they do not enter the feature build. When every
+row is refused the job fails with one line naming the reasons and the span, and writes nothing.
+A row that breaks its table's declared checks still fails the whole job.
+
+The output keeps the input's id columns (the task's ``id_columns``), in input order, then
+``predicted_<target>`` and ``refused``. A summary beside it (JSON, see ``prediction_summary``)
+counts rows read, scored and refused by reason, and the drift of the scored rows' features
+against the rows the champion was fitted on (snakeml.drift); each drifted column and each kind
+of refusal is also a one-line warning in the log.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from snakeml.contracts import Contract, check_contract, table_contract
-from snakeml.dataset import Declaration, load_declaration, sql_variables
+from snakeml.dataset import Declaration, Prediction, load_declaration, sql_variables
+from snakeml.drift import column_drift, drift_warnings, training_reference
 from snakeml.errors import DataError
 from snakeml.features import build_rows, connect, register_tables
 from snakeml.ingest import ARROW_TYPES
-from snakeml.io import atomic_path
+from snakeml.io import write_json, write_parquet
 
 if TYPE_CHECKING:
     import pandas as pd
 
 log = logging.getLogger(__name__)
+
+# The name of the output column that says why a row was not scored (null when it was).
+REFUSED = "refused"
 
 
 def _kind(dtype: pa.DataType) -> str:
@@ -116,6 +137,206 @@ def typed_rows(data: pa.Table, types: dict[str, pa.DataType], path: str | Path) 
     return pa.table(dict(zip(types, columns, strict=True)))
 
 
+def _check_entering(
+    con: Any, new: pa.Table, table: str, spec: dict[str, Any], path: str | Path, rule: str
+) -> None:
+    contract = table_contract(table, spec, str(path))
+    present = set(new.column_names)
+    entering = Contract(
+        table=f"new {table}",
+        types={},
+        not_null=tuple(c for c in contract.not_null if c in present),
+        ranges={c: r for c, r in contract.ranges.items() if c in present},
+        accepted_values={c: v for c, v in contract.accepted_values.items() if c in present},
+        expressions=contract.expressions,
+    )
+    con.register("new_rows", new)
+    check_contract(con, "new_rows", entering, rule)
+
+
+def check_new_rows(
+    new: pa.Table,
+    table: str,
+    spec: dict[str, Any],
+    path: str | Path,
+    threads: int = 1,
+    memory_limit_mb: int | None = None,
+    rule: str = "predict",
+) -> None:
+    """Check typed new rows of ``table`` against its declared nulls, ranges, values and rules.
+
+    ``spec`` is the table's declaration (data.tables.<table>), ``path`` its history file (named
+    in messages). Raises DataError (a ContractError) naming the column and the rows that break it.
+    """
+    con = connect(threads, memory_limit_mb)
+    try:
+        _check_entering(con, new, table, spec, path, rule)
+    finally:
+        con.close()
+
+
+@dataclass(frozen=True)
+class HistorySpan:
+    """The span of history new rows of ``table`` must lie in, by their column ``time``.
+
+    ``first`` and ``last`` are the history's first and last moments as text (None for an empty
+    history); ``reach`` (a DuckDB interval) is how far after the last a new row may lie.
+    """
+
+    table: str
+    time: str
+    first: str | None
+    last: str | None
+    reach: str
+    new_rows_extend: bool
+
+    def describe(self) -> str:
+        """One phrase: where the history runs and how far a new row may lie after it."""
+        after = "the history's last"
+        if self.new_rows_extend:
+            after += " or the scored new row before it"
+        return (
+            f"the history of {self.table}.{self.time} runs from {self.first} to {self.last}; "
+            f"a new row may lie from its first to {self.reach} after {after}"
+        )
+
+    def reasons(self) -> dict[str, str]:
+        """What each kind of refusal means, keyed by the value of the ``refused`` column."""
+        last = f"the history's last ({self.last})"
+        if self.new_rows_extend:
+            last += " or the scored new row before it"
+        return {
+            "no_time": f"{self.time} is null: the row cannot be placed in time",
+            "before_history": (
+                f"{self.time} lies before the history's first ({self.first}): its features "
+                "would read a past the history does not hold"
+            ),
+            "after_history": (
+                f"{self.time} lies more than {self.reach} after {last}: its features would "
+                "read a past the history does not hold"
+            ),
+        }
+
+
+def span_refusals(
+    new_times: pa.Array, history_times: pa.Array, reach: str, new_rows_extend: bool = False
+) -> tuple[list[str | None], str | None, str | None]:
+    """Why each new row lies outside the span of history, or None when it lies inside.
+
+    ``new_times`` and ``history_times`` are one time column (date or timestamp, the same type)
+    of the new rows and of the history. A row is refused as ``no_time`` (null time),
+    ``before_history`` (before the history's first moment) or ``after_history`` (more than
+    ``reach``, a DuckDB interval, after the history's last moment; with ``new_rows_extend``,
+    after the last history or accepted new moment before it, so a run of rows each within
+    ``reach`` of the previous is accepted and everything after a gap is refused). Returns the
+    reasons in input order and the history's first and last moments as text (UTC).
+    """
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.execute("set timezone = 'UTC'")
+        con.register("history_times", pa.table({"t": history_times}))
+        positions = pa.array(range(len(new_times)), pa.int64())
+        con.register("new_times", pa.table({"position": positions, "t": new_times}))
+        rows = con.execute(
+            """
+            with
+
+            span as (
+                select min(history_times.t) as first, max(history_times.t) as last
+                from history_times
+            ),
+
+            placed as (
+                select
+                    new_times.position,
+                    new_times.t,
+                    span.last,
+                    case
+                        when new_times.t is null then 'no_time'
+                        when span.first is null or new_times.t < span.first
+                            then 'before_history'
+                    end as early
+                from new_times
+                cross join span
+            ),
+
+            later as (
+                -- after the history: each row against the moment before it
+                select
+                    placed.position,
+                    placed.t,
+                    placed.t > cast($reach as interval) + case
+                        when $extend
+                            then coalesce(
+                                lag(placed.t) over (order by placed.t, placed.position),
+                                placed.last
+                            )
+                        else placed.last
+                    end as gap
+                from placed
+                where placed.early is null and placed.t > placed.last
+            ),
+
+            broken as (
+                -- a gap refuses its row and every later one
+                select
+                    later.position,
+                    bool_or(later.gap) over (
+                        order by later.t, later.position
+                        rows between unbounded preceding and current row
+                    ) as refused
+                from later
+            ),
+
+            final as (
+                select
+                    placed.position,
+                    coalesce(
+                        placed.early, case when broken.refused then 'after_history' end
+                    ) as reason
+                from placed
+                left join broken on broken.position = placed.position
+            )
+
+            select final.reason from final order by final.position
+            """,
+            {"reach": reach, "extend": new_rows_extend},
+        ).fetchall()
+        first, last = con.execute(
+            "select cast(min(t) as varchar), cast(max(t) as varchar) from history_times"
+        ).fetchone()
+    finally:
+        con.close()
+    return [reason for (reason,) in rows], first, last
+
+
+def refuse_outside_history(
+    new: pa.Table, history_path: str | Path, predict: Prediction
+) -> tuple[list[str | None], HistorySpan | None]:
+    """The refusal of each new row (None: scored) by the span its declaration gives.
+
+    Without ``predict.time`` no row is refused and the span is None. ``new`` holds the typed
+    new rows; ``history_path`` is the history table's parquet file.
+    """
+    import pyarrow.parquet as pq
+
+    if predict.time is None or predict.reach is None:
+        return [None] * new.num_rows, None
+    history = pq.read_table(history_path, columns=[predict.time])[predict.time]
+    reasons, first, last = span_refusals(
+        new[predict.time].combine_chunks(),
+        history.combine_chunks(),
+        predict.reach,
+        predict.new_rows_extend,
+    )
+    span = HistorySpan(
+        predict.table, predict.time, first, last, predict.reach, predict.new_rows_extend
+    )
+    return reasons, span
+
+
 def new_row_features(
     new: pa.Table,
     paths: dict[str, str | Path],
@@ -124,12 +345,14 @@ def new_row_features(
     threads: int = 1,
     memory_limit_mb: int | None = None,
     rule: str = "predict",
+    check: bool = True,
 ) -> pd.DataFrame:
     """The feature rows of ``new``, in input order, built over the history.
 
     ``new`` holds the declared columns of the prediction table, typed. New rows get ids after
     the history's; the result has a ``row_index`` (0-based input position) instead of the id.
-    Raises DataError when a new row breaks its table's checks or makes no feature row.
+    Raises DataError when a new row breaks its table's checks (unless ``check`` is false: the
+    caller checked them, see ``check_new_rows``) or makes no feature row.
     """
     import tempfile
 
@@ -143,18 +366,9 @@ def new_row_features(
     con = connect(threads, memory_limit_mb)
     try:
         register_tables(con, paths, settings["data"]["tables"], rule)
-        contract = table_contract(table, spec, str(paths[table]))
         present = set(new.column_names)
-        entering = Contract(
-            table=f"new {table}",
-            types={},
-            not_null=tuple(c for c in contract.not_null if c in present),
-            ranges={c: r for c, r in contract.ranges.items() if c in present},
-            accepted_values={c: v for c, v in contract.accepted_values.items() if c in present},
-            expressions=contract.expressions,
-        )
-        con.register("new_rows", new)
-        check_contract(con, "new_rows", entering, rule)
+        if check:
+            _check_entering(con, new, table, spec, paths[table], rule)
         history = con.read_parquet(str(paths[table]))
         con.register("history_rows", history)
         ((first_id,),) = con.execute(
@@ -228,14 +442,24 @@ def score_new_rows(
     threads: int = 1,
     memory_limit_mb: int | None = None,
     rule: str = "predict",
+    summary_path: str | Path | None = None,
+    reference_paths: Sequence[str | Path] = (),
     decision_path: str | Path | None = None,
 ) -> int:
     """Score the rows in ``new_path`` with the champion; write their ids and predictions.
 
     ``settings`` is the predict rule's slice (data, features, task, kind, columns, id_columns);
     ``decision_path`` the champion's decision file (a classifier's classes and threshold).
-    Returns the number of rows scored. Raises DataError naming the file and column.
+    ``output`` gets one row per new row, in input order: the id columns the input has,
+    ``predicted_<target>`` (for a classifier also one ``proba_<class>`` column per class; null
+    for a refused row) and ``refused`` (the reason, null for a scored row). ``summary_path``,
+    when given, gets the summary (``prediction_summary``), with drift against the rows in
+    ``reference_paths`` (the split files the champion was fitted on). Returns the number of
+    rows scored. Raises DataError naming the file and column, or the reasons and the span of
+    history when every row is refused; nothing is written then.
     """
+    import pandas as pd
+
     from snakeml.models import limit_threads, load_model
 
     declaration = load_declaration(sql_dir)
@@ -248,23 +472,111 @@ def score_new_rows(
     spec = settings["data"]["tables"][table]
     types = new_row_types(spec, (*declaration.predict.omit, spec["row_id"]))
     data = read_new_rows(new_path, table, types)
+    new = typed_rows(data, types, new_path)
+    check_new_rows(new, table, spec, paths[table], threads, memory_limit_mb, rule)
+    refused, span = refuse_outside_history(new, paths[table], declaration.predict)
+    if span is None:
+        log.warning(
+            "%s declares no predict.time and predict.reach: new rows are not checked against "
+            "the span of history",
+            declaration.sql_dir / "steps.yaml",
+        )
+    kept = [i for i, reason in enumerate(refused) if reason is None]
+    counts = _refusal_counts(refused)
+    if not kept:
+        assert span is not None
+        listed = ", ".join(f"{n} {reason}" for reason, n in counts.items())
+        raise DataError(
+            f"{new_path}: every one of the {new.num_rows} new rows is refused ({listed}): "
+            f"{span.describe()}; send rows inside that span"
+        )
     pipeline = load_model(model_path)
     features = new_row_features(
-        typed_rows(data, types, new_path),
+        new.take(pa.array(kept, pa.int64())),
         paths,
         declaration,
         settings,
         threads,
         memory_limit_mb,
         rule,
+        check=False,
     )
     with limit_threads(threads):
         predicted = champion_predictions(pipeline, features, settings, decision_path)
     keys = [name for name in settings["id_columns"] if name in data.column_names]
-    out = data.select(keys).to_pandas()
+    # Refused rows keep their place, with null predictions.
+    out = data.select(keys)
     for column in predicted.columns:
-        out[column] = predicted[column].to_numpy()
-    with atomic_path(output) as tmp:
-        out.to_parquet(tmp, index=False)
-    log.info("scored %d new rows of %s from %s with %s", len(out), table, new_path, model_path)
-    return len(out)
+        full = pd.Series(predicted[column].to_numpy(), index=kept).reindex(range(new.num_rows))
+        out = out.append_column(column, pa.array(full, from_pandas=True))
+    out = out.append_column(REFUSED, pa.array(refused, pa.string()))
+    drift: dict[str, dict[str, Any]] = {}
+    reference_rows = None
+    if reference_paths:
+        reference = training_reference(reference_paths, settings["columns"])
+        drift, reference_rows = column_drift(features, reference), reference.rows
+    for reason, n in counts.items():
+        why = span.reasons()[reason] if span is not None else reason
+        log.warning("refused %d of %d new rows (%s): %s", n, new.num_rows, reason, why)
+    for line in drift_warnings(drift, len(kept)):
+        log.warning("%s", line)
+    summary = prediction_summary(new.num_rows, counts, span, drift, reference_rows)
+    write_parquet(out, output)
+    if summary_path is not None:
+        write_json(summary_path, summary)
+    log.info(
+        "scored %d of %d new rows of %s from %s with %s",
+        len(kept),
+        new.num_rows,
+        table,
+        new_path,
+        model_path,
+    )
+    return len(kept)
+
+
+def _refusal_counts(refused: list[str | None]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for reason in refused:
+        if reason is not None:
+            counts[reason] = counts.get(reason, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def prediction_summary(
+    read: int,
+    refusals: dict[str, int],
+    span: HistorySpan | None,
+    drift: dict[str, dict[str, Any]],
+    reference_rows: int | None = None,
+) -> dict[str, Any]:
+    """The summary written beside the predictions, as plain data for JSON.
+
+    ``rows``: ``read``, ``scored`` and ``refused`` counts. ``refused``: per reason, its
+    ``rows`` and what it means. ``history``: the span new rows must lie in (table, time,
+    first, last, reach, new_rows_extend), or None when none is declared. ``training_rows``:
+    how many rows the drift reference holds. ``columns``: per model input column, its drift
+    (snakeml.drift.column_drift), and ``drifted``: the names of the drifted columns.
+    """
+    refused = sum(refusals.values())
+    reasons = span.reasons() if span is not None else {}
+    return {
+        "rows": {"read": read, "scored": read - refused, "refused": refused},
+        "refused": {
+            reason: {"rows": n, "reason": reasons.get(reason, reason)}
+            for reason, n in refusals.items()
+        },
+        "history": None
+        if span is None
+        else {
+            "table": span.table,
+            "time": span.time,
+            "first": span.first,
+            "last": span.last,
+            "reach": span.reach,
+            "new_rows_extend": span.new_rows_extend,
+        },
+        "training_rows": reference_rows,
+        "columns": drift,
+        "drifted": [name for name, column in drift.items() if column["drifted"]],
+    }

@@ -6,6 +6,9 @@ that made the current outputs, so it changes only when a job reran. To keep an u
 from touching it (DVC tracks it), it is rebuilt only when something it shows is newer than it or
 the overrides differ from the last build, and the new file replaces the old one only when their
 bytes differ. Job times are rendered in UTC, so the same run gives the same bytes on any machine.
+Snakemake writes the report straight into the file it is given, so it is given a file in a
+temporary folder, `.report.html.<random>.tmp/`; a build killed midway leaves that folder, which
+the next build removes (builds in a directory take turns: a second one at the same time stops).
 
     python -m snakeml.report [--overrides "+experiment=smoke"] [--output results/report.html]
 """
@@ -13,17 +16,22 @@ bytes differ. Job times are rendered in UTC, so the same run gives the same byte
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import json
 import logging
 import os
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-from snakeml.errors import SnakemlError
-from snakeml.io import write_text_if_changed
+from snakeml.config import compose_config
+from snakeml.errors import ConfigError, SnakemlError
+from snakeml.io import TEMPORARY_NAME, write_text_if_changed
 from snakeml.logs import setup_logging
 
 log = logging.getLogger(__name__)
@@ -32,6 +40,10 @@ DEFAULT_OUTPUT = Path("results/report.html")
 # What the report shows or is built from, besides the outputs under results/.
 SOURCES: tuple[str, ...] = ("Snakefile", "rules", "report")
 STAMP = Path(".snakemake/snakeml-report.json")
+# Held (flock) while a build runs; the kernel lets go of it when the build dies, even by SIGKILL.
+BUILD_LOCK = Path(".snakemake/snakeml-report.lock")
+# What a killed build leaves: ".report-<random>.html", the temporary of earlier versions.
+EARLIER_TEMPORARY = re.compile(r"^\.report-[a-z0-9_]{8}\.html$")
 
 
 def report_inputs(root: Path, output: Path) -> Iterable[Path]:
@@ -75,15 +87,56 @@ def is_stale(root: Path, output: Path, overrides: str) -> bool:
     return newest_input(root, output) > built
 
 
+@contextlib.contextmanager
+def build_turn(root: Path) -> Iterator[None]:
+    """Hold the directory's report build lock; raise SnakemlError if another build holds it."""
+    path = root / BUILD_LOCK
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SnakemlError(
+                "another `python -m snakeml.report` builds the report in this directory: "
+                "wait for it to finish, then run this again"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def remove_stale_temporaries(folder: Path, targets: Iterable[str]) -> list[Path]:
+    """Delete what killed builds left in ``folder`` for ``targets``; only while in build_turn.
+
+    That is the temporary folders and files (snakeml.io.atomic_path) made for those file names.
+    """
+    removed = []
+    for path in sorted(folder.glob(".*")) if folder.is_dir() else []:
+        match = TEMPORARY_NAME.match(path.name)
+        ours = (match is not None and match["target"] in targets) or EARLIER_TEMPORARY.match(
+            path.name
+        )
+        if not ours or path.is_symlink():
+            continue
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+        removed.append(path)
+    if removed:
+        log.info("removed %d temporaries of a stopped report build: %s", len(removed), removed)
+    return removed
+
+
 def build_report(root: Path, output: Path, overrides: str, snakemake: str) -> bool:
-    """Run `snakemake --report` into a temporary file; replace ``output`` only if it differs.
+    """Run `snakemake --report` into a temporary folder; replace ``output`` only if it differs.
 
     Returns whether ``output`` was written.
     """
     output.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=".report-", suffix=".html", dir=output.parent)
-    os.close(fd)
-    tmp = Path(name)
+    folder = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent))
+    tmp = folder / output.name
     try:
         command = [snakemake, "--report", str(tmp), "--config", f"overrides={overrides}"]
         env = {**os.environ, "TZ": "UTC"}
@@ -104,7 +157,7 @@ def build_report(root: Path, output: Path, overrides: str, snakemake: str) -> bo
         tmp.replace(output)
         return True
     finally:
-        tmp.unlink(missing_ok=True)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def update_report(
@@ -117,24 +170,38 @@ def update_report(
     root = Path(root).resolve()
     output = root / output
     overrides = " ".join(overrides.split())
-    if not is_stale(root, output, overrides):
-        log.info("%s is up to date", output.relative_to(root))
-        return False
-    snakemake = snakemake or str(Path(sys.executable).with_name("snakemake"))
-    newest = newest_input(root, output)
-    written = build_report(root, output, overrides, snakemake)
-    stamp = {"overrides": overrides, "newest_input": newest}
-    write_text_if_changed(root / STAMP, json.dumps(stamp) + "\n")
+    with build_turn(root):
+        remove_stale_temporaries(output.parent, [output.name])
+        remove_stale_temporaries((root / STAMP).parent, [STAMP.name])
+        if not is_stale(root, output, overrides):
+            log.info("%s is up to date", output.relative_to(root))
+            return False
+        snakemake = snakemake or str(Path(sys.executable).with_name("snakemake"))
+        newest = newest_input(root, output)
+        written = build_report(root, output, overrides, snakemake)
+        stamp = {"overrides": overrides, "newest_input": newest}
+        write_text_if_changed(root / STAMP, json.dumps(stamp) + "\n")
     log.info("%s %s", output.relative_to(root), "written" if written else "unchanged")
     return written
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m snakeml.report``: check the overrides, then update the report if stale.
+
+    The report is the one of the run made with ``--overrides``. Exits 1 with one line on failure.
+    """
     parser = argparse.ArgumentParser(prog="python -m snakeml.report", description=__doc__)
     parser.add_argument("--overrides", default="", help="the Hydra overrides of the run")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args(argv)
     setup_logging()
+    try:
+        # The run's own validation, before snakemake is started: a setting that cannot work
+        # is named in one line here, as `snakemake` names it.
+        # (The models' params were checked against scikit-learn by the run itself.)
+        compose_config(args.overrides, Path("conf"), estimators=False)
+    except ConfigError as exc:
+        sys.exit(f"snakeml: {exc}")
     try:
         update_report(".", args.output, args.overrides)
     except SnakemlError as exc:

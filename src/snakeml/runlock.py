@@ -1,22 +1,54 @@
 """Snakemake's directory lock after a killed run: cleared when no run can hold it, else one line.
 
 A killed Snakemake leaves its lock files in .snakemake/locks, and every later run in the
-directory stops on them until someone runs ``snakemake --unlock``. Before ``make run`` this
-module clears them when no Snakemake process (a run, or a job a killed run left running)
-works in the directory, and otherwise says in one line which processes to wait for.
+directory stops on them until someone runs ``snakemake --unlock``. A run records beside its
+lock files which process holds them, on which host and with which executor (the Snakefile's
+onstart, ``record_lock_owner``). ``clear_stale_lock`` removes the lock files only when that
+record proves their holder gone: it ran on this host, it is dead, it ran its jobs here (a
+cluster's jobs outlive it), and no Snakemake process works in the directory. A lock whose
+holder ran on another host, or left no record, is never removed: one line names it and the
+command that clears it.
 
-Run as ``python -m snakeml.runlock`` from the project's root; exit 1 while a run holds the lock.
+The Snakefile calls ``clear_before_run`` while it is parsed, which is before Snakemake checks
+its lock (Workflow.execute, ``with self.persistence.lock()``), so a plain ``snakemake`` goes on
+after a kill. ``make run`` calls ``python -m snakeml.runlock`` before Snakemake: exit 1 while a
+run may hold the lock.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import io
 import os
+import shlex
+import socket
 import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from snakeml.io import SNAKEMAKE_LOCKS
+from snakeml.io import SNAKEMAKE_LOCKS, read_json, write_json
 
 UNLOCK_COMMAND = ".venv/bin/snakemake --unlock"
+# Beside the lock files, so Snakemake's own unlock (it deletes the folder) removes it too.
+OWNER_PREFIX = "snakeml-owner-"
+
+
+@dataclass(frozen=True)
+class LockOwner:
+    """The run that wrote some of Snakemake's lock files."""
+
+    host: str
+    pid: int
+    started: float
+    executor: str
+    locks: tuple[str, ...]
+
+    def describe(self) -> str:
+        """``process <pid>``, with its host when that is not this one."""
+        here = self.host == socket.gethostname()
+        return f"process {self.pid}" + ("" if here else f" on {self.host}")
 
 
 def snakemake_processes(directory: str | Path) -> list[int]:
@@ -44,8 +76,70 @@ def lock_files(directory: str | Path) -> list[Path]:
     return sorted((Path(directory) / SNAKEMAKE_LOCKS).glob("*.lock"))
 
 
-def clear_stale_lock(directory: str | Path = ".") -> tuple[bool, str | None]:
-    """Remove Snakemake's locks in ``directory`` unless a Snakemake process works there.
+def process_started(pid: int) -> float | None:
+    """When process ``pid`` of this host started (seconds since the epoch), None if none runs."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).create_time()
+    except psutil.NoSuchProcess:
+        return None
+
+
+def record_lock_owner(
+    lock_paths: Iterable[str | Path], executor: str, directory: str | Path = "."
+) -> Path | None:
+    """Write beside the lock files this process holds who holds them; None if it holds none."""
+    names = sorted(Path(path).name for path in lock_paths)
+    if not names:
+        return None
+    host, pid = socket.gethostname(), os.getpid()
+    record = {
+        "host": host,
+        "pid": pid,
+        "started": process_started(pid),
+        "executor": executor,
+        "locks": names,
+    }
+    target = Path(directory) / SNAKEMAKE_LOCKS / f"{OWNER_PREFIX}{host}-{pid}.json"
+    write_json(target, record)
+    return target
+
+
+def lock_owners(directory: str | Path) -> dict[Path, LockOwner]:
+    """The owner records beside Snakemake's lock files, by file; unreadable ones are skipped."""
+    owners = {}
+    for path in sorted((Path(directory) / SNAKEMAKE_LOCKS).glob(f"{OWNER_PREFIX}*.json")):
+        try:
+            data = read_json(path)
+            owners[path] = LockOwner(
+                host=str(data["host"]),
+                pid=int(data["pid"]),
+                started=float(data["started"]),
+                executor=str(data["executor"]),
+                locks=tuple(data["locks"]),
+            )
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return owners
+
+
+def may_still_hold(owner: LockOwner) -> str | None:
+    """Why ``owner`` may still hold its lock (one phrase), or None when it provably does not."""
+    if owner.host != socket.gethostname():
+        return f"{owner.describe()}, which cannot be checked from here"
+    started = process_started(owner.pid)
+    if started is not None and abs(started - owner.started) < 1:
+        return f"{owner.describe()}, which runs"
+    if owner.executor != "local":
+        return f"stopped {owner.describe()}, whose {owner.executor} jobs may still run"
+    return None
+
+
+def clear_stale_lock(
+    directory: str | Path = ".", unlock_command: str = UNLOCK_COMMAND
+) -> tuple[bool, str | None]:
+    """Remove Snakemake's locks in ``directory`` when their holder is provably gone.
 
     Returns whether a run may start and the line to show (None when there was no lock).
     """
@@ -58,16 +152,80 @@ def clear_stale_lock(directory: str | Path = ".") -> tuple[bool, str | None]:
         return False, (
             f"snakeml: Snakemake runs in this directory (process {pids}) and holds its lock: "
             f"wait for it, or stop it (kill {pids}); if it is not a run of this project, clear "
-            f"the lock with `{UNLOCK_COMMAND}`"
+            f"the lock with `{unlock_command}`"
         )
-    for lock in locks:
-        lock.unlink(missing_ok=True)
-    return True, "snakeml: removed Snakemake's lock left by a stopped run (none runs here now)"
+    owners = lock_owners(directory)
+    names = {lock.name for lock in locks}
+    holding = [owner for owner in owners.values() if names & set(owner.locks)]
+    claimed = {name for owner in holding for name in owner.locks}
+    reasons = [reason for owner in holding if (reason := may_still_hold(owner)) is not None]
+    unknown = [lock.name for lock in locks if lock.name not in claimed]
+    if unknown:
+        reasons.append(f"a run that left no record of itself ({', '.join(unknown)})")
+    if reasons:
+        return False, (
+            f"snakeml: Snakemake's lock in this directory is held by {'; '.join(reasons)}: "
+            f"once that run is over, clear it with `{unlock_command}`"
+        )
+    for path in [*locks, *owners]:
+        path.unlink(missing_ok=True)
+    pids = " ".join(str(owner.pid) for owner in holding)
+    return True, (
+        f"snakeml: removed Snakemake's lock left by stopped process {pids} "
+        "(no Snakemake runs here now)"
+    )
 
 
-def main() -> int:
+def locking_run_config(argv: Sequence[str]) -> list[str] | None:
+    """The ``--config`` items of a Snakemake command line that takes the directory's lock.
+
+    None for one that takes none (a dry run, --nolock, a job's own Snakemake on a cluster or
+    for a ``run:`` rule), for ``--unlock`` (it clears the lock anyway) and for a command line
+    that is not Snakemake's (the Snakefile loaded through the API): nothing may be cleared.
+    """
+    program = Path(argv[0]) if argv else Path()
+    if not (program.name == "snakemake" or program.parent.name == "snakemake"):
+        return None
+    from snakemake import cli
+    from snakemake.settings.types import ExecMode
+
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):  # it says again which profile it uses
+            _, args = cli.parse_args(list(argv[1:]))
+    except (Exception, SystemExit):
+        return None
+    if args.dryrun or args.nolock or args.unlock or args.mode != ExecMode.DEFAULT:
+        return None
+    return list(args.config or [])
+
+
+def unlock_command(config: Sequence[str], snakemake: str = "snakemake") -> str:
+    """The command that clears the lock of a run made with these ``--config`` items."""
+    return shlex.join([snakemake, "--unlock", *(["--config", *config] if config else [])])
+
+
+def clear_before_run(argv: Sequence[str], directory: str | Path = ".") -> str | None:
+    """Clear a stale lock for a Snakemake run about to check it; the line to show, if any.
+
+    Does nothing unless ``argv`` is a run that takes the lock (``locking_run_config``) and a
+    lock file is there. It never stops the run: when the lock may be held, Snakemake decides
+    (a run on other files may go on beside it).
+    """
+    if not lock_files(directory):
+        return None
+    config = locking_run_config(argv)
+    if config is None:
+        return None
+    return clear_stale_lock(directory, unlock_command(config))[1]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     """Clear a stale lock in the working directory; print one line if there was a lock."""
-    ok, line = clear_stale_lock(Path.cwd())
+    parser = argparse.ArgumentParser(prog="python -m snakeml.runlock", description=__doc__)
+    parser.add_argument("--overrides", default=None, help="the Hydra overrides of the run")
+    args = parser.parse_args(argv)
+    config = [] if args.overrides is None else [f"overrides={' '.join(args.overrides.split())}"]
+    ok, line = clear_stale_lock(Path.cwd(), unlock_command(config, ".venv/bin/snakemake"))
     if line is not None:
         print(line, file=sys.stderr)
     return 0 if ok else 1

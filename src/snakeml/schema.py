@@ -1,11 +1,17 @@
 """Typed schema of the Hydra configuration, registered in Hydra's ConfigStore.
 
-A misspelt key or a wrong type fails when the configuration is composed, naming the key.
+A misspelt key or a wrong type fails when the configuration is composed, naming the key. Every
+numeric field declares the values it may take (``setting(low=..., high=...)``, see Bounds):
+values live in conf/, types and ranges here. snakeml.settings checks them all.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import functools
+import math
+import types
+import typing
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
 from omegaconf import MISSING
@@ -15,6 +21,80 @@ PREPROCESSORS: tuple[str, ...] = ("onehot", "ordinal")
 PRUNERS: tuple[str, ...] = ("median", "none")
 TASK_KINDS: tuple[str, ...] = ("regression", "binary", "multiclass")
 PERIODS: tuple[str, ...] = ("year", "month", "week", "day")
+# numpy's and scikit-learn's seeds are unsigned 32-bit integers.
+MAX_SEED = 2**32 - 1
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The values a numeric setting may take.
+
+    A finite number (never a boolean or a string; an integer when ``integer``) between ``low``
+    and ``high`` (each included unless ``low_open``/``high_open``; None for an open end), or
+    null when ``nullable``.
+    """
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    integer: bool = False
+    nullable: bool = False
+
+    def admits(self, value: Any) -> bool:
+        """Whether ``value`` is one of the values these bounds allow."""
+        if value is None:
+            return self.nullable
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        if self.integer and not isinstance(value, int):
+            return False
+        if not math.isfinite(value):
+            return False
+        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
+            return False
+        return self.high is None or (value < self.high if self.high_open else value <= self.high)
+
+    def describe(self) -> str:
+        """What the bounds allow, to follow "must be": ``an integer >= 1``."""
+        parts = ["an integer" if self.integer else "a finite number"]
+        if self.low is not None:
+            parts.append(f"{'>' if self.low_open else '>='} {_number(self.low)}")
+        if self.high is not None:
+            parts.append(
+                ("and " if self.low is not None else "")
+                + f"{'<' if self.high_open else '<='} {_number(self.high)}"
+            )
+        text = " ".join(parts)
+        return f"null or {text}" if self.nullable else text
+
+
+def is_non_finite(value: Any) -> bool:
+    """Whether ``value`` is a number that is NaN or an infinity (booleans are not numbers)."""
+    return (
+        isinstance(value, int | float) and not isinstance(value, bool) and not math.isfinite(value)
+    )
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def setting(
+    default: Any = MISSING,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> Any:
+    """A numeric field of the schema with the range its values may take.
+
+    The field's type says the rest: ``int`` fields take integers only, ``... | None`` fields
+    may be null (see field_bounds).
+    """
+    bounds = Bounds(low=low, high=high, low_open=low_open, high_open=high_open)
+    return field(default=default, metadata={"bounds": bounds})
 
 
 @dataclass
@@ -74,18 +154,19 @@ class SplitConfig:
     time_zone: str = MISSING
     train_until: str | None = MISSING
     valid_until: str | None = MISSING
-    train_fraction: float | None = MISSING
-    valid_fraction: float | None = MISSING
+    train_fraction: float | None = setting(low=0, high=1, low_open=True, high_open=True)
+    valid_fraction: float | None = setting(low=0, high=1, low_open=True, high_open=True)
     period: str = MISSING
-    max_train_rows: int | None = MISSING
-    max_eval_rows: int | None = MISSING
+    max_train_rows: int | None = setting(low=1)
+    max_eval_rows: int | None = setting(low=1)
 
 
 @dataclass
 class SearchParam:
     type: str = MISSING
-    low: float | None = None
-    high: float | None = None
+    # Any finite number here; the estimator's own constraints on the parameter decide the rest.
+    low: float | None = setting(None)
+    high: float | None = setting(None)
     log: bool = False
     choices: list[Any] | None = None
 
@@ -102,13 +183,13 @@ class ModelConfig:
 class TuningConfig:
     """Optuna per model: ``n_trials`` split across ``n_shards`` jobs (see conf/tuning/)."""
 
-    n_trials: int = MISSING
-    n_shards: int = MISSING
-    timeout_seconds: float | None = MISSING
+    n_trials: int = setting(low=1)
+    n_shards: int = setting(low=1)
+    timeout_seconds: float | None = setting(low=0, low_open=True)
     # null: the task kind's default (snakeml.task_kinds.DEFAULT_METRIC)
     metric: str | None = MISSING
-    n_folds: int = MISSING
-    startup_trials: int = MISSING
+    n_folds: int = setting(low=2)
+    startup_trials: int = setting(low=0)
     pruner: str = MISSING
     pooled: bool = MISSING
     storage: str | None = MISSING
@@ -118,18 +199,18 @@ class TuningConfig:
 class EvaluationConfig:
     # null: the task kind's default (snakeml.task_kinds.DEFAULT_METRIC)
     metric: str | None = MISSING
-    importance_repeats: int = MISSING
-    importance_max_rows: int = MISSING
-    importance_random_state: int = MISSING
+    importance_repeats: int = setting(low=1)
+    importance_max_rows: int = setting(low=1)
+    importance_random_state: int = setting(low=0, high=MAX_SEED)
 
 
 @dataclass
 class RuleResources:
     """What one job of a rule asks for, locally and from a cluster scheduler."""
 
-    threads: int = MISSING
-    mem_mb: int = MISSING
-    runtime: int = MISSING  # wall-time limit in minutes (Snakemake's standard resource)
+    threads: int = setting(low=1)
+    mem_mb: int = setting(low=1)
+    runtime: int = setting(low=1)  # wall-time limit in minutes (Snakemake's standard resource)
 
 
 @dataclass
@@ -149,7 +230,7 @@ class ResourcesConfig:
 
 @dataclass
 class Config:
-    seed: int = MISSING
+    seed: int = setting(low=0, high=MAX_SEED)
     data: DataConfig = field(default_factory=DataConfig)
     # The data set's feature settings: block_rows, the optional list of feature columns to use
     # (`columns`, default every declared one), and the variables its SQL reads, whose names
@@ -161,6 +242,74 @@ class Config:
     tuning: TuningConfig = field(default_factory=TuningConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     resources: ResourcesConfig = field(default_factory=ResourcesConfig)
+
+
+# The features.* settings the engine itself reads (the others are the SQL's variables, whose ranges
+# sql/<data>/steps.yaml declares).
+FEATURE_BOUNDS: dict[str, Bounds] = {"block_rows": Bounds(low=1, integer=True, nullable=True)}
+
+
+def _numeric_leaf(hint: Any) -> tuple[bool, bool] | None:
+    """(integer, nullable) when a field's type is a number or a number or None, else None."""
+    options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    numbers = [o for o in options if o is not type(None)]
+    if len(numbers) != 1 or numbers[0] not in (int, float):
+        return None
+    return numbers[0] is int, len(options) > len(numbers)
+
+
+@functools.cache
+def type_hints(cls: type) -> dict[str, Any]:
+    """The resolved field types of a schema class (typing.get_type_hints, once per class)."""
+    return typing.get_type_hints(cls)
+
+
+@functools.cache
+def field_bounds(cls: type, name: str) -> Bounds | None:
+    """The declared bounds of numeric field ``name`` of schema class ``cls``, or None.
+
+    The field's type completes them: an ``int`` takes integers, ``... | None`` may be null.
+    Raises TypeError for a numeric field that declares no range (a schema bug).
+    """
+    hint = type_hints(cls)[name]
+    leaf = _numeric_leaf(hint)
+    if leaf is None:
+        return None
+    declared = {f.name: f for f in fields(cls)}[name].metadata.get("bounds")
+    if declared is None:
+        raise TypeError(f"{cls.__name__}.{name} is numeric but declares no range: use setting()")
+    integer, nullable = leaf
+    return Bounds(**{**declared.__dict__, "integer": integer, "nullable": nullable})
+
+
+def schema_bounds(key: str) -> Bounds | None:
+    """The declared bounds of a dotted key of the schema (``resources.train.threads``), or None.
+
+    None for a key that is not a numeric field of the schema (features.* and model params have
+    their ranges elsewhere: see snakeml.settings).
+    """
+    cls: Any = Config
+    parts = key.split(".")
+    index = 0
+    while index < len(parts):
+        if not (isinstance(cls, type) and is_dataclass(cls)):
+            return None
+        hints = type_hints(cls)
+        name = parts[index]
+        if name not in hints:
+            return None
+        if index == len(parts) - 1:
+            return field_bounds(cls, name)
+        hint = hints[name]
+        if typing.get_origin(hint) is dict:
+            cls = typing.get_args(hint)[1]
+            index += 2  # the next part is a key of the mapping
+            if index == len(parts):
+                return None
+            continue
+        cls = hint
+        index += 1
+    return None
 
 
 def register_schema() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -291,3 +292,19 @@ def shared_inputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict]
     """Raw and reference tables shared by a module's tests that only read them."""
     base = tmp_path_factory.mktemp("inputs")
     return write_raw_tables(base / "raw"), write_reference_tables(base / "reference")
+
+
+@pytest.fixture
+def restore_root_logger():
+    """run_rule replaces the root logger's handlers and captures warnings: undo both."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+        if handler not in handlers:
+            handler.close()
+    for handler in handlers:
+        root.addHandler(handler)
+    root.setLevel(level)
+    logging.captureWarnings(False)

@@ -183,8 +183,23 @@ def test_compose_smoke_experiment(conf_dir):
             "model.ridge.search_space.alpha.low=10 model.ridge.search_space.alpha.high=1",
             ["model.ridge.search_space.alpha", "inverted"],
         ),
-        ("model.hgb.search_space.max_leaf_nodes.low=0", ["max_leaf_nodes.low", "low > 0"]),
-        ("model.hgb.search_space.max_leaf_nodes.low=15.5", ["max_leaf_nodes", "int bounds"]),
+        # search bounds: values the estimator accepts for the parameter (its own constraints)
+        ("model.ridge.search_space.alpha.low=0", ["alpha.low", "low > 0"]),
+        (
+            "model.hgb.search_space.max_leaf_nodes.low=0",
+            ["max_leaf_nodes.low = 0", "an int in the range [2, inf)", "conf/model/hgb.yaml"],
+        ),
+        ("model.hgb.search_space.max_leaf_nodes.low=15.5", ["max_leaf_nodes.low", "whole number"]),
+        (
+            "model.rf.search_space.max_features.high=1.5",
+            ["model.rf.search_space.max_features.high = 1.5", "(0.0, 1.0]"],
+        ),
+        ("model.hgb.params.max_iter=0", ["model.hgb.params.max_iter = 0", "[1, inf)"]),
+        ("model.hgb.params.max_iter=true", ["model.hgb.params.max_iter = true"]),
+        ("model.hgb.params.max_iter=many", ["model.hgb.params.max_iter = 'many'"]),
+        ("model.hgb.params.early_stopping=3", ["model.hgb.params.early_stopping = 3", "bool"]),
+        ("+model.ridge.params.alpah=1", ["model.ridge.params.alpah", "no parameter 'alpah'"]),
+        ("model.ridge.search_space.alpha.low=nan", ["alpha.low = nan", "finite number"]),
         ("model.ridge.search_space.alpha.type=normal", ["alpha.type", "normal"]),
         ("model.ridge.preprocessing=sparse", ["model.ridge.preprocessing", "sparse"]),
         ("model.ridge._target_=nosuchpackage.Model", ["model.ridge._target_", "nosuchpackage"]),
@@ -214,14 +229,23 @@ def test_compose_smoke_experiment(conf_dir):
         ),
         (
             "split.train_until=null split.valid_until=null split.train_fraction=0",
-            ["split.train_fraction", "strictly between 0 and 1"],
+            ["split.train_fraction = 0.0", "a finite number > 0 and < 1"],
         ),
         (
             "split.train_until=null split.valid_until=null split.valid_fraction=null",
             ["split", "split.train_fraction and split.valid_fraction"],
         ),
         ("split.period=quarter", ["split.period", "month"]),
-        ("split.max_train_rows=0", ["split.max_train_rows"]),
+        ("split.max_train_rows=0", ["split.max_train_rows = 0", "null or an integer >= 1"]),
+        (
+            "split.max_train_rows=3 split.max_eval_rows=4",
+            ["tuning.n_folds = 3", "at least 8 train and valid rows", "keep 7"],
+        ),
+        (
+            "data.tables.flights.ranges.month=[12,1]",
+            ["data.tables.flights.ranges.month = [12, 1]", "low <= high"],
+        ),
+        ("data.tables.weather.ranges.humid.1=inf", ["ranges.humid = [0, inf]", "finite"]),
         # features.*: the feature selection and the data set's SQL variables
         # (features.columns is not set by default: `+` adds it)
         ("features.columns=[month,foo]", ["features.columns", "'foo'", "nycflights13"]),
@@ -230,13 +254,13 @@ def test_compose_smoke_experiment(conf_dir):
         ("+features.colour=3", ["features.colour", "declares no such variable", "horizon_minutes"]),
         ("features.horizon_minutes=-5", ["features.horizon_minutes", ">= 0"]),
         ("features.horizon_minutes=1.5", ["features.horizon_minutes", "integer"]),
-        ("features.windows.day=0", ["features.windows_day", "got 0"]),
-        ("+features.windows.hour=30", ["features.windows_hour", "no such variable"]),
+        ("features.windows.day=0", ["features.windows.day = 0", "an integer >= 1"]),
+        ("+features.windows.hour=30", ["features.windows.hour", "no such variable windows_hour"]),
         ("~features.windows.week", ["features", "windows_week"]),
         ("features.weather_change_minutes=0", ["features.weather_change_minutes"]),
-        ("features.delay_quantile=1.0", ["features.delay_quantile", "got 1.0"]),
+        ("features.delay_quantile=1.0", ["features.delay_quantile = 1.0", "> 0 and < 1"]),
         ("features.delay_quantile=0", ["features.delay_quantile"]),
-        ("features.delay_quantile=high", ["features.delay_quantile", "must be a number"]),
+        ("features.delay_quantile=high", ["features.delay_quantile = 'high'", "finite number"]),
         ("features.block_rows=0", ["features.block_rows", "must be null or an integer >= 1"]),
         # task.*: columns of the feature table
         ("task.target=dep_delay", ["task.target", "'dep_delay'", "not a column"]),
@@ -265,18 +289,29 @@ def test_compose_smoke_experiment(conf_dir):
             "data.tables.flights.unique=[]",
             ["data.tables.flights.row_id", "batch prediction"],
         ),
-        ("resources.train.runtime=ten", ["resources.train.runtime", "ten"]),
-        ("tuning.n_trials=0", ["tuning.n_trials", "got 0"]),
+        (
+            "resources.train.runtime=ten",
+            ["resources.train.runtime = 'ten'", "conf/resources/default.yaml"],
+        ),
+        (
+            "tuning.n_trials=0",
+            [
+                "tuning.n_trials = 0: must be an integer >= 1 "
+                "(set it in conf/tuning/default.yaml or drop the override)"
+            ],
+        ),
+        ("tuning.n_trials=nan", ["tuning.n_trials = nan: must be an integer >= 1"]),
+        ("seed=-1", ["seed = -1", "(set it in conf/config.yaml"]),
         ("tuning.timeout_seconds=0", ["tuning.timeout_seconds"]),
         ("tuning.metric=auc", ["tuning.metric"]),
         ("evaluation.importance_repeats=0", ["evaluation.importance_repeats"]),
         ("resources.tune_shard.threads=0", ["resources.tune_shard.threads"]),
-        ("tuning.n_shards=0", ["tuning.n_shards", "got 0"]),
+        ("tuning.n_shards=0", ["tuning.n_shards = 0"]),
         (
             "tuning.n_shards=9",
             ["tuning.n_shards", "9 shards for 8 trials", "raise tuning.n_trials"],
         ),
-        ("tuning.n_folds=1", ["tuning.n_folds", "got 1"]),
+        ("tuning.n_folds=1", ["tuning.n_folds = 1", "an integer >= 2"]),
         ("tuning.pruner=hyperband", ["tuning.pruner", "'hyperband'"]),
         ("tuning.startup_trials=-1", ["tuning.startup_trials"]),
         (

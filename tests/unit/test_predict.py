@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from datetime import date
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -18,6 +21,7 @@ from snakeml.predict import (
     new_row_types,
     read_new_rows,
     score_new_rows,
+    span_refusals,
     typed_rows,
 )
 
@@ -156,9 +160,10 @@ def test_score_new_rows_keeps_keys_and_order(new_flights, paths, settings, tmp_p
     assert rows == len(reordered)
     assert scored["flight_id"].tolist() == reordered["flight_id"].tolist()
     expected = [c for c in settings["id_columns"] if c in reordered.columns]
-    assert list(scored.columns[:-1]) == expected
-    assert scored.columns[-1] == "predicted_arr_delay"
+    assert list(scored.columns[:-2]) == expected
+    assert list(scored.columns[-2:]) == ["predicted_arr_delay", "refused"]
     assert (scored["predicted_arr_delay"] == 7.0).all()
+    assert scored["refused"].isna().all()
 
 
 def test_bad_new_rows_write_nothing(new_flights, paths, settings, tmp_path):
@@ -197,3 +202,145 @@ def test_a_time_hour_that_disagrees_with_the_schedule_is_refused(
         DataError, match=r"new flights, column time_hour_is_the_scheduled_hour: \d+ rows break"
     ):
         new_row_features(typed_rows(bad, types, "new"), paths, DECLARATION, settings)
+
+
+def stamps(*texts: str | None) -> pa.Array:
+    return pa.array(
+        [None if t is None else pd.Timestamp(t, tz="UTC") for t in texts], pa.timestamp("us", "UTC")
+    )
+
+
+def test_span_refuses_rows_before_and_after_the_history():
+    history = stamps("2013-01-01 10:00", "2013-01-02 12:00", "2013-01-01 18:00")
+    new = stamps(
+        "2013-01-01 12:00",  # inside
+        "2012-12-31 23:00",  # before the first
+        "2013-01-02 13:00",  # exactly the reach after the last: inside
+        "2013-01-02 13:01",  # after
+        None,
+        "2013-01-01 10:00",  # the first itself
+    )
+    reasons, first, last = span_refusals(new, history, "1 hour")
+    assert reasons == [None, "before_history", None, "after_history", "no_time", None]
+    assert (first, last) == ("2013-01-01 10:00:00+00", "2013-01-02 12:00:00+00")
+
+
+def test_new_rows_that_extend_the_history_are_scored_until_a_gap():
+    history = pa.array([date(2015, 12, 30), date(2015, 12, 31)], pa.date32())
+    # out of order on purpose: the chain follows time, not input order
+    days = [
+        date(2016, 1, 2),
+        date(2016, 1, 5),
+        date(2016, 1, 1),
+        date(2016, 1, 4),
+        date(2015, 12, 31),
+    ]
+    new = pa.array(days, pa.date32())
+    chained, _, _ = span_refusals(new, history, "1 day", new_rows_extend=True)
+    assert chained == [None, "after_history", None, "after_history", None]
+    alone, _, _ = span_refusals(new, history, "1 day")
+    assert alone == ["after_history", "after_history", None, "after_history", None]
+
+
+def moved_to(flights: pd.DataFrame, year: int, month: int, day: int) -> pd.DataFrame:
+    """The flights on another date, time_hour still their scheduled hour in New York."""
+    hours = pd.to_datetime(
+        {"year": year, "month": month, "day": day, "hour": flights["sched_dep_time"] // 100}
+    )
+    time_hour = hours.dt.tz_localize("America/New_York").dt.tz_convert("UTC")
+    return flights.assign(year=year, month=month, day=day, time_hour=time_hour)
+
+
+@pytest.fixture
+def constant_model(tmp_path):
+    from sklearn.dummy import DummyRegressor
+    from sklearn.pipeline import make_pipeline
+
+    from snakeml.models import save_model
+
+    pipeline = make_pipeline(DummyRegressor(strategy="constant", constant=7.0))
+    pipeline.fit(np.zeros((2, 1)), [7.0, 7.0])
+    save_model(pipeline, tmp_path / "model.skops")
+    return tmp_path / "model.skops"
+
+
+def test_rows_outside_the_history_are_refused_and_the_summary_shows_drift(
+    new_flights, paths, settings, constant_model, tmp_path
+):
+    write_features(paths, SQL_DIR, tmp_path / "features.parquet", settings)
+    new = new_flights.copy()
+    new.loc[0, "carrier"] = "ZZ"  # a carrier the model never saw
+    late = moved_to(new_flights.iloc[[1]], 2014, 6, 1)
+    new = pd.concat([new.iloc[:2], late, new.iloc[2:]], ignore_index=True)
+    output, summary = tmp_path / "out" / "scored.parquet", tmp_path / "out" / "scored.summary.json"
+    rows = score_new_rows(
+        write(new, tmp_path / "new.parquet"),
+        paths,
+        SQL_DIR,
+        constant_model,
+        settings,
+        output,
+        summary_path=summary,
+        reference_paths=[tmp_path / "features.parquet"],
+    )
+    assert rows == len(new) - 1
+    scored = pd.read_parquet(output)
+    assert scored["flight_id"].tolist() == new["flight_id"].tolist()
+    refused = scored["refused"].astype(object).where(scored["refused"].notna(), None)
+    assert refused.tolist() == [None, None, "after_history"] + [None] * (len(new) - 3)
+    assert scored["predicted_arr_delay"].isna().tolist() == scored["refused"].notna().tolist()
+    report = json.loads(summary.read_text())
+    assert report["rows"] == {"read": len(new), "scored": len(new) - 1, "refused": 1}
+    assert report["refused"]["after_history"]["rows"] == 1
+    assert "more than 1 hour after" in report["refused"]["after_history"]["reason"]
+    assert report["history"]["time"] == "time_hour" and report["history"]["reach"] == "1 hour"
+    assert report["training_rows"] == len(pd.read_parquet(tmp_path / "features.parquet"))
+    # ZZ, and DL: its only flight never landed, so it made no training row
+    trained = set(pd.read_parquet(tmp_path / "features.parquet")["carrier"])
+    assert "DL" not in trained and "DL" in set(new_flights["carrier"])
+    assert report["columns"]["carrier"]["unseen"] == {"DL": 1, "ZZ": 1}
+    assert "carrier" in report["drifted"]
+    assert set(report["columns"]) == {
+        *settings["columns"]["numeric"],
+        *settings["columns"]["categorical"],
+    }
+
+
+def test_when_every_row_is_refused_nothing_is_written(
+    new_flights, paths, settings, constant_model, tmp_path
+):
+    output, summary = tmp_path / "out" / "scored.parquet", tmp_path / "out" / "scored.summary.json"
+    late = moved_to(new_flights, 2014, 6, 1)
+    with pytest.raises(DataError) as info:
+        score_new_rows(
+            write(late, tmp_path / "new.parquet"),
+            paths,
+            SQL_DIR,
+            constant_model,
+            settings,
+            output,
+            summary_path=summary,
+        )
+    message = str(info.value)
+    assert (
+        f"every one of the {len(late)} new rows is refused ({len(late)} after_history)" in message
+    )
+    assert "history of flights.time_hour runs from 2013-01-01" in message
+    assert "1 hour after" in message and "\n" not in message
+    assert not output.parent.exists()
+
+
+def test_a_refused_row_that_breaks_the_contract_still_fails_the_job(
+    new_flights, paths, settings, constant_model, tmp_path
+):
+    late = moved_to(new_flights.iloc[[0]], 2014, 6, 1).assign(distance=-5)
+    new = pd.concat([new_flights, late], ignore_index=True)
+    with pytest.raises(DataError, match=r"new flights, column distance: 1 rows lie outside"):
+        score_new_rows(
+            write(new, tmp_path / "new.parquet"),
+            paths,
+            SQL_DIR,
+            constant_model,
+            settings,
+            tmp_path / "out.parquet",
+        )

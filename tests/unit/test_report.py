@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -113,3 +114,52 @@ def test_failed_build_raises_and_keeps_the_old_report(project):
         update(project)
     assert (project / "results/report.html").read_text() == "<html>report</html>"
     assert not [p for p in (project / "results").iterdir() if p.name.startswith(".")]
+
+
+def test_a_setting_that_cannot_work_stops_the_report_before_snakemake(tmp_path, monkeypatch):
+    from conftest import REPO
+
+    from snakeml.report import main
+
+    for folder in ("conf", "sql", "data/reference"):
+        shutil.copytree(REPO / folder, tmp_path / folder)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as info:
+        main(["--overrides", "tuning.n_trials=-1"])
+    assert str(info.value) == (
+        "snakeml: tuning.n_trials = -1: must be an integer >= 1 "
+        "(set it in conf/tuning/default.yaml or drop the override)"
+    )
+    assert not (tmp_path / "results").exists() and not (tmp_path / ".snakemake").exists()
+
+
+def test_what_a_killed_build_left_is_removed_by_the_next_and_nothing_else(project):
+    results = project / "results"
+    folder = results / ".report.html.k1lled_8.tmp"
+    folder.mkdir()
+    (folder / "report.html").write_text("<html>half")
+    earlier = results / ".report-ab12cd34.html"
+    earlier.write_text("<html>half")
+    stamp_tmp = project / ".snakemake" / ".snakeml-report.json.k1lled_8.tmp"
+    stamp_tmp.parent.mkdir()
+    stamp_tmp.write_text("{")
+    others = [results / ".leaderboard.csv.k1lled_8.tmp", results / ".report.html.notours.tmp"]
+    for path in others:
+        path.write_text("not the report's")
+    assert update(project) is True
+    assert not folder.exists() and not earlier.exists() and not stamp_tmp.exists()
+    assert all(path.exists() for path in others)
+
+
+def test_a_second_build_at_the_same_time_stops_with_one_line(project):
+    import fcntl
+
+    from snakeml.report import BUILD_LOCK
+
+    (project / BUILD_LOCK).parent.mkdir(parents=True, exist_ok=True)
+    with (project / BUILD_LOCK).open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(SnakemlError, match=r"another `python -m snakeml\.report` builds"):
+            update(project)
+    assert calls(project) == []
+    assert update(project) is True

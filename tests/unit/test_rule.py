@@ -25,19 +25,8 @@ from snakeml.rule import explain_failure, run_rule, share_import_path
 
 
 @pytest.fixture(autouse=True)
-def restore_root_logger():
-    """run_rule replaces the root logger's handlers and captures warnings: undo both."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-        if handler not in handlers:
-            handler.close()
-    for handler in handlers:
-        root.addHandler(handler)
-    root.setLevel(level)
-    logging.captureWarnings(False)
+def _restore_logging(restore_root_logger):
+    """Every test here runs run_rule."""
 
 
 def smk(log_file=None, rule="features", inputs=()):

@@ -184,10 +184,23 @@ def test_new_sales_rows_are_scored_without_rerunning_the_pipeline(session: Sessi
     assert predict.returncode == 0, predict.output[-3000:]
     assert predict.job_counts() == {"predict": 1}
     scored = pd.read_parquet(session.project / "results/predictions/next_week.parquet")
-    assert list(scored.columns) == ["date", "store", "product", "predicted_units"]
+    assert list(scored.columns) == ["date", "store", "product", "predicted_units", "refused"]
     assert len(scored) == len(session.new) == NEW_DAYS * len(STORES) * len(PRODUCTS)
     assert scored["date"].astype(str).tolist() == session.new["date"].tolist()
-    assert scored["predicted_units"].notna().all()
+    # Predicted the evening before (reach: 1 day): the first new day is scored; the later ones
+    # would read yesterday's units, which no new row brings, so they are refused.
+    first = scored["date"].astype(str) == session.new["date"].min()
+    assert scored.loc[first, "predicted_units"].notna().all()
+    assert scored.loc[first, "refused"].isna().all()
+    assert scored.loc[~first, "predicted_units"].isna().all()
+    assert (scored.loc[~first, "refused"] == "after_history").all()
+    summary = json.loads(
+        (session.project / "results/predictions/next_week.summary.json").read_text()
+    )
+    assert summary["rows"]["scored"] == len(STORES) * len(PRODUCTS)
+    assert summary["refused"]["after_history"]["rows"] == (NEW_DAYS - 1) * len(STORES) * len(
+        PRODUCTS
+    )
 
 
 def test_the_run_is_published_to_the_dvc_remote(session: Session) -> None:

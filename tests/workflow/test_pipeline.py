@@ -273,3 +273,59 @@ def test_unknown_config_keys_are_refused_before_any_job(fresh_project: Path) -> 
     assert run.returncode != 0
     assert len(lines) == 1 and "['override']" in lines[0], run.stderr[-2000:]
     assert not (fresh_project / "results").exists()
+
+
+def snakeml_lines(output: str) -> list[str]:
+    return [line for line in output.splitlines() if line.startswith("snakeml:")]
+
+
+def test_a_setting_that_cannot_work_is_refused_before_any_job(fresh_project: Path) -> None:
+    run = snakemake(fresh_project, "tuning.n_trials=-1", cores=1)
+    assert run.returncode != 0
+    assert snakeml_lines(run.output) == [
+        "snakeml: tuning.n_trials = -1: must be an integer >= 1 "
+        "(set it in conf/tuning/default.yaml or drop the override)"
+    ], run.output[-2000:]
+    assert not (fresh_project / "results").exists()
+    assert "Job stats:" not in run.output
+
+
+def test_a_param_its_estimator_refuses_stops_the_run_before_any_job(fresh_project: Path) -> None:
+    """Checked against scikit-learn's constraints when the run starts, not at every parse."""
+    run = snakemake(fresh_project, "model.hgb.params.validation_fraction=2.0", cores=1)
+    assert run.returncode != 0
+    assert snakeml_lines(run.output) == [
+        "snakeml: model.hgb.params.validation_fraction = 2.0: must be a float in the range "
+        "(0.0, 1.0) or an int in the range [1, inf) or None "
+        "(set it in conf/model/hgb.yaml or drop the override)"
+    ], run.output[-2000:]
+    assert not (fresh_project / "data" / "raw").exists()
+    assert sorted(p.name for p in (fresh_project / "results").iterdir()) == ["configs"]
+
+
+def test_make_run_stops_at_a_setting_that_cannot_work(fresh_project: Path) -> None:
+    """make run: the same one line, non-zero, and neither a job nor the report runs."""
+    import shutil
+
+    root = Path(__file__).resolve().parents[2]
+    for name in ("Makefile", "requirements.lock", "pyproject.toml"):
+        shutil.copy2(root / name, fresh_project / name)
+    installed = fresh_project / "installed"  # stands in for .venv's stamp, newer than the lock
+    installed.touch()
+    command = [
+        "make",
+        "run",
+        f"BIN={SNAKEMAKE.parent}",
+        f"STAMP={installed}",
+        "OVERRIDES=model.ridge.search_space.alpha.low=nan",
+    ]
+    run = subprocess.run(
+        command, cwd=fresh_project, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert run.returncode != 0
+    assert snakeml_lines(run.stdout + run.stderr) == [
+        "snakeml: model.ridge.search_space.alpha.low = nan: must be null or a finite number "
+        "(set it in conf/model/ridge.yaml or drop the override)"
+    ], run.stderr[-2000:]
+    assert not (fresh_project / "results").exists()
+    assert "snakeml.report" not in run.stdout

@@ -45,8 +45,9 @@ def test_held_out_flights_score_as_in_evaluate(smoke_project: Path) -> None:
     assert scored["flight_id"].tolist() == new["flight_id"].tolist()
     assert list(scored.columns) == [
         "flight_id", "year", "month", "day", "carrier", "flight", "tailnum", "origin", "dest",
-        "sched_dep_time", "time_hour", "predicted_arr_delay",
+        "sched_dep_time", "time_hour", "predicted_arr_delay", "refused",
     ]  # fmt: skip
+    assert scored["refused"].isna().all()
     champion = json.loads((smoke_project / "results/champion/metrics.json").read_text())
     evaluated = pd.read_parquet(
         smoke_project / f"results/evaluation/{champion['model']}/predictions.parquet"
@@ -66,6 +67,75 @@ def test_held_out_flights_score_as_in_evaluate(smoke_project: Path) -> None:
         (smoke_project / "results/predictions/held_out.parquet.meta.json").read_text()
     )
     assert meta["rows"] == len(new) and meta["rule"] == "predict"
+    summary = json.loads((smoke_project / "results/predictions/held_out.summary.json").read_text())
+    assert summary["rows"] == {"read": len(new), "scored": len(new), "refused": 0}
+    assert summary["refused"] == {}
+
+
+def moved_to(flights: pd.DataFrame, year: int, month: int, day: int) -> pd.DataFrame:
+    """The flights on another date, time_hour still their scheduled hour in New York."""
+    hours = pd.to_datetime(
+        {"year": year, "month": month, "day": day, "hour": flights["sched_dep_time"] // 100}
+    )
+    time_hour = hours.dt.tz_localize("America/New_York").dt.tz_convert("UTC")
+    return flights.assign(year=year, month=month, day=day, time_hour=time_hour)
+
+
+def test_rows_outside_the_history_are_refused_and_drift_is_summarised(smoke_copy: Path) -> None:
+    held_out = held_out_flights(smoke_copy, every=200)
+    new = held_out.drop(columns=["flight_id"])
+    # one flight of June 2014, months after the history ends: its windows would be empty
+    new = pd.concat(
+        [new.iloc[:3], moved_to(new.iloc[[3]], 2014, 6, 15), new.iloc[4:]], ignore_index=True
+    )
+    new.loc[5, "carrier"] = "ZZ"  # an airline the champion never saw
+    (smoke_copy / "data/new").mkdir(parents=True, exist_ok=True)
+    new.to_csv(smoke_copy / "data/new/mixed.csv", index=False)
+
+    run = predict(smoke_copy, "mixed")
+    assert run.returncode == 0, run.output[-3000:]
+    assert run.job_counts() == {"predict": 1}
+    scored = pd.read_parquet(smoke_copy / "results/predictions/mixed.parquet")
+    assert len(scored) == len(new)
+    assert scored["flight"].tolist() == new["flight"].tolist()  # input order
+    refused = scored["refused"].notna()
+    assert refused.tolist() == [i == 3 for i in range(len(new))]
+    assert scored.loc[3, "refused"] == "after_history"
+    assert scored.loc[3, "year"] == 2014 and pd.isna(scored.loc[3, "predicted_arr_delay"])
+    assert scored.loc[~refused, "predicted_arr_delay"].notna().all()
+    # the flights left alone score as evaluate scored them
+    champion = json.loads((smoke_copy / "results/champion/metrics.json").read_text())
+    evaluated = pd.read_parquet(
+        smoke_copy / f"results/evaluation/{champion['model']}/predictions.parquet"
+    ).set_index("flight_id")["predicted"]
+    untouched = [i for i in range(len(new)) if i not in (3, 5)]
+    np.testing.assert_allclose(
+        scored.loc[untouched, "predicted_arr_delay"].to_numpy(),
+        evaluated.loc[held_out.loc[untouched, "flight_id"]].to_numpy(),
+        rtol=1e-9,
+    )
+
+    summary = json.loads((smoke_copy / "results/predictions/mixed.summary.json").read_text())
+    assert summary["rows"] == {"read": len(new), "scored": len(new) - 1, "refused": 1}
+    assert summary["refused"]["after_history"]["rows"] == 1
+    assert summary["history"]["last"].startswith("2014-01-01 04:00:00")  # 23:00 in New York
+    split = [smoke_copy / f"results/split/{s}.parquet" for s in ("train", "valid")]
+    assert summary["training_rows"] == sum(len(pd.read_parquet(f)) for f in split)
+    carrier = summary["columns"]["carrier"]
+    assert carrier["unseen"] == {"ZZ": 1} and carrier["unseen_rows"] == 1
+    assert carrier["unseen_share"] == round(1 / (len(new) - 1), 6)
+    assert "carrier" in summary["drifted"]
+    distance = summary["columns"]["distance"]
+    trained = pd.concat([pd.read_parquet(f, columns=["distance"]) for f in split])
+    assert distance["training_min"] == trained["distance"].min()
+    assert distance["training_max"] == trained["distance"].max()
+
+    log = (smoke_copy / "logs/predict/mixed.log").read_text().splitlines()
+    warnings = [line for line in log if " WARNING " in line]
+    assert any("refused 1 of" in line and "after_history" in line for line in warnings), log
+    drifted = [line for line in warnings if "drift in column carrier" in line]
+    assert len(drifted) == 1 and "'ZZ' (1)" in drifted[0]
+    assert len([line for line in warnings if "drift in column" in line]) == len(summary["drifted"])
 
 
 @pytest.mark.parametrize(
@@ -73,6 +143,11 @@ def test_held_out_flights_score_as_in_evaluate(smoke_project: Path) -> None:
     [
         ("no_distance", lambda f: f.drop(columns=["distance"]), "lack columns ['distance']"),
         ("text_distance", lambda f: f.assign(distance="far"), "column 'distance' is"),
+        (
+            "all_in_2014",
+            lambda f: moved_to(f, 2014, 6, 15),
+            "after_history): the history of flights.time_hour runs from",
+        ),
     ],
 )
 def test_bad_new_flights_fail_with_one_line_and_write_nothing(
@@ -90,4 +165,5 @@ def test_bad_new_flights_fail_with_one_line_and_write_nothing(
     assert f"data/new/{name}.parquet" in errors[0]
     assert message in run.output
     assert not (smoke_project / f"results/predictions/{name}.parquet").exists()
+    assert not (smoke_project / f"results/predictions/{name}.summary.json").exists()
     assert not list((smoke_project / "results/predictions").glob(f".{name}*"))

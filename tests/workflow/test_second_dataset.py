@@ -72,8 +72,10 @@ def test_its_breakdowns_use_its_groups_and_periods(seattle_project: Path) -> Non
 
 def test_new_days_are_scored_with_the_history_before_them(seattle_project: Path) -> None:
     raw = pd.read_parquet(seattle_project / "data/raw/seattle_weather/days.parquet")
-    new = raw.tail(3).drop(columns=["day_id"]).copy()
-    new["date"] = (pd.to_datetime(new["date"]) + pd.Timedelta(days=3)).dt.date  # 2016-01-01..03
+    new = raw.tail(4).drop(columns=["day_id"]).copy()
+    # 2016-01-01..03 follow the history and each other; 2016-01-10 comes after a gap of days
+    new["date"] = (pd.to_datetime(new["date"]) + pd.Timedelta(days=4)).dt.date
+    new.iloc[-1, new.columns.get_loc("date")] = pd.Timestamp("2016-01-10").date()
     (seattle_project / "data/new").mkdir(parents=True, exist_ok=True)
     new.to_parquet(seattle_project / "data/new/days.parquet", index=False)
     run = snakemake(
@@ -84,8 +86,11 @@ def test_new_days_are_scored_with_the_history_before_them(seattle_project: Path)
     assert run.returncode == 0, run.output[-3000:]
     assert run.job_counts() == {"predict": 1}
     scored = pd.read_parquet(seattle_project / "results/predictions/days.parquet")
-    assert list(scored.columns) == ["date", "predicted_temp_max_next_day"]
-    assert len(scored) == 3 and scored["predicted_temp_max_next_day"].between(-10, 40).all()
+    assert list(scored.columns) == ["date", "predicted_temp_max_next_day", "refused"]
+    assert scored["refused"].isna().tolist() == [True, True, True, False]
+    assert scored["refused"].iloc[-1] == "after_history"
+    assert scored["predicted_temp_max_next_day"].head(3).between(-10, 40).all()
+    assert pd.isna(scored["predicted_temp_max_next_day"].iloc[-1])
 
 
 def test_switching_back_to_the_default_data_set_plans_its_own_dag(seattle_project: Path) -> None:
