@@ -76,8 +76,11 @@ def target_vector(
     return values
 
 
-def estimator_class(target: str, kind: str = REGRESSION) -> type:
-    """Import the estimator class named by ``_target_`` and check it can do a ``kind`` task."""
+def estimator_class(target: str, kind: str | None = REGRESSION) -> type:
+    """Import the estimator class named by ``_target_`` and check it can do a ``kind`` task.
+
+    ``kind`` None imports it without that check. Raises ConfigError.
+    """
     module_name, _, class_name = target.rpartition(".")
     try:
         cls = getattr(importlib.import_module(module_name), class_name)
@@ -85,7 +88,8 @@ def estimator_class(target: str, kind: str = REGRESSION) -> type:
         raise ConfigError(f"model _target_ {target!r} cannot be imported: {exc}") from exc
     if not isinstance(cls, type):
         raise ConfigError(f"model _target_ {target!r} is not a class")
-    check_estimator(kind, cls(), target)
+    if kind is not None:
+        check_estimator(kind, cls(), target)
     return cls
 
 
