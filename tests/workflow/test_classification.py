@@ -109,7 +109,13 @@ def test_batch_prediction_of_the_binary_champion_matches_its_evaluation(delayed_
     run = snakemake(delayed_project, DELAYED, "results/predictions/held_out.parquet")
     assert run.returncode == 0, run.output[-5000:]
     scored = pd.read_parquet(delayed_project / "results/predictions/held_out.parquet")
-    assert list(scored.columns)[-3:] == ["predicted_delayed", "proba_false", "proba_true"]
+    assert list(scored.columns)[-4:] == [
+        "predicted_delayed",
+        "proba_false",
+        "proba_true",
+        "refused",
+    ]
+    assert scored["refused"].isna().all()
     champion = json.loads((delayed_project / "results/champion/metrics.json").read_text())
     evaluated = pd.read_parquet(
         delayed_project / f"results/evaluation/{champion['model']}/predictions.parquet"
