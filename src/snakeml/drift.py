@@ -50,31 +50,40 @@ def training_reference(paths: Sequence[str | Path], columns: dict[str, Any]) -> 
     import duckdb
 
     files = [str(p) for p in paths]
+    numeric, categorical = list(columns["numeric"]), list(columns["categorical"])
+    aggregates = ["count(*)"]
+    for name in numeric:
+        value = f'cast(training."{name}" as double)'
+        aggregates += [
+            f"min({value}) filter (where not isnan({value}))",
+            f"max({value}) filter (where not isnan({value}))",
+            f"count(*) filter (where {value} is null or isnan({value}))",
+        ]
+    for name in categorical:
+        aggregates += [
+            f'list(distinct training."{name}") filter (where training."{name}" is not null)',
+            f'count(*) filter (where training."{name}" is null)',
+        ]
     con = duckdb.connect()
     try:
         con.execute("set enable_progress_bar = false")
         con.register("training", con.read_parquet(files))
-        ((count,),) = con.execute("select count(*) from training").fetchall()
-        ranges: dict[str, tuple[float | None, float | None]] = {}
-        nulls: dict[str, int] = {}
-        for name in columns["numeric"]:
-            value = f'cast(training."{name}" as double)'
-            ((low, high, missing),) = con.execute(
-                f"select min({value}) filter (where not isnan({value})), "
-                f"max({value}) filter (where not isnan({value})), "
-                f"count(*) filter (where {value} is null or isnan({value})) from training"
-            ).fetchall()
-            ranges[name] = (low, high)
-            nulls[name] = int(missing)
-        categories: dict[str, frozenset[str]] = {}
-        for name in columns["categorical"]:
-            seen = con.execute(
-                f'select training."{name}", count(*) from training group by training."{name}"'
-            ).fetchall()
-            categories[name] = frozenset(str(value) for value, _ in seen if value is not None)
-            nulls[name] = sum(n for value, n in seen if value is None)
+        # One scan of the training rows for every column.
+        (values,) = con.execute(f"select {', '.join(aggregates)} from training").fetchall()
     finally:
         con.close()
+    count, rest = values[0], iter(values[1:])
+    ranges: dict[str, tuple[float | None, float | None]] = {}
+    nulls: dict[str, int] = {}
+    for name in numeric:
+        low, high, missing = next(rest), next(rest), next(rest)
+        ranges[name] = (low, high)
+        nulls[name] = int(missing)
+    categories: dict[str, frozenset[str]] = {}
+    for name in categorical:
+        seen, missing = next(rest), next(rest)
+        categories[name] = frozenset(str(value) for value in seen or ())
+        nulls[name] = int(missing)
     return Reference(int(count), ranges, categories, nulls)
 
 

@@ -26,6 +26,7 @@ of refusal is also a one-line warning in the log.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -190,11 +191,13 @@ class HistorySpan:
     reach: str
     new_rows_extend: bool
 
+    def _after(self, last: str) -> str:
+        extended = " or the scored new row before it" if self.new_rows_extend else ""
+        return f"{last}{extended}"
+
     def describe(self) -> str:
         """One phrase: where the history runs and how far a new row may lie after it."""
-        after = "the history's last"
-        if self.new_rows_extend:
-            after += " or the scored new row before it"
+        after = self._after("the history's last")
         return (
             f"the history of {self.table}.{self.time} runs from {self.first} to {self.last}; "
             f"a new row may lie from its first to {self.reach} after {after}"
@@ -202,9 +205,7 @@ class HistorySpan:
 
     def reasons(self) -> dict[str, str]:
         """What each kind of refusal means, keyed by the value of the ``refused`` column."""
-        last = f"the history's last ({self.last})"
-        if self.new_rows_extend:
-            last += " or the scored new row before it"
+        last = self._after(f"the history's last ({self.last})")
         return {
             "no_time": f"{self.time} is null: the row cannot be placed in time",
             "before_history": (
@@ -536,11 +537,7 @@ def score_new_rows(
 
 
 def _refusal_counts(refused: list[str | None]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for reason in refused:
-        if reason is not None:
-            counts[reason] = counts.get(reason, 0) + 1
-    return dict(sorted(counts.items()))
+    return dict(sorted(Counter(reason for reason in refused if reason is not None).items()))
 
 
 def prediction_summary(

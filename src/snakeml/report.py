@@ -106,7 +106,7 @@ def build_turn(root: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def remove_stale_temporaries(folder: Path, targets: Iterable[str]) -> list[Path]:
+def remove_build_leftovers(folder: Path, targets: Iterable[str]) -> list[Path]:
     """Delete what killed builds left in ``folder`` for ``targets``; only while in build_turn.
 
     That is the temporary folders and files (snakeml.io.atomic_path) made for those file names.
@@ -171,8 +171,8 @@ def update_report(
     output = root / output
     overrides = " ".join(overrides.split())
     with build_turn(root):
-        remove_stale_temporaries(output.parent, [output.name])
-        remove_stale_temporaries((root / STAMP).parent, [STAMP.name])
+        remove_build_leftovers(output.parent, [output.name])
+        remove_build_leftovers((root / STAMP).parent, [STAMP.name])
         if not is_stale(root, output, overrides):
             log.info("%s is up to date", output.relative_to(root))
             return False
