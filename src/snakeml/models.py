@@ -93,6 +93,11 @@ def estimator_class(target: str, kind: str | None = REGRESSION) -> type:
     return cls
 
 
+# Estimators that still accept n_jobs but ignore it; setting it only warns. scikit-learn 1.8
+# deprecated LogisticRegression's n_jobs ("has no effect since 1.8", removed in 1.10).
+N_JOBS_WITHOUT_EFFECT = frozenset({"sklearn.linear_model.LogisticRegression"})
+
+
 def build_pipeline(
     model: dict[str, Any],
     columns: dict[str, Any],
@@ -114,7 +119,7 @@ def build_pipeline(
     unknown = sorted(set(settings) - set(accepted))
     if unknown:
         raise ConfigError(f"model.{model['name']}: {cls.__name__} has no parameters {unknown}")
-    if "n_jobs" in accepted:
+    if "n_jobs" in accepted and model["_target_"] not in N_JOBS_WITHOUT_EFFECT:
         settings["n_jobs"] = threads
     if "random_state" in accepted and "random_state" not in settings:
         settings["random_state"] = seed
