@@ -2,8 +2,9 @@
 
 Each breakdown is written as CSV (for `dvc plots`) and drawn as PNG (for the report). A
 regression gets residuals per group and errors per period; a classifier its confusion matrix at
-the decision threshold, the task's metrics per group and per period, and a binary task its ROC,
-precision-recall and calibration curves.
+the decision threshold, the task's metrics per group and per period, and ROC, precision-recall
+and calibration curves (a binary task's of its positive class, a multiclass task's one per class
+against the rest).
 """
 
 from __future__ import annotations
@@ -174,13 +175,9 @@ def _thinned(table: pd.DataFrame, points: int) -> pd.DataFrame:
     return table.iloc[keep].reset_index(drop=True)
 
 
-def binary_curves(
-    actual: np.ndarray, proba: np.ndarray, classes: list[Any]
-) -> dict[str, pd.DataFrame]:
-    """ROC, precision-recall and calibration curves of the positive class (``classes[1]``)."""
+def _one_class_curves(truth: np.ndarray, score: np.ndarray) -> dict[str, pd.DataFrame]:
     from sklearn.metrics import precision_recall_curve, roc_curve
 
-    truth, score = actual == classes[1], proba[:, 1]
     fpr, tpr, roc_thresholds = roc_curve(truth, score)
     roc = pd.DataFrame(
         {
@@ -215,6 +212,38 @@ def binary_curves(
     }
 
 
+def class_curves(
+    actual: np.ndarray, proba: np.ndarray, classes: list[Any]
+) -> dict[str, pd.DataFrame]:
+    """ROC, precision-recall and calibration curves, one per class against the rest.
+
+    ``proba`` is (rows, len(classes)), columns in ``classes`` order. A binary task gets the
+    curves of its positive class (``classes[1]``) only; a multiclass task one per class (one vs
+    rest, as scikit-learn's ``roc_auc_score(multi_class="ovr")``). A class absent from
+    ``actual`` has no ROC curve (no positives to find) and is left out. Each table starts with
+    a ``class`` column; calibration bins are tenths of the predicted probability.
+    """
+    shown = [1] if len(classes) == 2 else range(len(classes))
+    parts: dict[str, list[pd.DataFrame]] = {"roc": [], "pr": [], "calibration": []}
+    for index in shown:
+        truth = actual == classes[index]
+        if not truth.any():
+            continue
+        for key, table in _one_class_curves(truth, proba[:, index]).items():
+            parts[key].append(table.assign(**{"class": str(classes[index])}))
+    columns = {
+        "roc": ["false_positive_rate", "true_positive_rate", "threshold"],
+        "pr": ["recall", "precision", "threshold"],
+        "calibration": ["bin_low", "rows", "mean_predicted", "observed_rate"],
+    }
+    return {
+        key: pd.concat(tables, ignore_index=True)[["class", *columns[key]]]
+        if tables
+        else pd.DataFrame(columns=["class", *columns[key]])
+        for key, tables in parts.items()
+    }
+
+
 def write_classifier_breakdowns(
     scored: pd.DataFrame,
     proba: np.ndarray,
@@ -223,7 +252,7 @@ def write_classifier_breakdowns(
     outputs: dict[str, str | Path],
     settings: dict[str, Any],
 ) -> None:
-    """Confusion matrix, metrics per task group and per period, binary curves: CSV and PNG."""
+    """Confusion matrix, metrics per task group and per period, class curves: CSV and PNG."""
     task, unit, metric = settings["task"], settings["period"]["unit"], settings["metric"]
     classes, label = list(decision["classes"]), metric_label(metric)
     confusion = confusion_table(scored["actual"].to_numpy(), scored["predicted"], classes)
@@ -253,10 +282,8 @@ def write_classifier_breakdowns(
         f"Test {label} by {unit}: {model_name}",
         outputs["by_period_png"],
     )
-    if decision["kind"] != BINARY:
-        return
-    curves = binary_curves(scored["actual"].to_numpy(), proba, classes)
-    positive = classes[1]
+    curves = class_curves(scored["actual"].to_numpy(), proba, classes)
+    positive = classes[1] if decision["kind"] == BINARY else "the class"
     for key, x, y, axes, title in (
         (
             "roc",

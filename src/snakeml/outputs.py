@@ -18,15 +18,12 @@ EVALUATE_FILES: dict[str, str] = {
     "scatter_csv": "predicted_vs_actual.csv",
     "scatter_png": "predicted_vs_actual.png",
 }
-# A classifier's instead: the confusion matrix at the decision; a binary task's also its ROC,
-# precision-recall and calibration curves.
+# A classifier's instead: the confusion matrix at the decision, and the ROC, precision-recall
+# and calibration curves (of the positive class, or of each class against the rest).
 CLASSIFIER_EVALUATE_FILES: dict[str, str] = {
     "metrics": "metrics.json",
     "confusion_csv": "confusion_matrix.csv",
     "confusion_png": "confusion_matrix.png",
-}
-BINARY_EVALUATE_FILES: dict[str, str] = {
-    **CLASSIFIER_EVALUATE_FILES,
     "roc_csv": "roc_curve.csv",
     "roc_png": "roc_curve.png",
     "pr_csv": "precision_recall_curve.csv",
@@ -51,7 +48,7 @@ def evaluate_files(kind: str = REGRESSION) -> dict[str, str]:
     """What the evaluate rule writes for a ``kind`` task besides the breakdowns."""
     if not is_classifier_kind(kind):
         return dict(EVALUATE_FILES)
-    return dict(BINARY_EVALUATE_FILES if kind == BINARY else CLASSIFIER_EVALUATE_FILES)
+    return dict(CLASSIFIER_EVALUATE_FILES)
 
 
 def breakdown_files(group_names: list[str], period: str, kind: str = REGRESSION) -> dict[str, str]:
@@ -93,13 +90,14 @@ def dvc_yaml(
 
     ``params`` are the config slices (paths) whose values ``dvc params diff`` compares. The
     metrics files hold the task kind's metrics; a binary task adds its ROC and precision-recall
-    curves to the plots.
+    curves to the plots (a multiclass task's curves hold one line per class in one CSV, which
+    DVC's templates would draw as one line: they are in the report only).
     """
     curves = []
     if kind == BINARY:
         curves = [
             {
-                f"results/evaluation/{m}/{BINARY_EVALUATE_FILES[key]}": {
+                f"results/evaluation/{m}/{CLASSIFIER_EVALUATE_FILES[key]}": {
                     "title": f"{title}: {m}",
                     "x": x,
                     "y": y,

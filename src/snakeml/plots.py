@@ -118,10 +118,16 @@ def plot_curve(
 ) -> None:
     """A line of ``y`` against ``x`` (a ROC or precision-recall curve), axes from 0 to 1.
 
+    A ``class`` column draws one line per class, with a legend when there are several.
+
     A ``diagonal`` column marks the reference line (chance for ROC, perfect calibration).
     """
     with figure(target, width=5.5, height=5.5) as ax:
-        ax.plot(table[x], table[y], marker="." if len(table) < 30 else None)
+        groups = table.groupby("class", sort=False) if "class" in table else [(None, table)]
+        for label, curve in groups:
+            ax.plot(curve[x], curve[y], marker="." if len(curve) < 30 else None, label=label)
+        if "class" in table and table["class"].nunique() > 1:
+            ax.legend(title="class (one vs rest)", fontsize=8)
         if x in ("false_positive_rate", "mean_predicted"):
             ax.plot([0, 1], [0, 1], color="grey", linewidth=0.8, linestyle="--")
         ax.set_xlim(0, 1)

@@ -11,7 +11,7 @@ import pytest
 
 from snakeml.config import compose_config, rule_slices
 from snakeml.errors import ConfigError, DataError
-from snakeml.evaluate import evaluate_model
+from snakeml.evaluate import class_curves, evaluate_model
 from snakeml.io import read_json, write_json, write_yaml
 from snakeml.leaderboard import run_leaderboard
 from snakeml.outputs import breakdown_files, evaluate_files
@@ -176,6 +176,58 @@ def test_evaluate_writes_binary_metrics_predictions_and_figures(trained):
     np.testing.assert_array_equal(predictions["predicted"], predictions["proba_true"] >= threshold)
     confusion = pd.read_csv(outputs["confusion_csv"])
     assert confusion["rows"].sum() == len(predictions)
+
+
+def test_binary_curves_are_the_positive_class_by_hand():
+    actual = np.array(["no", "no", "yes", "yes"])
+    proba_yes = np.array([0.1, 0.6, 0.4, 0.8])
+    curves = class_curves(actual, np.column_stack([1 - proba_yes, proba_yes]), ["no", "yes"])
+    roc = curves["roc"]
+    assert set(roc["class"]) == {"yes"}
+    # thresholds 0.8, 0.6, 0.4 flag 1, 2, 3 rows: (FPR, TPR) = (0, .5), (.5, .5), (.5, 1)
+    points = list(zip(roc["false_positive_rate"], roc["true_positive_rate"], strict=True))
+    assert points[0] == (0.0, 0.0) and points[-1] == (1.0, 1.0)
+    assert {(0.0, 0.5), (0.5, 1.0)} <= set(points)
+    pr = curves["pr"].set_index("threshold")
+    assert pr.loc[0.6, "precision"] == pytest.approx(0.5) and pr.loc[0.6, "recall"] == 0.5
+    assert pr.loc[0.4, "precision"] == pytest.approx(2 / 3) and pr.loc[0.4, "recall"] == 1.0
+    calibration = curves["calibration"].set_index("bin_low")
+    # tenths: 0.1 -> bin .1 (no), 0.4 -> .4 (yes), 0.6 -> .6 (no), 0.8 -> .8 (yes)
+    assert list(calibration["rows"]) == [1, 1, 1, 1]
+    assert list(calibration["observed_rate"]) == [0.0, 1.0, 0.0, 1.0]
+    assert calibration.loc[0.4, "mean_predicted"] == pytest.approx(0.4)
+
+
+def test_multiclass_curves_are_one_per_class_against_the_rest():
+    actual = np.array(["rain", "sun", "fog", "sun", "rain", "sun"])
+    classes = ["fog", "rain", "snow", "sun"]
+    proba = np.array(
+        [
+            [0.1, 0.7, 0.0, 0.2],
+            [0.1, 0.1, 0.0, 0.8],
+            [0.5, 0.3, 0.0, 0.2],
+            [0.2, 0.2, 0.1, 0.5],
+            [0.2, 0.4, 0.1, 0.3],
+            [0.3, 0.3, 0.1, 0.3],
+        ]
+    )
+    curves = class_curves(actual, proba, classes)
+    # snow never occurs in the test rows: it has no positives, so no curve.
+    assert list(curves["roc"]["class"].unique()) == ["fog", "rain", "sun"]
+    fog = curves["roc"][curves["roc"]["class"] == "fog"]
+    # fog's one row has the highest fog probability: found before any false positive
+    points = zip(fog["false_positive_rate"], fog["true_positive_rate"], strict=True)
+    assert (0.0, 1.0) in set(points)
+    sun = curves["calibration"][curves["calibration"]["class"] == "sun"]
+    assert sun["rows"].sum() == len(actual)
+    assert sun.set_index("bin_low").loc[0.8, "observed_rate"] == 1.0
+    assert list(curves["pr"].columns) == ["class", "recall", "precision", "threshold"]
+
+
+def test_curves_of_a_test_period_without_positives_are_empty_tables():
+    actual = np.array(["no", "no"])
+    curves = class_curves(actual, np.array([[0.9, 0.1], [0.4, 0.6]]), ["no", "yes"])
+    assert all(table.empty and table.columns[0] == "class" for table in curves.values())
 
 
 def test_evaluate_refuses_a_class_never_seen_in_training(trained, tmp_path):

@@ -79,6 +79,10 @@ def test_the_multiclass_task_runs_on_the_second_data_set(weather_project: Path):
     proba = predictions.filter(like="proba_")
     assert proba.shape[1] >= 3
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    roc = pd.read_csv(weather_project / "results/evaluation/logreg/roc_curve.csv")
+    tested = {str(c) for c in predictions["actual"].unique()}
+    assert set(roc["class"].astype(str)) == tested and len(tested) >= 3
+    assert (weather_project / "results/evaluation/logreg/calibration_curve.png").is_file()
 
 
 @pytest.mark.parametrize(
