@@ -1,4 +1,5 @@
 # Composes the Hydra configuration once, exports each rule's slice, and holds input functions.
+import re
 import sys
 from pathlib import Path
 
@@ -12,10 +13,12 @@ from snakeml.config import (
     check_estimator_settings,
     compose_config,
     declaration_of,
-    export_rule_configs,
     model_names,
+    rewrite_changed_slices,
+    rule_slice_texts,
     workflow_overrides,
 )
+from snakeml.command_line import runs_jobs
 from snakeml.dataset import table_files
 from snakeml.errors import ConfigError
 from snakeml.outputs import (
@@ -61,9 +64,15 @@ try:
 except ConfigError as exc:
     sys.exit(f"snakeml: {exc}")
 
-RULE_CONFIG_FILES = [
-    str(path) for path in export_rule_configs(CFG, RULE_CONFIGS, declaration=DECLARATION).values()
-]
+# Each rule's slice is the output of a config_slice job (rules/configs.smk) whose param is the
+# slice's text, so Snakemake's params trigger plans the rules a change reaches, and a dry run
+# shows them without writing anything. A run also rewrites a changed slice before it plans: its
+# newer time reruns what reads it even where Snakemake has no record of the old text (results
+# pulled with DVC, a .snakemake folder removed).
+SLICE_TEXTS = rule_slice_texts(CFG, declaration=DECLARATION)
+RULE_CONFIG_FILES = [f"{RULE_CONFIGS}/{key}.yaml" for key in SLICE_TEXTS]
+if runs_jobs(sys.argv):
+    rewrite_changed_slices(SLICE_TEXTS, RULE_CONFIGS)
 
 MODELS = model_names(CFG)
 RESOURCES = CFG["resources"]
@@ -83,6 +92,7 @@ wildcard_constraints:
     table="|".join(RAW_TABLES),
     shard=r"\d+",
     name=r"[A-Za-z0-9][\w.-]*",
+    slice="|".join(re.escape(key) for key in SLICE_TEXTS),
 
 
 def rule_config(name):

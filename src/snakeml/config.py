@@ -540,6 +540,35 @@ def rule_slices(
     return slices
 
 
+def rule_slice_texts(
+    cfg: dict[str, Any],
+    root: str | Path | None = None,
+    declaration: Declaration | None = None,
+) -> dict[str, str]:
+    """Each rule's slice as the text of its file, ``results/configs/<key>.yaml``, by key.
+
+    ``declaration`` (else read from ``root``) is the data set's steps.yaml, already loaded.
+    """
+    return {
+        key: SLICE_HEADER + dump_yaml(data)
+        for key, data in rule_slices(cfg, root, declaration).items()
+    }
+
+
+def rewrite_changed_slices(texts: dict[str, str], out_dir: str | Path) -> list[Path]:
+    """Write ``texts[key]`` to each existing ``out_dir/<key>.yaml`` holding other text.
+
+    Returns the rewritten paths. A missing slice is left to its rule (rules/configs.smk); an
+    unchanged one keeps its modification time, so nothing that reads it reruns.
+    """
+    rewritten = []
+    for key, text in texts.items():
+        path = Path(out_dir) / f"{key}.yaml"
+        if path.is_file() and write_text_if_changed(path, text):
+            rewritten.append(path)
+    return rewritten
+
+
 def export_rule_configs(
     cfg: dict[str, Any],
     out_dir: str | Path,
@@ -552,8 +581,8 @@ def export_rule_configs(
     """
     out_dir = Path(out_dir)
     paths: dict[str, Path] = {}
-    for key, data in rule_slices(cfg, root, declaration).items():
+    for key, text in rule_slice_texts(cfg, root, declaration).items():
         path = out_dir / f"{key}.yaml"
-        write_text_if_changed(path, SLICE_HEADER + dump_yaml(data))
+        write_text_if_changed(path, text)
         paths[key] = path
     return paths

@@ -671,6 +671,29 @@ def test_export_rewrites_a_hand_edited_slice(cfg, tmp_path):
     assert yaml.safe_load(paths["features"].read_text())["features"]["horizon_minutes"] == 60
 
 
+def test_a_run_rewrites_only_the_slices_that_exist_and_changed(conf_dir, tmp_path):
+    from snakeml.config import rewrite_changed_slices, rule_slice_texts
+
+    paths = export_rule_configs(compose_config(None, conf_dir), tmp_path)
+    split = paths.pop("split")
+    split.unlink()  # left to its config_slice job
+    age_files(paths)
+    texts = rule_slice_texts(compose_config("split.period=week", conf_dir))
+    rewritten_paths = rewrite_changed_slices(texts, tmp_path)
+    assert sorted(rewritten_paths) == sorted(paths[f"evaluate/{m}"] for m in ("hgb", "rf", "ridge"))
+    assert not split.exists()
+    assert paths["evaluate/hgb"].read_text(encoding="utf-8") == texts["evaluate/hgb"]
+    assert rewritten(paths) == {f"evaluate/{m}" for m in ("hgb", "rf", "ridge")}
+
+
+def test_slice_texts_are_what_export_writes(cfg, tmp_path):
+    from snakeml.config import rule_slice_texts
+
+    paths = export_rule_configs(cfg, tmp_path)
+    texts = rule_slice_texts(cfg)
+    assert {key: path.read_text(encoding="utf-8") for key, path in paths.items()} == texts
+
+
 def test_workflow_overrides_take_a_string_a_file_or_nothing(tmp_path):
     from snakeml.config import workflow_overrides
 
