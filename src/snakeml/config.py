@@ -166,12 +166,44 @@ def compose_config(
     finally:
         GlobalHydra.instance().clear()
     assert isinstance(data, dict)
+    _refuse_unknown_keys(data, items, config_dir)
     fill_metric_defaults(data)
     try:
         validate_config(data, config_dir.parent, estimators=estimators)
     except SettingError as exc:
         raise exc.with_hint(setting_source(exc.key, items, config_dir)) from None
     return data
+
+
+def _refuse_unknown_keys(data: dict[str, Any], items: Sequence[str], config_dir: Path) -> None:
+    """A key the schema has no field for, added with ``+`` or in a conf/ file: ConfigError.
+
+    Hydra refuses a misspelt ``tuning.n_trails=3`` and suggests ``+tuning.n_trails=3``, which
+    it then accepts: the schema is checked here again, with every key however it came.
+    """
+    import difflib
+
+    from snakeml.schema import unknown_keys
+
+    found = unknown_keys(data)
+    if not found:
+        return
+    key, known = found[0]
+    parent, _, name = key.rpartition(".")
+    close = difflib.get_close_matches(name, known, n=1)
+    meant = f"did you mean {parent + '.' if parent else ''}{close[0]}? " if close else ""
+    added = [item for item in items if item.lstrip("+").partition("=")[0] == key]
+    where = (
+        f"drop the override {added[0]}"
+        if added
+        else setting_source(key, items, config_dir)
+        .replace(" or drop the override", "")
+        .replace("set it in", "remove it from")
+    )
+    raise ConfigError(
+        f"{key}: no such setting ({meant}{parent or 'the configuration'} has "
+        f"{', '.join(known)}); {where}"
+    )
 
 
 def check_estimator_settings(

@@ -671,6 +671,36 @@ def test_export_rewrites_a_hand_edited_slice(cfg, tmp_path):
     assert yaml.safe_load(paths["features"].read_text())["features"]["horizon_minutes"] == 60
 
 
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        (
+            "+tuning.n_trails=3",
+            "tuning.n_trails: no such setting (did you mean tuning.n_trials? tuning has metric,",
+        ),
+        ("+foo=1", "foo: no such setting (the configuration has data, evaluation,"),
+        ("+resources.train.cpus=4", "resources.train.cpus: no such setting ("),
+        (
+            "+model.ridge.search_space.alpha.lo=1",
+            "model.ridge.search_space.alpha.lo: no such setting "
+            "(did you mean model.ridge.search_space.alpha.low?",
+        ),
+        ("+task.groups.0.colum=carrier", "task.groups.0.colum: no such setting (did you mean"),
+    ],
+)
+def test_a_key_added_with_plus_that_the_schema_lacks_is_refused(conf_dir, override, message):
+    with pytest.raises(ConfigError) as caught:
+        compose_config(override, conf_dir, estimators=False)
+    text = str(caught.value)
+    assert text.startswith(message), text
+    assert text.endswith(f"drop the override {override}") and "\n" not in text
+
+
+def test_a_model_param_may_be_added_with_plus(conf_dir):
+    cfg = compose_config("+model.ridge.params.fit_intercept=false", conf_dir, estimators=False)
+    assert cfg["model"]["ridge"]["params"]["fit_intercept"] is False
+
+
 def test_a_run_rewrites_only_the_slices_that_exist_and_changed(conf_dir, tmp_path):
     from snakeml.config import rewrite_changed_slices, rule_slice_texts
 
