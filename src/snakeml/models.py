@@ -267,5 +267,5 @@ def _unreadable(path: Path, exc: BaseException) -> str:
     reason = " ".join(str(exc).split())[:200] or type(exc).__name__
     return (
         f"{path} cannot be loaded ({type(exc).__name__}: {reason}): it is damaged, truncated or "
-        "saved by other library versions; retrain: delete it and rerun snakemake"
+        f"saved by other library versions; retrain: rerun snakemake with --forcerun {path}"
     )
