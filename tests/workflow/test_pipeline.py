@@ -287,7 +287,10 @@ def test_bad_override_fails_before_any_job(fresh_project: Path) -> None:
 def test_unknown_model_names_the_choices(fresh_project: Path) -> None:
     run = snakemake(fresh_project, "model=[ridge,xgboost]", "--dry-run")
     assert run.returncode != 0
-    assert "model/xgboost" in run.output and "['hgb', 'rf', 'ridge']" in run.output
+    assert (
+        "model/xgboost" in run.output
+        and "['hgb', 'hgbc', 'logreg', 'rf', 'rfc', 'ridge']" in run.output
+    )
 
 
 def test_running_from_another_folder_is_refused_with_one_line(
