@@ -28,12 +28,13 @@ from snakeml.outputs import (
     evaluation_files,
     tuning_files,
 )
-from snakeml.rule import share_import_path
+from snakeml.rule import share_import_path, share_job_environment
 from snakeml.runlock import clear_before_run, record_lock_owner
 from snakeml.storage import check_storage
 from snakemake.settings.types import ExecMode
 
 share_import_path(LIBRARY)
+share_job_environment()
 
 CONF_DIR = Path(workflow.basedir) / "conf"
 RULE_CONFIGS = "results/configs"
