@@ -347,3 +347,14 @@ def test_a_bad_zip_of_no_known_file_is_a_bug(tmp_path):
 def test_quoted_text_that_is_no_path_is_ignored():
     exc = ValueError("bad value 'x\0y' and '" + "a" * 5000 + ".parquet'")
     assert explain_failure(exc, []) is None
+
+
+def test_jobs_get_a_sleeping_openmp_wait_unless_the_user_chose_one(monkeypatch):
+    from snakeml.rule import share_job_environment
+
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    share_job_environment()
+    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    share_job_environment()
+    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
