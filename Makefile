@@ -87,6 +87,7 @@ format: $(STAMP) ## apply ruff and snakefmt formatting
 bench: $(STAMP) ## benchmarks -> results/bench/*.json (needs data/raw: run make run first)
 	$(BIN)/python -m bench.features
 	$(BIN)/python -m bench.tuning
+	$(BIN)/python -m bench.busy
 
 rulegraph: $(STAMP) ## redraw docs/rulegraph.svg (needs graphviz's dot)
 	$(BIN)/snakemake --rulegraph --cores 1 | dot -Tsvg > docs/rulegraph.svg

@@ -8,6 +8,7 @@ report: "report/workflow.rst"
 
 
 include: "rules/common.smk"
+include: "rules/configs.smk"
 include: "rules/ingest.smk"
 include: "rules/features.smk"
 include: "rules/split.smk"

@@ -1,4 +1,5 @@
 # Composes the Hydra configuration once, exports each rule's slice, and holds input functions.
+import re
 import sys
 from pathlib import Path
 
@@ -12,25 +13,28 @@ from snakeml.config import (
     check_estimator_settings,
     compose_config,
     declaration_of,
-    export_rule_configs,
     model_names,
+    rewrite_changed_slices,
+    rule_slice_texts,
     workflow_overrides,
 )
+from snakeml.command_line import runs_jobs
 from snakeml.dataset import table_files
 from snakeml.errors import ConfigError
 from snakeml.outputs import (
-    EVALUATE_FILES,
     IMPORTANCE_FILES,
     breakdown_files,
+    evaluate_files,
     evaluation_files,
     tuning_files,
 )
-from snakeml.rule import share_import_path
+from snakeml.rule import share_import_path, share_job_environment
 from snakeml.runlock import clear_before_run, record_lock_owner
 from snakeml.storage import check_storage
 from snakemake.settings.types import ExecMode
 
 share_import_path(LIBRARY)
+share_job_environment()
 
 CONF_DIR = Path(workflow.basedir) / "conf"
 RULE_CONFIGS = "results/configs"
@@ -61,9 +65,15 @@ try:
 except ConfigError as exc:
     sys.exit(f"snakeml: {exc}")
 
-RULE_CONFIG_FILES = [
-    str(path) for path in export_rule_configs(CFG, RULE_CONFIGS, declaration=DECLARATION).values()
-]
+# Each rule's slice is the output of a config_slice job (rules/configs.smk) whose param is the
+# slice's text, so Snakemake's params trigger plans the rules a change reaches, and a dry run
+# shows them without writing anything. A run also rewrites a changed slice before it plans: its
+# newer time reruns what reads it even where Snakemake has no record of the old text (results
+# pulled with DVC, a .snakemake folder removed).
+SLICE_TEXTS = rule_slice_texts(CFG, declaration=DECLARATION)
+RULE_CONFIG_FILES = [f"{RULE_CONFIGS}/{key}.yaml" for key in SLICE_TEXTS]
+if runs_jobs(sys.argv):
+    rewrite_changed_slices(SLICE_TEXTS, RULE_CONFIGS)
 
 MODELS = model_names(CFG)
 RESOURCES = CFG["resources"]
@@ -74,6 +84,8 @@ RAW_TABLES = list(CFG["data"]["tables"])
 FEATURE_SQL = [str(path.relative_to(workflow.basedir)) for path in DECLARATION.input_files]
 SHARDS = list(range(CFG["tuning"]["n_shards"]))
 GROUP_NAMES = [group["name"] for group in CFG["task"]["groups"]]
+KIND = CFG["task"]["kind"]
+PERIOD = CFG["split"]["period"]
 
 
 wildcard_constraints:
@@ -81,6 +93,7 @@ wildcard_constraints:
     table="|".join(RAW_TABLES),
     shard=r"\d+",
     name=r"[A-Za-z0-9][\w.-]*",
+    slice="|".join(re.escape(key) for key in SLICE_TEXTS),
 
 
 def rule_config(name):
@@ -94,6 +107,10 @@ def get_model_metrics(wildcards):
 
 def get_models(wildcards):
     return expand("results/models/{model}.skops", model=MODELS)
+
+
+def get_decisions(wildcards):
+    return expand("results/models/{model}.decision.json", model=MODELS)
 
 
 def raw_table(table):
@@ -117,24 +134,39 @@ def get_new_rows(wildcards):
     return csv if Path(csv).is_file() and not Path(parquet).is_file() else parquet
 
 
-EVALUATION_FILES = evaluation_files(GROUP_NAMES, CFG["split"]["period"])
+EVALUATION_FILES = evaluation_files(GROUP_NAMES, PERIOD, KIND)
 TUNING_FILES = tuning_files()
 # Each figure of the evaluate rule: its caption in report/ and its label in the report.
 FIGURES = {
-    "scatter_png": ("predicted_vs_actual.rst", "predicted vs actual"),
-    **{
-        f"by_{group['name']}_png": ("residuals_by_group.rst", f"residuals by {group['label']}")
-        for group in CFG["task"]["groups"]
-    },
-    "by_period_png": ("error_by_period.rst", f"error by {CFG['split']['period']}"),
     "plot": ("importance.rst", "permutation importance per column"),
     "families_plot": ("family_importance.rst", "permutation importance per feature family"),
 }
+if KIND == "regression":
+    FIGURES |= {
+        "scatter_png": ("predicted_vs_actual.rst", "predicted vs actual"),
+        **{
+            f"by_{group['name']}_png": ("residuals_by_group.rst", f"residuals by {group['label']}")
+            for group in CFG["task"]["groups"]
+        },
+        "by_period_png": ("error_by_period.rst", f"error by {PERIOD}"),
+    }
+else:
+    FIGURES |= {
+        "confusion_png": ("confusion_matrix.rst", "confusion matrix"),
+        "roc_png": ("roc_curve.rst", "ROC curve"),
+        "pr_png": ("precision_recall_curve.rst", "precision-recall curve"),
+        "calibration_png": ("calibration_curve.rst", "calibration curve"),
+        **{
+            f"by_{group['name']}_png": ("metrics_by_group.rst", f"metrics by {group['label']}")
+            for group in CFG["task"]["groups"]
+        },
+        "by_period_png": ("metrics_by_period.rst", f"metrics by {PERIOD}"),
+    }
 
 
 def evaluate_outputs():
     """The evaluate rule's named outputs (snakeml.outputs), figures marked for the report."""
-    return model_outputs({**EVALUATE_FILES, **breakdown_files(GROUP_NAMES, CFG["split"]["period"])})
+    return model_outputs({**evaluate_files(KIND), **breakdown_files(GROUP_NAMES, PERIOD, KIND)})
 
 
 def importance_outputs():
@@ -167,6 +199,7 @@ def get_final_artifacts():
         "results/champion/metrics.json",
         "results/champion/statement.txt",
         "results/champion/model.skops",
+        "results/champion/decision.json",
         *expand("results/evaluation/{model}/{file}", model=MODELS, file=EVALUATION_FILES),
         *expand("results/tuning/{model}/{file}", model=MODELS, file=TUNING_FILES),
     ]

@@ -1,6 +1,7 @@
 rule evaluate:
     input:
         model="results/models/{model}.skops",
+        decision="results/models/{model}.decision.json",
         test="results/split/test.parquet",
         cfg=rule_config("evaluate/{model}"),
     output:
@@ -24,6 +25,7 @@ rule evaluate:
 rule importance:
     input:
         model="results/models/{model}.skops",
+        decision="results/models/{model}.decision.json",
         test="results/split/test.parquet",
         cfg=rule_config("importance/{model}"),
     output:
@@ -46,6 +48,7 @@ rule leaderboard:
     input:
         metrics=get_model_metrics,
         models=get_models,
+        decisions=get_decisions,
         train="results/split/train.parquet",
         valid="results/split/valid.parquet",
         test="results/split/test.parquet",
@@ -65,6 +68,7 @@ rule leaderboard:
         ),
         statement="results/champion/statement.txt",
         model="results/champion/model.skops",
+        decision="results/champion/decision.json",
     log:
         "logs/leaderboard/leaderboard.log",
     benchmark:

@@ -7,6 +7,7 @@ rule predict:
     input:
         new=get_new_rows,
         model="results/champion/model.skops",
+        decision="results/champion/decision.json",
         tables=[raw_table(table) for table in RAW_TABLES],
         sql=FEATURE_SQL,
         # the rows every model is fitted on (train + valid): the drift reference

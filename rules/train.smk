@@ -6,6 +6,7 @@ rule train:
         cfg=rule_config("train/{model}"),
     output:
         model="results/models/{model}.skops",
+        decision="results/models/{model}.decision.json",
     log:
         "logs/train/{model}.log",
     benchmark:

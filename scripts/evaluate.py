@@ -14,6 +14,7 @@ def main(smk) -> None:
         model_name=smk.wildcards.model,
         outputs=dict(smk.output.items()),
         threads=smk.threads,
+        decision_path=smk.input.decision,
     )
     write_table_metadata(smk.output.predictions, smk.rule, smk.input.cfg)
 

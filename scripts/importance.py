@@ -13,6 +13,7 @@ def main(smk) -> None:
         model_name=smk.wildcards.model,
         outputs=dict(smk.output.items()),
         threads=smk.threads,
+        decision_path=smk.input.decision,
     )
 
 

@@ -10,6 +10,7 @@ def main(smk) -> None:
     run_leaderboard(
         metrics_paths=dict(zip(settings["models"], smk.input.metrics, strict=True)),
         model_paths=dict(zip(settings["models"], smk.input.models, strict=True)),
+        decision_paths=dict(zip(settings["models"], smk.input.decisions, strict=True)),
         fit_paths=[smk.input.train, smk.input.valid],
         test_path=smk.input.test,
         settings=settings,

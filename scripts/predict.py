@@ -25,6 +25,7 @@ def main(smk) -> None:
         rule=smk.rule,
         summary_path=smk.output.summary,
         reference_paths=list(smk.input.reference),
+        decision_path=smk.input.decision,
     )
     write_table_metadata(smk.output.predictions, smk.rule, smk.input.cfg)
 

@@ -1,4 +1,7 @@
-"""Rule train: refit one model with its best parameters -> results/models/{model}.skops."""
+"""Rule train: refit one model with its best parameters -> results/models/{model}.skops.
+
+Beside it, results/models/{model}.decision.json: the task kind, classes and decision threshold.
+"""
 
 from snakeml.io import read_yaml
 from snakeml.rule import run_rule
@@ -12,6 +15,7 @@ def main(smk) -> None:
         settings=read_yaml(smk.input.cfg),
         model_path=smk.output.model,
         threads=smk.threads,
+        decision_path=smk.output.decision,
     )
 
 

@@ -1,7 +1,7 @@
 -- Step 6: the feature table, one row per flight: identifying columns, features from the
--- earlier steps, plane and airport attributes, and the target arr_delay (null for cancelled or
--- diverted flights, and for new flights scored by the predict rule). The features rule keeps
--- only flights with a target and counts those it leaves out.
+-- earlier steps, plane and airport attributes, and the targets arr_delay and delayed (null for
+-- cancelled or diverted flights, and for new flights scored by the predict rule). The features
+-- rule keeps only flights with a target and counts those it leaves out.
 
 with
 
@@ -50,7 +50,10 @@ final as (
         planes.seats as plane_seats,
         planes.engines as plane_engines,
         planes.engine as plane_engine,
-        flights.arr_delay
+        flights.arr_delay,
+        -- the task `delayed`: 15 minutes late or more, the US on-time definition (null when
+        -- arr_delay is)
+        flights.arr_delay >= 15 as delayed
     from flights
     inner join calendar on flights.flight_id = calendar.flight_id
     inner join congestion on flights.flight_id = congestion.flight_id

@@ -23,7 +23,6 @@ from snakeml.dataset import (
 from snakeml.errors import ConfigError, SettingError
 from snakeml.io import dump_yaml, write_text_if_changed
 from snakeml.schema import (
-    METRICS,
     PERIODS,
     PREPROCESSORS,
     PRUNERS,
@@ -33,6 +32,11 @@ from snakeml.schema import (
     schema_bounds,
 )
 from snakeml.settings import check_model_settings, check_settings
+from snakeml.task_kinds import (
+    check_metric,
+    check_tuning_metric,
+    default_metric,
+)
 
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parents[2] / "conf"
 SLICE_HEADER = "# Resolved by snakeml from conf/ for one rule. Do not edit: edit conf/ instead.\n"
@@ -162,11 +166,44 @@ def compose_config(
     finally:
         GlobalHydra.instance().clear()
     assert isinstance(data, dict)
+    _refuse_unknown_keys(data, items, config_dir)
+    fill_metric_defaults(data)
     try:
         validate_config(data, config_dir.parent, estimators=estimators)
     except SettingError as exc:
         raise exc.with_hint(setting_source(exc.key, items, config_dir)) from None
     return data
+
+
+def _refuse_unknown_keys(data: dict[str, Any], items: Sequence[str], config_dir: Path) -> None:
+    """A key the schema has no field for, added with ``+`` or in a conf/ file: ConfigError.
+
+    Hydra refuses a misspelt ``tuning.n_trails=3`` and suggests ``+tuning.n_trails=3``, which
+    it then accepts: the schema is checked here again, with every key however it came.
+    """
+    import difflib
+
+    from snakeml.schema import unknown_keys
+
+    found = unknown_keys(data)
+    if not found:
+        return
+    key, known = found[0]
+    parent, _, name = key.rpartition(".")
+    close = difflib.get_close_matches(name, known, n=1)
+    meant = f"did you mean {parent + '.' if parent else ''}{close[0]}? " if close else ""
+    added = [item for item in items if item.lstrip("+").partition("=")[0] == key]
+    where = (
+        f"drop the override {added[0]}"
+        if added
+        else setting_source(key, items, config_dir)
+        .replace(" or drop the override", "")
+        .replace("set it in", "remove it from")
+    )
+    raise ConfigError(
+        f"{key}: no such setting ({meant}{parent or 'the configuration'} has "
+        f"{', '.join(known)}); {where}"
+    )
 
 
 def check_estimator_settings(
@@ -180,6 +217,8 @@ def check_estimator_settings(
     it has jobs to run (onstart, before the first), not in a dry run or a run with nothing to do.
     Raises SettingError naming the key, its value, what it must be and the file that sets it.
     """
+    for name, spec in cfg["model"].items():
+        _check_estimator_kind(f"model.{name}", spec["_target_"], cfg["task"]["kind"])
     try:
         for name, spec in cfg["model"].items():
             check_model_settings(name, spec)
@@ -305,7 +344,7 @@ def _check_search_param(key: str, spec: dict[str, Any]) -> None:
         _require(low > 0, f"{key}.low", f"a log-scaled search needs low > 0, got {low}")
 
 
-def _check_models(models: dict[str, Any]) -> None:
+def _check_models(models: dict[str, Any], kind: str, estimators: bool = True) -> None:
     _require(len(models) > 0, "model", "select at least one model, e.g. model=[ridge,hgb]")
     for name, spec in models.items():
         key = f"model.{name}"
@@ -317,18 +356,30 @@ def _check_models(models: dict[str, Any]) -> None:
             f"{key}._target_",
             f"{target!r} is not an importable 'package.module.Class' path",
         )
+        if estimators:
+            _check_estimator_kind(key, target, kind)
         _require(
             spec["preprocessing"] in PREPROCESSORS,
             f"{key}.preprocessing",
             f"must be one of {PREPROCESSORS}, got {spec['preprocessing']!r}",
         )
         for param, search in spec["search_space"].items():
-            kind = search["type"]
+            search_type = search["type"]
             _require(
-                kind in SEARCH_TYPES,
+                search_type in SEARCH_TYPES,
                 f"{key}.search_space.{param}.type",
-                f"must be one of {SEARCH_TYPES}, got {kind!r}",
+                f"must be one of {SEARCH_TYPES}, got {search_type!r}",
             )
+
+
+def _check_estimator_kind(key: str, target: str, kind: str) -> None:
+    """The estimator ``target`` can do a ``kind`` task (imports it: scikit-learn, 1-4 s)."""
+    from snakeml.models import estimator_class
+
+    try:
+        estimator_class(target, kind)
+    except ConfigError as exc:
+        raise ConfigError(f"{key}: {exc} (task.kind is {kind})") from None
 
 
 def _check_tuning(tuning: dict[str, Any], split: dict[str, Any]) -> None:
@@ -377,6 +428,14 @@ def _check_features(cfg: dict[str, Any], declaration: Declaration) -> None:
     )
 
 
+def fill_metric_defaults(cfg: dict[str, Any]) -> None:
+    """Set a null tuning.metric or evaluation.metric to the task kind's default, in place."""
+    kind = cfg["task"]["kind"]
+    for group in ("tuning", "evaluation"):
+        if cfg[group]["metric"] is None and kind in TASK_KINDS:
+            cfg[group]["metric"] = default_metric(kind)
+
+
 def validate_config(
     cfg: dict[str, Any],
     root: str | Path | None = None,
@@ -402,14 +461,10 @@ def validate_config(
         declaration = declaration_of(cfg, root)
     check_data(data, declaration, root)
     task = cfg["task"]
-    _require(task["kind"] in TASK_KINDS, "task.kind", f"must be one of {list(TASK_KINDS)}")
-    _require(
-        task["kind"] == "regression",
-        "task.kind",
-        f"{task['kind']!r} is not supported yet: only regression targets for now",
-    )
+    kind = task["kind"]
+    _require(kind in TASK_KINDS, "task.kind", f"must be one of {list(TASK_KINDS)}")
     check_task(task, declaration)
-    _check_models(cfg["model"])
+    _check_models(cfg["model"], kind, estimators)
     check_settings(cfg, declaration, estimators)
     _check_features(cfg, declaration)
     _check_split(cfg["split"])
@@ -417,9 +472,8 @@ def validate_config(
         for param, search in spec["search_space"].items():
             _check_search_param(f"model.{name}.search_space.{param}", search)
     _check_tuning(cfg["tuning"], cfg["split"])
-    for key in ("tuning.metric", "evaluation.metric"):
-        group, name = key.split(".")
-        _require(cfg[group][name] in METRICS, key, f"must be one of {METRICS}")
+    check_tuning_metric(kind, cfg["tuning"]["metric"])
+    check_metric(kind, cfg["evaluation"]["metric"])
 
 
 def model_names(cfg: dict[str, Any]) -> list[str]:
@@ -443,19 +497,21 @@ def rule_slices(
     columns = {"target": task["target"], **selected}
     chosen = [*selected["numeric"], *selected["categorical"]]
     order = {"time": task["time"], "key": list(declaration.key)}
+    kind = task["kind"]
     labels = {"target": task["target"], "label": task["label"], "units": task["units"]}
     evaluation = cfg["evaluation"]
     features = {
         "data": cfg["data"],
         # the feature build reads every declared feature; features.columns selects model inputs
         "features": {k: v for k, v in cfg["features"].items() if k != "columns"},
-        "task": {"target": task["target"], "time": task["time"]},
+        "task": {"target": task["target"], "time": task["time"], "kind": kind},
     }
     slices: dict[str, dict[str, Any]] = {
         "ingest": {"data": cfg["data"]},
         "features": features,
         "split": {"seed": cfg["seed"], "split": cfg["split"], **order},
         "leaderboard": {
+            "kind": kind,
             "metric": evaluation["metric"],
             "target": task["target"],
             "groups": [group["column"] for group in task["groups"]],
@@ -466,6 +522,7 @@ def rule_slices(
         # every model was trained on.
         "predict": {
             **features,
+            "kind": kind,
             "columns": columns,
             "id_columns": list(task["id_columns"]),
         },
@@ -474,6 +531,7 @@ def rule_slices(
         model = {"name": name, **cfg["model"][name]}
         slices[f"tune_shard/{name}"] = {
             "seed": cfg["seed"],
+            "kind": kind,
             "columns": columns,
             "order": order,
             "model": model,
@@ -484,15 +542,24 @@ def rule_slices(
             "model": model,
             "tuning": {key: cfg["tuning"][key] for key in ("metric", "n_shards")},
         }
-        slices[f"train/{name}"] = {"seed": cfg["seed"], "columns": columns, "model": model}
+        slices[f"train/{name}"] = {
+            "seed": cfg["seed"],
+            "kind": kind,
+            "columns": columns,
+            "model": model,
+        }
         slices[f"evaluate/{name}"] = {
             "seed": cfg["seed"],
+            "kind": kind,
+            "metric": evaluation["metric"],
             "columns": columns,
             "task": {**labels, "groups": task["groups"], "time": task["time"]},
             "key": order["key"],
             "period": {"unit": cfg["split"]["period"], "time_zone": cfg["split"]["time_zone"]},
         }
         slices[f"importance/{name}"] = {
+            "kind": kind,
+            "metric": evaluation["metric"],
             "columns": columns,
             "families": declaration.families(chosen),
             "task": labels,
@@ -503,6 +570,35 @@ def rule_slices(
             },
         }
     return slices
+
+
+def rule_slice_texts(
+    cfg: dict[str, Any],
+    root: str | Path | None = None,
+    declaration: Declaration | None = None,
+) -> dict[str, str]:
+    """Each rule's slice as the text of its file, ``results/configs/<key>.yaml``, by key.
+
+    ``declaration`` (else read from ``root``) is the data set's steps.yaml, already loaded.
+    """
+    return {
+        key: SLICE_HEADER + dump_yaml(data)
+        for key, data in rule_slices(cfg, root, declaration).items()
+    }
+
+
+def rewrite_changed_slices(texts: dict[str, str], out_dir: str | Path) -> list[Path]:
+    """Write ``texts[key]`` to each existing ``out_dir/<key>.yaml`` holding other text.
+
+    Returns the rewritten paths. A missing slice is left to its rule (rules/configs.smk); an
+    unchanged one keeps its modification time, so nothing that reads it reruns.
+    """
+    rewritten = []
+    for key, text in texts.items():
+        path = Path(out_dir) / f"{key}.yaml"
+        if path.is_file() and write_text_if_changed(path, text):
+            rewritten.append(path)
+    return rewritten
 
 
 def export_rule_configs(
@@ -517,8 +613,8 @@ def export_rule_configs(
     """
     out_dir = Path(out_dir)
     paths: dict[str, Path] = {}
-    for key, data in rule_slices(cfg, root, declaration).items():
+    for key, text in rule_slice_texts(cfg, root, declaration).items():
         path = out_dir / f"{key}.yaml"
-        write_text_if_changed(path, SLICE_HEADER + dump_yaml(data))
+        write_text_if_changed(path, text)
         paths[key] = path
     return paths

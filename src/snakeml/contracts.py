@@ -57,12 +57,23 @@ def table_contract(name: str, spec: dict[str, Any], source: str | None = None) -
     )
 
 
+# A classifier's target: labels, as booleans, integers or strings.
+CLASS_TYPES: frozenset[str] = frozenset(
+    {"BOOLEAN", "VARCHAR", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT"}
+)
+
+
 def feature_contract(declaration: Declaration, task: dict[str, Any]) -> Contract:
-    """What the feature table promises: its key, a numeric target, a time column, its checks."""
+    """What the feature table promises: its key, the target, a time column, its checks.
+
+    The target is numeric for a regression task (``task["kind"]``, regression if absent), and
+    booleans, integers or strings (class labels) for a classifier.
+    """
     target, time = task["target"], task["time"]
+    classes = task.get("kind", "regression") != "regression"
     return Contract(
         table="features",
-        types={target: NUMERIC_TYPES, time: TIME_TYPES},
+        types={target: CLASS_TYPES if classes else NUMERIC_TYPES, time: TIME_TYPES},
         not_null=tuple(dict.fromkeys([*declaration.key, target, time, *declaration.not_null])),
         unique=(declaration.key,),
         ranges=dict(declaration.ranges),

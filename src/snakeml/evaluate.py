@@ -1,6 +1,10 @@
 """Evaluate: test-set metrics, predictions and error breakdowns of one model, with their plots.
 
-Each breakdown is written as CSV (for `dvc plots`) and drawn as PNG (for the report).
+Each breakdown is written as CSV (for `dvc plots`) and drawn as PNG (for the report). A
+regression gets residuals per group and errors per period; a classifier its confusion matrix at
+the decision threshold, the task's metrics per group and per period, and ROC, precision-recall
+and calibration curves (a binary task's of its positive class, a multiclass task's one per class
+against the rest).
 """
 
 from __future__ import annotations
@@ -15,14 +19,37 @@ import pandas as pd
 from snakeml.errors import DataError
 from snakeml.importance import sample_rows
 from snakeml.io import atomic_path, write_csv, write_json
-from snakeml.metrics import regression_metrics
 from snakeml.models import feature_frame, limit_threads, load_model, target_vector
-from snakeml.plots import plot_error_by_period, plot_predicted_vs_actual, plot_residuals_by
+from snakeml.plots import (
+    plot_confusion,
+    plot_curve,
+    plot_error_by_period,
+    plot_metric_by,
+    plot_predicted_vs_actual,
+    plot_residuals_by,
+)
+from snakeml.task_kinds import (
+    BINARY,
+    REGRESSION,
+    align_proba,
+    check_unseen_classes,
+    classifier_metric,
+    is_classifier_kind,
+    metric_label,
+    metric_names,
+    prediction_frame,
+    score_predictions,
+)
+from snakeml.train import read_decision
 
 log = logging.getLogger(__name__)
 
 # Points in the predicted-vs-actual scatter (and its CSV): enough to see the shape.
 SCATTER_POINTS = 2000
+# Points kept of a ROC or precision-recall curve in its CSV and figure.
+CURVE_POINTS = 2000
+# Bins of predicted probability in the calibration curve.
+CALIBRATION_BINS = 10
 # pandas' period codes of the split's period units.
 PERIOD_CODES = {"year": "Y", "month": "M", "week": "W", "day": "D"}
 # The scored frame's column of periods; named after split.period only in the written table, so a
@@ -106,6 +133,178 @@ def write_breakdowns(
     )
 
 
+def metrics_by(
+    scored: pd.DataFrame,
+    key: str,
+    proba: np.ndarray,
+    decision: dict[str, Any],
+) -> pd.DataFrame:
+    """Per value of ``key``: rows and each of the kind's metrics (NaN where undefined there).
+
+    A metric is undefined in a group whose true labels hold one class (ROC AUC, say).
+    """
+    kind, classes, threshold = decision["kind"], decision["classes"], decision["threshold"]
+    actual = scored["actual"].to_numpy()
+    rows = []
+    for value, index in sorted(scored.groupby(key, sort=True).indices.items()):
+        row: dict[str, Any] = {key: value, "rows": len(index)}
+        for name in metric_names(kind):
+            try:
+                row[name] = classifier_metric(
+                    kind, name, actual[index], proba[index], classes, threshold
+                )
+            except DataError:
+                row[name] = np.nan
+        rows.append(row)
+    return pd.DataFrame(rows, columns=[key, "rows", *metric_names(kind)])
+
+
+def confusion_table(actual: np.ndarray, predicted: np.ndarray, classes: list[Any]) -> pd.DataFrame:
+    """Test rows per (actual, predicted) class pair, every pair listed, in class order."""
+    counts = pd.crosstab(pd.Series(actual, name="actual"), pd.Series(predicted, name="predicted"))
+    counts = counts.reindex(index=classes, columns=classes, fill_value=0)
+    table = counts.stack().rename("rows").reset_index()
+    table["rows"] = table["rows"].astype("int64")
+    return table
+
+
+def _thinned(table: pd.DataFrame, points: int) -> pd.DataFrame:
+    if len(table) <= points:
+        return table
+    keep = np.unique(np.linspace(0, len(table) - 1, points).round().astype(int))
+    return table.iloc[keep].reset_index(drop=True)
+
+
+def _one_class_curves(truth: np.ndarray, score: np.ndarray) -> dict[str, pd.DataFrame]:
+    from sklearn.metrics import precision_recall_curve, roc_curve
+
+    fpr, tpr, roc_thresholds = roc_curve(truth, score)
+    roc = pd.DataFrame(
+        {
+            "false_positive_rate": fpr,
+            "true_positive_rate": tpr,
+            "threshold": np.minimum(roc_thresholds, 1.0),
+        }
+    )
+    precision, recall, pr_thresholds = precision_recall_curve(truth, score)
+    pr = pd.DataFrame(
+        {
+            "recall": recall[:-1],
+            "precision": precision[:-1],
+            "threshold": pr_thresholds,
+        }
+    )
+    bins = np.clip((score * CALIBRATION_BINS).astype(int), 0, CALIBRATION_BINS - 1)
+    frame = pd.DataFrame({"bin": bins, "predicted": score, "observed": truth.astype(float)})
+    grouped = frame.groupby("bin", sort=True)
+    calibration = pd.DataFrame(
+        {
+            "bin_low": grouped.size().index / CALIBRATION_BINS,
+            "rows": grouped.size().to_numpy(),
+            "mean_predicted": grouped["predicted"].mean().to_numpy(),
+            "observed_rate": grouped["observed"].mean().to_numpy(),
+        }
+    )
+    return {
+        "roc": _thinned(roc, CURVE_POINTS),
+        "pr": _thinned(pr, CURVE_POINTS),
+        "calibration": calibration,
+    }
+
+
+def class_curves(
+    actual: np.ndarray, proba: np.ndarray, classes: list[Any]
+) -> dict[str, pd.DataFrame]:
+    """ROC, precision-recall and calibration curves, one per class against the rest.
+
+    ``proba`` is (rows, len(classes)), columns in ``classes`` order. A binary task gets the
+    curves of its positive class (``classes[1]``) only; a multiclass task one per class (one vs
+    rest, as scikit-learn's ``roc_auc_score(multi_class="ovr")``). A class absent from
+    ``actual`` has no ROC curve (no positives to find) and is left out. Each table starts with
+    a ``class`` column; calibration bins are tenths of the predicted probability.
+    """
+    shown = [1] if len(classes) == 2 else range(len(classes))
+    parts: dict[str, list[pd.DataFrame]] = {"roc": [], "pr": [], "calibration": []}
+    for index in shown:
+        truth = actual == classes[index]
+        if not truth.any():
+            continue
+        for key, table in _one_class_curves(truth, proba[:, index]).items():
+            parts[key].append(table.assign(**{"class": str(classes[index])}))
+    columns = {
+        "roc": ["false_positive_rate", "true_positive_rate", "threshold"],
+        "pr": ["recall", "precision", "threshold"],
+        "calibration": ["bin_low", "rows", "mean_predicted", "observed_rate"],
+    }
+    return {
+        key: pd.concat(tables, ignore_index=True)[["class", *columns[key]]]
+        if tables
+        else pd.DataFrame(columns=["class", *columns[key]])
+        for key, tables in parts.items()
+    }
+
+
+def write_classifier_breakdowns(
+    scored: pd.DataFrame,
+    proba: np.ndarray,
+    decision: dict[str, Any],
+    model_name: str,
+    outputs: dict[str, str | Path],
+    settings: dict[str, Any],
+) -> None:
+    """Confusion matrix, metrics per task group and per period, class curves: CSV and PNG."""
+    task, unit, metric = settings["task"], settings["period"]["unit"], settings["metric"]
+    classes, label = list(decision["classes"]), metric_label(metric)
+    confusion = confusion_table(scored["actual"].to_numpy(), scored["predicted"], classes)
+    write_csv(confusion, outputs["confusion_csv"])
+    decided = "" if decision["threshold"] is None else f" (threshold {decision['threshold']:.3f})"
+    plot_confusion(confusion, f"Confusion matrix{decided}: {model_name}", outputs["confusion_png"])
+    for group in task["groups"]:
+        table = metrics_by(scored, group["column"], proba, decision)
+        write_csv(table, outputs[f"by_{group['name']}_csv"])
+        plot_metric_by(
+            table,
+            group["column"],
+            group["label"],
+            metric,
+            label,
+            f"Test {label} by {group['label']}: {model_name}",
+            outputs[f"by_{group['name']}_png"],
+        )
+    by_period = metrics_by(scored, PERIOD, proba, decision).rename(columns={PERIOD: unit})
+    write_csv(by_period, outputs["by_period_csv"])
+    plot_metric_by(
+        by_period,
+        unit,
+        unit,
+        metric,
+        label,
+        f"Test {label} by {unit}: {model_name}",
+        outputs["by_period_png"],
+    )
+    curves = class_curves(scored["actual"].to_numpy(), proba, classes)
+    positive = classes[1] if decision["kind"] == BINARY else "the class"
+    for key, x, y, axes, title in (
+        (
+            "roc",
+            "false_positive_rate",
+            "true_positive_rate",
+            ("false positive rate", "true positive rate"),
+            "ROC curve",
+        ),
+        ("pr", "recall", "precision", ("recall", "precision"), "Precision-recall curve"),
+        (
+            "calibration",
+            "mean_predicted",
+            "observed_rate",
+            (f"mean predicted probability of {positive}", f"observed share of {positive}"),
+            "Calibration curve",
+        ),
+    ):
+        write_csv(curves[key], outputs[f"{key}_csv"])
+        plot_curve(curves[key], x, y, axes, f"{title}: {model_name}", outputs[f"{key}_png"])
+
+
 def evaluate_model(
     model_path: str | Path,
     test_path: str | Path,
@@ -113,26 +312,49 @@ def evaluate_model(
     model_name: str,
     outputs: dict[str, str | Path],
     threads: int = 1,
+    decision_path: str | Path | None = None,
 ) -> dict[str, float]:
-    """Score the model on the test rows; write metrics, predictions and error breakdowns."""
+    """Score the model on the test rows; write metrics, predictions and error breakdowns.
+
+    ``decision_path`` is the model's decision file (task kind, classes, threshold), needed for
+    a classifier. Raises DataError when the test period holds a class training never had.
+    """
     columns, key = settings["columns"], list(settings["key"])
+    kind = settings.get("kind", REGRESSION)
     test = pd.read_parquet(test_path)
     if test.empty:
         raise DataError(f"test split {test_path} is empty: check the split settings (split.*)")
     missing = [c for c in key if c not in test.columns]
     if missing:
         raise DataError(f"test split {test_path} lacks key columns {missing}: rebuild the features")
+    decision = {"kind": kind, "classes": None, "threshold": None}
+    if is_classifier_kind(kind):
+        if decision_path is None:
+            raise ValueError(f"evaluating a {kind} task needs the model's decision file")
+        decision = read_decision(decision_path)
+    x, y = feature_frame(test, columns), target_vector(test, columns, kind)
+    classes, threshold = decision["classes"], decision["threshold"]
+    if classes is not None:
+        check_unseen_classes(classes, y, columns["target"])
     pipeline = load_model(model_path)
-    x, y = feature_frame(test, columns), target_vector(test, columns)
     with limit_threads(threads):
-        predicted = pipeline.predict(x)
-    scores = regression_metrics(y, predicted)
-    scored = scored_frame(test, y, predicted, settings)
+        if classes is None:
+            predicted = pipeline.predict(x)
+        else:
+            predicted = align_proba(pipeline.predict_proba(x), pipeline.classes_, classes)
+    scores = score_predictions(kind, y, predicted, classes, threshold)
+    output = prediction_frame(kind, predicted, classes, threshold)
+    scored = scored_frame(test, y, output["predicted"].to_numpy(), settings)
     write_json(outputs["metrics"], {"model": model_name, "rows": len(test), **scores})
     predictions = test[key].reset_index(drop=True).copy()
-    predictions["actual"], predictions["predicted"] = y, predicted
+    predictions["actual"] = y
+    for column in output.columns:
+        predictions[column] = output[column].to_numpy()
     with atomic_path(outputs["predictions"]) as tmp:
         predictions.to_parquet(tmp, index=False)
-    write_breakdowns(scored, model_name, outputs, settings)
+    if classes is None:
+        write_breakdowns(scored, model_name, outputs, settings)
+    else:
+        write_classifier_breakdowns(scored, predicted, decision, model_name, outputs, settings)
     log.info("model %s on %d test rows: %s", model_name, len(test), scores)
     return scores

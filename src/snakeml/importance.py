@@ -16,9 +16,17 @@ import pandas as pd
 
 from snakeml.errors import DataError
 from snakeml.io import write_csv
-from snakeml.metrics import regression_metrics
 from snakeml.models import feature_frame, limit_threads, load_model, target_vector
 from snakeml.plots import plot_importances
+from snakeml.task_kinds import (
+    REGRESSION,
+    greater_is_better,
+    importance_scorer,
+    is_classifier_kind,
+    metric_label,
+    regression_metrics,
+)
+from snakeml.train import read_decision
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +40,22 @@ def sample_rows(frame: pd.DataFrame, max_rows: int, seed: int) -> pd.DataFrame:
 
 
 def permutation_importances(
-    pipeline: Any, x: pd.DataFrame, y: np.ndarray, repeats: int, seed: int
+    pipeline: Any,
+    x: pd.DataFrame,
+    y: np.ndarray,
+    repeats: int,
+    seed: int,
+    scoring: Any = "neg_root_mean_squared_error",
 ) -> pd.DataFrame:
-    """Every repeat of permutation importance (RMSE increase) on raw feature columns."""
+    """Every repeat of permutation importance on raw feature columns.
+
+    ``scoring`` (snakeml.task_kinds.importance_scorer) is greater-is-better: an importance is
+    how much the score drops, the RMSE increase by default.
+    """
     from sklearn.inspection import permutation_importance
 
     result = permutation_importance(
-        pipeline, x, y, scoring="neg_root_mean_squared_error", n_repeats=repeats, random_state=seed
+        pipeline, x, y, scoring=scoring, n_repeats=repeats, random_state=seed
     )
     rows = [
         {"feature": feature, "repeat": repeat, "importance": float(value)}
@@ -62,6 +79,21 @@ def family_of(families: dict[str, list[str]]) -> dict[str, str]:
     return {column: family for family, members in families.items() for column in members}
 
 
+def rmse_score(pipeline: Any, x: pd.DataFrame, y: np.ndarray) -> float:
+    """The negated test RMSE of a regressor: greater is better, as a scikit-learn scorer."""
+    return -regression_metrics(y, pipeline.predict(x))["rmse"]
+
+
+def regression_score(metric: str) -> Any:
+    """A greater-is-better scorer of a regression metric from snakeml's own formulas."""
+
+    def score(pipeline: Any, x: pd.DataFrame, y: np.ndarray) -> float:
+        value = regression_metrics(y, pipeline.predict(x))[metric]
+        return value if greater_is_better(metric) else -value
+
+    return score
+
+
 def family_importances(
     pipeline: Any,
     x: pd.DataFrame,
@@ -69,16 +101,18 @@ def family_importances(
     groups: dict[str, list[str]],
     repeats: int,
     seed: int,
+    score: Any = rmse_score,
 ) -> pd.DataFrame:
     """Every repeat of grouped permutation importance: a family's columns permuted together.
 
     One shuffle of the rows is applied to all of a family's columns, so their joint distribution
-    is kept and only their link to the target is broken.
+    is kept and only their link to the target is broken. ``score(pipeline, x, y)`` is greater
+    is better; an importance is how much it drops (the RMSE increase by default).
     """
     if repeats < 1:
         raise ValueError(f"n_repeats must be >= 1, got {repeats}")
     rng = np.random.default_rng(seed)
-    reference = regression_metrics(y, pipeline.predict(x))["rmse"]
+    reference = score(pipeline, x, y)
     rows = []
     for family, columns in groups.items():
         for repeat in range(repeats):
@@ -86,8 +120,8 @@ def family_importances(
             shuffled = x.copy()
             for column in columns:
                 shuffled[column] = x[column].to_numpy()[order]
-            rmse = regression_metrics(y, pipeline.predict(shuffled))["rmse"]
-            rows.append({"family": family, "repeat": repeat, "importance": rmse - reference})
+            drop = reference - score(pipeline, shuffled, y)
+            rows.append({"family": family, "repeat": repeat, "importance": drop})
     return pd.DataFrame(rows, columns=["family", "repeat", "importance"])
 
 
@@ -108,19 +142,39 @@ def run_importance(
     model_name: str,
     outputs: dict[str, str | Path],
     threads: int = 1,
+    decision_path: str | Path | None = None,
 ) -> pd.DataFrame:
-    """Permutation importance per column and per family on a sample of the test rows."""
+    """Permutation importance per column and per family on a sample of the test rows.
+
+    Scored with the task's metric (``settings["metric"]``, RMSE by default); a classifier's
+    classes and threshold come from its decision file, ``decision_path``.
+    """
     columns, options = settings["columns"], settings["importance"]
     families, units = settings["families"], settings["task"]["units"]
+    kind, metric = settings.get("kind", REGRESSION), settings.get("metric", "rmse")
+    classes = threshold = None
+    if is_classifier_kind(kind):
+        if decision_path is None:
+            raise ValueError(f"the importance of a {kind} task needs the model's decision file")
+        decision = read_decision(decision_path)
+        classes, threshold = decision["classes"], decision["threshold"]
+    scoring = importance_scorer(kind, metric, classes, threshold)
+    score = scoring if is_classifier_kind(kind) else regression_score(metric)
+    if metric == "rmse":
+        score = rmse_score
+    if metric not in ("rmse", "mae"):
+        units = ""  # the other metrics have no units
+    direction = "decrease" if greater_is_better(metric) else "increase"
+    measure = f"{direction} in test {metric_label(metric)}"
     test = pd.read_parquet(test_path)
     if test.empty:
         raise DataError(f"test split {test_path} is empty: check the split settings (split.*)")
     pipeline = load_model(model_path)
     sample = sample_rows(test, options["max_rows"], options["random_state"])
-    x, y = feature_frame(sample, columns), target_vector(sample, columns)
+    x, y = feature_frame(sample, columns), target_vector(sample, columns, kind)
     with limit_threads(threads):
         per_column = permutation_importances(
-            pipeline, x, y, options["repeats"], options["random_state"]
+            pipeline, x, y, options["repeats"], options["random_state"], scoring
         )
         per_family = family_importances(
             pipeline,
@@ -129,6 +183,7 @@ def run_importance(
             feature_groups(list(x.columns), families),
             options["repeats"],
             options["random_state"],
+            score,
         )
     family = family_of(families)
     per_column.insert(1, "family", per_column["feature"].map(family))
@@ -140,7 +195,11 @@ def run_importance(
     write_csv(per_family, outputs["families"])
     write_csv(family_summary, outputs["families_summary"])
     plot_importances(
-        per_column, f"Permutation importance: {model_name}", outputs["plot"], units=units
+        per_column,
+        f"Permutation importance: {model_name}",
+        outputs["plot"],
+        units=units,
+        measure=measure,
     )
     plot_importances(
         per_family,
@@ -148,6 +207,7 @@ def run_importance(
         outputs["families_plot"],
         key="family",
         units=units,
+        measure=measure,
     )
     log.info(
         "model %s, %d test rows, %d repeats: top features %s; families %s",

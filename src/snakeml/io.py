@@ -214,10 +214,13 @@ def rebuild_advice(path: str | Path) -> str:
     made_here = any(parts[: len(Path(f).parts)] == Path(f).parts for f in PIPELINE_FOLDERS)
     if not made_here:
         return "it is an input you provide: replace it with a whole, readable copy"
+    # A deleted intermediate file is not rebuilt while the final targets are up to date
+    # (Snakemake's rule): --forcerun names the file, and its job and what follows run again.
+    again = f"rerun snakemake with --forcerun {path.as_posix()}"
     if path.suffix == ".skops":
-        what = "retrain: delete it and rerun snakemake"
+        what = f"retrain: {again}"
     elif parts[:2] == ("data", "raw"):
-        what = "re-run ingest: delete it and rerun snakemake"
+        what = f"re-run ingest: {again}"
     else:
-        what = "delete it and rerun snakemake, which rebuilds it"
+        what = f"rebuild it: {again}"
     return f"{what} (or `make pull` to fetch the published copy)"

@@ -15,6 +15,7 @@ import pandas as pd
 
 from snakeml.errors import ConfigError, DataError, ModelLoadError
 from snakeml.io import atomic_path
+from snakeml.task_kinds import REGRESSION, check_estimator, is_classifier_kind
 
 if TYPE_CHECKING:
     import optuna
@@ -54,29 +55,47 @@ def feature_frame(frame: pd.DataFrame, columns: dict[str, Any]) -> pd.DataFrame:
     return out
 
 
-def target_vector(frame: pd.DataFrame, columns: dict[str, Any]) -> np.ndarray:
-    """The regression target as float64; rows without a target are a data error."""
+def target_vector(
+    frame: pd.DataFrame, columns: dict[str, Any], kind: str = REGRESSION
+) -> np.ndarray:
+    """The target (rows,): float64 for regression, the labels as they are for classifiers.
+
+    Rows without a target are a data error.
+    """
     target = columns["target"]
     if target not in frame.columns:
         raise DataError(f"input data lacks the target column {target!r}")
+    if is_classifier_kind(kind):
+        labels = frame[target]
+        if labels.isna().any():
+            raise DataError(f"target {target!r} has {int(labels.isna().sum())} missing values")
+        return labels.to_numpy()
     values = frame[target].to_numpy(dtype="float64", na_value=np.nan)
     if np.isnan(values).any():
         raise DataError(f"target {target!r} has {int(np.isnan(values).sum())} missing values")
     return values
 
 
-def estimator_class(target: str) -> type:
-    """Import the estimator class named by ``_target_`` and check it is a regressor."""
-    from sklearn.base import is_regressor
+def estimator_class(target: str, kind: str | None = REGRESSION) -> type:
+    """Import the estimator class named by ``_target_`` and check it can do a ``kind`` task.
 
+    ``kind`` None imports it without that check. Raises ConfigError.
+    """
     module_name, _, class_name = target.rpartition(".")
     try:
         cls = getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError) as exc:
         raise ConfigError(f"model _target_ {target!r} cannot be imported: {exc}") from exc
-    if not isinstance(cls, type) or not is_regressor(cls()):
-        raise ConfigError(f"model _target_ {target!r} is not a scikit-learn regressor")
+    if not isinstance(cls, type):
+        raise ConfigError(f"model _target_ {target!r} is not a class")
+    if kind is not None:
+        check_estimator(kind, cls(), target)
     return cls
+
+
+# Estimators that still accept n_jobs but ignore it; setting it only warns. scikit-learn 1.8
+# deprecated LogisticRegression's n_jobs ("has no effect since 1.8", removed in 1.10).
+N_JOBS_WITHOUT_EFFECT = frozenset({"sklearn.linear_model.LogisticRegression"})
 
 
 def build_pipeline(
@@ -85,6 +104,7 @@ def build_pipeline(
     params: dict[str, Any],
     threads: int = 1,
     seed: int = 0,
+    kind: str = REGRESSION,
 ) -> Pipeline:
     """A Pipeline of the model's preprocessing and its estimator with ``params`` applied."""
     from sklearn.compose import ColumnTransformer
@@ -93,13 +113,13 @@ def build_pipeline(
     from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
     numeric, categorical = list(columns["numeric"]), list(columns["categorical"])
-    cls = estimator_class(model["_target_"])
+    cls = estimator_class(model["_target_"], kind)
     settings = {**model["params"], **params}
     accepted = cls().get_params()
     unknown = sorted(set(settings) - set(accepted))
     if unknown:
         raise ConfigError(f"model.{model['name']}: {cls.__name__} has no parameters {unknown}")
-    if "n_jobs" in accepted:
+    if "n_jobs" in accepted and model["_target_"] not in N_JOBS_WITHOUT_EFFECT:
         settings["n_jobs"] = threads
     if "random_state" in accepted and "random_state" not in settings:
         settings["random_state"] = seed
@@ -247,5 +267,5 @@ def _unreadable(path: Path, exc: BaseException) -> str:
     reason = " ".join(str(exc).split())[:200] or type(exc).__name__
     return (
         f"{path} cannot be loaded ({type(exc).__name__}: {reason}): it is damaged, truncated or "
-        "saved by other library versions; retrain: delete it and rerun snakemake"
+        f"saved by other library versions; retrain: rerun snakemake with --forcerun {path}"
     )

@@ -9,12 +9,27 @@ from __future__ import annotations
 
 from typing import Any
 
+from snakeml.task_kinds import BINARY, REGRESSION, is_classifier_kind
+
 # Per model, under results/evaluation/{model}/: what the evaluate rule writes besides the
 # breakdowns by group and by period, keyed by the rule's output names.
 EVALUATE_FILES: dict[str, str] = {
     "metrics": "metrics.json",
     "scatter_csv": "predicted_vs_actual.csv",
     "scatter_png": "predicted_vs_actual.png",
+}
+# A classifier's instead: the confusion matrix at the decision, and the ROC, precision-recall
+# and calibration curves (of the positive class, or of each class against the rest).
+CLASSIFIER_EVALUATE_FILES: dict[str, str] = {
+    "metrics": "metrics.json",
+    "confusion_csv": "confusion_matrix.csv",
+    "confusion_png": "confusion_matrix.png",
+    "roc_csv": "roc_curve.csv",
+    "roc_png": "roc_curve.png",
+    "pr_csv": "precision_recall_curve.csv",
+    "pr_png": "precision_recall_curve.png",
+    "calibration_csv": "calibration_curve.csv",
+    "calibration_png": "calibration_curve.png",
 }
 # Per model, under results/evaluation/{model}/: what the importance rule writes.
 IMPORTANCE_FILES: dict[str, str] = {
@@ -29,22 +44,36 @@ IMPORTANCE_FILES: dict[str, str] = {
 TUNING_FILES: tuple[str, ...] = ("best_params.yaml", "history.png", "param_importances.png")
 
 
-def breakdown_files(group_names: list[str], period: str) -> dict[str, str]:
-    """The evaluate rule's breakdowns: residuals per task group, error per period."""
+def evaluate_files(kind: str = REGRESSION) -> dict[str, str]:
+    """What the evaluate rule writes for a ``kind`` task besides the breakdowns."""
+    if not is_classifier_kind(kind):
+        return dict(EVALUATE_FILES)
+    return dict(CLASSIFIER_EVALUATE_FILES)
+
+
+def breakdown_files(group_names: list[str], period: str, kind: str = REGRESSION) -> dict[str, str]:
+    """The evaluate rule's breakdowns per task group and per period.
+
+    Regression: residuals per group, error per period. Classifiers: the task's metrics by
+    group and per period (a group may be named like the period: month).
+    """
+    group_stem, period_stem = "residuals_by", "error_by"
+    if is_classifier_kind(kind):
+        group_stem, period_stem = "metrics_by", "metrics_per"
     files: dict[str, str] = {}
     for name in group_names:
-        files[f"by_{name}_csv"] = f"residuals_by_{name}.csv"
-        files[f"by_{name}_png"] = f"residuals_by_{name}.png"
-    files["by_period_csv"] = f"error_by_{period}.csv"
-    files["by_period_png"] = f"error_by_{period}.png"
+        files[f"by_{name}_csv"] = f"{group_stem}_{name}.csv"
+        files[f"by_{name}_png"] = f"{group_stem}_{name}.png"
+    files["by_period_csv"] = f"{period_stem}_{period}.csv"
+    files["by_period_png"] = f"{period_stem}_{period}.png"
     return files
 
 
-def evaluation_files(group_names: list[str], period: str) -> list[str]:
+def evaluation_files(group_names: list[str], period: str, kind: str = REGRESSION) -> list[str]:
     """Every final file of one model under results/evaluation/{model}/."""
     return [
-        *EVALUATE_FILES.values(),
-        *breakdown_files(group_names, period).values(),
+        *evaluate_files(kind).values(),
+        *breakdown_files(group_names, period, kind).values(),
         *IMPORTANCE_FILES.values(),
     ]
 
@@ -54,11 +83,32 @@ def tuning_files() -> list[str]:
     return list(TUNING_FILES)
 
 
-def dvc_yaml(models: list[str], metric: str, params: list[str]) -> dict[str, Any]:
+def dvc_yaml(
+    models: list[str], metric: str, params: list[str], kind: str = REGRESSION
+) -> dict[str, Any]:
     """dvc.yaml's content: metrics, params and plots of a run, no stages.
 
-    ``params`` are the config slices (paths) whose values ``dvc params diff`` compares.
+    ``params`` are the config slices (paths) whose values ``dvc params diff`` compares. The
+    metrics files hold the task kind's metrics; a binary task adds its ROC and precision-recall
+    curves to the plots (a multiclass task's curves hold one line per class in one CSV, which
+    DVC's templates would draw as one line: they are in the report only).
     """
+    curves = []
+    if kind == BINARY:
+        curves = [
+            {
+                f"results/evaluation/{m}/{CLASSIFIER_EVALUATE_FILES[key]}": {
+                    "title": f"{title}: {m}",
+                    "x": x,
+                    "y": y,
+                }
+            }
+            for m in models
+            for key, title, x, y in (
+                ("roc_csv", "ROC curve", "false_positive_rate", "true_positive_rate"),
+                ("pr_csv", "Precision-recall curve", "recall", "precision"),
+            )
+        ]
     return {
         "metrics": [
             "results/champion/metrics.json",
@@ -82,5 +132,6 @@ def dvc_yaml(models: list[str], metric: str, params: list[str]) -> dict[str, Any
                     ("tuning", "history.png"),
                 )
             ),
+            *curves,
         ],
     }

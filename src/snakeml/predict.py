@@ -410,6 +410,29 @@ def new_row_features(
     return frame
 
 
+def champion_predictions(
+    pipeline: Any,
+    features: pd.DataFrame,
+    settings: dict[str, Any],
+    decision_path: str | Path | None = None,
+) -> pd.DataFrame:
+    """``predicted_<target>``; for a classifier also one probability column per class."""
+    from snakeml.models import feature_frame
+    from snakeml.task_kinds import REGRESSION, model_predictions
+    from snakeml.train import read_decision
+
+    kind = settings.get("kind", REGRESSION)
+    decision = read_decision(decision_path) if decision_path else {}
+    return model_predictions(
+        pipeline,
+        feature_frame(features, settings["columns"]),
+        kind,
+        decision.get("classes"),
+        decision.get("threshold"),
+        f"predicted_{settings['columns']['target']}",
+    )
+
+
 def score_new_rows(
     new_path: str | Path,
     paths: dict[str, str | Path],
@@ -422,21 +445,23 @@ def score_new_rows(
     rule: str = "predict",
     summary_path: str | Path | None = None,
     reference_paths: Sequence[str | Path] = (),
+    decision_path: str | Path | None = None,
 ) -> int:
     """Score the rows in ``new_path`` with the champion; write their ids and predictions.
 
-    ``settings`` is the predict rule's slice (data, features, task, columns, id_columns).
+    ``settings`` is the predict rule's slice (data, features, task, kind, columns, id_columns);
+    ``decision_path`` the champion's decision file (a classifier's classes and threshold).
     ``output`` gets one row per new row, in input order: the id columns the input has,
-    ``predicted_<target>`` (null for a refused row) and ``refused`` (the reason, null for a
-    scored row). ``summary_path``, when given, gets the summary (``prediction_summary``),
-    with drift against the rows in ``reference_paths`` (the split files the champion was
-    fitted on). Returns the number of rows scored. Raises DataError naming the file and
-    column, or the reasons and the span of history when every row is refused; nothing is
-    written then.
+    ``predicted_<target>`` (for a classifier also one ``proba_<class>`` column per class; null
+    for a refused row) and ``refused`` (the reason, null for a scored row). ``summary_path``,
+    when given, gets the summary (``prediction_summary``), with drift against the rows in
+    ``reference_paths`` (the split files the champion was fitted on). Returns the number of
+    rows scored. Raises DataError naming the file and column, or the reasons and the span of
+    history when every row is refused; nothing is written then.
     """
     import pandas as pd
 
-    from snakeml.models import feature_frame, limit_threads, load_model
+    from snakeml.models import limit_threads, load_model
 
     declaration = load_declaration(sql_dir)
     if declaration.predict is None:
@@ -478,16 +503,14 @@ def score_new_rows(
         check=False,
     )
     with limit_threads(threads):
-        predicted = pipeline.predict(feature_frame(features, settings["columns"]))
-    target = settings["columns"]["target"]
+        predicted = champion_predictions(pipeline, features, settings, decision_path)
     keys = [name for name in settings["id_columns"] if name in data.column_names]
-    # Refused rows keep their place, with a null prediction.
-    full = pd.Series(predicted, index=kept).reindex(range(new.num_rows))
-    out = (
-        data.select(keys)
-        .append_column(f"predicted_{target}", pa.array(full, from_pandas=True))
-        .append_column(REFUSED, pa.array(refused, pa.string()))
-    )
+    # Refused rows keep their place, with null predictions.
+    out = data.select(keys)
+    for column in predicted.columns:
+        full = pd.Series(predicted[column].to_numpy(), index=kept).reindex(range(new.num_rows))
+        out = out.append_column(column, pa.array(full, from_pandas=True))
+    out = out.append_column(REFUSED, pa.array(refused, pa.string()))
     drift: dict[str, dict[str, Any]] = {}
     reference_rows = None
     if reference_paths:

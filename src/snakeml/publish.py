@@ -163,13 +163,15 @@ def write_dvc_yaml(root: Path) -> bool:
     if not models or not champion.is_file():
         return False  # no evaluated run to describe: dvc.yaml stays as it is
     metric = read_json(champion)["metric"]
+    decision = root / "results/champion/decision.json"
+    kind = read_json(decision)["kind"] if decision.is_file() else "regression"
     configs = root / "results/configs"
     params = [
         str(path.relative_to(root))
         for rule in DVC_PARAMS
         for path in sorted(configs.glob(f"{rule}.yaml")) + sorted(configs.glob(f"{rule}/*.yaml"))
     ]
-    text = DVC_YAML_HEADER + dump_yaml(dvc_yaml(models, metric, params))
+    text = DVC_YAML_HEADER + dump_yaml(dvc_yaml(models, metric, params, kind))
     return write_text_if_changed(root / "dvc.yaml", text)
 
 

@@ -98,6 +98,22 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(first.split()) or _name(exc)
 
 
+# How the OpenMP threads of a job wait for work: asleep, not spinning (libgomp's default spins).
+# Spinning threads of a 2-thread histogram gradient boosting fit wait on each other when another
+# process holds a core: measured 2-2.7x the 1-thread time; asleep, no slower than 1 thread
+# (bench/busy.py).
+JOB_ENVIRONMENT: dict[str, str] = {"OMP_WAIT_POLICY": "PASSIVE"}
+
+
+def share_job_environment() -> None:
+    """Set JOB_ENVIRONMENT here where the user has not set it, for every job started from here.
+
+    Script jobs are child processes and inherit it; cluster jobs read the Snakefile again.
+    """
+    for name, value in JOB_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
+
+
 def share_import_path(path: str) -> None:
     """Put ``path`` first on PYTHONPATH, so the scripts of jobs this process starts import it."""
     current = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != path]

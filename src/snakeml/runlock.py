@@ -18,8 +18,6 @@ run may hold the lock.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import os
 import shlex
 import socket
@@ -28,6 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from snakeml.command_line import snakemake_args
 from snakeml.io import SNAKEMAKE_LOCKS, read_json, write_json
 
 UNLOCK_COMMAND = ".venv/bin/snakemake --unlock"
@@ -183,16 +182,10 @@ def locking_run_config(argv: Sequence[str]) -> list[str] | None:
     for a ``run:`` rule), for ``--unlock`` (it clears the lock anyway) and for a command line
     that is not Snakemake's (the Snakefile loaded through the API): nothing may be cleared.
     """
-    program = Path(argv[0]) if argv else Path()
-    if not (program.name == "snakemake" or program.parent.name == "snakemake"):
-        return None
-    from snakemake import cli
     from snakemake.settings.types import ExecMode
 
-    try:
-        with contextlib.redirect_stderr(io.StringIO()):  # it says again which profile it uses
-            _, args = cli.parse_args(list(argv[1:]))
-    except (Exception, SystemExit):
+    args = snakemake_args(argv)
+    if args is None:
         return None
     if args.dryrun or args.nolock or args.unlock or args.mode != ExecMode.DEFAULT:
         return None

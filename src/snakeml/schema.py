@@ -18,7 +18,6 @@ from omegaconf import MISSING
 
 SEARCH_TYPES: tuple[str, ...] = ("float", "int", "categorical")
 PREPROCESSORS: tuple[str, ...] = ("onehot", "ordinal")
-METRICS: tuple[str, ...] = ("rmse", "mae", "r2")
 PRUNERS: tuple[str, ...] = ("median", "none")
 TASK_KINDS: tuple[str, ...] = ("regression", "binary", "multiclass")
 PERIODS: tuple[str, ...] = ("year", "month", "week", "day")
@@ -187,7 +186,8 @@ class TuningConfig:
     n_trials: int = setting(low=1)
     n_shards: int = setting(low=1)
     timeout_seconds: float | None = setting(low=0, low_open=True)
-    metric: str = MISSING
+    # null: the task kind's default (snakeml.task_kinds.DEFAULT_METRIC)
+    metric: str | None = MISSING
     n_folds: int = setting(low=2)
     startup_trials: int = setting(low=0)
     pruner: str = MISSING
@@ -197,7 +197,8 @@ class TuningConfig:
 
 @dataclass
 class EvaluationConfig:
-    metric: str = MISSING
+    # null: the task kind's default (snakeml.task_kinds.DEFAULT_METRIC)
+    metric: str | None = MISSING
     importance_repeats: int = setting(low=1)
     importance_max_rows: int = setting(low=1)
     importance_random_state: int = setting(low=0, high=MAX_SEED)
@@ -309,6 +310,42 @@ def schema_bounds(key: str) -> Bounds | None:
         cls = hint
         index += 1
     return None
+
+
+def _without_none(hint: Any) -> Any:
+    """``X`` of ``X | None``; any other hint as it is."""
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        args = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return hint
+
+
+def unknown_keys(data: Any, cls: Any = Config, prefix: str = "") -> list[tuple[str, list[str]]]:
+    """Keys of ``data`` that the schema ``cls`` has no field for, with the fields it has.
+
+    Returns (dotted key, sorted known names) pairs, in the order met. Mappings typed
+    ``dict[str, Any]`` (model params, features) take any key: their keys are checked where they
+    are used (snakeml.settings, the data set's declaration).
+    """
+    cls = _without_none(cls)
+    found: list[tuple[str, list[str]]] = []
+    if isinstance(cls, type) and is_dataclass(cls) and isinstance(data, dict):
+        hints = type_hints(cls)
+        for key, value in data.items():
+            if key not in hints:
+                found.append((f"{prefix}{key}", sorted(hints)))
+            else:
+                found += unknown_keys(value, hints[key], f"{prefix}{key}.")
+    elif typing.get_origin(cls) is dict and isinstance(data, dict):
+        value_type = typing.get_args(cls)[1]
+        for key, value in data.items():
+            found += unknown_keys(value, value_type, f"{prefix}{key}.")
+    elif typing.get_origin(cls) is list and isinstance(data, list):
+        (item_type,) = typing.get_args(cls)
+        for index, value in enumerate(data):
+            found += unknown_keys(value, item_type, f"{prefix}{index}.")
+    return found
 
 
 def register_schema() -> None:

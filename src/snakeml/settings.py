@@ -115,7 +115,7 @@ def parameter_rules(target: str) -> tuple[str, frozenset[str], dict[str, Paramet
     """
     from snakeml.models import estimator_class
 
-    cls = estimator_class(target)
+    cls = estimator_class(target, kind=None)
     names = frozenset(
         p.name
         for p in inspect.signature(cls.__init__).parameters.values()

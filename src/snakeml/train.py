@@ -1,4 +1,10 @@
-"""Train: refit the model with its best parameters on train + valid, save it with skops."""
+"""Train: refit the model with its best parameters on train + valid, save it with skops.
+
+A binary classifier's decision threshold is chosen first: fitted on train alone, the model's
+validation probabilities give the threshold of maximum F1 (snakeml.task_kinds.choose_threshold);
+the refit on train + valid keeps it. The task's kind, classes and threshold are written beside
+the model (its decision file), read by every later stage.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +12,23 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
-from snakeml.io import read_yaml
+from snakeml.errors import DataError
+from snakeml.io import read_json, read_yaml, write_json
 from snakeml.models import build_pipeline, feature_frame, limit_threads, save_model, target_vector
+from snakeml.task_kinds import (
+    BINARY,
+    REGRESSION,
+    align_proba,
+    check_kind,
+    check_target,
+    check_training_classes,
+    check_unseen_classes,
+    choose_threshold,
+    is_classifier_kind,
+)
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
@@ -21,11 +40,63 @@ def train_model(
     frame: pd.DataFrame, settings: dict[str, Any], params: dict[str, Any], threads: int = 1
 ) -> Pipeline:
     """Fit the configured Pipeline with ``params`` on ``frame``."""
-    columns = settings["columns"]
-    pipeline = build_pipeline(settings["model"], columns, params, threads, settings["seed"])
+    columns, kind = settings["columns"], settings.get("kind", REGRESSION)
+    pipeline = build_pipeline(settings["model"], columns, params, threads, settings["seed"], kind)
     with limit_threads(threads):
-        pipeline.fit(feature_frame(frame, columns), target_vector(frame, columns))
+        pipeline.fit(feature_frame(frame, columns), target_vector(frame, columns, kind))
     return pipeline
+
+
+def decision_threshold(
+    train: pd.DataFrame,
+    valid: pd.DataFrame,
+    settings: dict[str, Any],
+    params: dict[str, Any],
+    classes: np.ndarray,
+    threads: int = 1,
+) -> float:
+    """The binary threshold of maximum F1 on the validation rows, of a model fitted on train."""
+    columns = settings["columns"]
+    pipeline = train_model(train, settings, params, threads)
+    with limit_threads(threads):
+        proba = pipeline.predict_proba(feature_frame(valid, columns))
+    proba = align_proba(proba, pipeline.classes_, classes)
+    return choose_threshold(target_vector(valid, columns, BINARY), proba, classes)
+
+
+def decision_of(
+    train: pd.DataFrame,
+    valid: pd.DataFrame,
+    settings: dict[str, Any],
+    params: dict[str, Any],
+    threads: int = 1,
+) -> dict[str, Any]:
+    """The task's kind, the classes (from the training period) and the binary threshold.
+
+    Raises DataError in one line for a target of the wrong shape for its kind, one class in
+    the training period, or a validation class the training period never held.
+    """
+    kind = check_kind(settings.get("kind", REGRESSION))
+    decision: dict[str, Any] = {"kind": kind, "classes": None, "threshold": None}
+    if not is_classifier_kind(kind):
+        return decision
+    target = settings["columns"]["target"]
+    both = pd.concat([train[target], valid[target]], ignore_index=True)
+    check_target(kind, both, target)
+    classes = check_training_classes(target_vector(train, settings["columns"], kind), target)
+    check_unseen_classes(classes, valid[target], target, "validation period")
+    decision["classes"] = classes.tolist()
+    if kind == BINARY:
+        decision["threshold"] = decision_threshold(train, valid, settings, params, classes, threads)
+    return decision
+
+
+def read_decision(path: str | Path) -> dict[str, Any]:
+    """A model's decision file: ``kind``, ``classes`` (None for regression) and ``threshold``."""
+    decision = read_json(path)
+    if not isinstance(decision, dict) or "kind" not in decision:
+        raise DataError(f"{path} is not a decision file: retrain (delete it, rerun snakemake)")
+    return decision
 
 
 def run_training(
@@ -34,10 +105,20 @@ def run_training(
     settings: dict[str, Any],
     model_path: str | Path,
     threads: int = 1,
+    decision_path: str | Path | None = None,
 ) -> None:
-    """Refit on the concatenated splits (time order kept) and write the skops file."""
-    frame = pd.concat([pd.read_parquet(p) for p in split_paths], ignore_index=True)
+    """Refit on the concatenated splits (time order kept) and write the skops file.
+
+    ``split_paths`` are train then valid. The decision file is written to ``decision_path``.
+    """
+    splits = [pd.read_parquet(p) for p in split_paths]
+    frame = pd.concat(splits, ignore_index=True)
     params = read_yaml(best_params_path)["params"]
+    decision = decision_of(splits[0], splits[-1], settings, params, threads)
     pipeline = train_model(frame, settings, params, threads)
     save_model(pipeline, model_path)
+    if decision_path is not None:
+        write_json(decision_path, decision)
     log.info("model %s fitted on %d rows with %s", settings["model"]["name"], len(frame), params)
+    if decision["threshold"] is not None:
+        log.info("decision threshold %.6f, chosen on the validation rows", decision["threshold"])

@@ -29,7 +29,6 @@ import pandas as pd
 
 from snakeml.errors import ConfigError, DataError
 from snakeml.io import atomic_path, read_json, write_parquet, write_yaml
-from snakeml.metrics import loss, regression_metrics
 from snakeml.models import (
     build_pipeline,
     feature_frame,
@@ -38,6 +37,17 @@ from snakeml.models import (
     target_vector,
 )
 from snakeml.storage import display_url, open_storage
+from snakeml.task_kinds import (
+    REGRESSION,
+    align_proba,
+    check_fold_classes,
+    check_target,
+    greater_is_better,
+    is_classifier_kind,
+    loss,
+    regression_metrics,
+    score_predictions,
+)
 
 if TYPE_CHECKING:
     import optuna
@@ -80,6 +90,7 @@ def study_fingerprint(settings: dict[str, Any], data_hashes: list[str]) -> str:
     tuning = {k: v for k, v in settings["tuning"].items() if k not in BUDGET_KEYS}
     payload = {
         "seed": settings["seed"],
+        "kind": settings.get("kind", REGRESSION),
         "columns": settings["columns"],
         "model": settings["model"],
         "tuning": tuning,
@@ -140,34 +151,57 @@ def make_pruner(tuning: dict[str, Any]) -> optuna.pruners.BasePruner:
     return optuna.pruners.MedianPruner(n_startup_trials=tuning["startup_trials"])
 
 
+def fold_scores(
+    pipeline: Any, x: pd.DataFrame, y: np.ndarray, kind: str, classes: np.ndarray | None
+) -> dict[str, float]:
+    """The kind's metrics of a fitted fold's pipeline on the fold's scored rows ``x``, ``y``.
+
+    Classifiers are scored on probabilities with every class of the task (a fold's fit rows
+    may lack one); binary accuracy and F1 are left out, as their threshold is not chosen here.
+    """
+    if not is_classifier_kind(kind):
+        return regression_metrics(y, pipeline.predict(x))
+    proba = align_proba(pipeline.predict_proba(x), pipeline.classes_, classes)
+    return score_predictions(kind, y, proba, classes)
+
+
 def make_objective(frame: pd.DataFrame, settings: dict[str, Any], shard: int, threads: int) -> Any:
-    """The objective: mean loss over the folds, each fold reported for pruning."""
+    """The objective: mean loss over the folds, each fold reported for pruning.
+
+    A classifier's folds must each hold two classes or more, in their fit and scored rows.
+    """
     import optuna
 
     columns, model, tuning = settings["columns"], settings["model"], settings["tuning"]
-    x, y = feature_frame(frame, columns), target_vector(frame, columns)
+    kind = settings.get("kind", REGRESSION)
+    x, y = feature_frame(frame, columns), target_vector(frame, columns, kind)
+    classes = check_target(kind, y, columns["target"])
     folds = time_folds(len(frame), tuning["n_folds"])
+    if classes is not None:
+        for index, (fit_rows, score_rows) in enumerate(folds):
+            check_fold_classes(y[fit_rows], index)
+            check_fold_classes(y[score_rows], index)
     metric = tuning["metric"]
 
     def objective(trial: optuna.Trial) -> float:
         trial.set_user_attr("shard", shard)
         params = suggest_params(trial, model["search_space"])
         losses: list[float] = []
-        fold_scores: list[dict[str, float]] = []
+        scored: list[dict[str, float]] = []
         for step, (fit_rows, score_rows) in enumerate(folds):
-            pipeline = build_pipeline(model, columns, params, threads, settings["seed"])
+            pipeline = build_pipeline(model, columns, params, threads, settings["seed"], kind)
             with limit_threads(threads):
                 pipeline.fit(x.iloc[fit_rows], y[fit_rows])
-                scores = regression_metrics(y[score_rows], pipeline.predict(x.iloc[score_rows]))
-            fold_scores.append(scores)
+                scores = fold_scores(pipeline, x.iloc[score_rows], y[score_rows], kind, classes)
+            scored.append(scores)
             losses.append(loss(scores, metric))
             trial.report(float(np.mean(losses)), step)
             if trial.should_prune():
                 trial.set_user_attr("folds_scored", step + 1)
                 raise optuna.TrialPruned(f"fold {step}: mean {metric} {np.mean(losses):.4f}")
         trial.set_user_attr("folds_scored", len(folds))
-        for name in fold_scores[0]:
-            trial.set_user_attr(f"cv_{name}", float(np.mean([s[name] for s in fold_scores])))
+        for name in scored[0]:
+            trial.set_user_attr(f"cv_{name}", float(np.mean([s[name] for s in scored])))
         return float(np.mean(losses))
 
     return objective
@@ -433,7 +467,9 @@ def plot_history(trials: pd.DataFrame, metric: str, model: str, target: str | Pa
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("trial within shard")
-    ax.set_ylabel(f"mean {metric} over folds (lower is better)")
+    # A greater-is-better metric (ROC AUC) is minimised negated (snakeml.task_kinds.loss).
+    sign = "minus " if greater_is_better(metric) else ""
+    ax.set_ylabel(f"{sign}mean {metric} over folds (lower is better)")
     ax.set_title(f"{model}: optimization history")
     ax.legend(fontsize="small")
     _save(fig, target)

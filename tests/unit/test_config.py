@@ -267,7 +267,7 @@ def test_compose_smoke_experiment(conf_dir):
         ("task.target=distance", ["task.target", "'distance'", "is a feature"]),
         ("task.time=sched_time", ["task.time", "'sched_time'", "not a column"]),
         ("task.id_columns=[flight_id,gate]", ["task.id_columns", "'gate'"]),
-        ("task.kind=binary", ["task.kind", "'binary'", "not supported yet"]),
+        ("task.kind=binary", ["model.ridge", "not a scikit-learn classifier", "binary"]),
         ("task.kind=ordinal", ["task.kind", "regression"]),
         ("task.groups.0.column=gate", ["task.groups", "'gate'"]),
         # data: a data set is a choice of the group, with its tables
@@ -470,7 +470,7 @@ def test_rule_slices_hold_only_what_each_rule_uses(cfg):
             "legs_lookback_days": 3,
             "block_rows": 400_000,
         },
-        "task": {"target": "arr_delay", "time": "time_hour"},
+        "task": {"target": "arr_delay", "time": "time_hour", "kind": "regression"},
     }
     assert slices["split"] == {
         "seed": 13,
@@ -479,6 +479,7 @@ def test_rule_slices_hold_only_what_each_rule_uses(cfg):
         "key": ["flight_id"],
     }
     assert slices["leaderboard"] == {
+        "kind": "regression",
         "metric": "rmse",
         "target": "arr_delay",
         "groups": ["carrier", "sched_dep_hour"],
@@ -490,7 +491,7 @@ def test_rule_slices_hold_only_what_each_rule_uses(cfg):
     assert CATEGORICAL == ["carrier", "origin", "dest", "plane_engine"]
     assert {"month", "legs_today", "carrier_delay_high_day", "plane_age"} <= set(NUMERIC)
     tune = slices["tune_shard/ridge"]
-    assert sorted(tune) == ["columns", "model", "order", "seed", "tuning"]
+    assert sorted(tune) == ["columns", "kind", "model", "order", "seed", "tuning"]
     assert tune["columns"] == columns
     assert tune["order"] == {"time": "time_hour", "key": ["flight_id"]}
     assert tune["model"] == {"name": "ridge", **cfg["model"]["ridge"]}
@@ -500,10 +501,12 @@ def test_rule_slices_hold_only_what_each_rule_uses(cfg):
         "model": tune["model"],
         "tuning": {"metric": "rmse", "n_shards": 2},
     }
-    assert sorted(slices["train/hgb"]) == ["columns", "model", "seed"]
+    assert sorted(slices["train/hgb"]) == ["columns", "kind", "model", "seed"]
     assert slices["train/hgb"]["model"]["name"] == "hgb"
     assert slices["evaluate/hgb"] == {
         "seed": 13,
+        "kind": "regression",
+        "metric": "rmse",
         "columns": columns,
         "task": {
             "target": "arr_delay",
@@ -516,6 +519,8 @@ def test_rule_slices_hold_only_what_each_rule_uses(cfg):
         "period": {"unit": "month", "time_zone": "America/New_York"},
     }
     assert slices["importance/hgb"] == {
+        "kind": "regression",
+        "metric": "rmse",
         "columns": columns,
         "families": DECLARATION.families(),
         "task": {"target": "arr_delay", "label": "arrival delay", "units": "minutes"},
@@ -523,6 +528,7 @@ def test_rule_slices_hold_only_what_each_rule_uses(cfg):
     }
     assert slices["predict"] == {
         **slices["features"],
+        "kind": "regression",
         "columns": columns,
         "id_columns": cfg["task"]["id_columns"],
     }
@@ -663,6 +669,59 @@ def test_export_rewrites_a_hand_edited_slice(cfg, tmp_path):
     export_rule_configs(cfg, tmp_path)
     assert rewritten(paths) == {"features"}
     assert yaml.safe_load(paths["features"].read_text())["features"]["horizon_minutes"] == 60
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        (
+            "+tuning.n_trails=3",
+            "tuning.n_trails: no such setting (did you mean tuning.n_trials? tuning has metric,",
+        ),
+        ("+foo=1", "foo: no such setting (the configuration has data, evaluation,"),
+        ("+resources.train.cpus=4", "resources.train.cpus: no such setting ("),
+        (
+            "+model.ridge.search_space.alpha.lo=1",
+            "model.ridge.search_space.alpha.lo: no such setting "
+            "(did you mean model.ridge.search_space.alpha.low?",
+        ),
+        ("+task.groups.0.colum=carrier", "task.groups.0.colum: no such setting (did you mean"),
+    ],
+)
+def test_a_key_added_with_plus_that_the_schema_lacks_is_refused(conf_dir, override, message):
+    with pytest.raises(ConfigError) as caught:
+        compose_config(override, conf_dir, estimators=False)
+    text = str(caught.value)
+    assert text.startswith(message), text
+    assert text.endswith(f"drop the override {override}") and "\n" not in text
+
+
+def test_a_model_param_may_be_added_with_plus(conf_dir):
+    cfg = compose_config("+model.ridge.params.fit_intercept=false", conf_dir, estimators=False)
+    assert cfg["model"]["ridge"]["params"]["fit_intercept"] is False
+
+
+def test_a_run_rewrites_only_the_slices_that_exist_and_changed(conf_dir, tmp_path):
+    from snakeml.config import rewrite_changed_slices, rule_slice_texts
+
+    paths = export_rule_configs(compose_config(None, conf_dir), tmp_path)
+    split = paths.pop("split")
+    split.unlink()  # left to its config_slice job
+    age_files(paths)
+    texts = rule_slice_texts(compose_config("split.period=week", conf_dir))
+    rewritten_paths = rewrite_changed_slices(texts, tmp_path)
+    assert sorted(rewritten_paths) == sorted(paths[f"evaluate/{m}"] for m in ("hgb", "rf", "ridge"))
+    assert not split.exists()
+    assert paths["evaluate/hgb"].read_text(encoding="utf-8") == texts["evaluate/hgb"]
+    assert rewritten(paths) == {f"evaluate/{m}" for m in ("hgb", "rf", "ridge")}
+
+
+def test_slice_texts_are_what_export_writes(cfg, tmp_path):
+    from snakeml.config import rule_slice_texts
+
+    paths = export_rule_configs(cfg, tmp_path)
+    texts = rule_slice_texts(cfg)
+    assert {key: path.read_text(encoding="utf-8") for key, path in paths.items()} == texts
 
 
 def test_workflow_overrides_take_a_string_a_file_or_nothing(tmp_path):

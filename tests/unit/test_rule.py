@@ -214,7 +214,9 @@ def test_a_damaged_model_is_one_line_saying_retrain(tmp_path, champion, damage):
     damage(champion)
     message = failure_line(tmp_path, lambda _: load_model(champion), "predict", [champion])
     assert message.startswith("predict: results/champion/model.skops cannot be loaded (")
-    assert message.endswith("retrain: delete it and rerun snakemake")
+    assert message.endswith(
+        "retrain: rerun snakemake with --forcerun results/champion/model.skops"
+    ), message
 
 
 def test_a_whole_model_still_loads(champion):
@@ -227,8 +229,10 @@ def test_a_model_read_by_skops_directly_is_named_from_the_inputs(tmp_path, champ
     truncate(champion, 20000)
     message = failure_line(tmp_path, lambda _: sio.load(champion), "leaderboard", [champion])
     assert message.startswith("leaderboard: results/champion/model.skops is damaged (not a whole")
-    assert message.endswith("retrain: delete it and rerun snakemake (or `make pull` to fetch "
-                            "the published copy)")  # fmt: skip
+    assert message.endswith(
+        "retrain: rerun snakemake with --forcerun results/champion/model.skops (or `make pull` "
+        "to fetch the published copy)"
+    ), message
 
 
 @pytest.fixture
@@ -253,8 +257,8 @@ def test_a_truncated_raw_table_read_by_duckdb_names_it_and_ingest(tmp_path, proj
     message = failure_line(tmp_path, body, "features", [*raw.values(), *reference.values()])
     assert message == (
         f"features: data/raw/{table}.parquet is damaged (no parquet magic bytes at its start or "
-        "end: truncated or not parquet): re-run ingest: delete it and rerun snakemake (or "
-        "`make pull` to fetch the published copy)"
+        "end: truncated or not parquet): re-run ingest: rerun snakemake with --forcerun "
+        f"data/raw/{table}.parquet (or `make pull` to fetch the published copy)"
     )
     assert not output.exists()
     assert not output.parent.exists() or not any(output.parent.iterdir())
@@ -271,7 +275,7 @@ def test_a_damaged_file_named_only_by_duckdb_is_found(tmp_path, project):
     assert message.startswith("features: data/raw/weather.parquet is damaged (")
 
 
-def test_a_truncated_split_read_by_pyarrow_says_to_delete_and_rerun(tmp_path, monkeypatch):
+def test_a_truncated_split_read_by_pyarrow_says_to_rebuild_it(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     split = Path("results/split/train.parquet")
     split.parent.mkdir(parents=True)
@@ -280,8 +284,8 @@ def test_a_truncated_split_read_by_pyarrow_says_to_delete_and_rerun(tmp_path, mo
     message = failure_line(tmp_path, lambda _: pd.read_parquet(split), "train", [split])
     assert message == (
         "train: results/split/train.parquet is damaged (no parquet magic bytes at its start or "
-        "end: truncated or not parquet): delete it and rerun snakemake, which rebuilds it (or "
-        "`make pull` to fetch the published copy)"
+        "end: truncated or not parquet): rebuild it: rerun snakemake with --forcerun "
+        "results/split/train.parquet (or `make pull` to fetch the published copy)"
     )
 
 
@@ -343,3 +347,14 @@ def test_a_bad_zip_of_no_known_file_is_a_bug(tmp_path):
 def test_quoted_text_that_is_no_path_is_ignored():
     exc = ValueError("bad value 'x\0y' and '" + "a" * 5000 + ".parquet'")
     assert explain_failure(exc, []) is None
+
+
+def test_jobs_get_a_sleeping_openmp_wait_unless_the_user_chose_one(monkeypatch):
+    from snakeml.rule import share_job_environment
+
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    share_job_environment()
+    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    share_job_environment()
+    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -148,6 +149,7 @@ def test_changing_ridge_search_space_reruns_only_ridge(
     run = snakemake(smoke_copy, changed)
     assert run.returncode == 0, run.output[-3000:]
     assert run.job_counts() == {
+        "config_slice": 3,  # tune_shard/ridge, tune_best/ridge, train/ridge
         "tune_shard": 2,
         "tune_best": 1,
         "train": 1,
@@ -183,6 +185,45 @@ def test_changing_ridge_search_space_reruns_only_ridge(
     assert (smoke_copy / "results/leaderboard.csv").read_bytes() == (
         smoke_project / "results/leaderboard.csv"
     ).read_bytes()
+
+
+def every_file(root: Path) -> dict[str, tuple[int, bytes]]:
+    """Each file of the project (Snakemake's own folder aside): its time and bytes."""
+    return {
+        str(path.relative_to(root)): (path.stat().st_mtime_ns, path.read_bytes())
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and ".snakemake" not in path.relative_to(root).parts
+    }
+
+
+def test_a_dry_run_with_other_overrides_plans_them_and_writes_nothing(smoke_copy: Path) -> None:
+    before = every_file(smoke_copy)
+    records = sorted((smoke_copy / ".snakemake/metadata").iterdir())
+    dry = snakemake(smoke_copy, f"{SMOKE} evaluation.importance_repeats=3", "--dry-run")
+    assert dry.returncode == 0, dry.output[-3000:]
+    assert dry.job_counts() == {
+        "config_slice": 3,  # importance/<model>
+        "importance": 3,
+        "manifest": 1,
+        "all": 1,
+    }
+    assert every_file(smoke_copy) == before
+    assert sorted((smoke_copy / ".snakemake/metadata").iterdir()) == records
+    plain = snakemake(smoke_copy, SMOKE, "--dry-run")
+    assert "Nothing to be done" in plain.output, plain.output[-3000:]
+
+
+def test_a_change_reruns_its_rules_without_snakemakes_records(smoke_copy: Path) -> None:
+    """Results pulled with DVC, or a removed .snakemake folder: the slice's time decides."""
+    shutil.rmtree(smoke_copy / ".snakemake")
+    before = mtimes(smoke_copy)
+    run = snakemake(smoke_copy, f"{SMOKE} evaluation.importance_repeats=3")
+    assert run.returncode == 0, run.output[-3000:]
+    assert run.job_counts() == {"importance": 3, "manifest": 1, "all": 1}
+    after = mtimes(smoke_copy)
+    touched = {path for path in after if after[path] != before.get(path)}
+    assert {f"results/configs/importance/{m}.yaml" for m in MODELS} <= touched
+    assert not any(path.startswith("results/configs/train") for path in touched)
 
 
 def test_error_breakdowns_and_importances_per_model(smoke_project: Path) -> None:
@@ -246,7 +287,10 @@ def test_bad_override_fails_before_any_job(fresh_project: Path) -> None:
 def test_unknown_model_names_the_choices(fresh_project: Path) -> None:
     run = snakemake(fresh_project, "model=[ridge,xgboost]", "--dry-run")
     assert run.returncode != 0
-    assert "model/xgboost" in run.output and "['hgb', 'rf', 'ridge']" in run.output
+    assert (
+        "model/xgboost" in run.output
+        and "['hgb', 'hgbc', 'logreg', 'rf', 'rfc', 'ridge']" in run.output
+    )
 
 
 def test_running_from_another_folder_is_refused_with_one_line(
@@ -300,7 +344,7 @@ def test_a_param_its_estimator_refuses_stops_the_run_before_any_job(fresh_projec
         "(set it in conf/model/hgb.yaml or drop the override)"
     ], run.output[-2000:]
     assert not (fresh_project / "data" / "raw").exists()
-    assert sorted(p.name for p in (fresh_project / "results").iterdir()) == ["configs"]
+    assert not (fresh_project / "results").exists()  # not even the slices with the bad value
 
 
 def test_make_run_stops_at_a_setting_that_cannot_work(fresh_project: Path) -> None:

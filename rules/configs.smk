@@ -1,0 +1,19 @@
+# Each rule's configuration slice, results/configs/<rule>.yaml (per model for the model rules).
+# The slice's text is the job's param: when a change of conf/ or of the overrides alters it,
+# Snakemake's params trigger plans this job and every job that reads the slice, and a dry run
+# lists them without writing anything.
+
+
+rule config_slice:
+    output:
+        f"{RULE_CONFIGS}/{{slice}}.yaml",
+    log:
+        "logs/configs/{slice}.log",
+    localrule: True
+    params:
+        text=lambda wildcards: SLICE_TEXTS[wildcards.slice],
+    run:
+        from snakeml.io import write_text_atomic
+
+        write_text_atomic(output[0], params.text)
+        Path(log[0]).write_text(f"wrote {output[0]}\n", encoding="utf-8")

@@ -1,0 +1,879 @@
+"""What depends on the task's kind: metrics, objective, baselines, target checks, predictions.
+
+A task is ``regression``, ``binary`` or ``multiclass`` (``task.kind``; scikit-learn's names of
+target types, ``sklearn.utils.multiclass.type_of_target``). Everything else in the library asks
+this module instead of branching on the kind itself.
+
+Conventions every classifier function follows:
+
+- **Classes** are the sorted distinct labels (``np.unique``), the order of scikit-learn's
+  ``classes_``. A probability matrix has shape (rows, classes), one column per class in that
+  order, each row summing to one.
+- **Binary**: the positive class is ``classes[1]``, the greater label (``True`` over ``False``,
+  ``1`` over ``0``, ``"yes"`` over ``"no"``), as in scikit-learn's binary estimators.
+- **Decision threshold** (binary accuracy and F1): a row is predicted positive when its
+  positive-class probability is ``>= threshold``, the rule of
+  ``sklearn.metrics.precision_recall_curve``; the threshold is chosen on the validation period
+  (:func:`choose_threshold`).
+- **Classes absent from the scored rows**: log loss is computed against every class
+  (``labels=``), so probability given to an absent class still costs; macro averages (F1,
+  one-vs-rest ROC AUC) run over the classes present among the scored rows' true labels, since a
+  class with no row has no recall and no ROC curve. Predicting an absent class still counts as
+  an error against the true class's recall.
+
+scikit-learn is imported inside the functions that use it: importing this module stays cheap.
+Regression metrics keep their NumPy formulas so existing leaderboards stay byte-identical.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from snakeml.errors import ConfigError, DataError
+
+REGRESSION, BINARY, MULTICLASS = "regression", "binary", "multiclass"
+KINDS: tuple[str, ...] = (REGRESSION, BINARY, MULTICLASS)
+CLASSIFIERS: tuple[str, ...] = (BINARY, MULTICLASS)
+
+# Probability rows may drift this far from summing to one (float rounding in a softmax) and are
+# renormalised; further is a broken model and an error.
+PROBABILITY_TOLERANCE = 1e-6
+# F1 values this close count as a tie when choosing the threshold (F1 from precision and recall
+# rounds differently at different thresholds).
+F1_TIE = 1e-12
+# Metrics undefined when the scored rows' true labels hold a single class (no ROC curve, no
+# recall of the positive class).
+NEEDS_TWO_CLASSES: frozenset[str] = frozenset({"roc_auc", "average_precision", "f1", "roc_auc_ovr"})
+# Values shown in a message before "...".
+SHOWN_VALUES = 10
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A test-period metric: its key, display name, direction and scikit-learn scorer name.
+
+    ``scorer`` is the name ``sklearn.metrics.get_scorer`` knows for the same quantity (signed so
+    greater is better).
+    """
+
+    name: str
+    label: str
+    greater_is_better: bool
+    scorer: str
+
+
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in (
+        Metric("rmse", "RMSE", False, "neg_root_mean_squared_error"),
+        Metric("mae", "MAE", False, "neg_mean_absolute_error"),
+        Metric("r2", "R²", True, "r2"),
+        Metric("log_loss", "log loss", False, "neg_log_loss"),
+        Metric("roc_auc", "ROC AUC", True, "roc_auc"),
+        Metric("average_precision", "average precision", True, "average_precision"),
+        Metric("brier_score", "Brier score", False, "neg_brier_score"),
+        Metric("accuracy", "accuracy", True, "accuracy"),
+        Metric("f1", "F1", True, "f1"),
+        Metric("f1_macro", "macro F1", True, "f1_macro"),
+        Metric("roc_auc_ovr", "macro ROC AUC (one-vs-rest)", True, "roc_auc_ovr"),
+    )
+}
+# Each kind's test-period metrics, in the order of the leaderboard's columns.
+KIND_METRICS: dict[str, tuple[str, ...]] = {
+    REGRESSION: ("rmse", "mae", "r2"),
+    BINARY: ("log_loss", "roc_auc", "average_precision", "brier_score", "accuracy", "f1"),
+    MULTICLASS: ("log_loss", "accuracy", "f1_macro", "roc_auc_ovr"),
+}
+# Binary accuracy depends on the threshold too; multiclass accuracy takes the likeliest class.
+THRESHOLD_METRICS: dict[str, tuple[str, ...]] = {BINARY: ("accuracy", "f1")}
+# The tuning objective of each kind unless the configuration names another.
+DEFAULT_METRIC: dict[str, str] = {REGRESSION: "rmse", BINARY: "log_loss", MULTICLASS: "log_loss"}
+# For each metric, whether a larger value is better.
+GREATER_IS_BETTER: dict[str, bool] = {name: m.greater_is_better for name, m in METRICS.items()}
+
+BASELINE_MEAN = "baseline_mean"
+BASELINE_PRIOR = "baseline_prior"
+
+
+# --- kinds and metrics -----------------------------------------------------------------------
+
+
+def check_kind(kind: str) -> str:
+    """Return ``kind`` if it is a task kind; raise ConfigError naming ``task.kind`` otherwise."""
+    if kind not in KINDS:
+        raise ConfigError(f"task.kind: {kind!r} is not a task kind; choose from {list(KINDS)}")
+    return kind
+
+
+def is_classifier_kind(kind: str) -> bool:
+    """True for ``binary`` and ``multiclass``. Raises ConfigError for an unknown kind."""
+    return check_kind(kind) in CLASSIFIERS
+
+
+def metric_names(kind: str) -> tuple[str, ...]:
+    """The metrics a kind scores on the test period, in leaderboard column order."""
+    return KIND_METRICS[check_kind(kind)]
+
+
+def default_metric(kind: str) -> str:
+    """The default tuning objective: ``rmse`` for regression, ``log_loss`` for classifiers."""
+    return DEFAULT_METRIC[check_kind(kind)]
+
+
+def check_metric(kind: str, metric: str, key: str = "evaluation.metric") -> Metric:
+    """The metric ``metric`` if a ``kind`` task accepts it.
+
+    Raises ConfigError in one line naming ``key``, the metric, the kind and the allowed metrics.
+    """
+    allowed = metric_names(kind)
+    if metric not in allowed:
+        owners = [k for k in KINDS if metric in KIND_METRICS[k]]
+        what = f"a {' and '.join(owners)} metric" if owners else "not a metric"
+        raise ConfigError(
+            f"{key}: {metric!r} is {what}, not one of a {kind} task; choose from {list(allowed)}"
+        )
+    return METRICS[metric]
+
+
+def tuning_metric_names(kind: str) -> tuple[str, ...]:
+    """The metrics a kind can tune on: all but those needing a validation-chosen threshold."""
+    excluded = THRESHOLD_METRICS.get(kind, ())
+    return tuple(m for m in metric_names(kind) if m not in excluded)
+
+
+def check_tuning_metric(kind: str, metric: str, key: str = "tuning.metric") -> Metric:
+    """Like :func:`check_metric`, and refuse binary accuracy and F1 as a tuning objective.
+
+    Their threshold is chosen on the validation period, which the tuning folds do not have.
+    Raises ConfigError in one line.
+    """
+    spec = check_metric(kind, metric, key)
+    allowed = tuning_metric_names(kind)
+    if metric not in allowed:
+        raise ConfigError(
+            f"{key}: {metric!r} needs a decision threshold chosen on the validation period, "
+            f"which the tuning folds lack; choose from {list(allowed)}"
+        )
+    return spec
+
+
+def _metric(metric: str) -> Metric:
+    try:
+        return METRICS[metric]
+    except KeyError:
+        raise ConfigError(f"unknown metric {metric!r}; choose from {list(METRICS)}") from None
+
+
+def metric_label(metric: str) -> str:
+    """The metric's display name (``"ROC AUC"``). Raises ConfigError for an unknown metric."""
+    return _metric(metric).label
+
+
+def greater_is_better(metric: str) -> bool:
+    """Whether a larger value of ``metric`` is better. Raises ConfigError if unknown."""
+    return _metric(metric).greater_is_better
+
+
+def loss(metrics: dict[str, float], metric: str) -> float:
+    """A value to minimise for ``metric``: the value itself, negated if greater is better.
+
+    Raises KeyError when ``metrics`` lacks ``metric`` or ``metric`` is unknown.
+    """
+    return -metrics[metric] if GREATER_IS_BETTER[metric] else metrics[metric]
+
+
+def is_better(metric: str, candidate: float, reference: float) -> bool:
+    """Whether ``candidate`` is strictly better than ``reference`` by ``metric`` (a tie is not)."""
+    if greater_is_better(metric):
+        return candidate > reference
+    return candidate < reference
+
+
+def scorer_name(metric: str) -> str:
+    """scikit-learn's scoring name for ``metric`` (``neg_log_loss`` for ``log_loss``)."""
+    return _metric(metric).scorer
+
+
+# --- regression ------------------------------------------------------------------------------
+
+
+def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+    """RMSE, MAE (target units) and R² of predictions, both of shape (rows,).
+
+    R² is 0 when the true values are constant. Raises ValueError on unequal or empty shapes.
+    """
+    y_true = np.asarray(y_true, dtype="float64")
+    y_pred = np.asarray(y_pred, dtype="float64")
+    if y_true.shape != y_pred.shape or y_true.size == 0:
+        raise ValueError(f"need equal, non-empty shapes; got {y_true.shape} and {y_pred.shape}")
+    error = y_pred - y_true
+    total = float(np.sum((y_true - y_true.mean()) ** 2))
+    return {
+        "rmse": float(np.sqrt(np.mean(error**2))),
+        "mae": float(np.mean(np.abs(error))),
+        "r2": 1.0 - float(np.sum(error**2)) / total if total > 0 else 0.0,
+    }
+
+
+def median_baseline_name(group_names: list[str]) -> str:
+    """``baseline_median_<group>_<group>...``, or ``baseline_median`` without groups."""
+    return "_".join(["baseline_median", *group_names])
+
+
+def mean_baseline(fit: pd.DataFrame, test: pd.DataFrame, target: str) -> np.ndarray:
+    """Predict the mean target of the fitting rows for every test row: shape (test rows,)."""
+    return np.full(len(test), float(fit[target].mean()))
+
+
+def median_baseline(
+    fit: pd.DataFrame, test: pd.DataFrame, target: str, keys: list[str]
+) -> np.ndarray:
+    """Predict the median target of the row's group (``keys``) in the fitting rows.
+
+    A group never seen in fitting falls back to the group of all keys but the last, and so on,
+    then to the overall median. Returns one float64 per test row, in test order. Raises
+    DataError when a split lacks a key or the target.
+    """
+    missing = [c for c in (*keys, target) if c not in fit.columns or c not in test]
+    if missing:
+        raise DataError(f"splits lack columns {missing} the median baseline needs: rebuild")
+    predicted = np.full(len(test), np.nan)
+    for depth in range(len(keys), 0, -1):
+        level = list(keys[:depth])
+        medians = fit.groupby(level, dropna=False)[target].median().rename("group_median")
+        rows = test[level].merge(medians, how="left", left_on=level, right_index=True)
+        found = rows["group_median"].to_numpy(dtype="float64")
+        predicted = np.where(np.isnan(predicted), found, predicted)
+    overall = float(fit[target].median())
+    return np.where(np.isnan(predicted), overall, predicted)
+
+
+# --- classes and probabilities ---------------------------------------------------------------
+
+
+def _show(label: Any) -> str:
+    """A label as Python writes it (``'rain'``, ``True``), not as NumPy does."""
+    return repr(label.item() if isinstance(label, np.generic) else label)
+
+
+def _show_all(labels: Sequence[Any]) -> str:
+    shown = [_show(label) for label in list(labels)[:SHOWN_VALUES]]
+    more = f", ... ({len(labels)} in all)" if len(labels) > SHOWN_VALUES else ""
+    return f"[{', '.join(shown)}{more}]"
+
+
+def class_order(values: Any) -> np.ndarray:
+    """The distinct non-null labels of ``values`` (rows,), sorted: scikit-learn's ``classes_``."""
+    return np.unique(pd.Series(values).dropna().to_numpy())
+
+
+def _labels(values: Any) -> np.ndarray:
+    return pd.Series(values).to_numpy()
+
+
+def align_proba(
+    proba: np.ndarray, model_classes: Sequence[Any], classes: Sequence[Any]
+) -> np.ndarray:
+    """Reorder a model's probability columns to ``classes``; zeros for classes it never saw.
+
+    ``proba`` has shape (rows, len(model_classes)), the model's ``classes_`` order (a fold's
+    fit rows may lack a class). Returns shape (rows, len(classes)). Raises DataError when the
+    model knows a class that ``classes`` lacks.
+    """
+    proba = np.asarray(proba, dtype="float64")
+    position = {label: index for index, label in enumerate(list(model_classes))}
+    unknown = [label for label in position if label not in set(list(classes))]
+    if unknown:
+        raise DataError(f"the model predicts classes {_show_all(unknown)} the task does not have")
+    out = np.zeros((proba.shape[0], len(classes)))
+    for index, label in enumerate(list(classes)):
+        if label in position:
+            out[:, index] = proba[:, position[label]]
+    return out
+
+
+def checked_proba(proba: Any, classes: Sequence[Any]) -> np.ndarray:
+    """A probability matrix (rows, classes) checked and renormalised so each row sums to one.
+
+    Values within PROBABILITY_TOLERANCE of [0, 1] are clipped and rows within it of summing to
+    one are divided by their sum (float drift). Raises DataError on a wrong shape, a non-finite
+    value, a value outside [0, 1] or a row sum further from one.
+    """
+    p = np.asarray(proba, dtype="float64")
+    if p.ndim != 2 or p.shape[1] != len(classes):
+        raise DataError(
+            f"probabilities have shape {p.shape}; expected (rows, {len(classes)}), one column "
+            f"per class {_show_all(classes)}"
+        )
+    if not np.isfinite(p).all():
+        raise DataError(f"{int((~np.isfinite(p)).sum())} predicted probabilities are not finite")
+    if p.size and (p.min() < -PROBABILITY_TOLERANCE or p.max() > 1 + PROBABILITY_TOLERANCE):
+        raise DataError(
+            f"predicted probabilities run from {p.min():.6g} to {p.max():.6g}, outside [0, 1]"
+        )
+    p = np.clip(p, 0.0, 1.0)
+    sums = p.sum(axis=1)
+    off = np.abs(sums - 1.0)
+    if off.size and off.max() > PROBABILITY_TOLERANCE:
+        row = int(np.argmax(off))
+        raise DataError(
+            f"predicted probabilities of {int((off > PROBABILITY_TOLERANCE).sum())} rows do not "
+            f"sum to one (row {row}: {sums[row]:.6g}): the model's predict_proba is broken"
+        )
+    return p / sums[:, None] if p.size else p
+
+
+def _scored(y_true: Any, proba: Any, classes: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and probabilities checked against each other and against ``classes``."""
+    y = _labels(y_true)
+    p = checked_proba(proba, classes)
+    if y.ndim != 1 or len(y) != len(p) or len(y) == 0:
+        raise ValueError(f"need equal, non-empty row counts; got {y.shape} and {p.shape}")
+    unknown = class_order(y[~pd.isna(y)])
+    unknown = unknown[~np.isin(unknown, np.asarray(classes))]
+    if pd.isna(y).any() or len(unknown):
+        found = "missing labels" if pd.isna(y).any() else f"classes {_show_all(unknown)}"
+        raise DataError(f"scored rows hold {found} outside the task's classes {_show_all(classes)}")
+    return y, p
+
+
+def predicted_classes(
+    kind: str, proba: Any, classes: Sequence[Any], threshold: float | None = None
+) -> np.ndarray:
+    """The predicted class of each row (rows,) from probabilities (rows, classes).
+
+    Binary: the positive class ``classes[1]`` where its probability is ``>= threshold``
+    (required). Multiclass: the likeliest class, the first in class order among equals (as
+    ``np.argmax`` and scikit-learn's ``predict``). Raises ValueError for regression or a
+    missing threshold.
+    """
+    labels = np.asarray(classes)
+    p = checked_proba(proba, classes)
+    if kind == BINARY:
+        if threshold is None:
+            raise ValueError("a binary prediction needs the decision threshold")
+        return np.where(p[:, 1] >= threshold, labels[1], labels[0])
+    if kind == MULTICLASS:
+        return labels[np.argmax(p, axis=1)]
+    raise ValueError(f"a {kind} task predicts values, not classes")
+
+
+# --- classifier metrics ----------------------------------------------------------------------
+
+
+def _binary_metric(
+    metric: str, truth: np.ndarray, score: np.ndarray, threshold: float | None
+) -> float:
+    """One binary metric from true positives ``truth`` (bool) and positive-class ``score``."""
+    from sklearn import metrics as skm
+
+    if metric == "roc_auc":
+        return skm.roc_auc_score(truth, score)
+    if metric == "average_precision":
+        return skm.average_precision_score(truth, score, pos_label=True)
+    if metric == "brier_score":
+        return skm.brier_score_loss(truth, score, pos_label=True)
+    if threshold is None:
+        raise ValueError(f"binary {metric} needs the decision threshold")
+    decided = score >= threshold
+    if metric == "accuracy":
+        return skm.accuracy_score(truth, decided)
+    return skm.f1_score(truth, decided, pos_label=True, zero_division=0.0)
+
+
+def classifier_metric(
+    kind: str,
+    metric: str,
+    y_true: Any,
+    proba: Any,
+    classes: Sequence[Any],
+    threshold: float | None = None,
+) -> float:
+    """One classification metric of probabilities (rows, classes) against labels (rows,).
+
+    Formulas are scikit-learn's (``sklearn.metrics``): ``log_loss`` (natural log, per row, with
+    ``labels=classes``), ``roc_auc_score``, ``average_precision_score``, ``brier_score_loss``
+    (mean squared difference of the positive-class probability and the outcome),
+    ``accuracy_score``, ``f1_score``. Binary accuracy and F1 use the decision threshold.
+    Multiclass ``f1_macro`` and ``roc_auc_ovr`` average over the classes present among the
+    true labels (module docstring); ``roc_auc_ovr`` is ``roc_auc_score`` of the one-vs-rest
+    indicator columns of those classes, macro-averaged, as scikit-learn's
+    ``multi_class="ovr"`` is when every class is present.
+
+    Raises DataError when ROC AUC, average precision or binary F1 is asked of rows whose true
+    labels hold one class (undefined there: NEEDS_TWO_CLASSES), ConfigError for a metric the
+    kind lacks, ValueError on unequal or empty inputs or a threshold metric without a threshold.
+    """
+    from sklearn import metrics as skm
+
+    check_metric(kind, metric, "metric")
+    if not is_classifier_kind(kind):
+        raise ValueError("classifier_metric scores classifiers; use regression_metrics")
+    y, p = _scored(y_true, proba, classes)
+    labels = np.asarray(classes)
+    present = labels[np.isin(labels, y)]
+    if len(present) < 2 and metric in NEEDS_TWO_CLASSES:
+        raise DataError(
+            f"the scored rows hold one class only ({_show(present[0])}): {metric_label(metric)} "
+            "needs two or more; score a longer period"
+        )
+    if metric == "log_loss":
+        return float(skm.log_loss(y, p, labels=labels))
+    if kind == BINARY:
+        return float(_binary_metric(metric, y == labels[1], p[:, 1], threshold))
+    if metric == "accuracy":
+        return float(skm.accuracy_score(y, predicted_classes(kind, p, labels)))
+    if metric == "f1_macro":
+        predicted = predicted_classes(kind, p, labels)
+        return float(skm.f1_score(y, predicted, labels=present, average="macro", zero_division=0))
+    columns = np.isin(labels, present)
+    indicator = y[:, None] == labels[None, columns]
+    return float(skm.roc_auc_score(indicator, p[:, columns], average="macro"))
+
+
+def classifier_metrics(
+    kind: str,
+    y_true: Any,
+    proba: Any,
+    classes: Sequence[Any],
+    threshold: float | None = None,
+) -> dict[str, float]:
+    """Every metric of the kind (:func:`classifier_metric`), in leaderboard order.
+
+    Binary accuracy and F1 are left out when ``threshold`` is None (inside tuning folds).
+    """
+    skipped = THRESHOLD_METRICS.get(kind, ()) if threshold is None else ()
+    return {
+        name: classifier_metric(kind, name, y_true, proba, classes, threshold)
+        for name in metric_names(kind)
+        if name not in skipped
+    }
+
+
+def score_predictions(
+    kind: str,
+    y_true: Any,
+    predicted: Any,
+    classes: Sequence[Any] | None = None,
+    threshold: float | None = None,
+) -> dict[str, float]:
+    """The kind's metrics: ``predicted`` is values (rows,) or probabilities (rows, classes)."""
+    if not is_classifier_kind(kind):
+        return regression_metrics(y_true, predicted)
+    if classes is None:
+        raise ValueError(f"scoring a {kind} task needs its classes")
+    return classifier_metrics(kind, y_true, predicted, classes, threshold)
+
+
+def choose_threshold(y_valid: Any, proba: Any, classes: Sequence[Any]) -> float:
+    """The decision threshold maximising F1 on the validation period's rows.
+
+    ``proba`` (rows, 2) holds the validation rows' probabilities, ``y_valid`` (rows,) their
+    labels. Candidates are the distinct positive-class probabilities, from
+    ``sklearn.metrics.precision_recall_curve`` (a row is positive when its probability is
+    ``>= threshold``); F1 = 2PR / (P + R) at each (``f1_score``'s definition; 0 when P + R = 0).
+    Among ties (within F1_TIE) the smallest threshold wins: it keeps the most positives.
+    Returns a probability in [0, 1]. Raises DataError when the rows hold one class only.
+    """
+    from sklearn.metrics import precision_recall_curve
+
+    y, p = _scored(y_valid, proba, classes)
+    if len(classes) != 2:
+        raise ValueError(f"a decision threshold is for two classes, got {len(classes)}")
+    truth = y == np.asarray(classes)[1]
+    if truth.all() or not truth.any():
+        raise DataError(
+            f"the validation period holds one class only ({_show(y[0])}): the decision threshold "
+            "is chosen there and needs both; widen it (split.train_until, split.valid_until)"
+        )
+    precision, recall, thresholds = precision_recall_curve(truth, p[:, 1], pos_label=True)
+    # The last point (precision 1, recall 0) has no threshold.
+    precision, recall = precision[:-1], recall[:-1]
+    total = precision + recall
+    f1 = np.divide(2 * precision * recall, total, out=np.zeros_like(total), where=total > 0)
+    best = int(np.flatnonzero(f1 >= f1.max() - F1_TIE)[0])
+    return float(thresholds[best])
+
+
+# --- classifier baselines --------------------------------------------------------------------
+
+
+def frequency_baseline_name(group_names: list[str]) -> str:
+    """``baseline_frequency_<group>_<group>...``, or ``baseline_frequency`` without groups."""
+    return "_".join(["baseline_frequency", *group_names])
+
+
+def _frequencies(labels: Any, classes: Sequence[Any]) -> np.ndarray:
+    counts = pd.Series(_labels(labels)).value_counts()
+    counts = np.array([counts.get(label, 0) for label in list(classes)], dtype="float64")
+    if counts.sum() == 0:
+        raise DataError("no fitting rows hold a known class: the baseline has nothing to learn")
+    return counts / counts.sum()
+
+
+def prior_baseline(fit_labels: Any, n_rows: int, classes: Sequence[Any]) -> np.ndarray:
+    """The fitting rows' class frequencies (the prior), repeated: shape (n_rows, classes).
+
+    Columns follow ``classes``; a class without fitting rows gets 0. Raises DataError when no
+    fitting row holds one of ``classes``.
+    """
+    return np.tile(_frequencies(fit_labels, classes), (n_rows, 1))
+
+
+def frequency_baseline(
+    fit: pd.DataFrame,
+    test: pd.DataFrame,
+    target: str,
+    keys: list[str],
+    classes: Sequence[Any],
+) -> np.ndarray:
+    """Each test row's class frequencies among the fitting rows of its group (``keys``).
+
+    A group never seen in fitting falls back to the group of all keys but the last, and so on,
+    then to the prior (:func:`prior_baseline`). Returns shape (test rows, classes), columns in
+    ``classes`` order, rows summing to one. Raises DataError when a split lacks a column.
+    """
+    missing = [c for c in (*keys, target) if c not in fit.columns or c not in (*test, target)]
+    if missing:
+        raise DataError(f"splits lack columns {missing} the class frequency baseline needs")
+    labels = list(classes)
+    proba = np.full((len(test), len(labels)), np.nan)
+    # Positional names: a class may share its name with a key column.
+    names = [f"__class_{index}" for index in range(len(labels))]
+    for depth in range(len(keys), 0, -1):
+        level = list(keys[:depth])
+        counts = fit.groupby([*level, target], dropna=False).size().unstack(target, fill_value=0)
+        counts = counts.reindex(columns=labels, fill_value=0)
+        counts.columns = names
+        shares = counts.div(counts.sum(axis=1), axis=0)
+        rows = test[level].merge(shares, how="left", left_on=level, right_index=True)
+        found = rows[names].to_numpy(dtype="float64")
+        unset = np.isnan(proba[:, 0])
+        proba[unset] = found[unset]
+    unset = np.isnan(proba[:, 0])
+    proba[unset] = _frequencies(fit[target], labels)
+    return proba
+
+
+def baseline_predictions(
+    kind: str,
+    fit: pd.DataFrame,
+    test: pd.DataFrame,
+    target: str,
+    keys: list[str],
+    group_names: list[str],
+    classes: Sequence[Any] | None = None,
+) -> dict[str, np.ndarray]:
+    """Each baseline's predictions for the test rows, learnt from the fitting rows.
+
+    Regression: ``baseline_mean`` and the group median (rows,). Classifiers: ``baseline_prior``
+    and the group class frequencies (rows, classes).
+    """
+    if not is_classifier_kind(kind):
+        return {
+            BASELINE_MEAN: mean_baseline(fit, test, target),
+            median_baseline_name(group_names): median_baseline(fit, test, target, keys),
+        }
+    if classes is None:
+        raise ValueError(f"baselines of a {kind} task need its classes")
+    return {
+        BASELINE_PRIOR: prior_baseline(fit[target], len(test), classes),
+        frequency_baseline_name(group_names): frequency_baseline(fit, test, target, keys, classes),
+    }
+
+
+def baseline_scores(
+    kind: str,
+    train: pd.DataFrame,
+    valid: pd.DataFrame,
+    test: pd.DataFrame,
+    target: str,
+    keys: list[str],
+    group_names: list[str],
+    classes: Sequence[Any] | None = None,
+) -> dict[str, dict[str, float]]:
+    """The kind's metrics of each baseline on the test rows.
+
+    Baselines learn from train + valid, as the models are refitted on both. A binary
+    baseline's threshold is chosen as a model's is: learnt from train alone, scored on valid
+    (:func:`choose_threshold`).
+    """
+    fit = pd.concat([train, valid], ignore_index=True)
+    predictions = baseline_predictions(kind, fit, test, target, keys, group_names, classes)
+    thresholds: dict[str, float | None] = dict.fromkeys(predictions)
+    if kind == BINARY:
+        assert classes is not None
+        on_valid = baseline_predictions(kind, train, valid, target, keys, group_names, classes)
+        thresholds = {
+            name: choose_threshold(valid[target], proba, classes)
+            for name, proba in on_valid.items()
+        }
+    return {
+        name: score_predictions(kind, test[target], predicted, classes, thresholds[name])
+        for name, predicted in predictions.items()
+    }
+
+
+# --- target checks ---------------------------------------------------------------------------
+
+
+def check_target(kind: str, values: Any, column: str) -> np.ndarray | None:
+    """Check a task's target over all its rows (rows,); return its classes (None: regression).
+
+    Raises DataError in one line, naming ``column``: missing values; a regression target that
+    is not numeric; a class target of non-integer numbers; a binary target without exactly two
+    distinct values or a multiclass one with fewer than two (the values found, capped).
+    """
+    series = pd.Series(values)
+    if series.isna().any():
+        raise DataError(f"target {column!r} has {int(series.isna().sum())} missing values")
+    numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+    if not is_classifier_kind(kind):
+        if not numeric:
+            raise DataError(
+                f"target {column!r} of a regression task is not numeric (values like "
+                f"{_show(series.iloc[0])}): set task.kind to binary or multiclass for classes"
+            )
+        return None
+    if numeric and pd.api.types.is_float_dtype(series):
+        fractional = series[series.to_numpy() != np.floor(series.to_numpy())]
+        if len(fractional):
+            raise DataError(
+                f"target {column!r} of a {kind} task holds non-integer numbers (e.g. "
+                f"{_show(fractional.iloc[0])}): classes are labels; a quantity is task.kind "
+                "regression"
+            )
+    classes = class_order(series)
+    if kind == BINARY and len(classes) != 2:
+        raise DataError(
+            f"target {column!r} of a binary task must hold exactly two values; found "
+            f"{len(classes)}: {_show_all(classes)}"
+        )
+    if kind == MULTICLASS and len(classes) < 2:
+        raise DataError(
+            f"target {column!r} of a multiclass task must hold at least two values; found "
+            f"{len(classes)}: {_show_all(classes)}"
+        )
+    return classes
+
+
+def check_training_classes(labels: Any, column: str) -> np.ndarray:
+    """The classes of the training period's labels (rows,); refuse fewer than two.
+
+    Raises DataError naming ``column`` and the one class found.
+    """
+    classes = class_order(labels)
+    if len(classes) < 2:
+        found = _show(classes[0]) if len(classes) else "no rows"
+        raise DataError(
+            f"target {column!r} holds one class only in the training period ({found}): a "
+            "classifier needs two or more; move split.train_until later"
+        )
+    return classes
+
+
+def check_fold_classes(labels: Any, fold: int) -> None:
+    """Refuse a tuning fold whose rows (rows,) hold a single class.
+
+    ``fold`` is the fold's 0-based index. Raises DataError naming the fold, the class and the fix.
+    """
+    classes = class_order(labels)
+    if len(classes) < 2:
+        found = _show(classes[0]) if len(classes) else "no rows"
+        raise DataError(
+            f"tuning fold {fold} holds one class only ({found}): lower tuning.n_folds so each "
+            "fold spans a longer period"
+        )
+
+
+def check_unseen_classes(
+    training_classes: Sequence[Any], labels: Any, column: str, period: str = "test period"
+) -> None:
+    """Refuse labels (rows,) of classes the training period never held.
+
+    Raises DataError naming ``column``, ``period`` and the unseen classes.
+    """
+    seen = class_order(labels)
+    unseen = seen[~np.isin(seen, np.asarray(list(training_classes)))]
+    if len(unseen):
+        raise DataError(
+            f"target {column!r}: classes {_show_all(unseen)} occur in the {period} but never in "
+            "the training period, so no model can predict them; move split.train_until later"
+        )
+
+
+# --- estimators and importance ---------------------------------------------------------------
+
+
+def check_estimator(kind: str, estimator: Any, target: str) -> None:
+    """Refuse an estimator that does not fit the kind (``target``: its ``_target_``).
+
+    Regression needs a scikit-learn regressor; binary and multiclass a classifier with
+    ``predict_proba``. Raises ConfigError in one line.
+    """
+    from sklearn.base import is_classifier, is_regressor
+
+    if not is_classifier_kind(kind):
+        if not is_regressor(estimator):
+            raise ConfigError(f"model _target_ {target!r} is not a scikit-learn regressor")
+        return
+    if not is_classifier(estimator):
+        raise ConfigError(
+            f"model _target_ {target!r} is not a scikit-learn classifier, as a {kind} task needs"
+        )
+    if not hasattr(estimator, "predict_proba"):
+        raise ConfigError(
+            f"model _target_ {target!r} has no predict_proba: a {kind} task scores probabilities"
+        )
+
+
+@dataclass(frozen=True)
+class ProbabilityScorer:
+    """A scorer ``(estimator, x, y) -> float`` for permutation importance of a classifier.
+
+    It scores ``predict_proba`` with this module's metric, signed so greater is better (as
+    scikit-learn's ``neg_*`` scorers): with the task's classes (a class absent from the sampled
+    rows is fine) and, for binary accuracy and F1, the chosen threshold.
+    """
+
+    kind: str
+    metric: str
+    classes: tuple[Any, ...]
+    threshold: float | None = None
+
+    def __call__(self, estimator: Any, x: Any, y: Any) -> float:
+        """The metric of ``estimator``'s probabilities for rows ``x`` against labels ``y``."""
+        proba = align_proba(estimator.predict_proba(x), estimator.classes_, self.classes)
+        value = classifier_metric(self.kind, self.metric, y, proba, self.classes, self.threshold)
+        return value if greater_is_better(self.metric) else -value
+
+
+def importance_scorer(
+    kind: str,
+    metric: str,
+    classes: Sequence[Any] | None = None,
+    threshold: float | None = None,
+) -> str | ProbabilityScorer:
+    """The ``scoring`` for ``sklearn.inspection.permutation_importance`` under the task's metric.
+
+    Regression: scikit-learn's scorer name (``neg_root_mean_squared_error`` for rmse).
+    Classifiers: a :class:`ProbabilityScorer` of the same metric. scikit-learn's named scorers
+    (:func:`scorer_name`) would infer the classes from the sampled rows (``neg_log_loss`` and
+    ``roc_auc_ovr`` fail when one is absent), assume the positive label is 1
+    (``average_precision``, ``neg_brier_score``, ``f1`` fail on string labels) and decide at
+    0.5 instead of the chosen threshold. Raises ConfigError for a metric the kind lacks.
+    """
+    check_metric(kind, metric, "metric")
+    if not is_classifier_kind(kind):
+        return scorer_name(metric)
+    if classes is None:
+        raise ValueError(f"the importance scorer of a {kind} task needs its classes")
+    if metric in THRESHOLD_METRICS.get(kind, ()) and threshold is None:
+        raise ValueError(f"binary {metric} needs the decision threshold")
+    return ProbabilityScorer(kind, metric, tuple(np.asarray(classes).tolist()), threshold)
+
+
+# --- prediction output -----------------------------------------------------------------------
+
+
+def _class_text(label: Any) -> str:
+    value = label.item() if isinstance(label, np.generic) else label
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int):
+        return f"minus_{-value}" if value < 0 else str(value)
+    return str(value)
+
+
+def proba_column(label: Any) -> str:
+    """``proba_<class>``: the class lowercased, runs of other than letters and digits as ``_``.
+
+    ``True`` is ``proba_true``, ``-1`` is ``proba_minus_1``, ``"Heavy rain"`` is
+    ``proba_heavy_rain``. Raises DataError for a class with no letter or digit.
+    """
+    text = re.sub(r"[^0-9a-z]+", "_", _class_text(label).lower()).strip("_")
+    if not text:
+        raise DataError(f"class {_show(label)} has no letter or digit to name its column")
+    return f"proba_{text}"
+
+
+def proba_columns(classes: Sequence[Any]) -> list[str]:
+    """One ``proba_<class>`` column name per class, in class order.
+
+    Raises DataError when two classes would share a name (``"A b"`` and ``"a_b"``).
+    """
+    names: dict[str, Any] = {}
+    for label in list(classes):
+        name = proba_column(label)
+        if name in names:
+            raise DataError(
+                f"classes {_show(names[name])} and {_show(label)} would both be written as "
+                f"column {name}: rename one in the data"
+            )
+        names[name] = label
+    return list(names)
+
+
+def prediction_columns(
+    kind: str, classes: Sequence[Any] | None = None, name: str = "predicted"
+) -> list[str]:
+    """The prediction output's columns: ``name``, then one probability per class if a classifier."""
+    if not is_classifier_kind(kind):
+        return [name]
+    if classes is None:
+        raise ValueError(f"the prediction columns of a {kind} task need its classes")
+    return [name, *proba_columns(classes)]
+
+
+def prediction_frame(
+    kind: str,
+    predicted: Any,
+    classes: Sequence[Any] | None = None,
+    threshold: float | None = None,
+    name: str = "predicted",
+) -> pd.DataFrame:
+    """The prediction output of ``len(predicted)`` rows.
+
+    Regression: ``predicted`` (rows,) in one column ``name``. Classifiers: ``predicted`` holds
+    probabilities (rows, classes); the output has the predicted class in ``name``
+    (:func:`predicted_classes`, binary at ``threshold``) and the probabilities in
+    ``proba_<class>`` columns (:func:`proba_columns`), each row summing to one
+    (:func:`checked_proba`). Raises DataError on broken probabilities or clashing names.
+    """
+    if not is_classifier_kind(kind):
+        return pd.DataFrame({name: np.asarray(predicted, dtype="float64")})
+    if classes is None:
+        raise ValueError(f"the predictions of a {kind} task need its classes")
+    proba = checked_proba(predicted, classes)
+    columns = prediction_columns(kind, classes, name)
+    frame = pd.DataFrame(proba, columns=columns[1:])
+    frame.insert(0, name, predicted_classes(kind, proba, classes, threshold))
+    return frame
+
+
+def model_predictions(
+    estimator: Any,
+    x: Any,
+    kind: str,
+    classes: Sequence[Any] | None = None,
+    threshold: float | None = None,
+    name: str = "predicted",
+) -> pd.DataFrame:
+    """A fitted model's prediction output for rows ``x`` (:func:`prediction_frame`).
+
+    Regression: ``estimator.predict``. Classifiers: ``predict_proba`` aligned to ``classes``.
+    """
+    if not is_classifier_kind(kind):
+        return prediction_frame(kind, estimator.predict(x), name=name)
+    if classes is None:
+        raise ValueError(f"the predictions of a {kind} task need its classes")
+    proba = align_proba(estimator.predict_proba(x), estimator.classes_, classes)
+    return prediction_frame(kind, proba, classes, threshold, name)

