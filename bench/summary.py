@@ -1,0 +1,144 @@
+"""The figures of `make bench`, each against its goal: a table and results/bench/summary.json.
+
+    python -m bench.summary [--folder results/bench]
+
+Reads what the benchmarks wrote (features.json, tuning.json, busy.json) and prints one line per
+figure: its value, its goal and whether it is met. A figure whose benchmark did not run, or
+has no benchmark yet, says so. Exits 0 either way: the table is the result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One figure: where it is read from, and its goal (``value <= goal`` or ``>=``)."""
+
+    name: str
+    source: str
+    read: Callable[[dict[str, Any]], float | None]
+    goal: float
+    at_most: bool
+
+
+def _feature_run(factor: int, key: str) -> Callable[[dict[str, Any]], float | None]:
+    def read(data: dict[str, Any]) -> float | None:
+        runs = [run for run in data.get("runs", []) if run.get("factor") == factor]
+        return runs[0].get(key) if runs else None
+
+    return read
+
+
+FIGURES: tuple[Figure, ...] = (
+    Figure(
+        "feature build x30, time vs pandas",
+        "features.json",
+        _feature_run(30, "time_ratio"),
+        0.5,
+        True,
+    ),
+    Figure(
+        "feature build x30, peak memory vs pandas",
+        "features.json",
+        _feature_run(30, "memory_ratio"),
+        0.35,
+        True,
+    ),
+    Figure(
+        "tuning, trials per minute 2 vs 1 shards",
+        "tuning.json",
+        lambda data: data.get("shards", {}).get("speedup_2_vs_1"),
+        1.7,
+        False,
+    ),
+    Figure(
+        "fit on a busy machine, 2 vs 1 thread",
+        "busy.json",
+        lambda data: data.get("ratio_2_vs_1_thread"),
+        1.0,
+        True,
+    ),
+)
+# Goals of the speed issue without a benchmark yet: listed, so the table shows what is missing.
+NOT_MEASURED: tuple[tuple[str, float, bool], ...] = (
+    ("cold pipeline vs its bare model fits", 2.5, True),
+    ("no-op snakemake vs import snakemake.cli", 1.3, True),
+)
+
+
+def summarise(folder: Path) -> list[dict[str, Any]]:
+    """One row per figure: name, value (None when not measured), goal, direction, met, note."""
+    rows = []
+    for figure in FIGURES:
+        path = folder / figure.source
+        value, note = None, f"{figure.source} missing: its benchmark did not run"
+        if path.is_file():
+            try:
+                value = figure.read(json.loads(path.read_text(encoding="utf-8")))
+                note = "" if value is not None else f"not in {figure.source}"
+            except (ValueError, AttributeError) as exc:
+                note = f"{figure.source} unreadable: {exc}"
+        met = None
+        if value is not None:
+            met = value <= figure.goal if figure.at_most else value >= figure.goal
+        rows.append(
+            {
+                "figure": figure.name,
+                "value": value,
+                "goal": f"{'<=' if figure.at_most else '>='} {figure.goal}",
+                "met": met,
+                "note": note,
+            }
+        )
+    for name, goal, at_most in NOT_MEASURED:
+        rows.append(
+            {
+                "figure": name,
+                "value": None,
+                "goal": f"{'<=' if at_most else '>='} {goal}",
+                "met": None,
+                "note": "no benchmark yet",
+            }
+        )
+    return rows
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    """The rows as a plain-text table: figure, value, goal, met."""
+    lines = [("figure", "value", "goal", "met")]
+    for row in rows:
+        value = "-" if row["value"] is None else f"{row['value']:.3g}"
+        met = {True: "yes", False: "no", None: row["note"] or "-"}[row["met"]]
+        lines.append((row["figure"], value, row["goal"], met))
+    widths = [max(len(line[i]) for line in lines) for i in range(3)]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(line[:3], widths, strict=True))
+        + "  "
+        + line[3]
+        for line in lines
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--folder", type=Path, default=ROOT / "results/bench")
+    args = parser.parse_args()
+    rows = summarise(args.folder)
+    args.folder.mkdir(parents=True, exist_ok=True)
+    (args.folder / "summary.json").write_text(json.dumps(rows, indent=2) + "\n")
+    print(table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""bench.summary: each figure of make bench against its goal, from the benchmarks' files."""
+
+from __future__ import annotations
+
+import json
+
+from bench.summary import main, summarise, table
+
+
+def write(folder, name, data):
+    (folder / name).write_text(json.dumps(data))
+
+
+def test_each_figure_is_read_and_judged_in_its_direction(tmp_path):
+    write(
+        tmp_path,
+        "features.json",
+        {"runs": [{"factor": 1, "time_ratio": 0.9}, {"factor": 30, "time_ratio": 0.41,
+                                                       "memory_ratio": 0.5}]},
+    )  # fmt: skip
+    write(tmp_path, "tuning.json", {"shards": {"speedup_2_vs_1": 1.7}})
+    write(tmp_path, "busy.json", {"ratio_2_vs_1_thread": 1.2})
+    rows = {row["figure"]: row for row in summarise(tmp_path)}
+    assert rows["feature build x30, time vs pandas"]["value"] == 0.41
+    assert rows["feature build x30, time vs pandas"]["met"] is True
+    assert rows["feature build x30, peak memory vs pandas"]["met"] is False
+    assert rows["tuning, trials per minute 2 vs 1 shards"]["met"] is True  # >= 1.7, equal
+    assert rows["fit on a busy machine, 2 vs 1 thread"]["met"] is False
+    assert rows["no-op snakemake vs import snakemake.cli"]["note"] == "no benchmark yet"
+
+
+def test_a_benchmark_that_did_not_run_is_named_and_the_table_still_prints(tmp_path, capsys):
+    write(tmp_path, "busy.json", {"ratio_2_vs_1_thread": 0.95})
+    rows = summarise(tmp_path)
+    missing = [row for row in rows if row["note"].startswith("features.json missing")]
+    assert len(missing) == 2 and all(row["met"] is None for row in missing)
+    text = table(rows)
+    assert text.splitlines()[0].split() == ["figure", "value", "goal", "met"]
+    busy = next(line for line in text.splitlines() if line.startswith("fit on a busy"))
+    assert busy.split()[-4:] == ["0.95", "<=", "1.0", "yes"]
+
+
+def test_the_command_writes_the_summary_and_exits_0_without_any_benchmark(tmp_path, monkeypatch):
+    monkeypatch.setattr("sys.argv", ["summary", "--folder", str(tmp_path / "bench")])
+    assert main() == 0
+    rows = json.loads((tmp_path / "bench/summary.json").read_text())
+    assert len(rows) == 6 and all(row["met"] is None for row in rows)
