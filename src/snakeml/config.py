@@ -196,9 +196,7 @@ def _refuse_unknown_keys(data: dict[str, Any], items: Sequence[str], config_dir:
     where = (
         f"drop the override {added[0]}"
         if added
-        else setting_source(key, items, config_dir)
-        .replace(" or drop the override", "")
-        .replace("set it in", "remove it from")
+        else f"remove it from {setting_file(key, items, config_dir)}"
     )
     raise ConfigError(
         f"{key}: no such setting ({meant}{parent or 'the configuration'} has "
@@ -245,7 +243,12 @@ def refused_setting(exc: BaseException) -> SettingError | None:
 
 
 def setting_source(key: str, overrides: Sequence[str], config_dir: str | Path) -> str:
-    """Where a setting is set: ``set it in conf/tuning/default.yaml or drop the override``.
+    """Where a setting is set: ``set it in conf/tuning/default.yaml or drop the override``."""
+    return f"set it in {setting_file(key, overrides, config_dir)} or drop the override"
+
+
+def setting_file(key: str, overrides: Sequence[str], config_dir: str | Path) -> str:
+    """The file under conf/ that sets ``key`` (``conf/tuning/default.yaml``), or its folder.
 
     The file is the chosen option of the key's config group, as conf/config.yaml's defaults and
     the overrides choose it (``tuning=fast``); a model's settings are in its own file, a data
@@ -268,12 +271,10 @@ def setting_source(key: str, overrides: Sequence[str], config_dir: str | Path) -
     option = rest.split(".")[0] if group == "model" and rest else choices.get(group, "")
     folder = config_dir.name
     if option and (config_dir / group / f"{option}.yaml").is_file():
-        where = f"{folder}/{group}/{option}.yaml"
-    elif (config_dir / group).is_dir():
-        where = f"{folder}/{group}/"
-    else:
-        where = f"{folder}/config.yaml"
-    return f"set it in {where} or drop the override"
+        return f"{folder}/{group}/{option}.yaml"
+    if (config_dir / group).is_dir():
+        return f"{folder}/{group}/"
+    return f"{folder}/config.yaml"
 
 
 def _require(condition: bool, key: str, message: str) -> None:
