@@ -600,22 +600,3 @@ def rewrite_changed_slices(texts: dict[str, str], out_dir: str | Path) -> list[P
         if path.is_file() and write_text_if_changed(path, text):
             rewritten.append(path)
     return rewritten
-
-
-def export_rule_configs(
-    cfg: dict[str, Any],
-    out_dir: str | Path,
-    root: str | Path | None = None,
-    declaration: Declaration | None = None,
-) -> dict[str, Path]:
-    """Write each rule's slice to ``out_dir/<rule>.yaml``; files whose text is unchanged stay.
-
-    ``declaration`` (else read from ``root``) is the data set's steps.yaml, already loaded.
-    """
-    out_dir = Path(out_dir)
-    paths: dict[str, Path] = {}
-    for key, text in rule_slice_texts(cfg, root, declaration).items():
-        path = out_dir / f"{key}.yaml"
-        write_text_if_changed(path, text)
-        paths[key] = path
-    return paths
