@@ -8,13 +8,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SLURM_STAMP := $(VENV)/.installed-slurm
+TRACKING_STAMP := $(VENV)/.installed-tracking
 CORES ?= all
 # Hydra overrides for the pipeline, e.g. make run OVERRIDES="+experiment=smoke tuning.n_trials=5"
 OVERRIDES ?=
+# A sweep for make sweep: Hydra's sweep grammar or the name of conf/sweep/<name>.yaml, e.g.
+# make sweep SWEEP="tuning.n_trials=8,16 model=[hgb]" OVERRIDES="+experiment=smoke"
+SWEEP ?=
 # The DVC remote for publish and pull when not the default one, e.g. make pull REMOTE=ssh
 REMOTE ?=
 
-.PHONY: help venv venv-slurm run smoke report publish pull test test-fast test-slurm test-postgres lint format bench rulegraph lock clean
+.PHONY: help venv venv-slurm venv-tracking run smoke sweep compare report publish pull test test-fast test-slurm test-postgres lint format bench rulegraph lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -35,6 +39,12 @@ $(SLURM_STAMP): $(STAMP) requirements-slurm.lock
 
 venv-slurm: $(SLURM_STAMP) ## add the SLURM executor plugin to .venv (for profiles/slurm)
 
+$(TRACKING_STAMP): $(STAMP) requirements-tracking.lock
+	$(BIN)/pip install --disable-pip-version-check --require-hashes -r requirements-tracking.lock
+	touch $@
+
+venv-tracking: $(TRACKING_STAMP) ## add the MLflow client to .venv (for tracking.mlflow=true)
+
 # The HTML report is rebuilt only when something it shows changed, and rewritten only when its
 # bytes differ: an unchanged rerun leaves results/report.html untouched (see snakeml.report).
 # A killed run leaves Snakemake's lock behind: runlock clears it when its holder is provably gone,
@@ -48,6 +58,15 @@ smoke: $(STAMP) ## run the whole pipeline on the small smoke sample, then update
 	$(BIN)/python -m snakeml.runlock --overrides "+experiment=smoke $(OVERRIDES)"
 	$(BIN)/snakemake --cores $(CORES) --config overrides="+experiment=smoke $(OVERRIDES)"
 	$(BIN)/python -m snakeml.report --overrides "+experiment=smoke $(OVERRIDES)"
+
+sweep: $(STAMP) ## run the experiments of SWEEP side by side, compare them, write results/experiments/report.html
+	@test -n "$(SWEEP)" || { echo 'make sweep: give SWEEP="key=a,b ..." or SWEEP=<conf/sweep name>' >&2; exit 2; }
+	$(BIN)/python -m snakeml.runlock --overrides "$(OVERRIDES)"
+	$(BIN)/snakemake --cores $(CORES) --config overrides="$(OVERRIDES)" sweep="$(SWEEP)"
+	$(BIN)/snakemake --report results/experiments/report.html --config overrides="$(OVERRIDES)" sweep="$(SWEEP)"
+
+compare: $(STAMP) ## refresh results/experiments/comparison.csv and .png from every experiment run so far
+	$(BIN)/snakemake --cores 1 results/experiments/comparison.csv --forcerun compare --config overrides="$(OVERRIDES)"
 
 report: $(STAMP) ## update results/report.html from the last run (same OVERRIDES as the run)
 	$(BIN)/python -m snakeml.report --overrides "$(OVERRIDES)"
@@ -93,11 +112,13 @@ bench: $(STAMP) ## benchmarks -> results/bench/*.json and a table of figures vs 
 rulegraph: $(STAMP) ## redraw docs/rulegraph.svg (needs graphviz's dot)
 	$(BIN)/snakemake --rulegraph --cores 1 | dot -Tsvg > docs/rulegraph.svg
 
-lock: ## re-resolve requirements.lock and requirements-slurm.lock from pyproject.toml (needs uv)
+lock: ## re-resolve requirements.lock and the extras' locks from pyproject.toml (needs uv)
 	uv pip compile --universal --python-version 3.11 pyproject.toml --extra dev \
 		--generate-hashes --no-header -o requirements.lock
 	uv pip compile --universal --python-version 3.11 pyproject.toml --extra slurm \
 		--constraint requirements.lock --generate-hashes --no-header -o requirements-slurm.lock
+	uv pip compile --universal --python-version 3.11 pyproject.toml --extra tracking \
+		--constraint requirements.lock --generate-hashes --no-header -o requirements-tracking.lock
 	$(BIN)/python -m snakeml.lockfile
 
 clean: ## remove everything the pipeline made (keeps .venv and the .dvc files in git)

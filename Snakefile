@@ -16,10 +16,12 @@ include: "rules/tune.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
 include: "rules/report.smk"
+include: "rules/compare.smk"
+include: "rules/track.smk"
 include: "rules/predict.smk"
 
 
 rule all:
     default_target: True
     input:
-        get_final_outputs(),
+        get_targets(),

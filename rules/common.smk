@@ -16,11 +16,15 @@ from snakeml.config import (
     model_names,
     rewrite_changed_slices,
     rule_slice_texts,
+    sweep_experiments,
     workflow_overrides,
 )
 from snakeml.command_line import runs_jobs
 from snakeml.dataset import table_files
 from snakeml.errors import ConfigError
+from snakeml.experiments import EXPERIMENTS as EXPERIMENTS_DIR, experiments_on_disk, job_index
+from snakeml.io import dump_yaml
+from snakeml.sweep import run_name
 from snakeml.outputs import (
     IMPORTANCE_FILES,
     breakdown_files,
@@ -62,6 +66,8 @@ try:
     OVERRIDES = workflow_overrides(config)
     CFG = compose_config(OVERRIDES, CONF_DIR, estimators=False)
     DECLARATION = declaration_of(CFG, workflow.basedir)
+    # --config sweep="key=a,b ...": the experiments, each composed and checked before any job.
+    EXPERIMENTS = sweep_experiments(config, OVERRIDES, CFG, CONF_DIR, DECLARATION)
 except ConfigError as exc:
     sys.exit(f"snakeml: {exc}")
 
@@ -72,10 +78,25 @@ except ConfigError as exc:
 # pulled with DVC, a .snakemake folder removed).
 SLICE_TEXTS = rule_slice_texts(CFG, declaration=DECLARATION)
 RULE_CONFIG_FILES = [f"{RULE_CONFIGS}/{key}.yaml" for key in SLICE_TEXTS]
+# Each experiment's shared jobs by folder suffix (results<root>/), and its own outputs'.
+JOBS = job_index(EXPERIMENTS)
+EXPERIMENT_AT = {experiment.root: experiment for experiment in EXPERIMENTS}
+EXPERIMENT_SLICES = {
+    experiment.root: {
+        "leaderboard": experiment.slice_texts["leaderboard"],
+        "experiment": dump_yaml(experiment.record()),
+    }
+    for experiment in EXPERIMENTS
+}
+# A sweep leaves the plain run's slices alone: it does not run the plain run's jobs.
 if runs_jobs(sys.argv):
-    rewrite_changed_slices(SLICE_TEXTS, RULE_CONFIGS)
+    if not EXPERIMENTS:
+        rewrite_changed_slices(SLICE_TEXTS, RULE_CONFIGS)
+    for ROOT, TEXTS in EXPERIMENT_SLICES.items():
+        rewrite_changed_slices(TEXTS, f"results{ROOT}/configs")
 
 MODELS = model_names(CFG)
+ALL_MODELS = sorted({*MODELS, *(m for experiment in EXPERIMENTS for m in experiment.models)})
 RESOURCES = CFG["resources"]
 DATA = CFG["data"]["name"]
 RAW_TABLES = list(CFG["data"]["tables"])
@@ -89,11 +110,51 @@ PERIOD = CFG["split"]["period"]
 
 
 wildcard_constraints:
-    model="|".join(MODELS),
+    model="|".join(ALL_MODELS),
     table="|".join(RAW_TABLES),
     shard=r"\d+",
     name=r"[A-Za-z0-9][\w.-]*",
-    slice="|".join(re.escape(key) for key in SLICE_TEXTS),
+    slice="|".join(re.escape(key) for key in [*SLICE_TEXTS, "experiment"]),
+
+
+def shared_root(rule):
+    """The folder suffixes a shared rule's outputs may have: "" (the plain run's results/) or
+    /shared/<rule>/<key> (an experiment's job, snakeml.experiments)."""
+    return rf"(/shared/{rule}/[0-9a-f]{{12}})?"
+
+
+# An experiment's own outputs: results/experiments/<name>/ ("" is the plain run's results/).
+# Only this run's experiments: another's files are inputs of the comparison, never rebuilt.
+EXPERIMENT_ROOT = "({})?".format(
+    "|".join(re.escape(experiment.root) for experiment in EXPERIMENTS) or "(?!)"
+)
+
+
+def upstream_root(wildcards, rule):
+    """The folder suffix of the ``rule`` job that this job reads: the plain run reads the plain
+    run's, an experiment's shared job the one its experiment names."""
+    if wildcards.root == "":
+        return ""
+    return JOBS[wildcards.root].upstream[rule]
+
+
+def read_from(rule, path):
+    """An input function: ``path`` ({root}, {model}, ...) below the ``rule`` job this job reads."""
+    return lambda wildcards: path.format(
+        **{**dict(wildcards.items()), "root": upstream_root(wildcards, rule)}
+    )
+
+
+def slice_text(wildcards):
+    """The text of results<root>/configs/<slice>.yaml."""
+    if wildcards.root == "":
+        return SLICE_TEXTS[wildcards.slice]
+    if wildcards.root in EXPERIMENT_SLICES:
+        return EXPERIMENT_SLICES[wildcards.root][wildcards.slice]
+    job = JOBS[wildcards.root]
+    if job.slice_key != wildcards.slice:
+        raise ValueError(f"results{wildcards.root} holds {job.slice_key}, not {wildcards.slice}")
+    return job.slice_text
 
 
 def rule_config(name):
@@ -101,16 +162,65 @@ def rule_config(name):
     return f"{RULE_CONFIGS}/{name}.yaml"
 
 
+def job_config(name):
+    """Path of a job's slice below its folder: results<root>/configs/<name>.yaml."""
+    return f"results{{root}}/configs/{name}.yaml"
+
+
+def experiment_models(wildcards):
+    """The models of the run (root "") or of the experiment at results<root>/."""
+    return MODELS if wildcards.root == "" else EXPERIMENT_AT[wildcards.root].models
+
+
+def experiment_file(wildcards, slice_key, path):
+    """``path`` below the folder of the experiment's job ``slice_key`` ("" in the plain run)."""
+    if wildcards.root == "":
+        return f"results/{path}"
+    return f"results{EXPERIMENT_AT[wildcards.root].roots[slice_key]}/{path}"
+
+
 def get_model_metrics(wildcards):
-    return expand("results/evaluation/{model}/metrics.json", model=MODELS)
+    return [
+        experiment_file(wildcards, f"evaluate/{m}", f"evaluation/{m}/metrics.json")
+        for m in experiment_models(wildcards)
+    ]
 
 
 def get_models(wildcards):
-    return expand("results/models/{model}.skops", model=MODELS)
+    return [
+        experiment_file(wildcards, f"train/{m}", f"models/{m}.skops")
+        for m in experiment_models(wildcards)
+    ]
 
 
 def get_decisions(wildcards):
-    return expand("results/models/{model}.decision.json", model=MODELS)
+    return [
+        experiment_file(wildcards, f"train/{m}", f"models/{m}.decision.json")
+        for m in experiment_models(wildcards)
+    ]
+
+
+SPLITS = ["train", "valid", "test"]
+# What the leaderboard rule writes below results/ or an experiment's folder.
+LEADERBOARD_FILES = [
+    "leaderboard.csv",
+    "champion/metrics.json",
+    "champion/statement.txt",
+    "champion/model.skops",
+    "champion/decision.json",
+]
+
+
+def get_shards(wildcards):
+    """The trials of each shard of the tuning that tune_best gathers."""
+    root = upstream_root(wildcards, "tune_shard")
+    n_shards = len(SHARDS) if wildcards.root == "" else JOBS[wildcards.root].n_shards
+    return [f"results{root}/tuning/{wildcards.model}/shards/{s}.parquet" for s in range(n_shards)]
+
+
+def get_split(name):
+    """Input function: the split's ``name`` (train, valid, test) the experiment reads."""
+    return lambda wildcards: experiment_file(wildcards, "split", f"split/{name}.parquet")
 
 
 def raw_table(table):
@@ -164,6 +274,11 @@ else:
     }
 
 
+def evaluate_outputs_files():
+    """The evaluate rule's files by output name (snakeml.outputs)."""
+    return {**evaluate_files(KIND), **breakdown_files(GROUP_NAMES, PERIOD, KIND)}
+
+
 def evaluate_outputs():
     """The evaluate rule's named outputs (snakeml.outputs), figures marked for the report."""
     return model_outputs({**evaluate_files(KIND), **breakdown_files(GROUP_NAMES, PERIOD, KIND)})
@@ -178,7 +293,7 @@ def model_outputs(files):
     """results/evaluation/{model}/<file> per output name; figures go into the report."""
     outputs = {}
     for key, name in files.items():
-        path = f"results/evaluation/{{model}}/{name}"
+        path = f"results{{root}}/evaluation/{{model}}/{name}"
         if key in FIGURES:
             caption, label = FIGURES[key]
             path = report(
@@ -209,6 +324,106 @@ def get_final_outputs():
     return [*get_final_artifacts(), "results/manifest.json"]
 
 
+def get_experiment_outputs(experiment):
+    """What one experiment is for: its leaderboard and champion, its record, and each model's
+    evaluation and tuning files in the folders of the jobs that write them."""
+    own = f"results{experiment.root}"
+    evaluate = [
+        *evaluate_files(KIND).values(),
+        *breakdown_files(GROUP_NAMES, PERIOD, KIND).values(),
+    ]
+    roots = experiment.roots
+    return [
+        *(f"{own}/{name}" for name in LEADERBOARD_FILES),
+        f"{own}/configs/experiment.yaml",
+        *(
+            f"results{roots[f'{rule}/{m}']}/{folder}/{m}/{name}"
+            for m in experiment.models
+            for rule, folder, names in (
+                ("evaluate", "evaluation", evaluate),
+                ("importance", "evaluation", IMPORTANCE_FILES.values()),
+                ("tune_best", "tuning", TUNING_FILES),
+            )
+            for name in names
+        ),
+    ]
+
+
+def get_targets():
+    """The plain run's outputs; with a sweep, each experiment's and their comparison. With
+    tracking.mlflow, each result's MLflow record."""
+    tracked = [f"results{root}/tracking/mlflow.json" for root in TRACKED]
+    if not EXPERIMENTS:
+        return [*get_final_outputs(), *tracked]
+    return [
+        *(path for experiment in EXPERIMENTS for path in get_experiment_outputs(experiment)),
+        *COMPARISON_FILES.values(),
+        *tracked,
+    ]
+
+
+def tracking_of(root):
+    """The tracking settings of the plain run (root "") or of the experiment at ``root``."""
+    return (CFG if root == "" else EXPERIMENT_AT[root].config)["tracking"]
+
+
+def result_name(root):
+    """The MLflow run name of a result: the experiment's name, or the plain run's."""
+    return run_name(OVERRIDES) if root == "" else EXPERIMENT_AT[root].name
+
+
+def result_overrides(root):
+    return list(OVERRIDES) if root == "" else list(EXPERIMENT_AT[root].overrides)
+
+
+def get_tracked_files(wildcards):
+    """What a result's MLflow run holds, by artifact folder (``hgb__evaluation`` is
+    hgb/evaluation): the leaderboard, the champion's files, each model's figures."""
+    own = f"results{wildcards.root}"
+    files = {
+        "leaderboard": f"{own}/leaderboard.csv",
+        "champion": f"{own}/champion/metrics.json",
+        "root": [f"{own}/leaderboard.csv"],
+        "champion_files": [f"{own}/{name}" for name in LEADERBOARD_FILES if "/" in name],
+    }
+    figures = {key: name for key, name in evaluate_outputs_files().items() if key in FIGURES}
+    for m in experiment_models(wildcards):
+        files[f"{m}__evaluation"] = [
+            experiment_file(wildcards, f"{rule}/{m}", f"evaluation/{m}/{name}")
+            for rule, names in (("evaluate", figures), ("importance", IMPORTANCE_FILES))
+            for key, name in names.items()
+            if key in FIGURES
+        ]
+        files[f"{m}__tuning"] = [
+            experiment_file(wildcards, f"tune_best/{m}", f"tuning/{m}/{name}")
+            for name in TUNING_FILES
+            if name.endswith(".png")
+        ]
+    return files
+
+
+# The results an MLflow run is logged for: the plain run's, or each experiment's.
+TRACKED = [
+    root
+    for root in ([e.root for e in EXPERIMENTS] if EXPERIMENTS else [""])
+    if tracking_of(root)["mlflow"]
+]
+
+
+def get_compared(name):
+    """Every compared experiment's ``name`` file (leaderboard.csv, configs/experiment.yaml)."""
+    return [f"results{EXPERIMENTS_DIR}/{experiment}/{name}" for experiment in COMPARED]
+
+
+# results/experiments/: one row per experiment and model, and the chosen metric per experiment.
+COMPARISON_FILES = {
+    "comparison": f"results{EXPERIMENTS_DIR}/comparison.csv",
+    "plot": f"results{EXPERIMENTS_DIR}/comparison.png",
+}
+# Every experiment with a record, this run's and earlier runs': the comparison lists them all.
+COMPARED = sorted({*experiments_on_disk(), *(experiment.name for experiment in EXPERIMENTS)})
+
+
 # Before any job starts: an RDB for the trials must be reachable (and gets Optuna's tables
 # once, not from two shards at a time); on SLURM, a job no node can run would be refused at
 # submission, so name the key to change before anything is submitted (the executor is known
@@ -234,10 +449,25 @@ onstart:
             file=sys.stderr,
         )
     try:
-        check_estimator_settings(CFG, OVERRIDES, CONF_DIR)
+        if not EXPERIMENTS:
+            check_estimator_settings(CFG, OVERRIDES, CONF_DIR)
+        for EXPERIMENT in EXPERIMENTS:
+            try:
+                check_estimator_settings(EXPERIMENT.config, EXPERIMENT.overrides, CONF_DIR)
+            except ConfigError as exc:
+                raise ConfigError(f"sweep point {EXPERIMENT.name}: {exc}") from None
         check_storage(CFG["tuning"]["storage"])
     except ConfigError as exc:
         sys.exit(f"snakeml: {exc}")
+    # The MLflow store, once, before the first job (imports the MLflow client).
+    if TRACKED:
+        from snakeml.tracking import check_tracking
+
+        try:
+            for URI in sorted({tracking_of(root)["uri"] for root in TRACKED}):
+                check_tracking(URI)
+        except ConfigError as exc:
+            sys.exit(f"snakeml: {exc}")
     if getattr(workflow.executor_plugin, "name", None) == "slurm":
         LARGEST_NODE = slurm_largest_node()
         if LARGEST_NODE is not None:

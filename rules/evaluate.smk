@@ -1,17 +1,19 @@
 rule evaluate:
     input:
-        model="results/models/{model}.skops",
-        decision="results/models/{model}.decision.json",
-        test="results/split/test.parquet",
-        cfg=rule_config("evaluate/{model}"),
+        model=read_from("train", "results{root}/models/{model}.skops"),
+        decision=read_from("train", "results{root}/models/{model}.decision.json"),
+        test=read_from("split", "results{root}/split/test.parquet"),
+        cfg=job_config("evaluate/{model}"),
     output:
         **evaluate_outputs(),
-        predictions="results/evaluation/{model}/predictions.parquet",
-        predictions_meta="results/evaluation/{model}/predictions.parquet.meta.json",
+        predictions="results{root}/evaluation/{model}/predictions.parquet",
+        predictions_meta="results{root}/evaluation/{model}/predictions.parquet.meta.json",
     log:
-        "logs/evaluate/{model}.log",
+        "logs{root}/evaluate/{model}.log",
     benchmark:
-        "benchmarks/evaluate/{model}.tsv"
+        "benchmarks{root}/evaluate/{model}.tsv"
+    wildcard_constraints:
+        root=shared_root("evaluate"),
     conda:
         "../environment.yml"
     threads: RESOURCES["evaluate"]["threads"]
@@ -24,16 +26,18 @@ rule evaluate:
 
 rule importance:
     input:
-        model="results/models/{model}.skops",
-        decision="results/models/{model}.decision.json",
-        test="results/split/test.parquet",
-        cfg=rule_config("importance/{model}"),
+        model=read_from("train", "results{root}/models/{model}.skops"),
+        decision=read_from("train", "results{root}/models/{model}.decision.json"),
+        test=read_from("split", "results{root}/split/test.parquet"),
+        cfg=job_config("importance/{model}"),
     output:
         **importance_outputs(),
     log:
-        "logs/importance/{model}.log",
+        "logs{root}/importance/{model}.log",
     benchmark:
-        "benchmarks/importance/{model}.tsv"
+        "benchmarks{root}/importance/{model}.tsv"
+    wildcard_constraints:
+        root=shared_root("importance"),
     conda:
         "../environment.yml"
     threads: RESOURCES["importance"]["threads"]
@@ -49,30 +53,32 @@ rule leaderboard:
         metrics=get_model_metrics,
         models=get_models,
         decisions=get_decisions,
-        train="results/split/train.parquet",
-        valid="results/split/valid.parquet",
-        test="results/split/test.parquet",
-        cfg=rule_config("leaderboard"),
+        train=get_split("train"),
+        valid=get_split("valid"),
+        test=get_split("test"),
+        cfg=job_config("leaderboard"),
     output:
         leaderboard=report(
-            "results/leaderboard.csv",
+            "results{root}/leaderboard.csv",
             caption="../report/leaderboard.rst",
             category="Leaderboard",
             labels={"table": "leaderboard"},
         ),
         champion=report(
-            "results/champion/metrics.json",
+            "results{root}/champion/metrics.json",
             caption="../report/champion.rst",
             category="Leaderboard",
             labels={"table": "champion"},
         ),
-        statement="results/champion/statement.txt",
-        model="results/champion/model.skops",
-        decision="results/champion/decision.json",
+        statement="results{root}/champion/statement.txt",
+        model="results{root}/champion/model.skops",
+        decision="results{root}/champion/decision.json",
     log:
-        "logs/leaderboard/leaderboard.log",
+        "logs{root}/leaderboard/leaderboard.log",
     benchmark:
-        "benchmarks/leaderboard/leaderboard.tsv"
+        "benchmarks{root}/leaderboard/leaderboard.tsv"
+    wildcard_constraints:
+        root=EXPERIMENT_ROOT,
     conda:
         "../environment.yml"
     threads: RESOURCES["leaderboard"]["threads"]

@@ -2,14 +2,16 @@ rule features:
     input:
         tables=[raw_table(table) for table in RAW_TABLES],
         sql=FEATURE_SQL,
-        cfg=rule_config("features"),
+        cfg=job_config("features"),
     output:
-        features="results/features/features.parquet",
-        meta="results/features/features.parquet.meta.json",
+        features="results{root}/features/features.parquet",
+        meta="results{root}/features/features.parquet.meta.json",
     log:
-        "logs/features/features.log",
+        "logs{root}/features/features.log",
     benchmark:
-        "benchmarks/features/features.tsv"
+        "benchmarks{root}/features/features.tsv"
+    wildcard_constraints:
+        root=shared_root("features"),
     conda:
         "../environment.yml"
     threads: RESOURCES["features"]["threads"]

@@ -11,7 +11,7 @@ rule predict:
         tables=[raw_table(table) for table in RAW_TABLES],
         sql=FEATURE_SQL,
         # the rows every model is fitted on (train + valid): the drift reference
-        reference=[rules.train.input.train, rules.train.input.valid],
+        reference=["results/split/train.parquet", "results/split/valid.parquet"],
         cfg=rule_config("predict"),
     output:
         predictions="results/predictions/{name}.parquet",

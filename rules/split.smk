@@ -1,14 +1,16 @@
 rule split:
     input:
-        features=rules.features.output.features,
-        cfg=rule_config("split"),
+        features=read_from("features", "results{root}/features/features.parquet"),
+        cfg=job_config("split"),
     output:
-        train="results/split/train.parquet",
-        valid="results/split/valid.parquet",
-        test="results/split/test.parquet",
-        meta=expand("results/split/{name}.parquet.meta.json", name=["train", "valid", "test"]),
+        train="results{root}/split/train.parquet",
+        valid="results{root}/split/valid.parquet",
+        test="results{root}/split/test.parquet",
+        meta=[f"results{{root}}/split/{name}.parquet.meta.json" for name in SPLITS],
     log:
-        "logs/split/split.log",
+        "logs{root}/split/split.log",
+    wildcard_constraints:
+        root=shared_root("split"),
     conda:
         "../environment.yml"
     threads: RESOURCES["split"]["threads"]

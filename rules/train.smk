@@ -1,16 +1,18 @@
 rule train:
     input:
-        train="results/split/train.parquet",
-        valid="results/split/valid.parquet",
-        best="results/tuning/{model}/best_params.yaml",
-        cfg=rule_config("train/{model}"),
+        train=read_from("split", "results{root}/split/train.parquet"),
+        valid=read_from("split", "results{root}/split/valid.parquet"),
+        best=read_from("tune_best", "results{root}/tuning/{model}/best_params.yaml"),
+        cfg=job_config("train/{model}"),
     output:
-        model="results/models/{model}.skops",
-        decision="results/models/{model}.decision.json",
+        model="results{root}/models/{model}.skops",
+        decision="results{root}/models/{model}.decision.json",
     log:
-        "logs/train/{model}.log",
+        "logs{root}/train/{model}.log",
     benchmark:
-        "benchmarks/train/{model}.tsv"
+        "benchmarks{root}/train/{model}.tsv"
+    wildcard_constraints:
+        root=shared_root("train"),
     conda:
         "../environment.yml"
     threads: RESOURCES["train"]["threads"]

@@ -1,15 +1,17 @@
 rule tune_shard:
     input:
-        train="results/split/train.parquet",
-        valid="results/split/valid.parquet",
-        cfg=rule_config("tune_shard/{model}"),
+        train=read_from("split", "results{root}/split/train.parquet"),
+        valid=read_from("split", "results{root}/split/valid.parquet"),
+        cfg=job_config("tune_shard/{model}"),
     output:
-        trials="results/tuning/{model}/shards/{shard}.parquet",
-        trials_meta="results/tuning/{model}/shards/{shard}.parquet.meta.json",
+        trials="results{root}/tuning/{model}/shards/{shard}.parquet",
+        trials_meta="results{root}/tuning/{model}/shards/{shard}.parquet.meta.json",
     log:
-        "logs/tune_shard/{model}/{shard}.log",
+        "logs{root}/tune_shard/{model}/{shard}.log",
     benchmark:
-        "benchmarks/tune_shard/{model}/{shard}.tsv"
+        "benchmarks{root}/tune_shard/{model}/{shard}.tsv"
+    wildcard_constraints:
+        root=shared_root("tune_shard"),
     conda:
         "../environment.yml"
     threads: RESOURCES["tune_shard"]["threads"]
@@ -17,33 +19,35 @@ rule tune_shard:
         mem_mb=RESOURCES["tune_shard"]["mem_mb"],
         runtime=RESOURCES["tune_shard"]["runtime"],
     params:
-        tuning_dir=lambda wildcards: f"results/tuning/{wildcards.model}",
+        tuning_dir=lambda wildcards: f"results{wildcards.root}/tuning/{wildcards.model}",
     script:
         "../scripts/tune_shard.py"
 
 
 rule tune_best:
     input:
-        shards=expand("results/tuning/{{model}}/shards/{shard}.parquet", shard=SHARDS),
-        cfg=rule_config("tune_best/{model}"),
+        shards=get_shards,
+        cfg=job_config("tune_best/{model}"),
     output:
-        best="results/tuning/{model}/best_params.yaml",
-        trials="results/tuning/{model}/trials.parquet",
-        trials_meta="results/tuning/{model}/trials.parquet.meta.json",
+        best="results{root}/tuning/{model}/best_params.yaml",
+        trials="results{root}/tuning/{model}/trials.parquet",
+        trials_meta="results{root}/tuning/{model}/trials.parquet.meta.json",
         history=report(
-            "results/tuning/{model}/history.png",
+            "results{root}/tuning/{model}/history.png",
             caption="../report/tuning_history.rst",
             category="Tuning",
             subcategory="{model}",
         ),
         importances=report(
-            "results/tuning/{model}/param_importances.png",
+            "results{root}/tuning/{model}/param_importances.png",
             caption="../report/tuning_importances.rst",
             category="Tuning",
             subcategory="{model}",
         ),
     log:
-        "logs/tune_best/{model}.log",
+        "logs{root}/tune_best/{model}.log",
+    wildcard_constraints:
+        root=shared_root("tune_best"),
     conda:
         "../environment.yml"
     threads: RESOURCES["tune_best"]["threads"]

@@ -58,8 +58,11 @@ def parse_overrides(overrides: str | Sequence[str] | None) -> list[str]:
     return [str(item) for item in overrides]
 
 
-# The keys `snakemake --config` may set: Hydra overrides in one string, or in a file.
-CONFIG_KEYS: tuple[str, ...] = ("overrides", "overrides_file")
+# The keys `snakemake --config` may set: Hydra overrides in one string, or in a file; a sweep
+# (snakeml.sweep) and the most points it may have.
+CONFIG_KEYS: tuple[str, ...] = ("overrides", "overrides_file", "sweep", "sweep_max_points")
+# A sweep's points beyond this many are refused unless --config sweep_max_points=N says more.
+DEFAULT_MAX_POINTS = 24
 
 
 def workflow_overrides(config: dict[str, Any]) -> list[str]:
@@ -73,8 +76,9 @@ def workflow_overrides(config: dict[str, Any]) -> list[str]:
     unknown = [str(key) for key in config if key not in CONFIG_KEYS]
     if unknown:
         raise ConfigError(
-            f'unknown --config key(s) {unknown}: snakeml takes overrides="key=value ..." or '
-            "overrides_file=<file>; targets and options go before --config, e.g. snakemake "
+            f'unknown --config key(s) {unknown}: snakeml takes overrides="key=value ...", '
+            'overrides_file=<file>, sweep="key=a,b ..." or <conf/sweep name> and '
+            "sweep_max_points=N; targets and options go before --config, e.g. snakemake "
             '--cores 2 results/predictions/new.parquet --config overrides="..."'
         )
     lines: list[str] = []
@@ -103,6 +107,56 @@ def workflow_overrides(config: dict[str, Any]) -> list[str]:
                 '--config overrides="tuning.n_trials=5 model=[ridge]"'
             )
     return items
+
+
+def sweep_experiments(
+    config: dict[str, Any],
+    overrides: Sequence[str],
+    cfg: dict[str, Any],
+    config_dir: str | Path,
+    declaration: Declaration,
+) -> list[Any]:
+    """The experiments of ``--config sweep=...`` (snakeml.experiments.Experiment), or [].
+
+    ``sweep`` is Hydra's sweep grammar in one string (``"features.horizon_minutes=30,60
+    model=[hgb],[rf,ridge]"``) or the name of a file ``conf/sweep/<name>.yaml``. Each point is
+    composed on top of ``overrides`` and checked against ``cfg``, the run's own configuration.
+    Raises ConfigError, one line, for a bad sweep, point or ``sweep_max_points``.
+    """
+    from snakeml.experiments import build_experiments
+    from snakeml.sweep import compose_points, read_sweep_file, sweep_points
+
+    value = config.get("sweep")
+    if value is None:
+        return []
+    raw_max = config.get("sweep_max_points", DEFAULT_MAX_POINTS)
+    try:
+        max_points = int(raw_max)
+    except (TypeError, ValueError):
+        max_points = 0
+    if max_points < 1 or str(raw_max).strip() != str(max_points):
+        raise ConfigError(f"sweep_max_points={raw_max!r}: give a whole number of points, 1 or more")
+    text = str(value).strip()
+    sweep_file = Path(config_dir) / "sweep" / f"{text}.yaml"
+    if re.fullmatch(r"[A-Za-z0-9_-]+", text):
+        if not sweep_file.is_file():
+            known = sorted(path.stem for path in sweep_file.parent.glob("*.yaml"))
+            raise ConfigError(
+                f"sweep={text}: no file {sweep_file.relative_to(Path(config_dir).parent)}"
+                f" (sweep files: {known or 'none'}); or give key=a,b ..."
+            )
+        items: str | list[str] = read_sweep_file(sweep_file)
+    else:
+        items = text
+    points = sweep_points(items, max_points)
+    configs = compose_points(points, config_dir, base=overrides)
+    return build_experiments(
+        points,
+        configs,
+        base=overrides,
+        base_cfg=cfg,
+        slice_texts_of=lambda point_cfg: rule_slice_texts(point_cfg, declaration=declaration),
+    )
 
 
 def _one_line(exc: BaseException) -> str:
@@ -475,6 +529,10 @@ def validate_config(
     _check_tuning(cfg["tuning"], cfg["split"])
     check_tuning_metric(kind, cfg["tuning"]["metric"])
     check_metric(kind, cfg["evaluation"]["metric"])
+    if cfg["tracking"]["mlflow"]:
+        from snakeml.tracking import check_tracking_uri
+
+        check_tracking_uri(cfg["tracking"]["uri"])
 
 
 def model_names(cfg: dict[str, Any]) -> list[str]:

@@ -21,8 +21,9 @@ from snakeml.metadata import file_sha256
 log = logging.getLogger(__name__)
 
 DISTRIBUTION = "snakeml"
-# Benchmarks of jobs that are not part of the run `make run` makes (scoring new data).
-OUTSIDE_THE_RUN: tuple[str, ...] = ("predict",)
+# Benchmarks of jobs that are not part of the run `make run` makes: scoring new data, and a
+# sweep's experiments (benchmarks/shared/, benchmarks/experiments/).
+OUTSIDE_THE_RUN: tuple[str, ...] = ("predict", "shared", "experiments")
 
 
 def git_state(root: str | Path) -> dict[str, Any]:

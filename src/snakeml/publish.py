@@ -50,6 +50,10 @@ PUBLISHED: tuple[str, ...] = (
     "results/report.html",
 )
 
+# A sweep's experiments (snakeml.experiments), published beside the run when there are any:
+# each experiment's own folder and the shared jobs' folders they read.
+EXPERIMENTS_PUBLISHED: tuple[str, ...] = ("results/shared", "results/experiments")
+
 # The rules whose config slices `dvc params diff` compares, in this order.
 DVC_PARAMS: tuple[str, ...] = (
     "features", "split", "leaderboard", "tune_shard", "train", "importance"
@@ -134,17 +138,18 @@ def publish(root: str | Path = ".", remote: str | None = None) -> list[str]:
             f"{missing[0]} does not exist: run the pipeline (make run) before publishing"
         )
     write_dvc_yaml(root)
-    added = run_dvc(root, "add", *PUBLISHED)
+    paths = [*PUBLISHED, *(path for path in EXPERIMENTS_PUBLISHED if (root / path).is_dir())]
+    added = run_dvc(root, "add", *paths)
     if added.returncode != 0:
         raise PublishError(f"dvc add failed: {dvc_error(added)}")
-    dvc_files = [dvc_file(path) for path in PUBLISHED]
+    dvc_files = [dvc_file(path) for path in paths]
     pushed = run_dvc(root, "push", *remote_args(remote), *dvc_files)
     if pushed.returncode != 0:
         raise PublishError(
             f"dvc push failed: {dvc_error(pushed)}; the artifacts are tracked and cached "
             "locally: fix the remote (dvc remote list) and run make publish again"
         )
-    log.info("published %s: %s", ", ".join(PUBLISHED), pushed.stdout.strip() or "pushed")
+    log.info("published %s: %s", ", ".join(paths), pushed.stdout.strip() or "pushed")
     log.info("commit the .dvc files (staged): git commit -m 'Publish run'")
     return dvc_files
 
@@ -197,7 +202,7 @@ def stamp_files(root: Path, paths: Iterable[str]) -> dict[Path, FileStamp]:
 
 def has_local_outputs(root: Path) -> bool:
     """Whether results/ holds anything the pipeline made that is not published."""
-    published = set(files_under(root, PUBLISHED))
+    published = set(files_under(root, [*PUBLISHED, *EXPERIMENTS_PUBLISHED]))
     return any(
         path not in published and path.suffix != ".dvc" for path in files_under(root, ["results"])
     )
@@ -252,7 +257,9 @@ def remove_files(root: Path, paths: Iterable[Path]) -> list[str]:
 def pull(root: str | Path = ".", remote: str | None = None) -> PullSummary:
     """``dvc pull`` the published artifacts, verify them, make the restored files fresh."""
     root = Path(root)
-    tracked = [path for path in PUBLISHED if (root / dvc_file(path)).is_file()]
+    tracked = [
+        path for path in (*PUBLISHED, *EXPERIMENTS_PUBLISHED) if (root / dvc_file(path)).is_file()
+    ]
     if not tracked:
         raise PublishError(
             f"nothing to pull: no .dvc file for any of {', '.join(PUBLISHED)}; check out a "

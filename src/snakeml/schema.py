@@ -229,6 +229,15 @@ class ResourcesConfig:
 
 
 @dataclass
+class TrackingConfig:
+    """MLflow tracking of each experiment's result (snakeml.tracking)."""
+
+    mlflow: bool = MISSING
+    uri: str = MISSING
+    experiment: str = MISSING
+
+
+@dataclass
 class Config:
     seed: int = setting(low=0, high=MAX_SEED)
     data: DataConfig = field(default_factory=DataConfig)
@@ -242,6 +251,7 @@ class Config:
     tuning: TuningConfig = field(default_factory=TuningConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     resources: ResourcesConfig = field(default_factory=ResourcesConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
 
 
 # The features.* settings the engine itself reads (the others are the SQL's variables, whose ranges

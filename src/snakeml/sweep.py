@@ -85,6 +85,44 @@ def _key_labels(keys: Sequence[str]) -> dict[str, str]:
     }
 
 
+# A folder name's length at most; a longer name keeps its start and ends in a hash of the rest.
+MAX_NAME = 120
+
+
+def _is_tracking(item: str) -> bool:
+    return item.lstrip("+~").startswith("tracking.")
+
+
+def run_name(overrides: Sequence[str]) -> str:
+    """The plain run's name among experiments: its overrides as labels, or ``default``."""
+    point = Point(name="", overrides=tuple(overrides), choices=())
+    return experiment_name(point).removesuffix("__") or "default"
+
+
+def experiment_name(point: Point, base: Sequence[str] = ()) -> str:
+    """A point's experiment name: its swept values, after the fixed overrides it runs with.
+
+    ``base`` (the run's overrides) and the sweep's unswept items are part of the name, so two
+    sweeps that differ only there never share a folder: ``n_trials-5__model-hgb``; ``tracking.*``
+    settings are not (they change where a result is logged, not the result). A name over
+    MAX_NAME characters is cut and ends in 8 hex digits of its SHA-256.
+    """
+    swept = {f"{key}={value}" for key, value in point.choices}
+    fixed = [
+        item
+        for item in (*base, *point.overrides)
+        if item not in swept and "=" in item and not _is_tracking(item)
+    ]
+    pairs = [item.split("=", 1) for item in fixed]
+    labels = _key_labels([key for key, _ in pairs])
+    prefix = "_".join(f"{labels[key]}-{_label(value)}" for key, value in pairs)
+    name = f"{prefix}__{point.name}" if prefix else point.name
+    if len(name) > MAX_NAME:
+        digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+        name = f"{name[: MAX_NAME - 9]}-{digest}"
+    return name
+
+
 def sweep_points(items: str | Sequence[str], max_points: int) -> list[Point]:
     """The experiments of a sweep, in the order of Hydra's ``--multirun``.
 

@@ -9,16 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.services import unavailable
+
 POSTGRES_SETUP = (
     "start one with `SNAKEML_POSTGRES_DIR=$(mktemp -d) .ci/postgres.sh start` and export "
     "SNAKEML_POSTGRES_DIR (or run `make test-postgres`)"
 )
-
-
-def unavailable(reason: str) -> None:
-    if os.environ.get("SNAKEML_REQUIRE_SERVICES") == "1":
-        pytest.fail(f"SNAKEML_REQUIRE_SERVICES=1 but {reason}", pytrace=False)
-    pytest.skip(reason)
 
 
 @dataclass(frozen=True)

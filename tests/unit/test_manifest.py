@@ -36,8 +36,14 @@ def test_read_benchmark_tolerates_missing_values(tmp_path):
     assert read_benchmark(tmp_path / "empty.tsv") == {}
 
 
-def test_benchmarks_by_job_without_batch_prediction(tmp_path):
-    for job in ("train/ridge", "features/features", "predict/new_flights"):
+def test_benchmarks_by_job_without_batch_prediction_or_experiments(tmp_path):
+    for job in (
+        "train/ridge",
+        "features/features",
+        "predict/new_flights",
+        "shared/train/0123456789ab/train/ridge",
+        "experiments/n_trials-2/leaderboard/leaderboard",
+    ):
         (tmp_path / job).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / f"{job}.tsv").write_text(BENCHMARK)
     assert list(benchmarks(tmp_path)) == ["features/features", "train/ridge"]

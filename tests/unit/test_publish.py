@@ -10,7 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from snakeml.publish import PUBLISHED, PublishError, dvc_file, file_md5, publish, pull
+from snakeml.publish import (
+    EXPERIMENTS_PUBLISHED,
+    PUBLISHED,
+    PublishError,
+    dvc_file,
+    file_md5,
+    publish,
+    pull,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 DVC = [sys.executable, "-m", "dvc"]
@@ -74,6 +82,23 @@ def test_publish_stages_one_dvc_file_per_path_and_pushes(project: Path) -> None:
     assert not any(name.startswith("results/models/") for name in in_git)
     assert "in sync" in sh(project, *DVC, "status", "--cloud")
     assert any((project.parent / "snakeml-dvc-remote").rglob("*.dir"))
+
+
+def test_a_sweeps_experiments_are_published_beside_the_run_and_pulled_back(
+    project: Path,
+) -> None:
+    for path in EXPERIMENTS_PUBLISHED:
+        (project / path / "x").mkdir(parents=True)
+        (project / path / "x/leaderboard.csv").write_text(f"{path}\n")
+    dvc_files = publish(project)
+    assert sorted(dvc_files) == sorted(dvc_file(p) for p in (*PUBLISHED, *EXPERIMENTS_PUBLISHED))
+    sh(project, "git", "add", "--all")
+    sh(project, "git", "commit", "--quiet", "-m", "Publish experiments")
+    other = clone(project)
+    summary = pull(other)
+    for path in EXPERIMENTS_PUBLISHED:
+        assert (other / path / "x/leaderboard.csv").read_text() == f"{path}\n"
+        assert f"{path}/x/leaderboard.csv" in summary.restored
 
 
 def test_publish_names_a_missing_artifact(tmp_path: Path) -> None:

@@ -60,12 +60,16 @@ def copy_project(target: Path) -> Path:
     return target
 
 
-def snakemake(workdir: Path, overrides: str = SMOKE, *args: str, cores: int = 2) -> Run:
+def snakemake(
+    workdir: Path, overrides: str = SMOKE, *args: str, cores: int = 2, **config: str
+) -> Run:
     """Run snakemake in ``workdir`` with Hydra ``overrides``; never raises on failure.
 
-    ``args`` (options, targets) come before --config, which takes every value after it.
+    ``args`` (options, targets) come before --config, which takes every value after it:
+    ``overrides=...``, then each of ``config`` (``sweep="model=[hgb],[ridge]"``).
     """
-    command = [str(SNAKEMAKE), "--cores", str(cores), *args, "--config", f"overrides={overrides}"]
+    values = [f"overrides={overrides}", *(f"{key}={value}" for key, value in config.items())]
+    command = [str(SNAKEMAKE), "--cores", str(cores), *args, "--config", *values]
     result = subprocess.run(
         command, cwd=workdir, capture_output=True, text=True, timeout=600, check=False
     )

@@ -1,0 +1,175 @@
+"""Experiments' shared folders, their checks, and the comparison table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from snakeml.compare import best_per_experiment, comparison_table, override_values
+from snakeml.config import rule_slice_texts, sweep_experiments
+from snakeml.errors import ConfigError
+from snakeml.experiments import (
+    UPSTREAM,
+    experiments_on_disk,
+    instance,
+    job_index,
+    shared_roots,
+)
+from snakeml.io import write_yaml
+from snakeml.sweep import Point, experiment_name
+
+
+def texts(**changes: str) -> dict[str, str]:
+    """Slice texts of one model, ``ridge``; ``changes`` replace single slices' texts."""
+    slices = {"ingest": "i", "features": "f", "split": "s"}
+    slices |= {instance(rule, "ridge"): rule for rule in UPSTREAM if rule not in slices}
+    return slices | {key.replace("__", "/"): text for key, text in changes.items()}
+
+
+def test_equal_slices_give_equal_folders() -> None:
+    assert shared_roots(texts(), ["ridge"]) == shared_roots(texts(), ["ridge"])
+    roots = shared_roots(texts(), ["ridge"])
+    assert roots["features"].startswith("/shared/features/")
+    assert len(roots["train/ridge"].rsplit("/", 1)[1]) == 12
+
+
+def test_a_change_moves_its_job_and_every_job_below_it_only() -> None:
+    before = shared_roots(texts(), ["ridge"])
+    after = shared_roots(texts(tune_shard__ridge="more trials"), ["ridge"])
+    moved = {key for key in before if before[key] != after[key]}
+    assert moved == {
+        "tune_shard/ridge",
+        "tune_best/ridge",
+        "train/ridge",
+        "evaluate/ridge",
+        "importance/ridge",
+    }
+    # the raw data's settings reach everything
+    changed_ingest = shared_roots(texts(ingest="other tables"), ["ridge"])
+    assert all(changed_ingest[key] != before[key] for key in before)
+
+
+def test_a_model_folder_differs_from_another_models_with_the_same_text() -> None:
+    slices = texts() | {instance(rule, "hgb"): rule for rule in UPSTREAM if rule in texts()}
+    slices |= {instance(r, "hgb"): r for r in ("tune_shard", "tune_best", "train")}
+    slices |= {instance(r, "hgb"): r for r in ("evaluate", "importance")}
+    roots = shared_roots(slices, ["hgb", "ridge"])
+    assert roots["train/hgb"] != roots["train/ridge"]
+    assert roots["features"] == shared_roots(texts(), ["ridge"])["features"]
+
+
+def test_the_config_keys_and_sweep_points_become_experiments(conf_dir: Path) -> None:
+    from snakeml.config import compose_config, declaration_of
+
+    base = ["+experiment=smoke"]
+    cfg = compose_config(base, conf_dir, estimators=False)
+    declaration = declaration_of(cfg, conf_dir.parent)
+    experiments = sweep_experiments(
+        {"sweep": "tuning.n_trials=2,3 model=[ridge]"}, base, cfg, conf_dir, declaration
+    )
+    assert [e.name for e in experiments] == [
+        "experiment-smoke_model-ridge__n_trials-2",
+        "experiment-smoke_model-ridge__n_trials-3",
+    ]
+    first, second = experiments
+    assert first.models == ("ridge",)
+    assert first.overrides == ("+experiment=smoke", "model=[ridge]", "tuning.n_trials=2")
+    assert first.roots["split"] == second.roots["split"]
+    assert first.roots["tune_shard/ridge"] != second.roots["tune_shard/ridge"]
+    plain = rule_slice_texts(cfg, declaration=declaration)
+    assert first.slice_texts["split"] == plain["split"]
+    jobs = job_index(experiments)
+    assert len(jobs) == 2 + 2 * 5  # features and split once, five model jobs per point
+    train = jobs[first.roots["train/ridge"]]
+    assert train.upstream == {
+        "split": first.roots["split"],
+        "tune_best": first.roots["tune_best/ridge"],
+    }
+    assert jobs[first.roots["tune_best/ridge"]].n_shards == cfg["tuning"]["n_shards"]
+    assert first.record()["jobs"]["split"] == f"results{first.roots['split']}"
+    assert sweep_experiments({}, base, cfg, conf_dir, declaration) == []
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ({"sweep": "tuning.n_trials=2,3", "sweep_max_points": "0"}, "sweep_max_points='0'"),
+        ({"sweep": "tuning.n_trials=2,3", "sweep_max_points": "x"}, "whole number"),
+        ({"sweep": "nothing_here"}, "no file conf/sweep/nothing_here.yaml"),
+        ({"sweep": "task=arr_delay,delayed model=[ridge]"}, "changes the task's kind"),
+    ],
+)
+def test_bad_sweep_settings_are_refused(
+    conf_dir: Path, config: dict[str, str], expected: str
+) -> None:
+    from snakeml.config import compose_config, declaration_of
+
+    cfg = compose_config([], conf_dir, estimators=False)
+    declaration = declaration_of(cfg, conf_dir.parent)
+    with pytest.raises(ConfigError, match=expected.replace("(", r"\(").replace(")", r"\)")):
+        sweep_experiments(config, [], cfg, conf_dir, declaration)
+
+
+def test_an_experiment_is_named_by_every_override_it_runs_with() -> None:
+    point = Point(
+        name="n_trials-2",
+        overrides=("model=[ridge]", "tuning.n_trials=2"),
+        choices=(("tuning.n_trials", "2"),),
+    )
+    assert experiment_name(point) == "model-ridge__n_trials-2"
+    assert experiment_name(point, ["+experiment=smoke"]) == (
+        "experiment-smoke_model-ridge__n_trials-2"
+    )
+    bare = Point(name="n_trials-2", overrides=("tuning.n_trials=2",), choices=point.choices)
+    assert experiment_name(bare) == "n_trials-2"
+    long = experiment_name(bare, [f"+k{i}=value{i}" for i in range(30)])
+    assert len(long) == 120 and long[-9] == "-"
+
+
+def write_experiment(folder: Path, name: str, overrides: list[str], rows: list[dict]) -> None:
+    write_yaml(folder / name / "configs/experiment.yaml", {"name": name, "overrides": overrides})
+    pd.DataFrame(rows).to_csv(folder / name / "leaderboard.csv", index=False)
+
+
+def test_the_comparison_shows_the_overrides_that_differ_then_the_metrics(tmp_path: Path) -> None:
+    rows = [
+        {"model": "hgb", "kind": "model", "rmse": 40.0},
+        {"model": "ridge", "kind": "model", "rmse": 42.0},
+        {"model": "baseline_mean", "kind": "baseline", "rmse": 47.0},
+    ]
+    write_experiment(tmp_path, "a", ["+experiment=smoke", "model=[hgb,ridge]"], rows)
+    write_experiment(
+        tmp_path, "b", ["+experiment=smoke", "model=[ridge]", "seed=1"], [rows[1], rows[2]]
+    )
+    (tmp_path / "c/configs").mkdir(parents=True)  # a stopped experiment: no leaderboard
+    assert experiments_on_disk(tmp_path.parent / tmp_path.name) == []  # not results/experiments
+    table = comparison_table(tmp_path, ["a", "b", "c"])
+    assert list(table.columns) == ["experiment", "override.model", "seed", "model", "kind", "rmse"]
+    assert table["experiment"].tolist() == ["a", "a", "a", "b", "b"]
+    assert table["override.model"].tolist()[2:4] == ["[hgb,ridge]", "[ridge]"]
+    assert table["seed"].fillna("").astype(str).tolist() == ["", "", "", "1", "1"]
+    best = best_per_experiment(table, "rmse")
+    assert best[["experiment", "model"]].values.tolist() == [["a", "hgb"], ["b", "ridge"]]
+    greater = table.assign(r2=[0.3, 0.1, -0.1, 0.2, -0.1])
+    assert best_per_experiment(greater, "r2")["model"].tolist() == ["hgb", "ridge"]
+    with pytest.raises(ConfigError, match="no log_loss column"):
+        best_per_experiment(table, "log_loss")
+    with pytest.raises(ConfigError, match="has a leaderboard"):
+        comparison_table(tmp_path, ["c"])
+
+
+def test_experiments_on_disk_need_a_record_and_a_leaderboard(tmp_path: Path) -> None:
+    folder = tmp_path / "experiments"
+    write_experiment(folder, "a", ["seed=1"], [{"model": "m", "kind": "model", "rmse": 1.0}])
+    write_yaml(folder / "b/configs/experiment.yaml", {"name": "b", "overrides": []})
+    assert experiments_on_disk(tmp_path) == ["a"]
+
+
+def test_override_values_keep_the_last_and_read_deletions() -> None:
+    assert override_values(["+a.b=1", "a.b=2", "~c", "model=[x,y]"]) == {
+        "a.b": "2",
+        "c": "deleted",
+        "model": "[x,y]",
+    }

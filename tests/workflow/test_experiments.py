@@ -1,0 +1,212 @@
+"""Sweeps: experiments side by side, sharing their common jobs, compared, reproducible."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.services import require_module
+from tests.workflow.project import SMOKE, copy_project, snakemake
+from tests.workflow.test_pipeline import every_file
+
+# Two tuning budgets of one model: tuning, training and evaluation differ, the data does not.
+SWEEP_A = "tuning.n_trials=2,3 model=[ridge]"
+# Shares its 3-trial point with SWEEP_A.
+SWEEP_B = "tuning.n_trials=3,4 model=[ridge]"
+NAMES_A = ("experiment-smoke_model-ridge__n_trials-2", "experiment-smoke_model-ridge__n_trials-3")
+NAME_B = "experiment-smoke_model-ridge__n_trials-4"
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, int]]:
+    """A fresh project on which SWEEP_A has run once, and its job counts."""
+    workdir = copy_project(tmp_path_factory.mktemp("sweep") / "project")
+    run = snakemake(workdir, SMOKE, sweep=SWEEP_A)
+    assert run.returncode == 0, run.output[-5000:]
+    return workdir, run.job_counts()
+
+
+def test_a_sweep_runs_the_common_jobs_once_and_each_points_own(
+    swept: tuple[Path, dict[str, int]],
+) -> None:
+    _, counts = swept
+    assert {rule: n for rule, n in counts.items() if rule != "config_slice"} == {
+        "ingest": 1,
+        "features": 1,
+        "split": 1,
+        "tune_shard": 4,  # 2 shards per point
+        "tune_best": 2,
+        "train": 2,
+        "evaluate": 2,
+        "importance": 2,
+        "leaderboard": 2,
+        "compare": 1,
+        "all": 1,
+    }
+
+
+def test_each_experiment_has_its_own_folder_and_the_plain_run_none(
+    swept: tuple[Path, dict[str, int]],
+) -> None:
+    workdir, _ = swept
+    for name in NAMES_A:
+        folder = workdir / "results/experiments" / name
+        assert pd.read_csv(folder / "leaderboard.csv")["model"].iloc[0] == "ridge"
+        assert (folder / "champion/model.skops").is_file()
+        record = (folder / "configs/experiment.yaml").read_text()
+        assert "+experiment=smoke" in record and "model=[ridge]" in record
+    # the plain run's folders are not made by a sweep
+    assert not (workdir / "results/leaderboard.csv").exists()
+    assert not (workdir / "results/split").exists()
+
+
+def test_the_comparison_has_a_row_per_experiment_and_model(
+    swept: tuple[Path, dict[str, int]],
+) -> None:
+    workdir, _ = swept
+    table = pd.read_csv(workdir / "results/experiments/comparison.csv")
+    assert list(table.columns[:4]) == ["experiment", "tuning.n_trials", "model", "kind"]
+    assert "rmse" in table.columns
+    assert sorted(set(table["experiment"])) == sorted(NAMES_A)
+    models = table[table["kind"] == "model"]
+    assert sorted(models["tuning.n_trials"]) == [2, 3]
+    assert len(table) == 2 * 3  # ridge and the two baselines per experiment
+    png = workdir / "results/experiments/comparison.png"
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_b_a_shares_and_switching_back_is_free(swept: tuple[Path, dict[str, int]]) -> None:
+    workdir, _ = swept
+    b = snakemake(workdir, SMOKE, sweep=SWEEP_B)
+    assert b.returncode == 0, b.output[-3000:]
+    counts = {rule: n for rule, n in b.job_counts().items() if rule != "config_slice"}
+    # the 3-trial point is SWEEP_A's: only the 4-trial point's jobs run
+    assert counts == {
+        "tune_shard": 2,
+        "tune_best": 1,
+        "train": 1,
+        "evaluate": 1,
+        "importance": 1,
+        "leaderboard": 1,  # the 3-trial experiment is A's, by name and configuration
+        "compare": 1,
+        "all": 1,
+    }
+    table = pd.read_csv(workdir / "results/experiments/comparison.csv")
+    assert NAME_B in set(table["experiment"]) and set(NAMES_A) <= set(table["experiment"])
+    before = every_file(workdir)
+    again = snakemake(workdir, SMOKE, sweep=SWEEP_A)
+    assert again.returncode == 0, again.output[-3000:]
+    assert "Nothing to be done" in again.output, again.output[-3000:]
+    assert every_file(workdir) == before
+
+
+def test_a_dry_run_of_another_sweep_changes_nothing(swept: tuple[Path, dict[str, int]]) -> None:
+    workdir, _ = swept
+    before = every_file(workdir)
+    dry = snakemake(workdir, SMOKE, "--dry-run", sweep="tuning.n_trials=5,6 model=[ridge]")
+    assert dry.returncode == 0, dry.output[-3000:]
+    assert dry.job_counts()["tune_shard"] == 4
+    assert every_file(workdir) == before
+
+
+def test_an_experiments_leaderboard_equals_a_plain_runs(swept: tuple[Path, dict[str, int]]) -> None:
+    workdir, _ = swept
+    plain = snakemake(workdir, f"{SMOKE} tuning.n_trials=2 model=[ridge]")
+    assert plain.returncode == 0, plain.output[-3000:]
+    experiment = workdir / "results/experiments" / NAMES_A[0]
+    assert (workdir / "results/leaderboard.csv").read_bytes() == (
+        experiment / "leaderboard.csv"
+    ).read_bytes()
+    assert (workdir / "results/champion/metrics.json").read_bytes() == (
+        experiment / "champion/metrics.json"
+    ).read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("sweep", "extra", "expected"),
+    [
+        ("tuning.n_trials=2,-1", {}, "sweep point n_trials--1: tuning.n_trials"),
+        ("seed=13,013", {}, "resolve to the same configuration"),
+        ("empty", {}, "conf/sweep/empty.yaml: a sweep file holds params"),
+        ("tuning.n_trails=2,3", {}, "n_trails"),
+        (
+            "tuning.n_trials=2,3,4",
+            {"sweep_max_points": "2"},
+            "3 points, more than the maximum of 2",
+        ),
+        ("task=arr_delay,delayed model=[ridge]", {}, "changes the task's kind"),
+        ("data=nycflights13,seattle_weather", {}, "sweep point data-seattle_weather: task.target"),
+        ("tuning.n_trials=2", {}, "gives each key one value"),
+        ("no_such_sweep", {}, "sweep=no_such_sweep: no file conf/sweep/no_such_sweep.yaml"),
+    ],
+)
+def test_a_bad_sweep_is_refused_with_one_line_and_nothing_run(
+    tmp_path: Path, sweep: str, extra: dict[str, str], expected: str
+) -> None:
+    workdir = copy_project(tmp_path / "project")
+    (workdir / "conf/sweep").mkdir(exist_ok=True)
+    (workdir / "conf/sweep/empty.yaml").write_text("params: {}\n")
+    run = snakemake(workdir, SMOKE, sweep=sweep, **extra)
+    assert run.returncode != 0
+    lines = [line for line in run.output.splitlines() if line.startswith("snakeml:")]
+    assert len(lines) == 1, run.output[-3000:]
+    assert expected in lines[0], lines[0]
+    assert not (workdir / "results").exists()
+    assert not (workdir / "data/raw").exists()
+
+
+def test_tracking_logs_each_experiment_once_to_a_real_mlflow_store(
+    swept: tuple[Path, dict[str, int]],
+) -> None:
+    require_module("mlflow", "make venv-tracking")
+    from mlflow import MlflowClient
+
+    workdir, _ = swept
+    tracked = f"{SMOKE} tracking.mlflow=true"
+    run = snakemake(workdir, tracked, sweep=SWEEP_A)
+    assert run.returncode == 0, run.output[-3000:]
+    counts = run.job_counts()
+    assert counts["track"] == 2
+    assert not {"tune_shard", "train", "leaderboard"} & set(counts)  # tracking is not the result
+    client = MlflowClient(tracking_uri=f"sqlite:///{workdir}/results/mlflow/mlflow.db")
+    experiment = client.get_experiment_by_name("snakeml")
+    runs = client.search_runs([experiment.experiment_id])
+    assert sorted(r.info.run_name for r in runs) == sorted(NAMES_A)
+    for found in runs:
+        name = found.info.run_name
+        leaderboard = pd.read_csv(workdir / "results/experiments" / name / "leaderboard.csv")
+        ridge = leaderboard.set_index("model").loc["ridge"]
+        assert found.data.metrics["ridge.rmse"] == pytest.approx(ridge["rmse"])
+        assert found.data.params["tuning.n_trials"] == name.rsplit("-", 1)[1]
+        assert found.data.params["models"] == "ridge"
+        assert found.data.tags["snakeml.experiment"] == name
+        assert found.info.status == "FINISHED"
+        artifacts = {a.path for a in client.list_artifacts(found.info.run_id)}
+        assert {"leaderboard.csv", "champion", "ridge"} <= artifacts
+        champion = {a.path for a in client.list_artifacts(found.info.run_id, "champion")}
+        assert "champion/model.skops" in champion
+    again = snakemake(workdir, tracked, sweep=SWEEP_A)
+    assert "Nothing to be done" in again.output, again.output[-3000:]
+    forced = snakemake(workdir, tracked, "--forcerun", "track", sweep=SWEEP_A)
+    assert forced.returncode == 0, forced.output[-3000:]
+    assert len(client.search_runs([experiment.experiment_id])) == 2  # nothing new logged
+
+
+def test_an_unreachable_tracking_store_stops_the_run_before_any_job(tmp_path: Path) -> None:
+    require_module("mlflow", "make venv-tracking")
+    workdir = copy_project(tmp_path / "project")
+    run = snakemake(
+        workdir,
+        f"{SMOKE} tracking.mlflow=true tracking.uri=http://127.0.0.1:9",
+        sweep="tuning.n_trials=2,3 model=[ridge]",
+    )
+    assert run.returncode != 0
+    lines = [line for line in run.output.splitlines() if line.startswith("snakeml:")]
+    assert len(lines) == 1, run.output[-3000:]
+    assert (
+        "tracking.uri http://127.0.0.1:9: the MLflow tracking store cannot be reached" in (lines[0])
+    )
+    assert not (workdir / "data/raw").exists()
+    assert not (workdir / "results").exists()
