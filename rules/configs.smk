@@ -13,10 +13,11 @@ rule config_slice:
     wildcard_constraints:
         root=rf"(/shared/\w+/[0-9a-f]{{12}})?|{EXPERIMENT_ROOT}",
     localrule: True
+    conda:
+        "../environment.yml"
     params:
         text=slice_text,
-    run:
-        from snakeml.io import write_text_atomic
-
-        write_text_atomic(output[0], params.text)
-        Path(log[0]).write_text(f"wrote {output[0]}\n", encoding="utf-8")
+    # A shell job, not run: a run: job is executed by a Snakemake that reads the whole
+    # workflow again (a few seconds each, more with a sweep's points to compose).
+    shell:
+        "printf '%s' {params.text:q} > {output:q} && echo 'wrote {output}' > {log:q}"

@@ -90,32 +90,55 @@ def best_per_experiment(table: pd.DataFrame, metric: str) -> pd.DataFrame:
     return ranked.groupby("experiment", sort=False).head(1).reset_index(drop=True)
 
 
+def _short_names(names: Sequence[str]) -> tuple[list[str], str]:
+    """The names without the part before ``__`` that they all share, and that part."""
+    prefixes = {name.split("__", 1)[0] for name in names if "__" in name}
+    if len(prefixes) == 1 and all("__" in name for name in names):
+        prefix = prefixes.pop()
+        return [name.split("__", 1)[1] for name in names], prefix
+    return list(names), ""
+
+
 def plot_comparison(table: pd.DataFrame, metric: str, target: str | Path) -> None:
-    """Horizontal bars: each experiment's best model by ``metric``, its model named on the bar,
-    with every other model of the experiment as a dot."""
+    """Each experiment's models by ``metric`` (one marker per model), its best one ringed.
+
+    The axis spans the values, not zero: experiments differ by little next to the metric.
+    """
     from snakeml.plots import figure
     from snakeml.task_kinds import metric_label
 
     best = best_per_experiment(table, metric)
     models = table[table["kind"] == "model"] if "kind" in table.columns else table
+    labels, prefix = _short_names(list(best["experiment"]))
     order = {name: position for position, name in enumerate(best["experiment"])}
-    with figure(target, width=8.0, height=0.45 * len(best) + 1.6) as ax:
-        ax.barh(list(order.values()), best[metric], color="#8fb3d9")
-        for position, (model, value) in enumerate(zip(best["model"], best[metric], strict=True)):
-            ax.text(value, position, f" {model}", va="center", fontsize=8)
+    markers = "osD^v<>ph*"
+    with figure(target, width=8.0, height=0.4 * len(best) + 1.8) as ax:
+        for index, (model, rows) in enumerate(models.groupby("model", sort=True)):
+            ax.scatter(
+                rows[metric],
+                rows["experiment"].map(order),
+                marker=markers[index % len(markers)],
+                s=28,
+                zorder=3,
+                label=model,
+            )
         ax.scatter(
-            models[metric],
-            models["experiment"].map(order),
-            color="#1f4e79",
-            s=12,
-            zorder=3,
-            label="every model",
+            best[metric],
+            best["experiment"].map(order),
+            s=150,
+            facecolors="none",
+            edgecolors="black",
+            linewidths=1.0,
+            zorder=2,
+            label="best of the experiment",
         )
-        ax.set_yticks(list(order.values()), list(order))
+        ax.set_yticks(list(order.values()), labels)
         ax.invert_yaxis()
-        ax.set_xlabel(f"test {metric_label(metric)} (bar: the experiment's best model)")
-        ax.set_title(f"Test {metric_label(metric)} per experiment")
-        ax.legend(loc="lower right", fontsize=8)
+        ax.grid(axis="x", linewidth=0.5, alpha=0.5)
+        ax.set_xlabel(f"test {metric_label(metric)}")
+        title = f"Test {metric_label(metric)} per experiment"
+        ax.set_title(f"{title}\n(each after {prefix})" if prefix else title, fontsize=10)
+        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
 
 
 def run_compare(

@@ -7,7 +7,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from snakeml.compare import best_per_experiment, comparison_table, override_values
+from snakeml.compare import (
+    best_per_experiment,
+    comparison_table,
+    override_values,
+    plot_comparison,
+)
 from snakeml.config import rule_slice_texts, sweep_experiments
 from snakeml.errors import ConfigError
 from snakeml.experiments import (
@@ -154,6 +159,8 @@ def test_the_comparison_shows_the_overrides_that_differ_then_the_metrics(tmp_pat
     assert best[["experiment", "model"]].values.tolist() == [["a", "hgb"], ["b", "ridge"]]
     greater = table.assign(r2=[0.3, 0.1, -0.1, 0.2, -0.1])
     assert best_per_experiment(greater, "r2")["model"].tolist() == ["hgb", "ridge"]
+    plot_comparison(table, "rmse", tmp_path / "comparison.png")
+    assert (tmp_path / "comparison.png").read_bytes()[:4] == b"\x89PNG"
     with pytest.raises(ConfigError, match="no log_loss column"):
         best_per_experiment(table, "log_loss")
     with pytest.raises(ConfigError, match="has a leaderboard"):
