@@ -162,6 +162,17 @@ def rule_config(name):
     return f"{RULE_CONFIGS}/{name}.yaml"
 
 
+def experiment_labels(labels):
+    """Report labels of an output below results<root>/: an experiment's name first, in a sweep."""
+
+    def labelled(wildcards):
+        if wildcards.root in EXPERIMENT_AT:
+            return {"experiment": EXPERIMENT_AT[wildcards.root].name, **labels}
+        return dict(labels)
+
+    return labelled
+
+
 def job_config(name):
     """Path of a job's slice below its folder: results<root>/configs/<name>.yaml."""
     return f"results{{root}}/configs/{name}.yaml"

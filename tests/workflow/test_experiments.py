@@ -77,6 +77,18 @@ def test_the_comparison_has_a_row_per_experiment_and_model(
     assert png.read_bytes()[:4] == b"\x89PNG"
 
 
+def test_the_sweeps_report_has_a_page_of_experiments(swept: tuple[Path, dict[str, int]]) -> None:
+    workdir, _ = swept
+    report = workdir / "results/experiments/report.html"
+    run = snakemake(workdir, SMOKE, "--report", str(report), sweep=SWEEP_A)
+    assert run.returncode == 0, run.output[-3000:]
+    html = report.read_text()
+    assert '"Experiments"' in html  # the category of comparison.csv and .png
+    assert "comparison.csv" in html and "comparison.png" in html
+    for name in NAMES_A:  # each experiment's leaderboard, labelled with its name
+        assert name in html
+
+
 def test_a_b_a_shares_and_switching_back_is_free(swept: tuple[Path, dict[str, int]]) -> None:
     workdir, _ = swept
     b = snakemake(workdir, SMOKE, sweep=SWEEP_B)
