@@ -292,7 +292,7 @@ def evaluate_outputs_files():
 
 def evaluate_outputs():
     """The evaluate rule's named outputs (snakeml.outputs), figures marked for the report."""
-    return model_outputs({**evaluate_files(KIND), **breakdown_files(GROUP_NAMES, PERIOD, KIND)})
+    return model_outputs(evaluate_outputs_files())
 
 
 def importance_outputs():
@@ -339,10 +339,7 @@ def get_experiment_outputs(experiment):
     """What one experiment is for: its leaderboard and champion, its record, and each model's
     evaluation and tuning files in the folders of the jobs that write them."""
     own = f"results{experiment.root}"
-    evaluate = [
-        *evaluate_files(KIND).values(),
-        *breakdown_files(GROUP_NAMES, PERIOD, KIND).values(),
-    ]
+    evaluate = evaluate_outputs_files().values()
     roots = experiment.roots
     return [
         *(f"{own}/{name}" for name in LEADERBOARD_FILES),
@@ -387,30 +384,33 @@ def result_overrides(root):
     return list(OVERRIDES) if root == "" else list(EXPERIMENT_AT[root].overrides)
 
 
-def get_tracked_files(wildcards):
-    """What a result's MLflow run holds, by artifact folder (``hgb__evaluation`` is
-    hgb/evaluation): the leaderboard, the champion's files, each model's figures."""
+def tracked_artifacts(wildcards):
+    """What a result's MLflow run holds, by artifact folder ("" is the run's root): the
+    leaderboard, the champion's files, each model's figures (<model>/evaluation, /tuning)."""
     own = f"results{wildcards.root}"
-    files = {
-        "leaderboard": f"{own}/leaderboard.csv",
-        "champion": f"{own}/champion/metrics.json",
-        "root": [f"{own}/leaderboard.csv"],
-        "champion_files": [f"{own}/{name}" for name in LEADERBOARD_FILES if "/" in name],
+    artifacts = {
+        "": [f"{own}/leaderboard.csv"],
+        "champion": [f"{own}/{name}" for name in LEADERBOARD_FILES if name.startswith("champion/")],
     }
     figures = {key: name for key, name in evaluate_outputs_files().items() if key in FIGURES}
     for m in experiment_models(wildcards):
-        files[f"{m}__evaluation"] = [
+        artifacts[f"{m}/evaluation"] = [
             experiment_file(wildcards, f"{rule}/{m}", f"evaluation/{m}/{name}")
             for rule, names in (("evaluate", figures), ("importance", IMPORTANCE_FILES))
             for key, name in names.items()
             if key in FIGURES
         ]
-        files[f"{m}__tuning"] = [
+        artifacts[f"{m}/tuning"] = [
             experiment_file(wildcards, f"tune_best/{m}", f"tuning/{m}/{name}")
             for name in TUNING_FILES
             if name.endswith(".png")
         ]
-    return files
+    return artifacts
+
+
+def get_tracked_files(wildcards):
+    """Every file of tracked_artifacts, as the track rule's inputs."""
+    return [path for paths in tracked_artifacts(wildcards).values() for path in paths]
 
 
 # The results an MLflow run is logged for: the plain run's, or each experiment's.

@@ -6,7 +6,9 @@
 
 rule track:
     input:
-        unpack(get_tracked_files),
+        leaderboard="results{root}/leaderboard.csv",
+        champion="results{root}/champion/metrics.json",
+        artifacts=get_tracked_files,
     output:
         record="results{root}/tracking/mlflow.json",
     log:
@@ -22,5 +24,6 @@ rule track:
         name=lambda wildcards: result_name(wildcards.root),
         overrides=lambda wildcards: result_overrides(wildcards.root),
         models=experiment_models,
+        artifacts=tracked_artifacts,
     script:
         "../scripts/track.py"

@@ -8,13 +8,9 @@ from snakeml.tracking import log_experiment
 
 
 def main(smk) -> None:
-    # Every named input but the leaderboard and champion is an artifact folder of the run.
     artifacts = {
-        "" if key == "root" else key.replace("__", "/"): [Path(p) for p in paths]
-        for key, paths in smk.input.items()
-        if key not in ("leaderboard", "champion")
+        folder: [Path(path) for path in paths] for folder, paths in smk.params.artifacts.items()
     }
-    artifacts["champion"] = artifacts.pop("champion_files")
     record = log_experiment(
         uri=smk.params.uri,
         experiment=smk.params.experiment,

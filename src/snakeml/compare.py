@@ -72,6 +72,11 @@ def comparison_table(folder: str | Path, names: Sequence[str]) -> pd.DataFrame:
     return settings.merge(table[["experiment", *columns]], on="experiment", how="right")
 
 
+def _models(table: pd.DataFrame) -> pd.DataFrame:
+    """The comparison's model rows (baselines aside)."""
+    return table[table["kind"] == "model"] if "kind" in table.columns else table
+
+
 def best_per_experiment(table: pd.DataFrame, metric: str) -> pd.DataFrame:
     """Each experiment's best model (not baseline) by ``metric`` in its direction.
 
@@ -84,7 +89,7 @@ def best_per_experiment(table: pd.DataFrame, metric: str) -> pd.DataFrame:
             f"the experiments' leaderboards have no {metric} column: compare experiments of one "
             "task kind, or set evaluation.metric to one of their metrics"
         )
-    models = table[table["kind"] == "model"] if "kind" in table.columns else table
+    models = _models(table)
     ascending = not greater_is_better(metric)
     ranked = models.sort_values(["experiment", metric], ascending=[True, ascending])
     return ranked.groupby("experiment", sort=False).head(1).reset_index(drop=True)
@@ -108,7 +113,7 @@ def plot_comparison(table: pd.DataFrame, metric: str, target: str | Path) -> Non
     from snakeml.task_kinds import metric_label
 
     best = best_per_experiment(table, metric)
-    models = table[table["kind"] == "model"] if "kind" in table.columns else table
+    models = _models(table)
     labels, prefix = _short_names(list(best["experiment"]))
     order = {name: position for position, name in enumerate(best["experiment"])}
     markers = "osD^v<>ph*"

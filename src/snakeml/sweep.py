@@ -89,14 +89,33 @@ def _key_labels(keys: Sequence[str]) -> dict[str, str]:
 MAX_NAME = 120
 
 
-def _is_tracking(item: str) -> bool:
-    return item.lstrip("+~").startswith("tracking.")
+def _labelled(pairs: Sequence[tuple[str, str]]) -> str:
+    """``[("tuning.n_trials", "5"), ("model", "[hgb]")]`` -> ``n_trials-5_model-hgb``."""
+    labels = _key_labels([key for key, _ in pairs])
+    return "_".join(f"{labels[key]}-{_label(value)}" for key, value in pairs)
+
+
+def _fixed_label(items: Sequence[str]) -> str:
+    """The ``key=value`` items as a name part, ``tracking.*`` left out."""
+    return _labelled(
+        [
+            (key, value)
+            for key, _, value in (item.partition("=") for item in items if "=" in item)
+            if not key.lstrip("+~").startswith("tracking.")
+        ]
+    )
+
+
+def _capped(name: str) -> str:
+    """``name``, or its first MAX_NAME - 9 characters and 8 hex digits of its SHA-256."""
+    if len(name) <= MAX_NAME:
+        return name
+    return f"{name[: MAX_NAME - 9]}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
 
 
 def run_name(overrides: Sequence[str]) -> str:
     """The plain run's name among experiments: its overrides as labels, or ``default``."""
-    point = Point(name="", overrides=tuple(overrides), choices=())
-    return experiment_name(point).removesuffix("__") or "default"
+    return _capped(_fixed_label(overrides)) or "default"
 
 
 def experiment_name(point: Point, base: Sequence[str] = ()) -> str:
@@ -108,19 +127,8 @@ def experiment_name(point: Point, base: Sequence[str] = ()) -> str:
     MAX_NAME characters is cut and ends in 8 hex digits of its SHA-256.
     """
     swept = {f"{key}={value}" for key, value in point.choices}
-    fixed = [
-        item
-        for item in (*base, *point.overrides)
-        if item not in swept and "=" in item and not _is_tracking(item)
-    ]
-    pairs = [item.split("=", 1) for item in fixed]
-    labels = _key_labels([key for key, _ in pairs])
-    prefix = "_".join(f"{labels[key]}-{_label(value)}" for key, value in pairs)
-    name = f"{prefix}__{point.name}" if prefix else point.name
-    if len(name) > MAX_NAME:
-        digest = hashlib.sha256(name.encode()).hexdigest()[:8]
-        name = f"{name[: MAX_NAME - 9]}-{digest}"
-    return name
+    prefix = _fixed_label([item for item in (*base, *point.overrides) if item not in swept])
+    return _capped(f"{prefix}__{point.name}" if prefix else point.name)
 
 
 def sweep_points(items: str | Sequence[str], max_points: int) -> list[Point]:
@@ -170,11 +178,10 @@ def sweep_points(items: str | Sequence[str], max_points: int) -> list[Point]:
             f"({' x '.join(str(len(values)) for _, values in swept)}); sweep fewer values "
             "or raise the maximum (--config sweep_max_points=N)"
         )
-    labels = _key_labels([key for key, _ in swept])
     points = []
     for combination in itertools.product(*(values for _, values in swept)):
         choices = tuple((key, value) for (key, _), value in zip(swept, combination, strict=True))
-        name = "_".join(f"{labels[key]}-{_label(value)}" for key, value in choices)
+        name = _labelled(choices)
         overrides = (*fixed, *(f"{key}={value}" for key, value in choices))
         points.append(Point(name=name, overrides=overrides, choices=choices))
     names = [point.name for point in points]
