@@ -103,8 +103,10 @@ format: $(STAMP) ## apply ruff and snakefmt formatting
 	$(BIN)/ruff format .
 	$(BIN)/snakefmt .
 
+# The cold pipeline runs first, on an otherwise idle machine, in a fresh copy of the project.
 bench: $(STAMP) ## benchmarks -> results/bench/*.json and a table of figures vs goals (after make run)
-	-$(BIN)/python -m bench.features
+	-$(BIN)/python -m bench.pipeline
+	-$(BIN)/python -m bench.features --factors 1 30
 	-$(BIN)/python -m bench.tuning
 	-$(BIN)/python -m bench.busy
 	$(BIN)/python -m bench.summary

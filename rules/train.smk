@@ -13,6 +13,8 @@ rule train:
         "benchmarks{root}/train/{model}.tsv"
     wildcard_constraints:
         root=shared_root("train"),
+    # Before the scoring jobs: on few cores every model is fitted before any is scored.
+    priority: 1
     conda:
         "../environment.yml"
     threads: RESOURCES["train"]["threads"]

@@ -12,6 +12,8 @@ rule tune_shard:
         "benchmarks{root}/tune_shard/{model}/{shard}.tsv"
     wildcard_constraints:
         root=shared_root("tune_shard"),
+    # Before the scoring jobs: on few cores every model is fitted before any is scored.
+    priority: 1
     conda:
         "../environment.yml"
     threads: RESOURCES["tune_shard"]["threads"]
@@ -48,6 +50,8 @@ rule tune_best:
         "logs{root}/tune_best/{model}.log",
     wildcard_constraints:
         root=shared_root("tune_best"),
+    # Before the scoring jobs: on few cores every model is fitted before any is scored.
+    priority: 1
     conda:
         "../environment.yml"
     threads: RESOURCES["tune_best"]["threads"]

@@ -453,6 +453,13 @@ def _check_tuning(tuning: dict[str, Any], split: dict[str, Any]) -> None:
             f"{2 * (n_folds + 1)} train and valid rows, but split.max_train_rows + "
             f"split.max_eval_rows keep {sum(caps)}: lower tuning.n_folds or raise the caps"
         )
+    max_rows = tuning["max_rows"]
+    _require(
+        max_rows is None or max_rows >= 2 * (n_folds + 1),
+        "tuning.max_rows",
+        f"{max_rows} rows are too few for {n_folds} time-ordered folds: set it to at least "
+        f"{2 * (n_folds + 1)}, or null to fold every train and valid row",
+    )
     _require(
         tuning["pruner"] in PRUNERS,
         "tuning.pruner",

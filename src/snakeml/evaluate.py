@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 
 from snakeml.errors import DataError
-from snakeml.importance import sample_rows
 from snakeml.io import atomic_path, write_csv, write_json
 from snakeml.models import feature_frame, limit_threads, load_model, target_vector
 from snakeml.plots import (
@@ -28,6 +27,7 @@ from snakeml.plots import (
     plot_predicted_vs_actual,
     plot_residuals_by,
 )
+from snakeml.split import sample_rows
 from snakeml.task_kinds import (
     BINARY,
     REGRESSION,

@@ -18,6 +18,7 @@ from snakeml.errors import DataError
 from snakeml.io import write_csv
 from snakeml.models import feature_frame, limit_threads, load_model, target_vector
 from snakeml.plots import plot_importances
+from snakeml.split import sample_rows
 from snakeml.task_kinds import (
     REGRESSION,
     greater_is_better,
@@ -29,14 +30,6 @@ from snakeml.task_kinds import (
 from snakeml.train import read_decision
 
 log = logging.getLogger(__name__)
-
-
-def sample_rows(frame: pd.DataFrame, max_rows: int, seed: int) -> pd.DataFrame:
-    """A deterministic sample of at most ``max_rows`` rows, in their original order."""
-    if len(frame) <= max_rows:
-        return frame
-    rng = np.random.default_rng(seed)
-    return frame.iloc[np.sort(rng.choice(len(frame), size=max_rows, replace=False))]
 
 
 def permutation_importances(
@@ -126,12 +119,23 @@ def family_importances(
 
 
 def summarize_importances(importances: pd.DataFrame, key: str) -> pd.DataFrame:
-    """Mean and standard deviation (ddof=0, as scikit-learn) per ``key``, best first."""
-    summary = (
-        importances.groupby(key, sort=False)["importance"]
-        .agg(mean="mean", std=lambda v: float(np.std(v)))
-        .reset_index()
-    )
+    """Mean, standard deviation and a 95 % confidence interval of the mean per ``key``.
+
+    ``std`` has ddof=0, as scikit-learn's ``importances_std``. The interval is Student's t over
+    the repeats: mean +- t(0.975, n - 1) * s / sqrt(n), with ``s`` the ddof=1 standard
+    deviation of the ``n`` repeats; it spans the shuffles' noise on these rows, not the
+    sampling of the rows. NaN with a single repeat. Best first.
+    """
+    from scipy.stats import t
+
+    grouped = importances.groupby(key, sort=False)["importance"]
+    summary = grouped.agg(
+        mean="mean", std=lambda v: float(np.std(v)), sem="sem", n="count"
+    ).reset_index()
+    half = t.ppf(0.975, summary["n"] - 1) * summary["sem"]
+    summary["ci95_low"] = summary["mean"] - half
+    summary["ci95_high"] = summary["mean"] + half
+    summary = summary.drop(columns=["sem", "n"])
     return summary.sort_values(["mean", key], ascending=[False, True], ignore_index=True)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -19,6 +19,9 @@ import pyarrow.parquet as pq
 
 from snakeml.errors import DataError
 from snakeml.io import write_parquet
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +35,17 @@ def cap_rows(table: pa.Table, max_rows: int | None, seed: int) -> pa.Table:
     rng = np.random.default_rng(seed)
     keep = np.sort(rng.choice(table.num_rows, size=max_rows, replace=False))
     return table.take(pa.array(keep))
+
+
+def sample_rows(frame: pd.DataFrame, max_rows: int | None, seed: int) -> pd.DataFrame:
+    """A deterministic sample of at most ``max_rows`` rows of ``frame``, in their original order.
+
+    ``max_rows=None`` keeps every row. The same ``seed`` gives the same rows.
+    """
+    if max_rows is None or len(frame) <= max_rows:
+        return frame
+    rng = np.random.default_rng(seed)
+    return frame.iloc[np.sort(rng.choice(len(frame), size=max_rows, replace=False))]
 
 
 def boundary(value: str, column_type: pa.DataType, time_zone: str) -> pa.Scalar:

@@ -36,6 +36,7 @@ from snakeml.models import (
     suggest_params,
     target_vector,
 )
+from snakeml.split import sample_rows
 from snakeml.storage import display_url, open_storage
 from snakeml.task_kinds import (
     REGRESSION,
@@ -168,11 +169,18 @@ def fold_scores(
 def make_objective(frame: pd.DataFrame, settings: dict[str, Any], shard: int, threads: int) -> Any:
     """The objective: mean loss over the folds, each fold reported for pruning.
 
-    A classifier's folds must each hold two classes or more, in their fit and scored rows.
+    ``frame`` is in time order. With ``tuning.max_rows`` set, the folds are cut from a seeded
+    sample of that many of its rows, still in time order (the same rows for every trial and
+    shard): each fit costs a fraction of one on every row, and the sample spans the whole
+    period. A classifier's folds must each hold two classes or more, in their fit and scored
+    rows.
     """
     import optuna
 
     columns, model, tuning = settings["columns"], settings["model"], settings["tuning"]
+    if tuning["max_rows"] is not None and len(frame) > tuning["max_rows"]:
+        log.info("tuning folds a sample of %d of %d rows", tuning["max_rows"], len(frame))
+        frame = sample_rows(frame, tuning["max_rows"], settings["seed"]).reset_index(drop=True)
     kind = settings.get("kind", REGRESSION)
     x, y = feature_frame(frame, columns), target_vector(frame, columns, kind)
     classes = check_target(kind, y, columns["target"])

@@ -20,12 +20,15 @@ def test_each_figure_is_read_and_judged_in_its_direction(tmp_path):
     )  # fmt: skip
     write(tmp_path, "tuning.json", {"shards": {"speedup_2_vs_1": 1.7}})
     write(tmp_path, "busy.json", {"ratio_2_vs_1_thread": 1.2})
+    write(tmp_path, "pipeline.json", {"ratio_pipeline_vs_bare": 2.4})
     rows = {row["figure"]: row for row in summarise(tmp_path)}
     assert rows["feature build x30, time vs pandas"]["value"] == 0.41
     assert rows["feature build x30, time vs pandas"]["met"] is True
     assert rows["feature build x30, peak memory vs pandas"]["met"] is False
     assert rows["tuning, trials per minute 2 vs 1 shards"]["met"] is True  # >= 1.7, equal
     assert rows["fit on a busy machine, 2 vs 1 thread"]["met"] is False
+    assert rows["cold pipeline vs its bare model fits"]["value"] == 2.4
+    assert rows["cold pipeline vs its bare model fits"]["met"] is True
     assert rows["no-op snakemake vs import snakemake.cli"]["note"] == "no benchmark yet"
 
 

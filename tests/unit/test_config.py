@@ -74,6 +74,7 @@ def test_compose_default_config(cfg):
         "timeout_seconds": None,
         "metric": "rmse",
         "n_folds": 3,
+        "max_rows": 50000,
         "startup_trials": 2,
         "pruner": "median",
         "pooled": False,
@@ -323,6 +324,8 @@ def test_compose_smoke_experiment(conf_dir):
             ["tuning.n_shards", "9 shards for 8 trials", "raise tuning.n_trials"],
         ),
         ("tuning.n_folds=1", ["tuning.n_folds = 1", "an integer >= 2"]),
+        ("tuning.max_rows=7", ["tuning.max_rows", "7 rows are too few for 3", "at least 8"]),
+        ("tuning.max_rows=0", ["tuning.max_rows = 0", "an integer >= 1"]),
         ("tuning.pruner=hyperband", ["tuning.pruner", "'hyperband'"]),
         ("tuning.startup_trials=-1", ["tuning.startup_trials"]),
         (
@@ -535,7 +538,7 @@ def test_rule_slices_hold_only_what_each_rule_uses(cfg):
         "columns": columns,
         "families": DECLARATION.families(),
         "task": {"target": "arr_delay", "label": "arrival delay", "units": "minutes"},
-        "importance": {"repeats": 5, "max_rows": 10000, "random_state": 13},
+        "importance": {"repeats": 5, "max_rows": 5000, "random_state": 13},
     }
     assert slices["predict"] == {
         **slices["features"],
@@ -687,7 +690,8 @@ def test_export_rewrites_a_hand_edited_slice(cfg, tmp_path):
     [
         (
             "+tuning.n_trails=3",
-            "tuning.n_trails: no such setting (did you mean tuning.n_trials? tuning has metric,",
+            "tuning.n_trails: no such setting (did you mean tuning.n_trials? tuning has "
+            "max_rows, metric,",
         ),
         ("+foo=1", "foo: no such setting (the configuration has data, evaluation,"),
         ("+resources.train.cpus=4", "resources.train.cpus: no such setting ("),

@@ -17,11 +17,11 @@ from snakeml.importance import (
     feature_groups,
     permutation_importances,
     run_importance,
-    sample_rows,
     summarize_importances,
 )
 from snakeml.models import build_pipeline, feature_frame, save_model, target_vector
 from snakeml.plots import plot_importances
+from snakeml.split import sample_rows
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
@@ -129,6 +129,15 @@ def test_summarize_importances_mean_and_std_best_first():
     assert summary["feature"].tolist() == ["a", "b"]
     assert summary["mean"].tolist() == pytest.approx([1.5, 0.2])
     assert summary["std"].tolist() == pytest.approx([0.5, 0.1])  # ddof=0 like scikit-learn
+    # Student's t over two repeats: mean +- t(0.975, 1) * s / sqrt(2), t(0.975, 1) = 12.7062
+    mean, half = np.array([1.5, 0.2]), 12.706205 * np.array([0.5, 0.1])
+    assert summary["ci95_low"].tolist() == pytest.approx(mean - half)
+    assert summary["ci95_high"].tolist() == pytest.approx(mean + half)
+
+
+def test_summarize_importances_single_repeat_has_no_interval():
+    summary = summarize_importances(IMPORTANCES[IMPORTANCES["repeat"] == 0], "feature")
+    assert summary["ci95_low"].isna().all() and summary["ci95_high"].isna().all()
 
 
 def test_plot_importances_writes_a_png(tmp_path):
@@ -172,7 +181,7 @@ def test_run_importance_writes_long_tables_summaries_and_plots(importance_inputs
         "origin": "route",
     }
     summary = pd.read_csv(outputs["summary"])
-    assert list(summary.columns) == ["feature", "family", "mean", "std"]
+    assert list(summary.columns) == ["feature", "family", "mean", "std", "ci95_low", "ci95_high"]
     assert summary["feature"].iloc[0] == "distance"
     np.testing.assert_allclose(
         summary.set_index("feature")["mean"].sort_index(),

@@ -132,6 +132,19 @@ def test_a_shard_runs_its_budget_with_every_fold_reported(tune_settings, frame, 
     assert (trials["duration_seconds"] >= 0).all()
 
 
+def test_max_rows_folds_a_seeded_sample_of_the_rows(tune_settings, frame, tmp_path, caplog):
+    settings = tune_settings("ridge", n_trials=2, pruner="none", max_rows=60)
+    with caplog.at_level("INFO", logger="snakeml.tune"):
+        sampled = shard(frame, settings, tmp_path=tmp_path / "a")
+    assert f"tuning folds a sample of 60 of {len(frame)} rows" in caplog.text
+    again = shard(frame, settings, tmp_path=tmp_path / "b")
+    whole = shard(frame, tune_settings("ridge", n_trials=2, pruner="none"), tmp_path=tmp_path)
+    # Same sampled rows every time; other rows than the whole frame's, so other scores.
+    np.testing.assert_array_equal(sampled["value"], again["value"])
+    np.testing.assert_array_equal(params_of(sampled), params_of(whole))
+    assert not np.allclose(sampled["value"], whole["value"])
+
+
 def test_r2_is_maximised(tune_settings, frame, tmp_path):
     trials = shard(frame, tune_settings("ridge", metric="r2"), tmp_path=tmp_path)
     np.testing.assert_allclose(trials["value"], -trials["cv_r2"])
