@@ -74,7 +74,7 @@ def test_compose_default_config(cfg):
         "timeout_seconds": None,
         "metric": "rmse",
         "n_folds": 3,
-        "max_rows": 50000,
+        "max_rows": 25000,
         "startup_trials": 2,
         "pruner": "median",
         "pooled": False,
@@ -538,7 +538,7 @@ def test_rule_slices_hold_only_what_each_rule_uses(cfg):
         "columns": columns,
         "families": DECLARATION.families(),
         "task": {"target": "arr_delay", "label": "arrival delay", "units": "minutes"},
-        "importance": {"repeats": 5, "max_rows": 5000, "random_state": 13},
+        "importance": {"repeats": 5, "max_rows": 3000, "random_state": 13},
     }
     assert slices["predict"] == {
         **slices["features"],

@@ -112,6 +112,26 @@ def test_family_importances_permute_a_family_together(fitted, columns):
     assert families.equals(family_importances(pipeline, x, y, groups, repeats=3, seed=0))
 
 
+def test_repeats_are_predicted_stacked_with_the_values_of_one_call_each(
+    fitted, columns, monkeypatch
+):
+    pipeline, _, test = fitted
+    x, y = feature_frame(test, columns), target_vector(test, columns)
+    calls = []
+    predict = pipeline.predict
+    monkeypatch.setattr(
+        pipeline, "predict", lambda frame: calls.append(len(frame)) or predict(frame)
+    )
+    stacked = permutation_importances(pipeline, x, y, repeats=3, seed=0)
+    # the reference, then one call per column over its three repeats
+    assert calls == [len(x)] + [3 * len(x)] * 4
+    calls.clear()
+    monkeypatch.setattr("snakeml.importance.STACKED_ROWS", len(x))
+    one_by_one = permutation_importances(pipeline, x, y, repeats=3, seed=0)
+    assert calls == [len(x)] * (1 + 4 * 3)
+    pd.testing.assert_frame_equal(stacked, one_by_one, check_exact=False, rtol=1e-9)
+
+
 def test_family_importances_needs_a_repeat(fitted, columns):
     pipeline, _, test = fitted
     x, y = feature_frame(test, columns), target_vector(test, columns)
