@@ -114,6 +114,8 @@ def main() -> int:
     }
     result: dict[str, object] = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        # set, every run compiles the modules of src/ (no __pycache__ there) again
+        "PYTHONDONTWRITEBYTECODE": os.environ.get("PYTHONDONTWRITEBYTECODE", ""),
         "commands": {
             name: shlex.join([Path(command[0]).name, *command[1:]])
             for name, command in commands.items()
