@@ -75,7 +75,10 @@ def cache_key(root: str | Path, inputs: Any) -> str | None:
     add(json.dumps([FORMAT, sys.version, str(root), inputs], sort_keys=True, default=repr))
     for folder, suffix in ((root / "conf", ""), (root / "sql", ""), (PACKAGE_DIR, ".py")):
         for path in _files(folder, suffix):
-            content = path.read_bytes()
+            try:
+                content = path.read_bytes()
+            except OSError:  # unreadable: composing says so, in its own words
+                return None
             if folder.name == "conf" and ENVIRONMENT_RESOLVER in content:
                 return None
             add(str(path.relative_to(folder.parent)))

@@ -152,6 +152,18 @@ def test_a_configuration_reading_the_environment_is_never_cached(project, compos
     assert not cache_file(project).exists()
 
 
+def test_an_unreadable_file_under_conf_means_no_key(project, monkeypatch):
+    read_bytes = Path.read_bytes
+
+    def refuse(path):
+        if path.name == "config.yaml":
+            raise PermissionError(13, "Permission denied")
+        return read_bytes(path)
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    assert cache_key(project, {"overrides": []}) is None
+
+
 @pytest.mark.parametrize(
     "damage",
     [
