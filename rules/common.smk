@@ -11,14 +11,11 @@ sys.path.insert(0, LIBRARY)
 from snakeml.cluster import check_fits_node, slurm_largest_node
 from snakeml.config import (
     check_estimator_settings,
-    compose_config,
-    declaration_of,
+    load_workflow_config,
     model_names,
     rewrite_changed_slices,
-    rule_slice_texts,
-    sweep_experiments,
-    workflow_overrides,
 )
+from snakeml.config_cache import CACHE_FILE
 from snakeml.command_line import runs_jobs
 from snakeml.dataset import table_files
 from snakeml.errors import ConfigError
@@ -61,22 +58,27 @@ if workflow.exec_mode == ExecMode.DEFAULT:
         print(LOCK_LINE, file=sys.stderr)
 
 try:
-    # The models' params against scikit-learn's constraints cost an import of scikit-learn:
-    # checked in onstart, which a run reaches before its first job, and only when it has jobs.
-    OVERRIDES = workflow_overrides(config)
-    CFG = compose_config(OVERRIDES, CONF_DIR, estimators=False)
-    DECLARATION = declaration_of(CFG, workflow.basedir)
-    # --config sweep="key=a,b ...": the experiments, each composed and checked before any job.
-    EXPERIMENTS = sweep_experiments(config, OVERRIDES, CFG, CONF_DIR, DECLARATION)
+    # The configuration, its rule slices and, with --config sweep="key=a,b ...", the
+    # experiments, each composed and checked before any job. Kept in .snakemake/ and read back
+    # while conf/, sql/, the overrides, the sweep and the code stay the same
+    # (snakeml.config_cache): a run with nothing to do skips Hydra. The models' params against
+    # scikit-learn's constraints cost an import of scikit-learn: checked in onstart, which a
+    # run reaches before its first job, and only when it has jobs.
+    LOADED = load_workflow_config(
+        config, workflow.basedir, cache_file=Path(workflow.basedir) / CACHE_FILE
+    )
 except ConfigError as exc:
     sys.exit(f"snakeml: {exc}")
+OVERRIDES = LOADED.overrides
+CFG = LOADED.cfg
+EXPERIMENTS = LOADED.experiments
 
 # Each rule's slice is the output of a config_slice job (rules/configs.smk) whose param is the
 # slice's text, so Snakemake's params trigger plans the rules a change reaches, and a dry run
 # shows them without writing anything. A run also rewrites a changed slice before it plans: its
 # newer time reruns what reads it even where Snakemake has no record of the old text (results
 # pulled with DVC, a .snakemake folder removed).
-SLICE_TEXTS = rule_slice_texts(CFG, declaration=DECLARATION)
+SLICE_TEXTS = LOADED.slice_texts
 RULE_CONFIG_FILES = [f"{RULE_CONFIGS}/{key}.yaml" for key in SLICE_TEXTS]
 # Each experiment's shared jobs by folder suffix (results<root>/), and its own outputs'.
 JOBS = job_index(EXPERIMENTS)
@@ -102,7 +104,7 @@ DATA = CFG["data"]["name"]
 RAW_TABLES = list(CFG["data"]["tables"])
 # The data set's SQL: every step file, the carry step, and the declaration itself (last: the
 # scripts find the SQL folder from it).
-FEATURE_SQL = [str(path.relative_to(workflow.basedir)) for path in DECLARATION.input_files]
+FEATURE_SQL = LOADED.feature_sql
 SHARDS = list(range(CFG["tuning"]["n_shards"]))
 GROUP_NAMES = [group["name"] for group in CFG["task"]["groups"]]
 KIND = CFG["task"]["kind"]

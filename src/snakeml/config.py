@@ -10,6 +10,7 @@ import importlib.util
 import re
 import shlex
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from snakeml.dataset import (
     check_task,
     load_declaration,
     selected_features,
+    table_files,
 )
 from snakeml.errors import ConfigError, SettingError
 from snakeml.io import dump_yaml, write_text_if_changed
@@ -157,6 +159,114 @@ def sweep_experiments(
         base_cfg=cfg,
         slice_texts_of=lambda point_cfg: rule_slice_texts(point_cfg, declaration=declaration),
     )
+
+
+@dataclass(frozen=True)
+class WorkflowConfig:
+    """What the workflow reads from conf/ and sql/ when it loads (rules/common.smk).
+
+    ``cfg`` is the run's composed and validated configuration, ``slice_texts`` each rule's
+    slice (``rule_slice_texts``), ``feature_sql`` the data set's SQL files and steps.yaml
+    relative to the project, ``experiments`` a sweep's (snakeml.experiments.Experiment).
+    """
+
+    overrides: list[str]
+    cfg: dict[str, Any]
+    slice_texts: dict[str, str]
+    feature_sql: list[str]
+    experiments: list[Any]
+
+    def as_data(self) -> dict[str, Any]:
+        """Plain JSON data, for snakeml.config_cache; ``from_data`` reads it back."""
+        return {
+            "overrides": list(self.overrides),
+            "cfg": self.cfg,
+            "slice_texts": dict(self.slice_texts),
+            "feature_sql": list(self.feature_sql),
+            "experiments": [experiment.as_data() for experiment in self.experiments],
+        }
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> WorkflowConfig:
+        """What ``as_data`` gave; KeyError, TypeError or ValueError when it is not that."""
+        from snakeml.experiments import Experiment
+
+        found = cls(
+            overrides=list(data["overrides"]),
+            cfg=dict(data["cfg"]),
+            slice_texts=dict(data["slice_texts"]),
+            feature_sql=list(data["feature_sql"]),
+            experiments=[Experiment.from_data(item) for item in data["experiments"]],
+        )
+        if found.as_data() != data:
+            raise ValueError("not a WorkflowConfig's data")
+        return found
+
+
+def load_workflow_config(
+    config: dict[str, Any], root: str | Path, cache_file: str | Path | None = None
+) -> WorkflowConfig:
+    """The configuration of ``snakemake --config ...`` (``config``) in the project at ``root``.
+
+    Composes ``root/conf`` with the overrides, validates it against the data set's declaration
+    in ``root/sql``, cuts the rule slices and composes a sweep's points. With ``cache_file``
+    the result is kept there (snakeml.config_cache), and read back instead while conf/, sql/,
+    the overrides, the sweep, snakeml's code and the installed packages stay the same; the
+    checks that look beyond those (check_installed) run either way. Raises ConfigError, one
+    line, for a bad configuration: an error is never cached.
+    """
+    from snakeml.config_cache import cache_key, read_cache, write_cache
+
+    root = Path(root)
+    overrides = workflow_overrides(config)
+    key = None
+    if cache_file is not None:
+        inputs = {
+            "overrides": overrides,
+            "sweep": config.get("sweep"),
+            "sweep_max_points": config.get("sweep_max_points"),
+        }
+        key = cache_key(root, inputs)
+    if key is not None:
+        data = read_cache(cache_file, key)
+        try:
+            cached = WorkflowConfig.from_data(data) if data is not None else None
+        except (KeyError, TypeError, ValueError):
+            cached = None
+        if cached is not None:
+            check_installed(cached.cfg, root)
+            for experiment in cached.experiments:
+                try:
+                    check_installed(experiment.config, root)
+                except ConfigError as exc:
+                    raise ConfigError(f"sweep point {experiment.name}: {exc}") from None
+            return cached
+    config_dir = root / "conf"
+    cfg = compose_config(overrides, config_dir, estimators=False)
+    declaration = declaration_of(cfg, root)
+    experiments = sweep_experiments(config, overrides, cfg, config_dir, declaration)
+    loaded = WorkflowConfig(
+        overrides=overrides,
+        cfg=cfg,
+        slice_texts=rule_slice_texts(cfg, declaration=declaration),
+        feature_sql=[str(path.relative_to(root)) for path in declaration.input_files],
+        experiments=experiments,
+    )
+    if key is not None:
+        write_cache(cache_file, key, loaded.as_data())
+    return loaded
+
+
+def check_installed(cfg: dict[str, Any], root: str | Path) -> None:
+    """The checks of ``validate_config`` that read more than conf/ and sql/: each table's files
+    exist under the project (or its package is installed), each model's package is installed.
+
+    A configuration read back from snakeml.config_cache passes these again. Raises ConfigError.
+    """
+    for table, spec in cfg["data"]["tables"].items():
+        table_files(table, spec, root)
+    for name, spec in cfg["model"].items():
+        _check_importable(f"model.{name}", spec["_target_"])
 
 
 def _one_line(exc: BaseException) -> str:
@@ -405,12 +515,7 @@ def _check_models(models: dict[str, Any], kind: str, estimators: bool = True) ->
         key = f"model.{name}"
         _require(re.fullmatch(r"[a-z][a-z0-9_]*", name) is not None, key, "lowercase name")
         target = spec["_target_"]
-        _require(
-            bool(_TARGET_PATTERN.match(target))
-            and importlib.util.find_spec(target.split(".")[0]) is not None,
-            f"{key}._target_",
-            f"{target!r} is not an importable 'package.module.Class' path",
-        )
+        _check_importable(key, target)
         if estimators:
             _check_estimator_kind(key, target, kind)
         _require(
@@ -425,6 +530,15 @@ def _check_models(models: dict[str, Any], kind: str, estimators: bool = True) ->
                 f"{key}.search_space.{param}.type",
                 f"must be one of {SEARCH_TYPES}, got {search_type!r}",
             )
+
+
+def _check_importable(key: str, target: str) -> None:
+    _require(
+        bool(_TARGET_PATTERN.match(target))
+        and importlib.util.find_spec(target.split(".")[0]) is not None,
+        f"{key}._target_",
+        f"{target!r} is not an importable 'package.module.Class' path",
+    )
 
 
 def _check_estimator_kind(key: str, target: str, kind: str) -> None:

@@ -86,6 +86,33 @@ class Experiment:
         """The folder suffix of the experiment's own outputs, ``/experiments/<name>``."""
         return f"{EXPERIMENTS}/{self.name}"
 
+    def as_data(self) -> dict[str, Any]:
+        """Every field as plain JSON data (snakeml.config_cache); ``from_data`` reads it back."""
+        return {
+            "name": self.name,
+            "overrides": list(self.overrides),
+            "choices": [list(choice) for choice in self.choices],
+            "models": list(self.models),
+            "n_shards": self.n_shards,
+            "slice_texts": dict(self.slice_texts),
+            "roots": dict(self.roots),
+            "config": dict(self.config),
+        }
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Experiment:
+        """The experiment ``as_data`` gave; KeyError, TypeError or ValueError if it is not one."""
+        return cls(
+            name=data["name"],
+            overrides=tuple(data["overrides"]),
+            choices=tuple((key, value) for key, value in data["choices"]),
+            models=tuple(data["models"]),
+            n_shards=data["n_shards"],
+            slice_texts=dict(data["slice_texts"]),
+            roots=dict(data["roots"]),
+            config=dict(data["config"]),
+        )
+
     def record(self) -> dict[str, Any]:
         """What ``results/experiments/<name>/configs/experiment.yaml`` holds: the overrides
         that compose it, the swept values, and the folder of each of its jobs."""

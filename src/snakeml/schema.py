@@ -14,7 +14,9 @@ import typing
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
-from omegaconf import MISSING
+# OmegaConf's mark of a value that must be set (omegaconf.MISSING), spelt out here: a workflow
+# that reads its configuration back from snakeml.config_cache never imports OmegaConf.
+MISSING: Any = "???"
 
 SEARCH_TYPES: tuple[str, ...] = ("float", "int", "categorical")
 PREPROCESSORS: tuple[str, ...] = ("onehot", "ordinal")

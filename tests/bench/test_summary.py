@@ -21,6 +21,7 @@ def test_each_figure_is_read_and_judged_in_its_direction(tmp_path):
     write(tmp_path, "tuning.json", {"shards": {"speedup_2_vs_1": 1.7}})
     write(tmp_path, "busy.json", {"ratio_2_vs_1_thread": 1.2})
     write(tmp_path, "pipeline.json", {"ratio_pipeline_vs_bare": 2.4})
+    write(tmp_path, "noop.json", {"ratio_noop_vs_import": 1.35})
     rows = {row["figure"]: row for row in summarise(tmp_path)}
     assert rows["feature build x30, time vs pandas"]["value"] == 0.41
     assert rows["feature build x30, time vs pandas"]["met"] is True
@@ -29,7 +30,16 @@ def test_each_figure_is_read_and_judged_in_its_direction(tmp_path):
     assert rows["fit on a busy machine, 2 vs 1 thread"]["met"] is False
     assert rows["cold pipeline vs its bare model fits"]["value"] == 2.4
     assert rows["cold pipeline vs its bare model fits"]["met"] is True
-    assert rows["no-op snakemake vs import snakemake.cli"]["note"] == "no benchmark yet"
+    assert rows["no-op snakemake vs import snakemake.cli"]["value"] == 1.35
+    assert rows["no-op snakemake vs import snakemake.cli"]["met"] is False
+
+
+def test_a_benchmark_that_could_not_measure_says_why(tmp_path):
+    write(tmp_path, "noop.json", {"measured": False, "reason": "snakemake -n finds work"})
+    rows = {row["figure"]: row for row in summarise(tmp_path)}
+    noop = rows["no-op snakemake vs import snakemake.cli"]
+    assert noop["value"] is None and noop["met"] is None
+    assert noop["note"] == "not in noop.json: snakemake -n finds work"
 
 
 def test_a_benchmark_that_did_not_run_is_named_and_the_table_still_prints(tmp_path, capsys):
