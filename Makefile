@@ -103,7 +103,8 @@ format: $(STAMP) ## apply ruff and snakefmt formatting
 	$(BIN)/ruff format .
 	$(BIN)/snakefmt .
 
-# The cold pipeline runs first, on an otherwise idle machine, in a fresh copy of the project.
+# The cold pipeline runs first, on an otherwise idle machine, in a fresh copy of the project;
+# the no-op run (bench.noop) is measured in that copy once it is up to date.
 bench: $(STAMP) ## benchmarks -> results/bench/*.json and a table of figures vs goals (after make run)
 	-$(BIN)/python -m bench.pipeline
 	-$(BIN)/python -m bench.features --factors 1 30

@@ -1,11 +1,13 @@
 """Benchmark a run with nothing to do: `snakemake --cores 2` against importing Snakemake's CLI.
 
-    python -m bench.noop [--runs 7] [--overrides "..."] [--out results/bench/noop.json]
+    python -m bench.noop [--runs 7] [--overrides "..."] [--project DIR]
+                         [--out results/bench/noop.json]
 
-In the project's root, once everything is up to date (`make run` first; with ``--overrides``,
-a run with those overrides). `snakemake -n --cores 1` must first find nothing to do: otherwise
-the bench writes why it could not measure and exits 0. Then, alternating, ``--runs`` times
-each, the wall time of three processes, all with .venv's Python:
+In the project's root (or ``--project``, a copy such as bench.pipeline's), once everything is
+up to date (`make run` first; with ``--overrides``, a run with those overrides).
+`snakemake -n --cores 1` must first find nothing to do: otherwise the bench writes why it
+could not measure and exits 0. Then, alternating, ``--runs`` times each, the wall time of
+three processes, all with .venv's Python:
 
 - `snakemake --cores 2` in the project's root (``--config overrides=...`` when given), which
   must find nothing to do again;
@@ -105,8 +107,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--overrides", default="", help="Hydra overrides of the measured run")
+    parser.add_argument("--project", type=Path, default=ROOT, help="the project to run in")
     parser.add_argument("--out", type=Path, default=ROOT / "results/bench/noop.json")
     args = parser.parse_args()
+    project = args.project.resolve()
     commands = {
         "noop": snakemake_command("--cores", "2", overrides=args.overrides),
         "import": [str(bin_dir() / "python"), "-c", "import snakemake.cli"],
@@ -122,7 +126,7 @@ def main() -> int:
         },
         "goal_ratio": GOAL,
     }
-    _, dry = timed(snakemake_command("-n", "--cores", "1", overrides=args.overrides), ROOT)
+    _, dry = timed(snakemake_command("-n", "--cores", "1", overrides=args.overrides), project)
     if not_a_noop(dry) is not None:
         return not_measured(args.out, result, f"snakemake -n finds work: {not_a_noop(dry)}")
     runs: dict[str, list[float]] = {name: [] for name in commands}
@@ -134,7 +138,7 @@ def main() -> int:
             return not_measured(args.out, result, f"floor: {first.stderr.strip()[-300:]}")
         for _ in range(args.runs):
             for name, command in commands.items():
-                seconds, done = timed(command, floor if name == "floor" else ROOT)
+                seconds, done = timed(command, floor if name == "floor" else project)
                 problem = failure(name, done)
                 if problem is not None:
                     return not_measured(args.out, result, f"{name}: {problem}")

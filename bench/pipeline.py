@@ -11,8 +11,9 @@
 
 The figure is (1) / (2): goal at most 2.5. The JSON also holds each rule's summed job seconds
 (Snakemake's benchmark files), the champion and its test score, so a faster pipeline that buys
-its speed with a worse model shows. The copy is the project to measure a no-op run on:
-``--keep DIR`` leaves it there (bench.noop --project DIR), else it is removed.
+its speed with a worse model shows. Then, unless ``--no-noop``, bench.noop measures a run with
+nothing to do in the same copy. ``--keep DIR`` runs in DIR and leaves it there; else the copy
+is removed.
 """
 
 from __future__ import annotations
@@ -98,6 +99,7 @@ def main() -> int:
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--keep", type=Path, help="run in this folder and keep it")
     parser.add_argument("--out", type=Path, default=ROOT / "results/bench/pipeline.json")
+    parser.add_argument("--no-noop", action="store_true", help="skip bench.noop in the copy")
     parser.add_argument("--bare-only", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare_only:
@@ -154,6 +156,10 @@ def main() -> int:
             f"(goal <= {GOAL}); wrote {args.out}",
             file=sys.stderr,
         )
+        if not args.no_noop:
+            noop = [sys.executable, "-m", "bench.noop", "--project", str(workdir)]
+            out = ["--out", str(args.out.with_name("noop.json"))]
+            subprocess.run([*noop, *out], cwd=ROOT, check=False)
         return 0
     finally:
         if not args.keep:
