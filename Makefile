@@ -108,7 +108,7 @@ format: $(STAMP) ## apply ruff and snakefmt formatting
 bench: $(STAMP) ## benchmarks -> results/bench/*.json and a table of figures vs goals (after make run)
 	-$(BIN)/python -m bench.pipeline
 	-$(BIN)/python -m bench.features --factors 1 30
-	-$(BIN)/python -m bench.tuning
+	-$(BIN)/python -m bench.tuning --repeats 2
 	-$(BIN)/python -m bench.busy
 	$(BIN)/python -m bench.summary
 

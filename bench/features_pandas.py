@@ -79,6 +79,8 @@ def calendar(f: pd.DataFrame, holidays: pd.DataFrame) -> pd.DataFrame:
     out["sched_dep_minute_of_day"] = (f["sched_dep_time"] // 100) * 60 + f["sched_dep_time"] % 100
     out["sched_arr_minute_of_day"] = (f["sched_arr_time"] // 100) * 60 + f["sched_arr_time"] % 100
     days = pd.DataFrame({"holiday": pd.to_datetime(holidays["date"]).sort_values().to_numpy()})
+    # merge_asof needs one datetime resolution on both sides (pandas 3 reads dates as seconds).
+    days["holiday"] = days["holiday"].astype(f["local_date"].dtype)
     dates = f[["flight_id", "local_date"]].sort_values("local_date")
     prev = pd.merge_asof(dates, days, left_on="local_date", right_on="holiday")
     nxt = pd.merge_asof(dates, days, left_on="local_date", right_on="holiday", direction="forward")
@@ -219,6 +221,7 @@ def build_features(raw: dict[str, pd.DataFrame], settings: dict[str, Any]) -> pd
     out = out.merge(planes, on="tailnum", how="left")
     out["plane_age"] = out["year"] - out["built_year"]
     out = out[out["arr_delay"].notna()].drop(columns=["built_year"])
+    out["delayed"] = out["arr_delay"] >= 15  # the task `delayed`: the US on-time definition
     return out
 
 

@@ -21,7 +21,7 @@ from snakeml.errors import ConfigError, DataError
 from snakeml.features import write_features
 from snakeml.logs import LOG_FORMAT
 from snakeml.models import build_pipeline, load_model, save_model
-from snakeml.rule import explain_failure, run_rule, share_import_path
+from snakeml.rule import explain_failure, run_rule, share_import_path, usable_threads
 
 
 @pytest.fixture(autouse=True)
@@ -54,6 +54,34 @@ def test_successful_body_runs_once_and_logs_to_the_file(tmp_path):
     (line,) = lines(log_file)
     assert line.endswith("INFO    snakeml.features: kept 3 rows")
     assert LOG_FORMAT.startswith("%(asctime)s")
+
+
+@pytest.mark.parametrize(
+    ("use", "requested", "expected"),
+    [([0.0, 3.0], 2, 2), ([97.0, 3.0], 2, 1), ([97.0, 99.0], 2, 1), ([0.0, 0.0, 0.0, 80.0], 8, 3)],
+)
+def test_a_job_keeps_one_thread_per_idle_core(monkeypatch, use, requested, expected):
+    monkeypatch.setattr("psutil.cpu_percent", lambda interval, percpu: use)
+    assert usable_threads(requested) == expected
+
+
+def test_one_thread_is_kept_without_sampling(monkeypatch):
+    def sampled(interval, percpu):
+        raise AssertionError("sampled the cores for a one-thread job")
+
+    monkeypatch.setattr("psutil.cpu_percent", sampled)
+    assert usable_threads(1) == 1
+
+
+def test_run_rule_lowers_the_threads_when_a_core_is_busy(tmp_path, monkeypatch):
+    monkeypatch.setattr("psutil.cpu_percent", lambda interval, percpu: [100.0, 0.0])
+    log_file = tmp_path / "train.log"
+    job = smk(log_file, rule="train")
+    job.threads = 2
+    seen = []
+    run_rule(lambda s: seen.append(s.threads), job)
+    assert seen == [1]
+    assert lines(log_file)[0].endswith("1 of the 2 threads given: other processes keep cores busy")
 
 
 def test_data_error_exits_1_with_one_line_naming_it(tmp_path):
