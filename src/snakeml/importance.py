@@ -32,25 +32,6 @@ from snakeml.train import read_decision
 log = logging.getLogger(__name__)
 
 
-def permutation_importances(
-    pipeline: Any,
-    x: pd.DataFrame,
-    y: np.ndarray,
-    repeats: int,
-    seed: int,
-    score: Any = None,
-) -> pd.DataFrame:
-    """Every repeat of permutation importance on raw feature columns (Breiman 2001, as
-    scikit-learn's ``permutation_importance``): each column is a group of one.
-
-    ``score(pipeline, x, y)`` is greater is better (default: minus the RMSE); an importance is
-    how much it drops. Rows: feature, repeat, importance. See ``family_importances``.
-    """
-    groups = {column: [column] for column in x.columns}
-    found = family_importances(pipeline, x, y, groups, repeats, seed, score or rmse_score)
-    return found.rename(columns={"family": "feature"})
-
-
 def feature_groups(columns: list[str], families: dict[str, list[str]]) -> dict[str, list[str]]:
     """The families present among ``columns``, each with its columns in column order.
 
@@ -160,6 +141,25 @@ def family_importances(
     return pd.DataFrame(rows, columns=["family", "repeat", "importance"])
 
 
+def permutation_importances(
+    pipeline: Any,
+    x: pd.DataFrame,
+    y: np.ndarray,
+    repeats: int,
+    seed: int,
+    score: Any = rmse_score,
+) -> pd.DataFrame:
+    """Every repeat of permutation importance on raw feature columns (Breiman 2001, as
+    scikit-learn's ``permutation_importance``): each column is a group of one.
+
+    ``score(pipeline, x, y)`` is greater is better (default: minus the RMSE); an importance is
+    how much it drops. Rows: feature, repeat, importance. See ``family_importances``.
+    """
+    groups = {column: [column] for column in x.columns}
+    found = family_importances(pipeline, x, y, groups, repeats, seed, score)
+    return found.rename(columns={"family": "feature"})
+
+
 def summarize_importances(importances: pd.DataFrame, key: str) -> pd.DataFrame:
     """Mean, standard deviation and a 95 % confidence interval of the mean per ``key``.
 
@@ -204,11 +204,8 @@ def run_importance(
             raise ValueError(f"the importance of a {kind} task needs the model's decision file")
         decision = read_decision(decision_path)
         classes, threshold = decision["classes"], decision["threshold"]
-    score = importance_scorer(kind, metric, classes, threshold)
-    if not is_classifier_kind(kind):
-        score = regression_score(metric)
-    if metric == "rmse":
-        score = rmse_score
+    scorer = importance_scorer(kind, metric, classes, threshold)  # checks the metric too
+    score = scorer if is_classifier_kind(kind) else regression_score(metric)
     if metric not in ("rmse", "mae"):
         units = ""  # the other metrics have no units
     direction = "decrease" if greater_is_better(metric) else "increase"

@@ -28,13 +28,19 @@ log = logging.getLogger(__name__)
 SPLITS: tuple[str, ...] = ("train", "valid", "test")
 
 
+def kept_rows(n_rows: int, max_rows: int | None, seed: int) -> np.ndarray | None:
+    """The positions of a deterministic sample of at most ``max_rows`` of ``n_rows`` rows, in
+    order; None when every row is kept (``max_rows`` None or not below ``n_rows``)."""
+    if max_rows is None or n_rows <= max_rows:
+        return None
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(n_rows, size=max_rows, replace=False))
+
+
 def cap_rows(table: pa.Table, max_rows: int | None, seed: int) -> pa.Table:
     """A deterministic sample of at most ``max_rows`` rows that keeps the row order."""
-    if max_rows is None or table.num_rows <= max_rows:
-        return table
-    rng = np.random.default_rng(seed)
-    keep = np.sort(rng.choice(table.num_rows, size=max_rows, replace=False))
-    return table.take(pa.array(keep))
+    keep = kept_rows(table.num_rows, max_rows, seed)
+    return table if keep is None else table.take(pa.array(keep))
 
 
 def sample_rows(frame: pd.DataFrame, max_rows: int | None, seed: int) -> pd.DataFrame:
@@ -42,10 +48,8 @@ def sample_rows(frame: pd.DataFrame, max_rows: int | None, seed: int) -> pd.Data
 
     ``max_rows=None`` keeps every row. The same ``seed`` gives the same rows.
     """
-    if max_rows is None or len(frame) <= max_rows:
-        return frame
-    rng = np.random.default_rng(seed)
-    return frame.iloc[np.sort(rng.choice(len(frame), size=max_rows, replace=False))]
+    keep = kept_rows(len(frame), max_rows, seed)
+    return frame if keep is None else frame.iloc[keep]
 
 
 def boundary(value: str, column_type: pa.DataType, time_zone: str) -> pa.Scalar:
