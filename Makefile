@@ -15,6 +15,9 @@ OVERRIDES ?=
 # A sweep for make sweep: Hydra's sweep grammar or the name of conf/sweep/<name>.yaml, e.g.
 # make sweep SWEEP="tuning.n_trials=8,16 model=[hgb]" OVERRIDES="+experiment=smoke"
 SWEEP ?=
+# Blank values are no values: Snakemake's --config refuses a key whose value is only spaces.
+override OVERRIDES := $(strip $(OVERRIDES))
+override SWEEP := $(strip $(SWEEP))
 # The DVC remote for publish and pull when not the default one, e.g. make pull REMOTE=ssh
 REMOTE ?=
 
