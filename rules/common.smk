@@ -10,6 +10,7 @@ sys.path.insert(0, LIBRARY)
 
 from snakeml.cluster import check_fits_node, slurm_largest_node
 from snakeml.config import (
+    changed_slices,
     check_estimator_settings,
     load_workflow_config,
     model_names,
@@ -90,12 +91,32 @@ EXPERIMENT_SLICES = {
     }
     for experiment in EXPERIMENTS
 }
-# A sweep leaves the plain run's slices alone: it does not run the plain run's jobs.
-if runs_jobs(sys.argv):
+
+
+def check_estimators():
+    """Each model of the run (or of each sweep point) against scikit-learn: ConfigError."""
     if not EXPERIMENTS:
-        rewrite_changed_slices(SLICE_TEXTS, RULE_CONFIGS)
+        check_estimator_settings(CFG, OVERRIDES, CONF_DIR)
+    for experiment in EXPERIMENTS:
+        try:
+            check_estimator_settings(experiment.config, experiment.overrides, CONF_DIR)
+        except ConfigError as exc:
+            raise ConfigError(f"sweep point {experiment.name}: {exc}") from None
+
+
+# A sweep leaves the plain run's slices alone: it does not run the plain run's jobs. A slice
+# changes only once the models are checked: a refused configuration leaves the last run's.
+if runs_jobs(sys.argv):
+    PLANNED_SLICES = {} if EXPERIMENTS else {RULE_CONFIGS: SLICE_TEXTS}
     for ROOT, TEXTS in EXPERIMENT_SLICES.items():
-        rewrite_changed_slices(TEXTS, f"results{ROOT}/configs")
+        PLANNED_SLICES[f"results{ROOT}/configs"] = TEXTS
+    if any(changed_slices(texts, out) for out, texts in PLANNED_SLICES.items()):
+        try:
+            check_estimators()
+        except ConfigError as exc:
+            sys.exit(f"snakeml: {exc}")
+    for OUT, TEXTS in PLANNED_SLICES.items():
+        rewrite_changed_slices(TEXTS, OUT)
 
 MODELS = model_names(CFG)
 ALL_MODELS = sorted({*MODELS, *(m for experiment in EXPERIMENTS for m in experiment.models)})
@@ -462,13 +483,7 @@ onstart:
             file=sys.stderr,
         )
     try:
-        if not EXPERIMENTS:
-            check_estimator_settings(CFG, OVERRIDES, CONF_DIR)
-        for EXPERIMENT in EXPERIMENTS:
-            try:
-                check_estimator_settings(EXPERIMENT.config, EXPERIMENT.overrides, CONF_DIR)
-            except ConfigError as exc:
-                raise ConfigError(f"sweep point {EXPERIMENT.name}: {exc}") from None
+        check_estimators()
         check_storage(CFG["tuning"]["storage"])
     except ConfigError as exc:
         sys.exit(f"snakeml: {exc}")

@@ -130,6 +130,12 @@ def sweep_experiments(
 
     value = config.get("sweep")
     if value is None:
+        if "sweep" in config:  # --config sweep= (Snakemake reads an empty value as None)
+            raise ConfigError(
+                "sweep: empty: give keys with several values, e.g. "
+                'sweep="model=[hgb],[ridge]", or the name of a conf/sweep file, or leave '
+                "sweep out for one run"
+            )
         return []
     raw_max = config.get("sweep_max_points", DEFAULT_MAX_POINTS)
     try:
@@ -324,6 +330,7 @@ def compose_config(
         wrong = refused_setting(exc)
         if wrong is not None:
             raise wrong.with_hint(setting_source(wrong.key, items, config_dir)) from exc
+        _explain_unknown_override(exc, items, config_dir)
         raise ConfigError(
             f"invalid configuration: {_one_line(exc)}{_options_hint(exc, config_dir)}"
         ) from exc
@@ -337,6 +344,39 @@ def compose_config(
     except SettingError as exc:
         raise exc.with_hint(setting_source(exc.key, items, config_dir)) from None
     return data
+
+
+def _explain_unknown_override(exc: BaseException, items: Sequence[str], config_dir: Path) -> None:
+    """Hydra's refusal of an override of a key the schema lacks, as ``_refuse_unknown_keys``'s.
+
+    Hydra says ``Could not override 'tuning.n_trails'`` and suggests appending it with ``+``,
+    which the schema refuses too: compose once more with the key appended, so the line names
+    the key, the closest known one and every known one. Returns when that does not apply.
+    """
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.errors import HydraException
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    match = re.match(r"Could not override '([^']+)'", str(exc))
+    if match is None:
+        return
+    key = match.group(1)
+    appended = [f"+{item}" if item.partition("=")[0] == key else item for item in items]
+    if appended == list(items):
+        return
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):
+            cfg = compose(config_name="config", overrides=appended)
+        data = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+    except (HydraException, OmegaConfBaseException):
+        return
+    finally:
+        GlobalHydra.instance().clear()
+    assert isinstance(data, dict)
+    _refuse_unknown_keys(data, items, config_dir)
 
 
 def _refuse_unknown_keys(data: dict[str, Any], items: Sequence[str], config_dir: Path) -> None:
@@ -765,6 +805,20 @@ def rule_slice_texts(
         key: SLICE_HEADER + dump_yaml(data)
         for key, data in rule_slices(cfg, root, declaration).items()
     }
+
+
+def changed_slices(texts: dict[str, str], out_dir: str | Path) -> list[Path]:
+    """The existing ``out_dir/<key>.yaml`` files that hold other text than ``texts[key]``.
+
+    What ``rewrite_changed_slices`` would write, without writing: a run checks what it must
+    before any slice changes, so a refused configuration leaves the slices of the last run.
+    """
+    changed = []
+    for key, text in texts.items():
+        path = Path(out_dir) / f"{key}.yaml"
+        if path.is_file() and path.read_text(encoding="utf-8") != text:
+            changed.append(path)
+    return changed
 
 
 def rewrite_changed_slices(texts: dict[str, str], out_dir: str | Path) -> list[Path]:

@@ -39,6 +39,7 @@ def run_rule(body: Callable[[Any], object], smk: Any) -> None:
     A SnakemlError (bad data, bad config), a damaged input file or a known library error on
     bad data is logged as a single line saying what to do. Any other exception is a bug: it is
     logged with its traceback. Either way the log file holds the error and the exit code is 1.
+    An interrupt (Ctrl-C) is logged as one line and exits with 130.
     """
     setup_logging(smk.log[0] if smk.log else None)
     log = logging.getLogger(f"snakeml.rule.{smk.rule}")
@@ -51,6 +52,11 @@ def run_rule(body: Callable[[Any], object], smk: Any) -> None:
             )
     try:
         body(smk)
+    except KeyboardInterrupt:
+        # Ctrl-C reaches every process of the run: stop quietly, as the shell would (128 + 2).
+        # Outputs are written atomically, so nothing half-written is left.
+        log.error("%s: interrupted (Ctrl-C); run again to resume", smk.rule)
+        raise SystemExit(130) from None
     except SnakemlError as exc:
         log.error("%s: %s", smk.rule, exc)
         raise SystemExit(1) from None

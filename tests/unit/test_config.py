@@ -711,6 +711,32 @@ def test_a_key_added_with_plus_that_the_schema_lacks_is_refused(conf_dir, overri
     assert text.endswith(f"drop the override {override}") and "\n" not in text
 
 
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        (
+            "tuning.n_trails=3",
+            "tuning.n_trails: no such setting (did you mean tuning.n_trials? tuning has "
+            "max_rows, metric,",
+        ),
+        ("foo=1", "foo: no such setting (the configuration has data, evaluation,"),
+        (
+            "model.ridge.search_space.alpha.lo=1",
+            "model.ridge.search_space.alpha.lo: no such setting "
+            "(did you mean model.ridge.search_space.alpha.low?",
+        ),
+    ],
+)
+def test_a_misspelt_key_without_plus_gets_the_same_line(conf_dir, override, message):
+    """Not Hydra's advice to append it with +, which the schema refuses as well."""
+    with pytest.raises(ConfigError) as caught:
+        compose_config(f"seed=7 {override}", conf_dir, estimators=False)
+    text = str(caught.value)
+    assert text.startswith(message), text
+    assert text.endswith(f"drop the override {override}") and "\n" not in text
+    assert "+" not in text
+
+
 def test_a_model_param_may_be_added_with_plus(conf_dir):
     cfg = compose_config("+model.ridge.params.fit_intercept=false", conf_dir, estimators=False)
     assert cfg["model"]["ridge"]["params"]["fit_intercept"] is False

@@ -95,6 +95,9 @@ def test_the_config_keys_and_sweep_points_become_experiments(conf_dir: Path) -> 
     assert jobs[first.roots["tune_best/ridge"]].n_shards == cfg["tuning"]["n_shards"]
     assert first.record()["jobs"]["split"] == f"results{first.roots['split']}"
     assert sweep_experiments({}, base, cfg, conf_dir, declaration) == []
+    # --config sweep= reaches the workflow as None: a sweep given empty, not no sweep
+    with pytest.raises(ConfigError, match=r"^sweep: empty: give keys with several values"):
+        sweep_experiments({"sweep": None}, base, cfg, conf_dir, declaration)
 
 
 @pytest.mark.parametrize(

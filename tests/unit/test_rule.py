@@ -115,6 +115,21 @@ def test_config_error_also_exits_1(tmp_path):
     assert "tune: model.ridge: Ridge has no parameters ['alpah']" in line
 
 
+def test_an_interrupt_exits_130_with_one_line_and_no_traceback(tmp_path, capsys):
+    log_file = tmp_path / "tune_shard.log"
+
+    def body(_):
+        raise KeyboardInterrupt
+
+    with pytest.raises(SystemExit) as info:
+        run_rule(body, smk(log_file, rule="tune_shard"))
+    assert info.value.code == 130
+    assert info.value.__cause__ is None
+    (line,) = lines(log_file)
+    assert line.endswith("tune_shard: interrupted (Ctrl-C); run again to resume")
+    assert "Traceback" not in capsys.readouterr().err
+
+
 def test_a_bug_exits_1_with_its_traceback_in_the_log_and_on_stderr(tmp_path, capsys):
     log_file = tmp_path / "train.log"
 

@@ -142,6 +142,7 @@ def test_an_experiments_leaderboard_equals_a_plain_runs(swept: tuple[Path, dict[
         ("tuning.n_trials=2,-1", {}, "sweep point n_trials--1: tuning.n_trials"),
         ("seed=13,013", {}, "resolve to the same configuration"),
         ("empty", {}, "conf/sweep/empty.yaml: a sweep file holds params"),
+        ("", {}, "sweep: empty: give keys with several values"),
         ("tuning.n_trails=2,3", {}, "n_trails"),
         (
             "tuning.n_trials=2,3,4",

@@ -213,6 +213,27 @@ def test_a_dry_run_with_other_overrides_plans_them_and_writes_nothing(smoke_copy
     assert "Nothing to be done" in plain.output, plain.output[-3000:]
 
 
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ("model=[ridge,hgbc]", ["model.hgbc", "not a scikit-learn regressor"]),
+        ("model.hgb.params.max_iter=0", ["model.hgb.params.max_iter", "0"]),
+    ],
+)
+def test_a_refused_configuration_leaves_the_last_runs_slices(
+    smoke_copy: Path, change: str, words: list[str]
+) -> None:
+    """Checked before any slice is rewritten: the next plain run still has nothing to do."""
+    before = every_file(smoke_copy)
+    run = snakemake(smoke_copy, f"{SMOKE} {change}")
+    assert run.returncode != 0
+    line = next(line for line in run.output.splitlines() if line.startswith("snakeml:"))
+    assert all(word in line for word in words), line
+    assert every_file(smoke_copy) == before
+    plain = snakemake(smoke_copy, SMOKE, "--dry-run")
+    assert "Nothing to be done" in plain.output, plain.output[-3000:]
+
+
 def test_a_change_reruns_its_rules_without_snakemakes_records(smoke_copy: Path) -> None:
     """Results pulled with DVC, or a removed .snakemake folder: the slice's time decides."""
     shutil.rmtree(smoke_copy / ".snakemake")
