@@ -73,8 +73,8 @@ def flights_timed(raw: dict[str, pd.DataFrame], settings: dict[str, Any]) -> pd.
 
 def calendar(f: pd.DataFrame, holidays: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({"flight_id": f["flight_id"]})
-    out["day_of_week"] = f["local_date"].dt.dayofweek + 1
-    out["day_of_year"] = f["local_date"].dt.dayofyear
+    out["day_of_week"] = f["local_date"].dt.day_of_week + 1
+    out["day_of_year"] = f["local_date"].dt.day_of_year
     out["sched_dep_hour"] = f["sched_dep_time"] // 100
     out["sched_dep_minute_of_day"] = (f["sched_dep_time"] // 100) * 60 + f["sched_dep_time"] % 100
     out["sched_arr_minute_of_day"] = (f["sched_arr_time"] // 100) * 60 + f["sched_arr_time"] % 100
