@@ -280,6 +280,7 @@ def write_features(
                 )
             con.register("written", con.read_parquet(str(tmp)))
             check_contract(con, "written", feature_contract(declaration, task), rule)
+            check_target_classes(con, "written", task)
     finally:
         con.close()
     counts = {"rows": kept, "no_target": built - kept}
@@ -292,6 +293,22 @@ def write_features(
         blocks,
     )
     return counts
+
+
+def check_target_classes(con: duckdb.DuckDBPyConnection, view: str, task: dict[str, Any]) -> None:
+    """A classification target holds classes its kind can learn (``task_kinds.check_target``).
+
+    Checked on the table's distinct target values, so a target of the wrong kind fails here,
+    before any tuning. Nothing to check for regression (its numeric type is in the contract).
+    Raises DataError naming the target, the values found and what to change.
+    """
+    if task["kind"] == "regression":
+        return  # before the import: snakeml.task_kinds imports pandas
+    from snakeml.task_kinds import check_target
+
+    target = task["target"]
+    distinct = con.sql(f'select distinct "{target}" as value from {view}').fetchnumpy()["value"]
+    check_target(task["kind"], distinct, target)
 
 
 def _write_blocks(

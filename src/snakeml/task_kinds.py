@@ -653,12 +653,13 @@ def check_target(kind: str, values: Any, column: str) -> np.ndarray | None:
     if kind == BINARY and len(classes) != 2:
         raise DataError(
             f"target {column!r} of a binary task must hold exactly two values; found "
-            f"{len(classes)}: {_show_all(classes)}"
+            f"{len(classes)}: {_show_all(classes)}: choose a target of two values "
+            "(task.target) or another task.kind (multiclass, regression)"
         )
     if kind == MULTICLASS and len(classes) < 2:
         raise DataError(
             f"target {column!r} of a multiclass task must hold at least two values; found "
-            f"{len(classes)}: {_show_all(classes)}"
+            f"{len(classes)}: {_show_all(classes)}: choose another target (task.target)"
         )
     return classes
 

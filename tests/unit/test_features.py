@@ -322,6 +322,25 @@ def test_look_ahead_in_the_sql_is_caught_by_the_contract(build, sql_dir, tmp_pat
     assert not (tmp_path / "features" / "flights.parquet").exists()
 
 
+def test_a_binary_task_on_a_target_of_many_values_fails_in_the_build(
+    raw_paths, reference_paths, sql_dir, feature_settings, tmp_path
+):
+    """Before any tuning: the target of the wrong kind is named, nothing is written."""
+    output = tmp_path / "features" / "flights.parquet"
+    settings = copy.deepcopy(feature_settings)
+    settings["task"].update(kind="binary", target="arr_delay")
+    with pytest.raises(DataError) as caught:
+        run_build(raw_paths, reference_paths, sql_dir, output, settings)
+    assert str(caught.value).startswith(
+        "target 'arr_delay' of a binary task must hold exactly two values; found 10: "
+    )
+    assert "choose a target of two values (task.target)" in str(caught.value)
+    assert list((tmp_path / "features").iterdir()) == []
+    settings["task"].update(target="delayed")
+    counts, _, _ = run_build(raw_paths, reference_paths, sql_dir, output, settings)
+    assert counts["rows"] == 10
+
+
 def test_missing_sql_step_names_the_file(build, sql_dir, tmp_path):
     partial = tmp_path / "sql"
     shutil.copytree(sql_dir, partial)

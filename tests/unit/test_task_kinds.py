@@ -467,7 +467,8 @@ def test_binary_target_needs_exactly_two_values():
         check_target("binary", ["rain", "sun", "fog", "sun"], "weather_next_day")
     assert str(caught.value) == (
         "target 'weather_next_day' of a binary task must hold exactly two values; found 3: "
-        "['fog', 'rain', 'sun']"
+        "['fog', 'rain', 'sun']: choose a target of two values (task.target) or another "
+        "task.kind (multiclass, regression)"
     )
 
 
