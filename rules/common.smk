@@ -273,8 +273,13 @@ def get_table_sources():
 
 
 def get_new_rows(wildcards):
-    """data/new/{name}.parquet, or .csv when only that exists."""
+    """data/new/{name}.parquet, or .csv when only that exists; one line when neither does."""
     parquet, csv = f"data/new/{wildcards.name}.parquet", f"data/new/{wildcards.name}.csv"
+    if not Path(parquet).is_file() and not Path(csv).is_file():
+        sys.exit(
+            f"snakeml: no new rows to score for results/predictions/{wildcards.name}.parquet: "
+            f"put them in {parquet} or {csv}"
+        )
     return csv if Path(csv).is_file() and not Path(parquet).is_file() else parquet
 
 

@@ -167,3 +167,15 @@ def test_bad_new_flights_fail_with_one_line_and_write_nothing(
     assert not (smoke_project / f"results/predictions/{name}.parquet").exists()
     assert not (smoke_project / f"results/predictions/{name}.summary.json").exists()
     assert not list((smoke_project / "results/predictions").glob(f".{name}*"))
+
+
+def test_missing_new_rows_fail_with_one_line_before_any_job(smoke_project: Path) -> None:
+    run = predict(smoke_project, "nowhere")
+    assert run.returncode != 0
+    lines = [line for line in run.output.splitlines() if line.startswith("snakeml:")]
+    assert lines == [
+        "snakeml: no new rows to score for results/predictions/nowhere.parquet: put them in "
+        "data/new/nowhere.parquet or data/new/nowhere.csv"
+    ], run.output[-2000:]
+    assert "Traceback" not in run.output and "MissingInputException" not in run.output
+    assert not (smoke_project / "logs/predict/nowhere.log").exists()
