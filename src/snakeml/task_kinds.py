@@ -526,38 +526,57 @@ def prior_baseline(fit_labels: Any, n_rows: int, classes: Sequence[Any]) -> np.n
     return np.tile(_frequencies(fit_labels, classes), (n_rows, 1))
 
 
+# How many fitting rows' worth of its parent group's frequencies a group's are shrunk toward.
+FREQUENCY_PSEUDO_ROWS = 10.0
+
+
 def frequency_baseline(
     fit: pd.DataFrame,
     test: pd.DataFrame,
     target: str,
     keys: list[str],
     classes: Sequence[Any],
+    pseudo_rows: float = FREQUENCY_PSEUDO_ROWS,
 ) -> np.ndarray:
-    """Each test row's class frequencies among the fitting rows of its group (``keys``).
+    """Each test row's class frequencies among the fitting rows of its group (``keys``), smoothed.
 
-    A group never seen in fitting falls back to the group of all keys but the last, and so on,
-    then to the prior (:func:`prior_baseline`). Returns shape (test rows, classes), columns in
-    ``classes`` order, rows summing to one. Raises DataError when a split lacks a column.
+    A group's frequencies are shrunk toward its parent's (the group of all keys but the last;
+    the prior, :func:`prior_baseline`, above the first key) by ``pseudo_rows`` rows' worth:
+    p(c | g) = (n(g, c) + m p(c | parent)) / (n(g) + m), the m-estimate (Cestnik, "Estimating
+    probabilities: a crucial task in machine learning", ECAI 1990), applied level by level. A
+    small group stays near its parent, so a class it has not shown yet keeps a probability.
+    A group never seen in fitting gets its parent's frequencies. ``pseudo_rows`` 0 gives the
+    raw frequencies. Returns shape (test rows, classes), columns in ``classes`` order, rows
+    summing to one. Raises DataError when a split lacks a column.
     """
     missing = [c for c in (*keys, target) if c not in fit.columns or c not in (*test, target)]
     if missing:
         raise DataError(f"splits lack columns {missing} the class frequency baseline needs")
     labels = list(classes)
-    proba = np.full((len(test), len(labels)), np.nan)
+    prior = _frequencies(fit[target], labels)
     # Positional names: a class may share its name with a key column.
     names = [f"__class_{index}" for index in range(len(labels))]
-    for depth in range(len(keys), 0, -1):
+    levels: list[pd.DataFrame] = []
+    for depth in range(1, len(keys) + 1):
         level = list(keys[:depth])
         counts = fit.groupby([*level, target], dropna=False).size().unstack(target, fill_value=0)
         counts = counts.reindex(columns=labels, fill_value=0)
-        counts.columns = names
-        shares = counts.div(counts.sum(axis=1), axis=0)
-        rows = test[level].merge(shares, how="left", left_on=level, right_index=True)
+        if depth == 1:
+            parent = np.tile(prior, (len(counts), 1))
+        else:
+            parent = levels[-1].reindex(counts.index.droplevel(-1)).to_numpy(dtype="float64")
+        n = counts.to_numpy(dtype="float64")
+        shares = (n + pseudo_rows * parent) / (n.sum(axis=1, keepdims=True) + pseudo_rows)
+        levels.append(pd.DataFrame(shares, index=counts.index, columns=names))
+    proba = np.full((len(test), len(labels)), np.nan)
+    for depth in range(len(keys), 0, -1):
+        level = list(keys[:depth])
+        rows = test[level].merge(levels[depth - 1], how="left", left_on=level, right_index=True)
         found = rows[names].to_numpy(dtype="float64")
         unset = np.isnan(proba[:, 0])
         proba[unset] = found[unset]
     unset = np.isnan(proba[:, 0])
-    proba[unset] = _frequencies(fit[target], labels)
+    proba[unset] = prior
     return proba
 
 

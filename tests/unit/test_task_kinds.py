@@ -19,6 +19,7 @@ from snakeml.task_kinds import (
     BASELINE_MEAN,
     BASELINE_PRIOR,
     DEFAULT_METRIC,
+    FREQUENCY_PSEUDO_ROWS,
     GREATER_IS_BETTER,
     KIND_METRICS,
     KINDS,
@@ -376,7 +377,7 @@ def test_prior_baseline_is_the_training_class_frequencies():
 
 def test_frequency_baseline_falls_back_to_coarser_groups_then_the_prior():
     test = pd.DataFrame({"month": [1, 1, 3, 2], "weather": ["wet", "hail", "wet", "dry"]})
-    proba = frequency_baseline(FIT, test, "next", ["month", "weather"], WEATHER)
+    proba = frequency_baseline(FIT, test, "next", ["month", "weather"], WEATHER, pseudo_rows=0)
     expected = [
         [0.0, 0.5, 0.0, 0.5],  # month 1, wet: rain, sun
         [0.0, 2 / 3, 0.0, 1 / 3],  # hail unseen: month 1's rain, sun, rain
@@ -385,6 +386,28 @@ def test_frequency_baseline_falls_back_to_coarser_groups_then_the_prior():
     ]
     np.testing.assert_allclose(proba, expected)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+def test_frequency_baseline_shrinks_each_group_toward_its_parent():
+    """The m-estimate with m = 2, level by level, by hand."""
+    test = pd.DataFrame({"month": [1, 1, 3, 2], "weather": ["wet", "hail", "wet", "dry"]})
+    proba = frequency_baseline(FIT, test, "next", ["month", "weather"], WEATHER, pseudo_rows=2)
+    # prior: fog .4, rain .4, snow 0, sun .2
+    # month 1 (rain 2, sun 1): ([0, 2, 0, 1] + 2 prior) / 5 = [.16, .56, 0, .28]
+    # month 2 (fog 2): ([2, 0, 0, 0] + 2 prior) / 4 = [.7, .2, 0, .1]
+    expected = [
+        [0.08, 0.53, 0.0, 0.39],  # month 1, wet (rain, sun): ([0, 1, 0, 1] + 2 month 1) / 4
+        [0.16, 0.56, 0.0, 0.28],  # hail unseen: month 1
+        [0.4, 0.4, 0.0, 0.2],  # month 3 unseen: the prior
+        [0.8, 0.4 / 3, 0.0, 0.2 / 3],  # month 2, dry (fog): ([1, 0, 0, 0] + 2 month 2) / 3
+    ]
+    np.testing.assert_allclose(proba, expected)
+    default = frequency_baseline(FIT, test, "next", ["month", "weather"], WEATHER)
+    assert FREQUENCY_PSEUDO_ROWS == 10
+    # month 2, dry with m = 10: month 2 is ([2, 0, 0, 0] + 10 prior) / 12 = [.5, 1/3, 0, 1/6]
+    np.testing.assert_allclose(
+        default[3], (np.array([1, 0, 0, 0]) + 10 * np.array([0.5, 1 / 3, 0, 1 / 6])) / 11
+    )
 
 
 def test_frequency_baseline_names_missing_columns():
@@ -432,10 +455,11 @@ def test_binary_baseline_scores_by_hand():
     assert prior["average_precision"] == pytest.approx(2 / 3)
     assert prior["accuracy"] == pytest.approx(2 / 3)
     assert prior["f1"] == pytest.approx(0.8)  # TP 2, FP 1
-    # groups from train: a 0, b 1; valid picks threshold 1 (F1 1 against 2/3 at 0).
-    # train + valid: a 0, b 1, c unseen: the prior 1/2, below the threshold, so negative
-    assert groups["log_loss"] == pytest.approx(np.log(2) / 3)
-    assert groups["brier_score"] == pytest.approx(0.25 / 3)
+    # groups from train, shrunk toward the prior 1/2 by 10 rows: a 5/12, b 7/12; valid picks
+    # threshold 7/12 (F1 1 against 2/3 at 5/12). train + valid: a (0 of 3) 5/13, b (3 of 3)
+    # 8/13, c unseen: the prior 1/2, below the threshold, so negative
+    assert groups["log_loss"] == pytest.approx(-(2 * np.log(8 / 13) + np.log(1 / 2)) / 3)
+    assert groups["brier_score"] == pytest.approx((2 * (5 / 13) ** 2 + 0.25) / 3)
     assert groups["roc_auc"] == 1.0
     assert groups["accuracy"] == pytest.approx(2 / 3)
     assert groups["f1"] == pytest.approx(2 / 3)  # TP 1, FN 1
@@ -449,9 +473,11 @@ def test_multiclass_baseline_scores_with_a_class_absent_from_the_test_rows():
     prior = scores[BASELINE_PRIOR]
     assert prior["log_loss"] == pytest.approx(-(np.log(0.2) + np.log(0.4)) / 2)
     assert prior["accuracy"] == 0.5
-    # month 1: rain 2/3, sun 1/3 -> rain; month 2: fog 1 -> fog
+    # shrunk toward the prior by 10 rows: month 1 ([0, 2, 0, 1] + 10 prior) / 13
+    # = [4, 6, 0, 3] / 13 -> rain; month 2 ([2, 0, 0, 0] + 10 prior) / 12 = [6, 4, 0, 2] / 12
+    # -> fog
     by_month = scores["baseline_frequency_m"]
-    assert by_month["log_loss"] == pytest.approx(-np.log(1 / 3) / 2)
+    assert by_month["log_loss"] == pytest.approx(-(np.log(3 / 13) + np.log(1 / 2)) / 2)
     assert by_month["accuracy"] == 0.5
     # fog: F1 1; sun: never predicted, F1 0; over the two present classes
     assert by_month["f1_macro"] == pytest.approx(0.5)
