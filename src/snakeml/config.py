@@ -331,6 +331,7 @@ def compose_config(
         if wrong is not None:
             raise wrong.with_hint(setting_source(wrong.key, items, config_dir)) from exc
         _explain_unknown_override(exc, items, config_dir)
+        _explain_unknown_file_key(exc, config_dir)
         raise ConfigError(
             f"invalid configuration: {_one_line(exc)}{_options_hint(exc, config_dir)}"
         ) from exc
@@ -377,6 +378,45 @@ def _explain_unknown_override(exc: BaseException, items: Sequence[str], config_d
         GlobalHydra.instance().clear()
     assert isinstance(data, dict)
     _refuse_unknown_keys(data, items, config_dir)
+
+
+def _explain_unknown_file_key(exc: BaseException, config_dir: Path) -> None:
+    """A conf/ file's key the schema lacks, as one line naming the file, the key and the known.
+
+    Hydra reports it as ``In 'data/energy': ConfigKeyError raised while composing config: Key
+    'not_nul' not in 'TableConfig'``; OmegaConf's error behind it has the whole key. Returns
+    when ``exc`` is about anything else.
+    """
+    import dataclasses
+    import difflib
+
+    from omegaconf.errors import ConfigKeyError
+
+    from snakeml import schema
+
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, ConfigKeyError) and getattr(cause, "full_key", None):
+            break
+        cause = cause.__cause__ or cause.__context__
+    else:
+        return
+    cls = getattr(schema, str(getattr(cause, "object_type_str", "")), None)
+    if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
+        return
+    key = str(cause.full_key)
+    parent, _, name = key.rpartition(".")
+    known = sorted(field.name for field in dataclasses.fields(cls))
+    close = difflib.get_close_matches(name, known, n=1)
+    meant = f"did you mean {parent + '.' if parent else ''}{close[0]}? " if close else ""
+    where = re.search(r"In '([^']+)'", str(exc))
+    file = f"conf/{where.group(1)}.yaml" if where else f"the files of {config_dir.name}/"
+    raise ConfigError(
+        f"{key}: no such setting ({meant}{parent or 'the configuration'} has "
+        f"{', '.join(known)}); fix it in {file}"
+    ) from None
 
 
 def _refuse_unknown_keys(data: dict[str, Any], items: Sequence[str], config_dir: Path) -> None:

@@ -787,3 +787,40 @@ def test_workflow_overrides_refuse_what_cannot_work(config, named):
         workflow_overrides(config)
     for part in named:
         assert part in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("file", "good", "bad", "message"),
+    [
+        (
+            "data/nycflights13.yaml",
+            "      not_null:",
+            "      not_nul:",
+            "data.tables.flights.not_nul: no such setting (did you mean "
+            "data.tables.flights.not_null? data.tables.flights has accepted_values, columns,",
+        ),
+        (
+            "tuning/default.yaml",
+            "n_trials:",
+            "n_trails:",
+            "tuning.n_trails: no such setting (did you mean tuning.n_trials? tuning has",
+        ),
+    ],
+)
+def test_a_misspelt_key_in_a_conf_file_names_the_key_and_the_file(
+    conf_dir, tmp_path, file, good, bad, message
+):
+    import shutil
+
+    copy = tmp_path / "conf"
+    shutil.copytree(conf_dir, copy)
+    path = copy / file
+    text = path.read_text(encoding="utf-8")
+    assert good in text
+    path.write_text(text.replace(good, bad, 1), encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        compose_config(None, copy, estimators=False)
+    text = str(caught.value)
+    assert text.startswith(message), text
+    assert text.endswith(f"; fix it in conf/{file}")
+    assert "\n" not in text and "ConfigKeyError" not in text
