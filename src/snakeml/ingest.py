@@ -83,6 +83,45 @@ def _named_column(message: str, header: list[str]) -> str:
     return re.sub(r"column #(\d+)", name, message)
 
 
+CONVERSION_ERROR = re.compile(
+    r"CSV column #(\d+): CSV conversion error to [^:]+: invalid value '(.*)'"
+)
+
+
+def _where_invalid(path: Path, message: str, header: list[str], schema: pa.Schema) -> str:
+    """Where Arrow's unconvertible CSV value is (its line) and what to change, for the message.
+
+    Arrow names the column and the value only: the column is read again as text to find the
+    value's first line (the header is line 1; a quoted value holding line breaks shifts it).
+    """
+    import pyarrow.csv as pacsv
+
+    match = CONVERSION_ERROR.search(message)
+    if match is None or not 0 <= int(match.group(1)) < len(header):
+        return " (fix the value or the column's type in conf/data/)"
+    name, value = header[int(match.group(1))], match.group(2)
+    line = ""
+    try:
+        with _open_text(path) as handle:
+            text = pacsv.read_csv(
+                handle,
+                convert_options=pacsv.ConvertOptions(
+                    column_types={name: pa.string()}, include_columns=[name]
+                ),
+            )[name].to_pylist()
+        line = f" on line {text.index(value) + 2}"
+    except (pa.ArrowInvalid, ValueError):
+        pass
+    dtype = schema.field(name).type if name in schema.names else None
+    timely = dtype is not None and (pa.types.is_date(dtype) or pa.types.is_timestamp(dtype))
+    fix = (
+        "fix the value, or give the column's format under formats: in conf/data/ (e.g. '%m/%d/%Y')"
+        if timely
+        else "fix the value or the column's type in conf/data/"
+    )
+    return f"{line} ({fix})"
+
+
 def read_csv_file(path: Path, table: str, spec: dict[str, Any]) -> pa.Table:
     """One CSV (plain or zipped) with the table's declared columns and types."""
     import pyarrow.csv as pacsv
@@ -107,8 +146,8 @@ def read_csv_file(path: Path, table: str, spec: dict[str, Any]) -> pa.Table:
             data = pacsv.read_csv(handle, convert_options=convert)
     except pa.ArrowInvalid as exc:
         raise DataError(
-            f"{path}: table {table}: {_named_column(str(exc), header)} "
-            "(fix the value or the column's type in conf/data/)"
+            f"{path}: table {table}: {_named_column(str(exc), header)}"
+            f"{_where_invalid(path, str(exc), header, schema)}"
         ) from exc
     for name, fmt in formats.items():
         data = data.set_column(

@@ -204,6 +204,32 @@ def test_a_value_that_does_not_parse_names_file_table_and_column(flights_csv, tm
     assert "#" not in str(info.value)
 
 
+def test_a_value_that_does_not_parse_is_found_on_its_line(stations, tmp_path):
+    rows = ["2015-01-01,north,3.5,true,x", "2015-01-02,south,warm,false,y"]
+    (tmp_path / "data" / "stations.csv").write_text(
+        "day,station,temp,rain,extra\n" + "\n".join(rows) + "\n", encoding="utf-8"
+    )
+    with pytest.raises(DataError) as info:
+        read_table("stations", stations, tmp_path)
+    message = str(info.value)
+    assert "column 'temp'" in message and "invalid value 'warm'" in message
+    assert message.endswith(" on line 3 (fix the value or the column's type in conf/data/)"), (
+        message
+    )
+
+
+def test_a_date_written_otherwise_says_where_and_points_to_formats(stations, tmp_path):
+    (tmp_path / "data" / "stations.csv").write_text(
+        "day,station,temp,rain\n2015-01-01,north,1.0,true\n10/01/2015,south,2.0,false\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(DataError) as info:
+        read_table("stations", stations, tmp_path)
+    message = str(info.value)
+    assert "column 'day'" in message and "'10/01/2015'" in message
+    assert " on line 3 (fix the value, or give the column's format under formats:" in message
+
+
 def test_a_zip_without_csv_names_the_archive(tmp_path):
     archive = tmp_path / "flights.csv.zip"
     with zipfile.ZipFile(archive, "w") as handle:
