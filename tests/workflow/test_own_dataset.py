@@ -400,3 +400,14 @@ def test_a_split_boundary_outside_the_data_fails_naming_it(user_project: Path) -
         "split.train_until=2022-06-01 lies outside the data's time range",
         "2023-01-01",
     )
+
+
+def test_the_example_ships_the_csv_files_this_test_generates(tmp_path: Path) -> None:
+    """A user copies tests/workflow/sales_example/ whole: its data/ is what the test runs on."""
+    write_sales(tmp_path)
+    shipped = EXAMPLE / "data/sales"
+    names = sorted(path.name for path in (tmp_path / "data/sales").iterdir())
+    assert names == ["sales_2023.csv", "sales_2024.csv", "stores.csv"]
+    assert sorted(path.name for path in shipped.iterdir()) == names
+    for name in names:
+        assert (shipped / name).read_bytes() == (tmp_path / "data/sales" / name).read_bytes()
