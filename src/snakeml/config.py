@@ -388,7 +388,6 @@ def _explain_unknown_file_key(exc: BaseException, config_dir: Path) -> None:
     when ``exc`` is about anything else.
     """
     import dataclasses
-    import difflib
 
     from omegaconf.errors import ConfigKeyError
 
@@ -407,16 +406,23 @@ def _explain_unknown_file_key(exc: BaseException, config_dir: Path) -> None:
     if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
         return
     key = str(cause.full_key)
-    parent, _, name = key.rpartition(".")
     known = sorted(field.name for field in dataclasses.fields(cls))
-    close = difflib.get_close_matches(name, known, n=1)
-    meant = f"did you mean {parent + '.' if parent else ''}{close[0]}? " if close else ""
     where = re.search(r"In '([^']+)'", str(exc))
     file = f"conf/{where.group(1)}.yaml" if where else f"the files of {config_dir.name}/"
-    raise ConfigError(
+    raise ConfigError(_no_such_setting(key, known, f"fix it in {file}")) from None
+
+
+def _no_such_setting(key: str, known: Sequence[str], fix: str) -> str:
+    """``<key>: no such setting (did you mean <closest>? <parent> has <known>); <fix>``."""
+    import difflib
+
+    parent, _, name = key.rpartition(".")
+    close = difflib.get_close_matches(name, known, n=1)
+    meant = f"did you mean {parent + '.' if parent else ''}{close[0]}? " if close else ""
+    return (
         f"{key}: no such setting ({meant}{parent or 'the configuration'} has "
-        f"{', '.join(known)}); fix it in {file}"
-    ) from None
+        f"{', '.join(known)}); {fix}"
+    )
 
 
 def _refuse_unknown_keys(data: dict[str, Any], items: Sequence[str], config_dir: Path) -> None:
@@ -425,27 +431,19 @@ def _refuse_unknown_keys(data: dict[str, Any], items: Sequence[str], config_dir:
     Hydra refuses a misspelt ``tuning.n_trails=3`` and suggests ``+tuning.n_trails=3``, which
     it then accepts: the schema is checked here again, with every key however it came.
     """
-    import difflib
-
     from snakeml.schema import unknown_keys
 
     found = unknown_keys(data)
     if not found:
         return
     key, known = found[0]
-    parent, _, name = key.rpartition(".")
-    close = difflib.get_close_matches(name, known, n=1)
-    meant = f"did you mean {parent + '.' if parent else ''}{close[0]}? " if close else ""
     added = [item for item in items if item.lstrip("+").partition("=")[0] == key]
     where = (
         f"drop the override {added[0]}"
         if added
         else f"remove it from {setting_file(key, items, config_dir)}"
     )
-    raise ConfigError(
-        f"{key}: no such setting ({meant}{parent or 'the configuration'} has "
-        f"{', '.join(known)}); {where}"
-    )
+    raise ConfigError(_no_such_setting(key, known, where))
 
 
 def check_estimator_settings(
