@@ -111,6 +111,28 @@ def workflow_overrides(config: dict[str, Any]) -> list[str]:
     return items
 
 
+def sweep_arguments(config: dict[str, Any]) -> int:
+    """Check ``--config sweep=`` and ``sweep_max_points=``; return the most points allowed.
+
+    Raises ConfigError, one line, for a sweep given empty (Snakemake reads ``sweep=`` as None)
+    and for a ``sweep_max_points`` that is not a whole number of 1 or more, sweep or not.
+    """
+    if "sweep" in config and config["sweep"] is None:
+        raise ConfigError(
+            "sweep: empty: give keys with several values, e.g. "
+            'sweep="model=[hgb],[ridge]", or the name of a conf/sweep file, or leave '
+            "sweep out for one run"
+        )
+    raw_max = config.get("sweep_max_points", DEFAULT_MAX_POINTS)
+    try:
+        max_points = int(raw_max)
+    except (TypeError, ValueError):
+        max_points = 0
+    if max_points < 1 or str(raw_max).strip() != str(max_points):
+        raise ConfigError(f"sweep_max_points={raw_max!r}: give a whole number of points, 1 or more")
+    return max_points
+
+
 def sweep_experiments(
     config: dict[str, Any],
     overrides: Sequence[str],
@@ -128,22 +150,10 @@ def sweep_experiments(
     from snakeml.experiments import build_experiments
     from snakeml.sweep import compose_points, read_sweep_file, sweep_points
 
+    max_points = sweep_arguments(config)
     value = config.get("sweep")
     if value is None:
-        if "sweep" in config:  # --config sweep= (Snakemake reads an empty value as None)
-            raise ConfigError(
-                "sweep: empty: give keys with several values, e.g. "
-                'sweep="model=[hgb],[ridge]", or the name of a conf/sweep file, or leave '
-                "sweep out for one run"
-            )
         return []
-    raw_max = config.get("sweep_max_points", DEFAULT_MAX_POINTS)
-    try:
-        max_points = int(raw_max)
-    except (TypeError, ValueError):
-        max_points = 0
-    if max_points < 1 or str(raw_max).strip() != str(max_points):
-        raise ConfigError(f"sweep_max_points={raw_max!r}: give a whole number of points, 1 or more")
     text = str(value).strip()
     sweep_file = Path(config_dir) / "sweep" / f"{text}.yaml"
     if re.fullmatch(r"[A-Za-z0-9_-]+", text):
@@ -225,6 +235,7 @@ def load_workflow_config(
 
     root = Path(root)
     overrides = workflow_overrides(config)
+    sweep_arguments(config)  # before the cache: its key cannot tell sweep= from no sweep
     key = None
     if cache_file is not None:
         inputs = {

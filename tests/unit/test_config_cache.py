@@ -241,3 +241,18 @@ def test_only_what_json_gives_back_equal_is_written(tmp_path):
 
 def test_the_schema_marks_a_required_value_as_omegaconf_does():
     assert schema.MISSING == omegaconf.MISSING
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"sweep": None}, "sweep: empty: give keys with several values"),
+        ({"sweep_max_points": "0"}, "sweep_max_points='0': give a whole number of points"),
+    ],
+)
+def test_sweep_arguments_are_checked_before_the_cache_is_read(project, extra, message):
+    """The plain run's cache never answers for --config sweep= or a bad sweep_max_points."""
+    load(project)
+    assert cache_file(project).is_file()
+    with pytest.raises(ConfigError, match=f"^{message}"):
+        load(project, {**SMOKE, **extra})

@@ -119,15 +119,22 @@ def test_an_interrupt_exits_130_with_one_line_and_no_traceback(tmp_path, capsys)
     log_file = tmp_path / "tune_shard.log"
 
     def body(_):
-        raise KeyboardInterrupt
+        # as Optuna does when Ctrl-C stops a trial: the failed trial logged with its exception
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            logging.getLogger("optuna.study._optimize").warning("Trial 0 failed", exc_info=True)
+            raise
 
     with pytest.raises(SystemExit) as info:
         run_rule(body, smk(log_file, rule="tune_shard"))
     assert info.value.code == 130
     assert info.value.__cause__ is None
-    (line,) = lines(log_file)
-    assert line.endswith("tune_shard: interrupted (Ctrl-C); run again to resume")
+    first, last = lines(log_file)
+    assert first.endswith("optuna.study._optimize: Trial 0 failed")
+    assert last.endswith("tune_shard: interrupted (Ctrl-C); run again to resume")
     assert "Traceback" not in capsys.readouterr().err
+    assert "Traceback" not in log_file.read_text(encoding="utf-8")
 
 
 def test_a_bug_exits_1_with_its_traceback_in_the_log_and_on_stderr(tmp_path, capsys):
