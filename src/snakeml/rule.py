@@ -53,20 +53,40 @@ def run_rule(body: Callable[[Any], object], smk: Any) -> None:
     try:
         body(smk)
     except KeyboardInterrupt:
-        # Ctrl-C reaches every process of the run: stop quietly, as the shell would (128 + 2).
-        # Outputs are written atomically, so nothing half-written is left.
-        log.error("%s: interrupted (Ctrl-C); run again to resume", smk.rule)
-        raise SystemExit(130) from None
+        _interrupted(log, smk.rule)
     except SnakemlError as exc:
         log.error("%s: %s", smk.rule, exc)
         raise SystemExit(1) from None
     except Exception as exc:
+        if _caused_by_interrupt(exc):  # e.g. a C extension's import stopped by Ctrl-C
+            _interrupted(log, smk.rule)
         line = explain_failure(exc, input_files(smk))
         if line is None:
             log.exception("%s: failed with %s, a bug; the traceback follows", smk.rule, _name(exc))
         else:
             log.error("%s: %s", smk.rule, line)
         raise SystemExit(1) from None
+
+
+def _interrupted(log: logging.Logger, rule: str) -> None:
+    """Ctrl-C reaches every process of the run: stop quietly, as the shell would (128 + 2).
+
+    Outputs are written atomically, so nothing half-written is left.
+    """
+    log.error("%s: interrupted (Ctrl-C); run again to resume", rule)
+    raise SystemExit(130) from None
+
+
+def _caused_by_interrupt(exc: BaseException) -> bool:
+    """Whether a KeyboardInterrupt lies in ``exc``'s chain of causes and contexts."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def input_files(smk: Any) -> list[str]:

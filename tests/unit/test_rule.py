@@ -137,6 +137,24 @@ def test_an_interrupt_exits_130_with_one_line_and_no_traceback(tmp_path, capsys)
     assert "Traceback" not in log_file.read_text(encoding="utf-8")
 
 
+def test_an_error_raised_from_an_interrupt_is_the_interrupt(tmp_path, capsys):
+    """Ctrl-C during a C extension's import surfaces as another error caused by it."""
+    log_file = tmp_path / "train.log"
+
+    def body(_):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as exc:
+            raise ValueError("'T{d:val:q:i1:q:i2:}' is not a valid PEP 3118 buffer") from exc
+
+    with pytest.raises(SystemExit) as info:
+        run_rule(body, smk(log_file, rule="train"))
+    assert info.value.code == 130
+    (line,) = lines(log_file)
+    assert line.endswith("train: interrupted (Ctrl-C); run again to resume")
+    assert "Traceback" not in capsys.readouterr().err
+
+
 def test_a_bug_exits_1_with_its_traceback_in_the_log_and_on_stderr(tmp_path, capsys):
     log_file = tmp_path / "train.log"
 
