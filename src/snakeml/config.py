@@ -343,9 +343,10 @@ def compose_config(
             raise wrong.with_hint(setting_source(wrong.key, items, config_dir)) from exc
         _explain_unknown_override(exc, items, config_dir)
         _explain_unknown_file_key(exc, config_dir)
-        raise ConfigError(
-            f"invalid configuration: {_one_line(exc)}{_options_hint(exc, config_dir)}"
-        ) from exc
+        message, hint = _one_line(exc), _options_hint(exc, config_dir)
+        if hint:  # ours lists the options once, with where they live
+            message = message.split(" | Available options")[0]
+        raise ConfigError(f"invalid configuration: {message}{hint}") from exc
     finally:
         GlobalHydra.instance().clear()
     assert isinstance(data, dict)

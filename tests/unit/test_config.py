@@ -824,3 +824,12 @@ def test_a_misspelt_key_in_a_conf_file_names_the_key_and_the_file(
     assert text.startswith(message), text
     assert text.endswith(f"; fix it in conf/{file}")
     assert "\n" not in text and "ConfigKeyError" not in text
+
+
+@pytest.mark.parametrize("override", ["task=nosuch", "data=nonexistent", "model=[rdige]"])
+def test_an_unknown_option_lists_the_options_once(conf_dir, override):
+    with pytest.raises(ConfigError) as caught:
+        compose_config(override, conf_dir, estimators=False)
+    text = str(caught.value)
+    assert text.count("choose from [") == 1, text
+    assert "Available options" not in text and "\n" not in text
