@@ -305,8 +305,12 @@ def _options_hint(exc: BaseException, config_dir: Path) -> str:
     match = re.search(r"Could not (?:load|find) '([\w/]+)/(\w+)'", str(exc))
     if not match or not (config_dir / match.group(1)).is_dir():
         return ""
+    import difflib
+
     options = sorted(p.stem for p in (config_dir / match.group(1)).glob("*.yaml"))
-    return f" | choose from {options} (conf/{match.group(1)}/*.yaml)"
+    close = difflib.get_close_matches(match.group(2), options, n=1)
+    meant = f"did you mean {match.group(1)}={close[0]}? " if close else ""
+    return f" | {meant}choose from {options} (conf/{match.group(1)}/*.yaml)"
 
 
 def compose_config(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -546,25 +547,41 @@ def check_data(data: dict[str, Any], declaration: Declaration, root: str | Path 
                 )
 
 
+def _not_a_column(key: str, value: str, candidates: Sequence[str], where: str) -> ConfigError:
+    """``<key>: '<value>' is not a column of <where> (did you mean ...?); choose from [...]``."""
+    import difflib
+
+    close = difflib.get_close_matches(value, candidates, n=1)
+    meant = f" (did you mean {close[0]!r}?)" if close else ""
+    return ConfigError(
+        f"{key}: {value!r} is not a column of {where}{meant}; choose from {list(candidates)}"
+    )
+
+
 def check_task(task: dict[str, Any], declaration: Declaration) -> None:
-    """Check that the task's columns are columns of the data set's feature table."""
+    """Check that the task's columns are columns of the data set's feature table.
+
+    Raises ConfigError naming the setting, the closest column and the columns it may name (for
+    the target, the table's columns that are not features).
+    """
     final = declaration.final_columns
     where = f"the feature table of sql/{declaration.sql_dir.name}/ ({DECLARATION})"
     for key in ("target", "time"):
         if task[key] not in final:
-            raise ConfigError(f"task.{key}: {task[key]!r} is not a column of {where}")
+            candidates = list(declaration.columns) if key == "target" else final
+            raise _not_a_column(f"task.{key}", task[key], candidates, where)
     if task["target"] in {f.name for f in declaration.features}:
         raise ConfigError(
             f"task.target: {task['target']!r} is a feature of {where}: a target is never an input"
         )
     for column in task["id_columns"]:
         if column not in final:
-            raise ConfigError(f"task.id_columns: {column!r} is not a column of {where}")
+            raise _not_a_column("task.id_columns", column, final, where)
     names = [group["name"] for group in task["groups"]]
     if len(set(names)) != len(names):
         raise ConfigError(f"task.groups: names must differ, got {names}")
     for group in task["groups"]:
         if group["column"] not in final:
-            raise ConfigError(f"task.groups: {group['column']!r} is not a column of {where}")
+            raise _not_a_column("task.groups", group["column"], final, where)
         if not _NAME.match(group["name"]):
             raise ConfigError(f"task.groups: name {group['name']!r} must be a plain word")

@@ -833,3 +833,30 @@ def test_an_unknown_option_lists_the_options_once(conf_dir, override):
     text = str(caught.value)
     assert text.count("choose from [") == 1, text
     assert "Available options" not in text and "\n" not in text
+
+
+@pytest.mark.parametrize(
+    ("override", "meant"),
+    [
+        ("task=arr_dealy", "did you mean task=arr_delay? choose from ["),
+        ("model=[rdige]", "did you mean model=ridge? choose from ["),
+        ("task.target=arr_dely", "(did you mean 'arr_delay'?); choose from ['flight_id'"),
+        ("task.time=time_hr", "(did you mean 'time_hour'?); choose from ["),
+        ("task.groups.0.column=carier", "(did you mean 'carrier'?); choose from ["),
+    ],
+)
+def test_a_misspelt_option_or_column_gets_the_closest_name(conf_dir, override, meant):
+    with pytest.raises(ConfigError) as caught:
+        compose_config(override, conf_dir, estimators=False)
+    text = str(caught.value)
+    assert meant in text, text
+    assert "\n" not in text
+
+
+def test_a_target_that_matches_nothing_lists_the_columns_it_may_name(conf_dir):
+    with pytest.raises(ConfigError) as caught:
+        compose_config("task.target=zzzz", conf_dir, estimators=False)
+    text = str(caught.value)
+    assert "did you mean" not in text
+    assert text.endswith("'arr_delay', 'delayed']"), text
+    assert "'distance'" not in text  # a feature is never a target
