@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 import sys
@@ -151,18 +152,19 @@ def usable_threads(requested: int, sample_seconds: float = 0.25) -> int:
     A core another process keeps busy would slow one of the job's OpenMP threads to a share of
     it, and the others wait for that thread at every parallel step: with one of 2 cores held,
     a 2-thread histogram gradient boosting fit took 1.06x the 1-thread time even with sleeping
-    waits (bench/busy.py). So a job given N > 1 threads samples each core's use for
-    ``sample_seconds`` (psutil.cpu_percent) and keeps one thread per core below
-    BUSY_CORE_PERCENT, at least one. Only at the job's start: load that comes later is not seen.
+    waits (bench/busy.py). So a job given N > 1 threads samples the cores' use for
+    ``sample_seconds`` (psutil.cpu_percent, per core, summed: a process that moves from core to
+    core counts once) and keeps one thread per core not in use, at least one. The cores in use
+    are the summed use rounded to whole cores, a core counting from BUSY_CORE_PERCENT. Only at
+    the job's start: load that comes later is not seen.
     """
     if requested <= 1:
         return max(1, requested)
     import psutil
 
-    idle = sum(
-        use < BUSY_CORE_PERCENT for use in psutil.cpu_percent(interval=sample_seconds, percpu=True)
-    )
-    return max(1, min(requested, idle))
+    use = psutil.cpu_percent(interval=sample_seconds, percpu=True)
+    busy = math.floor((sum(use) + 100.0 - BUSY_CORE_PERCENT) / 100.0)
+    return max(1, min(requested, len(use) - busy))
 
 
 def share_job_environment() -> None:

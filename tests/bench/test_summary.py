@@ -58,3 +58,22 @@ def test_the_command_writes_the_summary_and_exits_0_without_any_benchmark(tmp_pa
     assert main() == 0
     rows = json.loads((tmp_path / "bench/summary.json").read_text())
     assert len(rows) == 6 and all(row["met"] is None for row in rows)
+
+
+def test_busy_judges_slower_only_beyond_the_one_thread_runs_spread():
+    from bench.busy import verdict
+
+    one = [25.56, 26.33, 26.09]  # measured: 3 % apart
+    ratio, tolerance, met = verdict(one, [26.20, 26.15, 26.14])
+    assert round(ratio, 4) == 1.0023 and round(tolerance, 4) == 0.0295 and met is True
+    assert verdict(one, [28.60, 28.11, 27.03])[2] is False  # all threads used: 1.08
+    assert verdict([26.0, 26.0, 26.0], [26.1, 26.1, 26.1])[2] is False  # no noise, no slack
+
+
+def test_the_summary_takes_busys_own_verdict_and_shows_its_slack(tmp_path):
+    write(tmp_path, "busy.json", {"ratio_2_vs_1_thread": 1.0023, "tolerance": 0.0296, "met": True})
+    row = next(r for r in summarise(tmp_path) if r["figure"].startswith("fit on a busy"))
+    assert row["met"] is True and row["goal"] == "<= 1.0 (+ 0.030 run-to-run)"
+    write(tmp_path, "busy.json", {"ratio_2_vs_1_thread": 1.08, "tolerance": 0.0295, "met": False})
+    row = next(r for r in summarise(tmp_path) if r["figure"].startswith("fit on a busy"))
+    assert row["met"] is False

@@ -58,7 +58,16 @@ def test_successful_body_runs_once_and_logs_to_the_file(tmp_path):
 
 @pytest.mark.parametrize(
     ("use", "requested", "expected"),
-    [([0.0, 3.0], 2, 2), ([97.0, 3.0], 2, 1), ([97.0, 99.0], 2, 1), ([0.0, 0.0, 0.0, 80.0], 8, 3)],
+    [
+        ([0.0, 3.0], 2, 2),
+        ([97.0, 3.0], 2, 1),
+        ([97.0, 99.0], 2, 1),
+        ([0.0, 0.0, 0.0, 80.0], 8, 3),
+        # a process moving between the cores during the sample: one core in use, not none
+        ([55.0, 45.0], 2, 1),
+        ([40.0, 40.0, 40.0, 40.0], 4, 2),
+        ([30.0, 10.0], 2, 2),
+    ],
 )
 def test_a_job_keeps_one_thread_per_idle_core(monkeypatch, use, requested, expected):
     monkeypatch.setattr("psutil.cpu_percent", lambda interval, percpu: use)
