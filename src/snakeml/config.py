@@ -22,7 +22,7 @@ from snakeml.dataset import (
     selected_features,
     table_files,
 )
-from snakeml.errors import ConfigError, SettingError
+from snakeml.errors import ConfigError, SettingError, closest_name
 from snakeml.io import dump_yaml, write_text_if_changed
 from snakeml.schema import (
     PERIODS,
@@ -305,11 +305,9 @@ def _options_hint(exc: BaseException, config_dir: Path) -> str:
     match = re.search(r"Could not (?:load|find) '([\w/]+)/(\w+)'", str(exc))
     if not match or not (config_dir / match.group(1)).is_dir():
         return ""
-    import difflib
-
     options = sorted(p.stem for p in (config_dir / match.group(1)).glob("*.yaml"))
-    close = difflib.get_close_matches(match.group(2), options, n=1)
-    meant = f"did you mean {match.group(1)}={close[0]}? " if close else ""
+    close = closest_name(match.group(2), options)
+    meant = f"did you mean {match.group(1)}={close}? " if close else ""
     return f" | {meant}choose from {options} (conf/{match.group(1)}/*.yaml)"
 
 
@@ -430,11 +428,9 @@ def _explain_unknown_file_key(exc: BaseException, config_dir: Path) -> None:
 
 def _no_such_setting(key: str, known: Sequence[str], fix: str) -> str:
     """``<key>: no such setting (did you mean <closest>? <parent> has <known>); <fix>``."""
-    import difflib
-
     parent, _, name = key.rpartition(".")
-    close = difflib.get_close_matches(name, known, n=1)
-    meant = f"did you mean {parent + '.' if parent else ''}{close[0]}? " if close else ""
+    close = closest_name(name, known)
+    meant = f"did you mean {parent + '.' if parent else ''}{close}? " if close else ""
     return (
         f"{key}: no such setting ({meant}{parent or 'the configuration'} has "
         f"{', '.join(known)}); {fix}"

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from snakeml.errors import ConfigError, SettingError
+from snakeml.errors import ConfigError, SettingError, closest_name
 from snakeml.schema import Bounds, is_non_finite
 
 FINITE_OR_NULL = Bounds(nullable=True)
@@ -549,10 +549,8 @@ def check_data(data: dict[str, Any], declaration: Declaration, root: str | Path 
 
 def _not_a_column(key: str, value: str, candidates: Sequence[str], where: str) -> ConfigError:
     """``<key>: '<value>' is not a column of <where> (did you mean ...?); choose from [...]``."""
-    import difflib
-
-    close = difflib.get_close_matches(value, candidates, n=1)
-    meant = f" (did you mean {close[0]!r}?)" if close else ""
+    close = closest_name(value, candidates)
+    meant = f" (did you mean {close!r}?)" if close else ""
     return ConfigError(
         f"{key}: {value!r} is not a column of {where}{meant}; choose from {list(candidates)}"
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class SnakemlError(Exception):
     """Base class of every error snakeml raises on purpose."""
@@ -43,3 +45,11 @@ def show_value(value: object) -> str:
     if isinstance(value, list | tuple):
         return "[" + ", ".join(show_value(item) for item in value) + "]"
     return str(value)
+
+
+def closest_name(name: str, known: Sequence[str]) -> str | None:
+    """The name of ``known`` closest to a misspelt ``name`` (difflib ratio >= 0.6), or None."""
+    import difflib
+
+    close = difflib.get_close_matches(name, known, n=1)
+    return close[0] if close else None
