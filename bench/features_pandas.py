@@ -220,8 +220,10 @@ def build_features(raw: dict[str, pd.DataFrame], settings: dict[str, Any]) -> pd
     out = out.merge(weather_at_departure(f, raw["weather"], settings), on="flight_id")
     out = out.merge(planes, on="tailnum", how="left")
     out["plane_age"] = out["year"] - out["built_year"]
-    out = out[out["arr_delay"].notna()].drop(columns=["built_year"])
-    out["delayed"] = out["arr_delay"] >= 15  # the task `delayed`: the US on-time definition
+    out = out.drop(columns=["built_year"])
+    # the task `delayed`: the US on-time definition; unknown for a flight that never landed
+    landed = out["arr_delay"].notna()
+    out["delayed"] = (out["arr_delay"] >= 15).astype("boolean").where(landed, pd.NA)
     return out
 
 

@@ -129,7 +129,8 @@ FEATURE_SQL = LOADED.feature_sql
 SHARDS = list(range(CFG["tuning"]["n_shards"]))
 GROUP_NAMES = [group["name"] for group in CFG["task"]["groups"]]
 KIND = CFG["task"]["kind"]
-PERIOD = CFG["split"]["period"]
+# The error-by-period breakdown: none for a task without a time column.
+PERIOD = CFG["split"]["period"] if CFG["task"]["time"] is not None else None
 
 
 wildcard_constraints:
@@ -297,7 +298,6 @@ if KIND == "regression":
             f"by_{group['name']}_png": ("residuals_by_group.rst", f"residuals by {group['label']}")
             for group in CFG["task"]["groups"]
         },
-        "by_period_png": ("error_by_period.rst", f"error by {PERIOD}"),
     }
 else:
     FIGURES |= {
@@ -309,8 +309,14 @@ else:
             f"by_{group['name']}_png": ("metrics_by_group.rst", f"metrics by {group['label']}")
             for group in CFG["task"]["groups"]
         },
-        "by_period_png": ("metrics_by_period.rst", f"metrics by {PERIOD}"),
     }
+
+
+if PERIOD is not None:
+    FIGURES["by_period_png"] = (
+        ("error_by_period.rst" if KIND == "regression" else "metrics_by_period.rst"),
+        f"{'error' if KIND == 'regression' else 'metrics'} by {PERIOD}",
+    )
 
 
 def evaluate_outputs_files():

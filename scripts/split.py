@@ -1,4 +1,4 @@
-"""Rule split: time-based train / valid / test by the task's time column -> results/split/."""
+"""Rule split: the task's split strategy cuts train / valid / test -> results/split/."""
 
 from snakeml.io import read_yaml
 from snakeml.metadata import write_table_metadata
@@ -8,9 +8,9 @@ from snakeml.split import SPLITS, write_splits
 
 def main(smk) -> None:
     outputs = {name: smk.output[name] for name in SPLITS}
-    write_splits(smk.input.features, outputs, read_yaml(smk.input.cfg))
+    counts = write_splits(smk.input.features, outputs, read_yaml(smk.input.cfg))
     for name in SPLITS:
-        write_table_metadata(smk.output[name], smk.rule, smk.input.cfg)
+        write_table_metadata(smk.output[name], smk.rule, smk.input.cfg, {"counts": counts})
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from snakeml.dataset import (
+    DECLARATION,
     Declaration,
     check_data,
     check_task,
@@ -29,7 +30,10 @@ from snakeml.schema import (
     PREPROCESSORS,
     PRUNERS,
     SEARCH_TYPES,
+    STRATEGIES,
     TASK_KINDS,
+    TIMELESS,
+    default_strategy,
     register_schema,
     schema_bounds,
 )
@@ -355,7 +359,12 @@ def compose_config(
     _refuse_unknown_keys(data, items, config_dir)
     fill_metric_defaults(data)
     try:
-        validate_config(data, config_dir.parent, estimators=estimators)
+        validate_config(
+            data,
+            config_dir.parent,
+            estimators=estimators,
+            task_file=setting_file("task.name", items, config_dir),
+        )
     except SettingError as exc:
         raise exc.with_hint(setting_source(exc.key, items, config_dir)) from None
     return data
@@ -536,7 +545,84 @@ def _require(condition: bool, key: str, message: str) -> None:
         raise ConfigError(f"{key}: {message}")
 
 
-def _check_split(split: dict[str, Any]) -> None:
+def check_interval(key: str, value: str) -> None:
+    """Refuse ``value`` unless DuckDB reads it as a positive interval ('1 day', '36 hours')."""
+    import duckdb
+
+    try:
+        (positive,) = duckdb.execute(
+            "select ?::interval > interval '0 seconds'", [str(value)]
+        ).fetchone()
+    except duckdb.Error:
+        raise ConfigError(
+            f"{key}: {value!r} is not a DuckDB interval such as '1 day', '36 hours' or '1 month'"
+        ) from None
+    _require(positive, key, f"{value!r} must be a positive interval such as '1 day'")
+
+
+def _check_strategy(
+    split: dict[str, Any], task: dict[str, Any], declaration: Declaration, task_file: str
+) -> str:
+    """Check the split strategy against the task and the feature table; return its name."""
+    classifier = task["kind"] != "regression"
+    strategy = split["strategy"]
+    if strategy is not None and strategy not in STRATEGIES:
+        hint = closest_name(str(strategy), STRATEGIES)
+        raise ConfigError(
+            f"split.strategy: {strategy!r} is not a strategy"
+            + (f" (did you mean {hint}?)" if hint else "")
+            + f"; choose from {list(STRATEGIES)}"
+        )
+    name = strategy or default_strategy(classifier, task["time"])
+    timeless = ", ".join(TIMELESS)
+    if name == "time" and task["time"] is None:
+        raise ConfigError(
+            f"split.strategy time needs task.time, which {task_file} does not set: name the "
+            f"task's time column there, or choose a strategy that needs no time ({timeless})"
+        )
+    _require(
+        name != "stratified" or classifier,
+        "split.strategy",
+        f"stratified splits by class, but task.kind is {task['kind']}: choose random or group "
+        f"for a regression target ({task_file})",
+    )
+    final = declaration.final_columns
+    where = f"the feature table of sql/{declaration.sql_dir.name}/ ({DECLARATION})"
+    needed = {"group": ["group"], "column": ["column"]}.get(name, [])
+    for key in needed:
+        if split[key] is None:
+            raise ConfigError(
+                f"split.{key}: split.strategy {name} needs the column that holds each row's "
+                f"{'group' if key == 'group' else 'part'}: set split.{key}"
+            )
+    for key in ("group", "column", "fold_column"):
+        if split[key] is None:
+            continue
+        if key not in needed and not (key == "fold_column" and name == "column"):
+            raise ConfigError(
+                f"split.{key} is set but split.strategy is {name}: set split.strategy="
+                f"{'column' if key == 'fold_column' else key} or drop split.{key}"
+            )
+        if split[key] not in final:
+            hint = closest_name(str(split[key]), final)
+            raise ConfigError(
+                f"split.{key}: {split[key]!r} is not a column of {where}"
+                + (f" (did you mean {hint!r}?)" if hint else "")
+                + f"; choose from {list(final)}"
+            )
+    if split["gap"] is not None:
+        _require(
+            name == "time",
+            "split.gap",
+            f"a gap embargoes the time split, but split.strategy is {name}: drop split.gap",
+        )
+        check_interval("split.gap", split["gap"])
+    if task["horizon"] is not None:
+        check_interval("task.horizon", task["horizon"])
+    return name
+
+
+def _check_split(split: dict[str, Any], strategy: str) -> None:
     from datetime import datetime
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -549,6 +635,13 @@ def _check_split(split: dict[str, Any]) -> None:
         ) from exc
     bounds = [split["train_until"], split["valid_until"]]
     if any(b is not None for b in bounds):
+        _require(
+            strategy == "time",
+            "split",
+            f"split.train_until and split.valid_until cut by time, but split.strategy is "
+            f"{strategy}: set them to null and use split.train_fraction and "
+            "split.valid_fraction",
+        )
         _require(
             all(b is not None for b in bounds),
             "split",
@@ -565,10 +658,10 @@ def _check_split(split: dict[str, Any]) -> None:
         _require(
             parsed[0] < parsed[1],
             "split.valid_until",
-            f"must come after split.train_until (time-based split, never random): "
+            f"must come after split.train_until (the time split's parts follow each other): "
             f"{split['train_until']} vs {split['valid_until']}",
         )
-    else:
+    elif strategy != "column":
         fractions = [split["train_fraction"], split["valid_fraction"]]
         _require(
             all(f is not None for f in fractions),
@@ -707,8 +800,11 @@ def validate_config(
     root: str | Path | None = None,
     declaration: Declaration | None = None,
     estimators: bool = True,
+    task_file: str = "conf/task/",
 ) -> None:
     """Check the values the schema's types cannot express. Raises ConfigError.
+
+    ``task_file`` is the file that sets the task (for messages: ``conf/task/<name>.yaml``).
 
     The data set's declared tables and SQL (under ``root``, the project; ``declaration`` is its
     steps.yaml when already loaded) are checked too: its files exist, the task's columns are
@@ -733,7 +829,8 @@ def validate_config(
     _check_models(cfg["model"], kind, estimators)
     check_settings(cfg, declaration, estimators)
     _check_features(cfg, declaration)
-    _check_split(cfg["split"])
+    strategy = _check_strategy(cfg["split"], task, declaration, task_file)
+    _check_split(cfg["split"], strategy)
     for name, spec in cfg["model"].items():
         for param, search in spec["search_space"].items():
             _check_search_param(f"model.{name}.search_space.{param}", search)
@@ -744,6 +841,11 @@ def validate_config(
         from snakeml.tracking import check_tracking_uri
 
         check_tracking_uri(cfg["tracking"]["uri"])
+
+
+# The split settings that cut the tuning folds of train + valid (snakeml.split): the tune_shard
+# slices hold only these, so moving a boundary reruns tuning only through the split's files.
+FOLD_KEYS: tuple[str, ...] = ("strategy", "gap", "group", "column", "fold_column", "time_zone")
 
 
 def model_names(cfg: dict[str, Any]) -> list[str]:
@@ -766,20 +868,26 @@ def rule_slices(
     selected = selected_features(cfg["features"], declaration)
     columns = {"target": task["target"], **selected}
     chosen = [*selected["numeric"], *selected["categorical"]]
-    order = {"time": task["time"], "key": list(declaration.key)}
+    key = list(declaration.key)
     kind = task["kind"]
+    # The split strategy's view of the task: the split and the tuning folds cut the same way.
+    validation = {
+        "seed": cfg["seed"],
+        "split": cfg["split"],
+        "task": {name: task[name] for name in ("kind", "target", "time", "horizon")},
+        "key": key,
+    }
     labels = {"target": task["target"], "label": task["label"], "units": task["units"]}
     evaluation = cfg["evaluation"]
     features = {
         "data": cfg["data"],
         # the feature build reads every declared feature; features.columns selects model inputs
         "features": {k: v for k, v in cfg["features"].items() if k != "columns"},
-        "task": {"target": task["target"], "time": task["time"], "kind": kind},
     }
     slices: dict[str, dict[str, Any]] = {
         "ingest": {"data": cfg["data"]},
         "features": features,
-        "split": {"seed": cfg["seed"], "split": cfg["split"], **order},
+        "split": {**validation, "n_folds": cfg["tuning"]["n_folds"]},
         "leaderboard": {
             "kind": kind,
             "metric": evaluation["metric"],
@@ -803,7 +911,9 @@ def rule_slices(
             "seed": cfg["seed"],
             "kind": kind,
             "columns": columns,
-            "order": order,
+            **validation,
+            # the folds: a boundary, fraction or cap moves them only through the split's files
+            "split": {k: cfg["split"][k] for k in FOLD_KEYS},
             "model": model,
             "tuning": cfg["tuning"],
         }
@@ -824,7 +934,7 @@ def rule_slices(
             "metric": evaluation["metric"],
             "columns": columns,
             "task": {**labels, "groups": task["groups"], "time": task["time"]},
-            "key": order["key"],
+            "key": key,
             "period": {"unit": cfg["split"]["period"], "time_zone": cfg["split"]["time_zone"]},
         }
         slices[f"importance/{name}"] = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from snakeml.dataset import COLUMN_TYPES, NUMERIC_TYPES, TIME_TYPES
+from snakeml.dataset import COLUMN_TYPES
 from snakeml.errors import DataError
 
 if TYPE_CHECKING:
@@ -57,24 +57,15 @@ def table_contract(name: str, spec: dict[str, Any], source: str | None = None) -
     )
 
 
-# A classifier's target: labels, as booleans, integers or strings.
-CLASS_TYPES: frozenset[str] = frozenset(
-    {"BOOLEAN", "VARCHAR", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT"}
-)
+def feature_contract(declaration: Declaration) -> Contract:
+    """What the feature table promises whatever the task: its key, its declared checks.
 
-
-def feature_contract(declaration: Declaration, task: dict[str, Any]) -> Contract:
-    """What the feature table promises: its key, the target, a time column, its checks.
-
-    The target is numeric for a regression task (``task["kind"]``, regression if absent), and
-    booleans, integers or strings (class labels) for a classifier.
+    The task's own columns (target, time) are checked where the task is known: the split.
     """
-    target, time = task["target"], task["time"]
-    classes = task.get("kind", "regression") != "regression"
     return Contract(
         table="features",
-        types={target: CLASS_TYPES if classes else NUMERIC_TYPES, time: TIME_TYPES},
-        not_null=tuple(dict.fromkeys([*declaration.key, target, time, *declaration.not_null])),
+        types={},
+        not_null=tuple(dict.fromkeys([*declaration.key, *declaration.not_null])),
         unique=(declaration.key,),
         ranges=dict(declaration.ranges),
     )

@@ -88,16 +88,18 @@ def scored_frame(
     """The test rows' group columns and period beside their actual and predicted values."""
     task, period = settings["task"], settings["period"]
     groups = [group["column"] for group in task["groups"]]
-    missing = [c for c in (*groups, task["time"]) if c not in test.columns]
+    needed = [*groups] if task["time"] is None else [*groups, task["time"]]
+    missing = [c for c in needed if c not in test.columns]
     if missing:
         raise DataError(f"test split lacks columns {missing} the error breakdowns need: rebuild")
     frame = test[list(dict.fromkeys(groups))].reset_index(drop=True).copy()
     for column in frame.columns:
         if not pd.api.types.is_numeric_dtype(frame[column]):
             frame[column] = frame[column].astype("string").fillna("unknown")
-    frame[PERIOD] = periods(
-        test[task["time"]].reset_index(drop=True), period["unit"], period["time_zone"]
-    ).to_numpy()
+    if task["time"] is not None:  # a table without time has no periods to break down by
+        frame[PERIOD] = periods(
+            test[task["time"]].reset_index(drop=True), period["unit"], period["time_zone"]
+        ).to_numpy()
     frame["actual"], frame["predicted"] = actual, predicted
     return frame
 
@@ -126,6 +128,8 @@ def write_breakdowns(
             outputs[f"by_{group['name']}_png"],
             task["units"],
         )
+    if PERIOD not in scored.columns:
+        return
     by_period = residual_table(scored, PERIOD).rename(columns={PERIOD: unit})
     write_csv(by_period, outputs["by_period_csv"])
     plot_error_by_period(
@@ -271,17 +275,18 @@ def write_classifier_breakdowns(
             f"Test {label} by {group['label']}: {model_name}",
             outputs[f"by_{group['name']}_png"],
         )
-    by_period = metrics_by(scored, PERIOD, proba, decision).rename(columns={PERIOD: unit})
-    write_csv(by_period, outputs["by_period_csv"])
-    plot_metric_by(
-        by_period,
-        unit,
-        unit,
-        metric,
-        label,
-        f"Test {label} by {unit}: {model_name}",
-        outputs["by_period_png"],
-    )
+    if PERIOD in scored.columns:  # a table without time has no periods
+        by_period = metrics_by(scored, PERIOD, proba, decision).rename(columns={PERIOD: unit})
+        write_csv(by_period, outputs["by_period_csv"])
+        plot_metric_by(
+            by_period,
+            unit,
+            unit,
+            metric,
+            label,
+            f"Test {label} by {unit}: {model_name}",
+            outputs["by_period_png"],
+        )
     curves = class_curves(scored["actual"].to_numpy(), proba, classes)
     positive = classes[1] if decision["kind"] == BINARY else "the class"
     for key, x, y, axes, title in (

@@ -250,65 +250,34 @@ def write_features(
     """Build the feature table of a data set, check its contract, write it as parquet.
 
     ``paths`` maps each declared table to its parquet file; ``settings`` is the features
-    rule's config slice (``data``, ``features``, ``task``). Rows whose target is null are left
-    out and counted. Returns {"rows": rows written, "no_target": rows left out}. Raises
-    DataError (one line naming the file, table or column) on bad data or a failing step.
+    rule's config slice (``data``, ``features``): no task, so every task of the data set reads
+    the same table (the split leaves out the rows without the task's target). Returns
+    {"rows": rows written}. Raises DataError (one line naming the file, table or column) on
+    bad data or a failing step.
     """
     import duckdb
 
     declaration = load_declaration(sql_dir)
     variables = sql_variables(settings["features"], declaration)
-    task = settings["task"]
-    target = task["target"]
     con = connect(threads, memory_limit_mb)
     try:
         rows = register_tables(con, paths, settings["data"]["tables"], rule)
-        keep = duckdb.ColumnExpression(target).isnotnull()
+        every_row = duckdb.ConstantExpression(True)
         with atomic_path(output) as tmp:
-            built, kept, blocks = build_rows(
-                con, declaration, variables, settings["features"].get("block_rows"), keep, tmp
+            built, _, blocks = build_rows(
+                con, declaration, variables, settings["features"].get("block_rows"), every_row, tmp
             )
             if built == 0:
                 raise DataError(
                     f"the SQL of {declaration.sql_dir} made no rows from tables with "
                     f"{rows} rows: check the raw data and the steps' filters"
                 )
-            if kept == 0:
-                raise DataError(
-                    f"the feature table has no rows with a target: all {built} rows have a null "
-                    f"{target} (task.target): check the raw data"
-                )
             con.register("written", con.read_parquet(str(tmp)))
-            check_contract(con, "written", feature_contract(declaration, task), rule)
-            check_target_classes(con, "written", task)
+            check_contract(con, "written", feature_contract(declaration), rule)
     finally:
         con.close()
-    counts = {"rows": kept, "no_target": built - kept}
-    log.info(
-        "features: %d rows kept of %d built; %d without a target (%s) left out; %d block(s)",
-        kept,
-        built,
-        built - kept,
-        target,
-        blocks,
-    )
-    return counts
-
-
-def check_target_classes(con: duckdb.DuckDBPyConnection, view: str, task: dict[str, Any]) -> None:
-    """A classification target holds classes its kind can learn (``task_kinds.check_target``).
-
-    Checked on the table's distinct target values, so a target of the wrong kind fails here,
-    before any tuning. Nothing to check for regression (its numeric type is in the contract).
-    Raises DataError naming the target, the values found and what to change.
-    """
-    if task["kind"] == "regression":
-        return  # before the import: snakeml.task_kinds imports pandas
-    from snakeml.task_kinds import check_target
-
-    target = task["target"]
-    distinct = con.sql(f'select distinct "{target}" as value from {view}').fetchnumpy()["value"]
-    check_target(task["kind"], distinct, target)
+    log.info("features: %d rows built in %d block(s)", built, blocks)
+    return {"rows": built}
 
 
 def _write_blocks(

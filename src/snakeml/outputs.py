@@ -51,8 +51,11 @@ def evaluate_files(kind: str = REGRESSION) -> dict[str, str]:
     return dict(CLASSIFIER_EVALUATE_FILES)
 
 
-def breakdown_files(group_names: list[str], period: str, kind: str = REGRESSION) -> dict[str, str]:
-    """The evaluate rule's breakdowns per task group and per period.
+def breakdown_files(
+    group_names: list[str], period: str | None, kind: str = REGRESSION
+) -> dict[str, str]:
+    """The evaluate rule's breakdowns per task group and per period (``period`` None: a task
+    without a time column has none).
 
     Regression: residuals per group, error per period. Classifiers: the task's metrics by
     group and per period (a group may be named like the period: month).
@@ -64,12 +67,15 @@ def breakdown_files(group_names: list[str], period: str, kind: str = REGRESSION)
     for name in group_names:
         files[f"by_{name}_csv"] = f"{group_stem}_{name}.csv"
         files[f"by_{name}_png"] = f"{group_stem}_{name}.png"
-    files["by_period_csv"] = f"{period_stem}_{period}.csv"
-    files["by_period_png"] = f"{period_stem}_{period}.png"
+    if period is not None:
+        files["by_period_csv"] = f"{period_stem}_{period}.csv"
+        files["by_period_png"] = f"{period_stem}_{period}.png"
     return files
 
 
-def evaluation_files(group_names: list[str], period: str, kind: str = REGRESSION) -> list[str]:
+def evaluation_files(
+    group_names: list[str], period: str | None, kind: str = REGRESSION
+) -> list[str]:
     """Every final file of one model under results/evaluation/{model}/."""
     return [
         *evaluate_files(kind).values(),

@@ -23,8 +23,19 @@ PREPROCESSORS: tuple[str, ...] = ("onehot", "ordinal")
 PRUNERS: tuple[str, ...] = ("median", "none")
 TASK_KINDS: tuple[str, ...] = ("regression", "binary", "multiclass")
 PERIODS: tuple[str, ...] = ("year", "month", "week", "day")
+# The validation schemes of split.strategy (snakeml.split), and those that need no time column.
+STRATEGIES: tuple[str, ...] = ("time", "random", "stratified", "group", "column")
+TIMELESS: tuple[str, ...] = ("random", "stratified", "group", "column")
 # numpy's and scikit-learn's seeds are unsigned 32-bit integers.
 MAX_SEED = 2**32 - 1
+
+
+def default_strategy(classifier: bool, time: str | None) -> str:
+    """The strategy of ``split.strategy: null``: time when the task has a time column, else
+    stratified for a classification and random for a regression."""
+    if time is not None:
+        return "time"
+    return "stratified" if classifier else "random"
 
 
 @dataclass(frozen=True)
@@ -142,7 +153,11 @@ class TaskConfig:
     name: str = MISSING
     kind: str = MISSING
     target: str = MISSING
-    time: str = MISSING
+    # null: the table has no time column (the split and the breakdowns need none)
+    time: str | None = None
+    # How long after a row's time its target is known (a DuckDB interval such as '1 day'):
+    # the time split's default gap. null: at the row's time.
+    horizon: str | None = None
     id_columns: list[str] = MISSING
     groups: list[GroupConfig] = field(default_factory=list)
     label: str = MISSING
@@ -151,8 +166,17 @@ class TaskConfig:
 
 @dataclass
 class SplitConfig:
-    """Time-based split: boundaries in time (in time_zone), else fractions of the ordered rows."""
+    """The validation scheme (snakeml.split): a strategy, its columns, boundaries or fractions."""
 
+    # null: time when the task has a time column, else stratified (classification) or random
+    strategy: str | None = MISSING
+    # The time strategy's embargo (a DuckDB interval); null: the task's horizon
+    gap: str | None = MISSING
+    # The group strategy's column: no value of it lies in two parts
+    group: str | None = MISSING
+    # The column strategy's column naming each row's part, and an optional fold number column
+    column: str | None = MISSING
+    fold_column: str | None = MISSING
     time_zone: str = MISSING
     train_until: str | None = MISSING
     valid_until: str | None = MISSING

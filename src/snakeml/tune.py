@@ -1,7 +1,8 @@
 """Tune: Optuna studies per model, run as shards and gathered into the best parameters.
 
 A shard (rule tune_shard) runs its share of the model's trial budget. Each trial scores one
-parameter set on time-ordered folds of train + valid and reports every fold to the pruner.
+parameter set on the split strategy's folds of train + valid (snakeml.split) and reports
+every fold to the pruner.
 Trials live in a storage (journal file or RDB), so a rerun after a crash, a timeout or a
 larger budget keeps every finished trial and runs only the missing ones.
 
@@ -36,7 +37,7 @@ from snakeml.models import (
     suggest_params,
     target_vector,
 )
-from snakeml.split import sample_rows
+from snakeml.split import sample_rows, strategy_of
 from snakeml.storage import display_url, open_storage
 from snakeml.task_kinds import (
     REGRESSION,
@@ -95,6 +96,7 @@ def study_fingerprint(settings: dict[str, Any], data_hashes: list[str]) -> str:
         "columns": settings["columns"],
         "model": settings["model"],
         "tuning": tuning,
+        "split": settings["split"],
         "data": data_hashes,
     }
     text = json.dumps(payload, sort_keys=True, default=str)
@@ -121,27 +123,17 @@ def data_hash(path: str | Path) -> str:
     return file_sha256(path)
 
 
-def time_ordered(frames: list[pd.DataFrame], order: list[str]) -> pd.DataFrame:
-    """Concatenate and sort rows by ``order`` (the task's time column, then the table's key).
+def tuning_frame(frames: list[pd.DataFrame], order: list[str]) -> pd.DataFrame:
+    """Concatenate train and valid and sort the rows by ``order`` (the split strategy's).
 
-    The folds need the past before the future. Raises DataError when a column is missing.
+    Time folds need the past before the future; every strategy's folds need an order that
+    does not depend on the files' row order. Raises DataError when a column is missing.
     """
     frame = pd.concat(frames, ignore_index=True)
     missing = [c for c in order if c not in frame.columns]
     if missing:
-        raise DataError(f"tuning data lacks the columns {missing} that order it in time")
+        raise DataError(f"tuning data lacks the columns {missing} that order its rows")
     return frame.sort_values(order, kind="stable").reset_index(drop=True)
-
-
-def time_folds(n_rows: int, n_folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Expanding-window folds: fit on everything before a block, score on the block."""
-    from sklearn.model_selection import TimeSeriesSplit
-
-    if n_rows < 2 * (n_folds + 1):
-        raise DataError(
-            f"{n_rows} rows are too few for {n_folds} time-ordered folds: lower tuning.n_folds"
-        )
-    return list(TimeSeriesSplit(n_splits=n_folds).split(np.arange(n_rows)))
 
 
 def make_pruner(tuning: dict[str, Any]) -> optuna.pruners.BasePruner:
@@ -169,8 +161,9 @@ def fold_scores(
 def make_objective(frame: pd.DataFrame, settings: dict[str, Any], shard: int, threads: int) -> Any:
     """The objective: mean loss over the folds, each fold reported for pruning.
 
-    ``frame`` is in time order. With ``tuning.max_rows`` set, the folds are cut from a seeded
-    sample of that many of its rows, still in time order (the same rows for every trial and
+    ``frame`` is in the split strategy's order, and the strategy (snakeml.split) cuts the
+    folds, as it cut the parts. With ``tuning.max_rows`` set, the folds are cut from a seeded
+    sample of that many of its rows, still in that order (the same rows for every trial and
     shard): each fit costs a fraction of one on every row, and the sample spans the whole
     period. A classifier's folds must each hold two classes or more, in their fit and scored
     rows.
@@ -184,7 +177,7 @@ def make_objective(frame: pd.DataFrame, settings: dict[str, Any], shard: int, th
     kind = settings.get("kind", REGRESSION)
     x, y = feature_frame(frame, columns), target_vector(frame, columns, kind)
     classes = check_target(kind, y, columns["target"])
-    folds = time_folds(len(frame), tuning["n_folds"])
+    folds = strategy_of(settings).folds(frame, y, tuning["n_folds"])
     if classes is not None:
         for index, (fit_rows, score_rows) in enumerate(folds):
             check_fold_classes(y[fit_rows], index)
@@ -335,8 +328,8 @@ def run_tune_shard(
     storage = open_storage(url, journal_path(tuning_dir))
     log.info("storage: %s", display_url(url) if url else journal_path(tuning_dir))
     fingerprint = study_fingerprint(settings, [data_hash(p) for p in split_paths])
-    order = [settings["order"]["time"], *settings["order"]["key"]]
-    frame = time_ordered([pd.read_parquet(p) for p in split_paths], order)
+    order = strategy_of(settings).tuning_order()
+    frame = tuning_frame([pd.read_parquet(p) for p in split_paths], order)
     trials = run_shard(frame, settings, shard, storage, fingerprint, threads)
     write_parquet(pa.Table.from_pandas(trials, preserve_index=False), trials_path)
     return trials

@@ -157,6 +157,10 @@ def synthetic_frame() -> pd.DataFrame:
     )
     # Not a model input: the error breakdowns and the carrier x hour baseline group by it.
     frame["sched_dep_hour"] = rng.integers(5, 23, n).astype("int32")
+    # The task's time column: one flight an hour, in key (and month) order.
+    frame["time_hour"] = pd.Timestamp("2013-01-01", tz="UTC") + pd.to_timedelta(
+        frame["flight_id"], unit="h"
+    )
     return frame
 
 

@@ -59,6 +59,11 @@ def test_compose_default_config(cfg):
     assert model_names(cfg) == ["hgb", "rf", "ridge"]
     # arr_delay's split: calendar months in New York, train Jan-Sep, valid Oct-Nov, test Dec.
     assert cfg["split"] == {
+        "strategy": None,
+        "gap": None,
+        "group": None,
+        "column": None,
+        "fold_column": None,
         "time_zone": "America/New_York",
         "train_until": "2013-10-01",
         "valid_until": "2013-12-01",
@@ -484,14 +489,20 @@ def test_rule_slices_hold_only_what_each_rule_uses(cfg):
             "legs_lookback_days": 3,
             "block_rows": 400_000,
         },
-        "task": {"target": "arr_delay", "time": "time_hour", "kind": "regression"},
     }
-    assert slices["split"] == {
+    # The split strategy's view of the task, the same in the split and the tuning slices.
+    validation = {
         "seed": 13,
         "split": cfg["split"],
-        "time": "time_hour",
+        "task": {
+            "kind": "regression",
+            "target": "arr_delay",
+            "time": "time_hour",
+            "horizon": "36 hours",
+        },
         "key": ["flight_id"],
     }
+    assert slices["split"] == {**validation, "n_folds": 3}
     assert slices["leaderboard"] == {
         "kind": "regression",
         "metric": "rmse",
@@ -505,9 +516,13 @@ def test_rule_slices_hold_only_what_each_rule_uses(cfg):
     assert CATEGORICAL == ["carrier", "origin", "dest", "plane_engine"]
     assert {"month", "legs_today", "carrier_delay_high_day", "plane_age"} <= set(NUMERIC)
     tune = slices["tune_shard/ridge"]
-    assert sorted(tune) == ["columns", "kind", "model", "order", "seed", "tuning"]
+    assert sorted(tune) == ["columns", "key", "kind", "model", "seed", "split", "task", "tuning"]
     assert tune["columns"] == columns
-    assert tune["order"] == {"time": "time_hour", "key": ["flight_id"]}
+    folds = ("strategy", "gap", "group", "column", "fold_column", "time_zone")
+    assert tune["split"] == {key: cfg["split"][key] for key in folds}
+    assert {key: tune[key] for key in ("seed", "task", "key")} == {
+        key: validation[key] for key in ("seed", "task", "key")
+    }
     assert tune["model"] == {"name": "ridge", **cfg["model"]["ridge"]}
     assert tune["tuning"] == cfg["tuning"]
     assert slices["tune_best/ridge"] == {
@@ -552,7 +567,7 @@ def test_rule_slices_of_another_data_set(conf_dir):
     cfg = compose_config("data=seattle_weather task=seattle_temp_max", conf_dir)
     slices = rule_slices(cfg)
     declaration = load_declaration(REPO / "sql" / "seattle_weather")
-    assert slices["split"]["time"] == "date" and slices["split"]["key"] == ["day_id"]
+    assert slices["split"]["task"]["time"] == "date" and slices["split"]["key"] == ["day_id"]
     assert slices["train/ridge"]["columns"] == {
         "target": "temp_max_next_day",
         "numeric": declaration.feature_columns("numeric"),

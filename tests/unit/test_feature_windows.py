@@ -234,11 +234,15 @@ def test_calendar_and_holidays(features: pd.DataFrame) -> None:
     assert features.loc["f1", "plane_age"] == 13
 
 
-def test_flights_without_arrival_delay_are_left_out(tmp_path: Path, settings: dict) -> None:
+def test_flights_without_arrival_delay_are_kept_for_the_split(
+    tmp_path: Path, settings: dict
+) -> None:
+    """The feature table is the task's business no more: the split leaves out null targets."""
     legs = [*LEGS, leg("x", "N1", 1, 1, 1700, z(1, 1, 22), None, None)]
     paths = write_raw(tmp_path, legs, WEATHER)
     counts = write_features(paths, SQL_DIR, tmp_path / "out.parquet", settings)
-    assert counts == {"rows": len(LEGS), "no_target": 1}
+    assert counts == {"rows": len(LEGS) + 1}
+    assert pd.read_parquet(tmp_path / "out.parquet")["arr_delay"].isna().sum() == 1
 
 
 def test_duplicate_weather_key_fails_the_contract_and_writes_nothing(

@@ -63,10 +63,12 @@ def built(shared_inputs, sql_dir, _default_cfg, tmp_path_factory):
 # --- the table as a whole -------------------------------------------------------------------
 
 
-def test_counts_and_the_cancelled_flight_is_dropped(built):
+def test_counts_and_the_cancelled_flight_is_kept_for_the_split(built):
+    """No task in the build: the split leaves out the cancelled flight (no arrival delay)."""
     counts, rows, _ = built
-    assert counts == {"rows": 10, "no_target": 1}
-    assert sorted(rows) == [0, 1, 2, 4, 5, 6, 7, 8, 9, 10]
+    assert counts == {"rows": 11}
+    assert sorted(rows) == list(range(11))
+    assert rows[3]["arr_delay"] is None
 
 
 def test_output_has_every_id_feature_and_target_column(built):
@@ -82,6 +84,7 @@ def test_target_and_identifiers_come_through(built):
         0: 20,
         1: 15,
         2: 5,
+        3: None,
         4: -3,
         5: 12,
         6: 25,
@@ -322,23 +325,24 @@ def test_look_ahead_in_the_sql_is_caught_by_the_contract(build, sql_dir, tmp_pat
     assert not (tmp_path / "features" / "flights.parquet").exists()
 
 
-def test_a_binary_task_on_a_target_of_many_values_fails_in_the_build(
-    raw_paths, reference_paths, sql_dir, feature_settings, tmp_path
+def test_a_binary_task_on_a_target_of_many_values_fails_in_the_split(
+    raw_paths, reference_paths, sql_dir, feature_settings, cfg, tmp_path
 ):
-    """Before any tuning: the target of the wrong kind is named, nothing is written."""
+    """Before any tuning: the target of the wrong kind is named, no part is written."""
+    from snakeml.split import SPLITS, write_splits
+
     output = tmp_path / "features" / "flights.parquet"
-    settings = copy.deepcopy(feature_settings)
+    run_build(raw_paths, reference_paths, sql_dir, output, feature_settings)
+    settings = copy.deepcopy(rule_slices(cfg)["split"])
     settings["task"].update(kind="binary", target="arr_delay")
+    parts = {name: tmp_path / "split" / f"{name}.parquet" for name in SPLITS}
     with pytest.raises(DataError) as caught:
-        run_build(raw_paths, reference_paths, sql_dir, output, settings)
+        write_splits(output, parts, settings)
     assert str(caught.value).startswith(
         "target 'arr_delay' of a binary task must hold exactly two values; found 10: "
     )
     assert "choose a target of two values (task.target)" in str(caught.value)
-    assert list((tmp_path / "features").iterdir()) == []
-    settings["task"].update(target="delayed")
-    counts, _, _ = run_build(raw_paths, reference_paths, sql_dir, output, settings)
-    assert counts["rows"] == 10
+    assert not (tmp_path / "split").exists()
 
 
 def test_missing_sql_step_names_the_file(build, sql_dir, tmp_path):

@@ -1,4 +1,6 @@
-"""snakeml.split: time-based split by boundaries or fractions, and deterministic row caps."""
+"""snakeml.split's time strategy: boundaries or fractions, the gap, and deterministic row caps.
+
+The other strategies and the folds are in test_split_strategies.py."""
 
 from __future__ import annotations
 
@@ -9,9 +11,23 @@ import pyarrow.parquet as pq
 import pytest
 
 from snakeml.errors import DataError
-from snakeml.split import boundary, cap_rows, split_by_time, split_masks, write_splits
+from snakeml.schema import SplitConfig
+from snakeml.split import (
+    EMBARGOED,
+    SPLITS,
+    boundary,
+    cap_rows,
+    make_strategy,
+    split_table,
+    write_splits,
+)
 
 SPLIT = {
+    "strategy": "time",
+    "gap": None,
+    "group": None,
+    "column": None,
+    "fold_column": None,
     "time_zone": "UTC",
     "train_until": "2013-04-01",
     "valid_until": "2013-05-01",
@@ -44,8 +60,23 @@ def features() -> pa.Table:
     )
 
 
+def time_strategy(settings: dict, time: str = "time_hour", key=KEY, seed: int = 13, horizon=None):
+    return make_strategy(SplitConfig(**settings), False, "arr_delay", time, horizon, key, seed)
+
+
+def split_by_time(
+    table: pa.Table, time: str, key: list[str], settings: dict, seed: int, horizon=None
+) -> dict[str, pa.Table]:
+    return split_table(table, time_strategy(settings, time, key, seed, horizon))[0]
+
+
 def split(features: pa.Table, settings: dict, seed: int = 13) -> dict[str, pa.Table]:
     return split_by_time(features, "time_hour", KEY, settings, seed)
+
+
+def split_masks(table: pa.Table, time: str, settings: dict) -> dict[str, pa.Array]:
+    parts = time_strategy(settings, time).assign(table.to_pandas())
+    return {name: pa.array(parts == index) for index, name in enumerate(SPLITS)}
 
 
 def test_boundaries_send_each_row_to_its_split_in_key_order(features):
@@ -148,7 +179,9 @@ def test_an_empty_split_between_boundaries_names_the_split_and_the_keys(features
     # Both boundaries lie inside the data, but no flight falls between them.
     settings = {**SPLIT, "train_until": "2013-04-01", "valid_until": "2013-04-10"}
     keys = r"change split\.train_until and split\.valid_until"
-    with pytest.raises(DataError, match=rf"split 'valid' is empty: .* by time_hour; {keys}"):
+    with pytest.raises(
+        DataError, match=rf"split 'valid' is empty: .* by split\.strategy time; {keys}"
+    ):
         split(features, settings)
 
 
@@ -164,7 +197,9 @@ def test_an_empty_split_by_fractions_names_the_split_and_the_keys():
     )
     settings = {**FRACTIONS, "train_fraction": 0.1, "valid_fraction": 0.2}
     keys = r"change split\.train_fraction and split\.valid_fraction"
-    with pytest.raises(DataError, match=rf"split 'train' is empty: .* by time_hour; {keys}"):
+    with pytest.raises(
+        DataError, match=rf"split 'train' is empty: .* by split\.strategy time; {keys}"
+    ):
         split(table, settings)
 
 
@@ -237,16 +272,17 @@ def test_split_caps_train_and_both_eval_splits_with_offset_seeds(features):
     assert parts["test"].equals(cap_rows(whole["test"], 1, 15))
 
 
-def split_settings(split_config: dict) -> dict:
-    """The split rule's slice: seed, split, time and key."""
-    return {"seed": 13, "split": split_config, "time": "time_hour", "key": KEY}
+def split_settings(split_config: dict, horizon=None) -> dict:
+    """The split rule's slice: seed, split, task, key and the tuning folds."""
+    task = {"kind": "regression", "target": "arr_delay", "time": "time_hour", "horizon": horizon}
+    return {"seed": 13, "split": split_config, "task": task, "key": KEY, "n_folds": 2}
 
 
 def test_write_splits(features, tmp_path):
     pq.write_table(features, tmp_path / "features.parquet")
     outputs = {name: tmp_path / "split" / f"{name}.parquet" for name in ("train", "valid", "test")}
     counts = write_splits(tmp_path / "features.parquet", outputs, split_settings(SPLIT))
-    assert counts == {"train": 6, "valid": 2, "test": 4}
+    assert counts == {"train": 6, "valid": 2, "test": 4, "gap": 0, "no_target": 0}
     assert pq.read_table(outputs["valid"])["flight_id"].to_pylist() == [4, 9]
     assert pq.read_table(outputs["test"]).schema == features.schema
 
@@ -256,7 +292,7 @@ def test_write_splits_follows_the_slice(features, tmp_path):
     outputs = {name: tmp_path / f"{name}.parquet" for name in ("train", "valid", "test")}
     later = {**SPLIT, "train_until": "2013-05-01", "valid_until": "2013-06-01"}
     counts = write_splits(tmp_path / "features.parquet", outputs, split_settings(later))
-    assert counts == {"train": 8, "valid": 2, "test": 2}
+    assert counts == {"train": 8, "valid": 2, "test": 2, "gap": 0, "no_target": 0}
 
 
 def test_write_splits_with_an_empty_split_writes_nothing(features, tmp_path):
@@ -274,3 +310,48 @@ def test_split_orders_each_part_by_the_key(features):
     assert parts["train"]["flight_id"].to_pylist() == [0, 1, 2, 6, 7, 8]
     assert parts["test"]["flight_id"].to_pylist() == [3, 5, 10, 11]
     assert parts["test"]["arr_delay"].to_pylist() == [30, 50, 100, 110]
+
+
+def test_a_gap_drops_the_rows_whose_target_crosses_each_cut(features):
+    # Mid-month rows, boundaries on Apr 1 and Jun 1: a 20-day horizon pushes the targets of the
+    # March 15 rows past Apr 1 and of the May 15 rows past Jun 1; a 10-day one does not.
+    settings = {**SPLIT, "valid_until": "2013-06-01"}
+    parts, dropped = split_table(features, time_strategy(settings, horizon="20 days"))
+    assert set(parts["train"]["month"].to_pylist()) == {1, 2}
+    assert parts["valid"]["month"].to_pylist() == [4, 4]
+    assert parts["test"]["month"].to_pylist() == [6, 6]
+    assert dropped == 4
+    assert split_table(features, time_strategy(settings, horizon="10 days"))[1] == 0
+
+
+def test_a_gap_longer_than_a_part_is_refused(features):
+    with pytest.raises(DataError, match=r"split\.gap '40 days' is longer than the valid part"):
+        split_table(features, time_strategy({**SPLIT, "gap": "40 days"}))
+
+
+def test_a_gap_in_months_is_a_calendar_month():
+    # Monthly rows: with a 1-month gap, December's row (its target is January's) leaves train.
+    months = [date(2013 + (m - 1) // 12, (m - 1) % 12 + 1, 1) for m in range(1, 19)]
+    table = pa.table({"row": pa.array(range(len(months)), pa.int64()), "month": pa.array(months)})
+    settings = {**SPLIT, "train_until": "2014-01-01", "valid_until": "2014-04-01"}
+    strategy = time_strategy(settings, time="month", key=["row"], horizon="1 month")
+    cut = EMBARGOED
+    assert strategy.assign(table.to_pandas()).tolist() == [0] * 11 + [cut, 1, 1, cut] + [2] * 3
+    # split.gap overrides the task's horizon
+    wider = time_strategy({**settings, "gap": "2 months"}, time="month", key=["row"])
+    assert wider.assign(table.to_pandas()).tolist() == [0] * 10 + [cut, cut, 1, cut, cut] + [2] * 3
+
+
+def test_write_splits_counts_the_gap_and_the_rows_without_a_target(features, tmp_path):
+    twice = pa.concat_tables(
+        [features, features.set_column(0, "flight_id", pa.array(range(12, 24), pa.int64()))]
+    )
+    with_null = twice.set_column(3, "arr_delay", pa.array([None] + [10] * 23, pa.int32()))
+    pq.write_table(with_null, tmp_path / "features.parquet")
+    outputs = {name: tmp_path / f"{name}.parquet" for name in SPLITS}
+    settings = {**SPLIT, "train_until": "2013-03-01", "valid_until": "2013-06-01"}
+    counts = write_splits(
+        tmp_path / "features.parquet", outputs, split_settings(settings, horizon="20 days")
+    )
+    # flight 0 (March) has no target; the February and May rows cross the cuts
+    assert counts == {"train": 4, "valid": 7, "test": 4, "gap": 8, "no_target": 1}

@@ -9,6 +9,7 @@ import pytest
 
 from snakeml.errors import ConfigError, DataError
 from snakeml.io import read_yaml
+from snakeml.split import strategy_of
 from snakeml.storage import journal_path, open_storage
 from snakeml.tune import (
     best_params,
@@ -20,21 +21,21 @@ from snakeml.tune import (
     shard_budget,
     study_fingerprint,
     study_name,
-    time_folds,
-    time_ordered,
+    tuning_frame,
 )
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
-# The synthetic frame's time order: its month, then its key.
-ORDER = {"time": "month", "key": ["flight_id"]}
+# The synthetic frame's time order: its time column, then its key.
+ORDER = ["time_hour", "flight_id"]
 
 
 @pytest.fixture
 def tune_settings(settings):
     def make(model: str, n_trials: int = 2, n_shards: int = 1, **tuning) -> dict:
         data = settings("tune_shard", model)
-        data["order"] = dict(ORDER)
+        # the time strategy of the default task, without its gap: plain expanding folds
+        data["task"]["horizon"] = None
         data["tuning"].update(n_trials=n_trials, n_shards=n_shards, **tuning)
         return data
 
@@ -43,7 +44,7 @@ def tune_settings(settings):
 
 @pytest.fixture
 def frame(synthetic_frame):
-    return time_ordered([synthetic_frame], [ORDER["time"], *ORDER["key"]])
+    return tuning_frame([synthetic_frame], ORDER)
 
 
 def journal(tmp_path, name="journal.log"):
@@ -72,34 +73,40 @@ def test_a_shard_outside_the_range_is_refused():
         shard_budget(4, 2, 2)
 
 
-def test_time_folds_fit_on_the_past_and_score_the_next_block():
-    folds = time_folds(100, 3)
+def test_time_folds_fit_on_the_past_and_score_the_next_block(frame, tune_settings):
+    settings = tune_settings("ridge")
+    folds = strategy_of(settings).folds(frame, frame["arr_delay"].to_numpy(), 3)
     assert len(folds) == 3
     for fit, score in folds:
         assert fit.max() < score.min()
         assert fit.min() == 0
         assert np.array_equal(fit, np.arange(score.min()))
-    assert folds[-1][1].max() == 99
-    assert [len(score) for _, score in folds] == [25, 25, 25]
+    assert folds[-1][1].max() == 199
+    assert [len(score) for _, score in folds] == [50, 50, 50]
+    # with the task's horizon, the rows whose target reaches a fold's scored block leave it
+    settings["task"]["horizon"] = "36 hours"
+    gapped = strategy_of(settings).folds(frame, frame["arr_delay"].to_numpy(), 3)
+    assert [len(fit) for fit, _ in gapped] == [len(fit) - 36 for fit, _ in folds]
 
 
-def test_too_few_rows_for_the_folds_is_one_line():
+def test_too_few_rows_for_the_folds_is_one_line(frame, tune_settings):
+    strategy = strategy_of(tune_settings("ridge"))
     with pytest.raises(DataError, match="5 rows are too few for 3 time-ordered folds"):
-        time_folds(5, 3)
+        strategy.folds(frame.head(5), frame["arr_delay"].to_numpy()[:5], 3)
 
 
 def test_rows_are_put_in_time_order_before_folding(synthetic_frame):
     shuffled = synthetic_frame.sample(frac=1.0, random_state=1)
-    ordered = time_ordered([shuffled.iloc[:50], shuffled.iloc[50:]], ["month", "flight_id"])
+    ordered = tuning_frame([shuffled.iloc[:50], shuffled.iloc[50:]], ["month", "flight_id"])
     assert ordered["flight_id"].tolist() == list(range(200))
     with pytest.raises(DataError, match=r"lacks the columns \['flight_id'\]"):
-        time_ordered([synthetic_frame.drop(columns=["flight_id"])], ["month", "flight_id"])
+        tuning_frame([synthetic_frame.drop(columns=["flight_id"])], ["month", "flight_id"])
 
 
 def test_the_time_column_orders_before_the_key(synthetic_frame):
     # Months run backwards against the key: the time column decides, the key breaks ties.
     frame = synthetic_frame.assign(month=5 - synthetic_frame["month"])
-    ordered = time_ordered([frame.sample(frac=1.0, random_state=2)], ["month", "flight_id"])
+    ordered = tuning_frame([frame.sample(frac=1.0, random_state=2)], ["month", "flight_id"])
     assert ordered["month"].tolist() == sorted(frame["month"].tolist())
     assert ordered["flight_id"].tolist()[:50] == list(range(150, 200))
     assert ordered["flight_id"].tolist()[-50:] == list(range(50))

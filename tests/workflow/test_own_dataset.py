@@ -164,11 +164,16 @@ def test_the_smoke_dag_ranks_three_models_and_two_baselines(session: Session) ->
 
 def test_rows_without_units_are_dropped_and_counted(session: Session) -> None:
     meta = json.loads((session.project / "results/features/features.parquet.meta.json").read_text())
-    assert meta["counts"] == {"rows": len(session.rows) - NO_TARGET, "no_target": NO_TARGET}
-    features = pd.read_parquet(session.project / "results/features/features.parquet")
-    assert len(features) == len(session.rows) - NO_TARGET
-    assert features["units"].notna().all()
-    assert not features["date"].astype(str).isin(UNKNOWN_DAYS).any()
+    assert meta["counts"] == {"rows": len(session.rows)}
+    split = json.loads((session.project / "results/split/train.parquet.meta.json").read_text())
+    assert split["counts"]["no_target"] == NO_TARGET
+    parts = [
+        pd.read_parquet(session.project / f"results/split/{name}.parquet")
+        for name in ("train", "valid", "test")
+    ]
+    assert sum(map(len, parts)) + split["counts"]["gap"] == len(session.rows) - NO_TARGET
+    assert all(part["units"].notna().all() for part in parts)
+    assert not any(part["date"].astype(str).isin(UNKNOWN_DAYS).any() for part in parts)
     raw = pd.read_parquet(session.project / "data/raw/sales/sales.parquet")
     assert len(raw) == len(session.rows) and raw["units"].isna().sum() == NO_TARGET
 

@@ -47,8 +47,11 @@ def test_its_tables_features_and_split_follow_its_declarations(seattle_project: 
     assert str(raw.field("date").type) == "date32[day]"
     assert str(raw.field("day_id").type) == "int64"
     meta = json.loads((seattle_project / "results/features/features.parquet.meta.json").read_text())
-    # 1,461 days; the last has no next day: its target is null, left out and counted
-    assert meta["counts"] == {"rows": 1460, "no_target": 1}
+    assert meta["counts"] == {"rows": 1461}
+    split = json.loads((seattle_project / "results/split/train.parquet.meta.json").read_text())
+    # the last of 1,461 days has no next day: its target is null, left out and counted; the
+    # one-day horizon drops the last day before each cut (its target is the next part's)
+    assert split["counts"]["no_target"] == 1 and split["counts"]["gap"] == 2
     splits = {
         name: pd.read_parquet(seattle_project / f"results/split/{name}.parquet")
         for name in ("train", "valid", "test")
