@@ -473,10 +473,12 @@ def table_files(table: str, spec: dict[str, Any], root: str | Path = ".") -> lis
             f"data.tables.{table}.path: {spec['path']!r} matches no file {where}; "
             "put the file there or fix the path in conf/data/"
         )
-    bad = [f.name for f in files if not f.name.endswith((".csv", ".csv.zip", ".parquet"))]
+    suffixes = (".csv", ".csv.zip", ".parquet", ".json", ".jsonl")
+    bad = [f.name for f in files if not f.name.endswith(suffixes)]
     if bad:
         raise ConfigError(
-            f"data.tables.{table}.path: {bad} are neither CSV (.csv, .csv.zip) nor .parquet"
+            f"data.tables.{table}.path: {bad} are neither CSV (.csv, .csv.zip), parquet nor "
+            "JSON records (.json, .jsonl)"
         )
     return files
 

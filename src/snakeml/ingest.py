@@ -179,16 +179,48 @@ def read_parquet_file(path: Path, table: str, spec: dict[str, Any]) -> pa.Table:
     """One parquet file, its declared columns cast to their declared types."""
     import pyarrow.parquet as pq
 
-    schema = arrow_schema(spec)
     try:
         data = pq.read_table(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise DataError(f"{path}: cannot be read as parquet: {exc}") from exc
+    return _declared_columns(data, path, table, spec)
+
+
+def read_json_file(path: Path, table: str, spec: dict[str, Any]) -> pa.Table:
+    """One JSON file of records (an array of objects, or one object a line, as JSON Lines),
+    its declared columns cast to their declared types. Raises DataError naming the file."""
+    import json
+
+    text = path.read_text(encoding="utf-8")
+    try:
+        if text.lstrip().startswith("["):
+            records = json.loads(text)
+        else:
+            records = [json.loads(line) for line in text.splitlines() if line.strip()]
+    except json.JSONDecodeError as exc:
+        raise DataError(
+            f"{path}: table {table}: not JSON records ({exc.msg} at line {exc.lineno}); write "
+            "an array of objects or one object a line"
+        ) from exc
+    if not all(isinstance(record, dict) for record in records):
+        raise DataError(f"{path}: table {table}: every JSON record must be an object")
+    schema = arrow_schema(spec)
+    names = list(dict.fromkeys(key for record in records for key in record))
+    present = [name for name in schema.names if name in names]
+    data = pa.Table.from_pylist([{name: r.get(name) for name in present} for r in records])
+    return _declared_columns(data, path, table, spec, found=names)
+
+
+def _declared_columns(
+    data: pa.Table, path: Path, table: str, spec: dict[str, Any], found: list[str] | None = None
+) -> pa.Table:
+    """``data``'s declared columns cast to their declared types; DataError names the column."""
+    schema = arrow_schema(spec)
     missing = [name for name in schema.names if name not in data.column_names]
     if missing:
         raise DataError(
             f"{path}: table {table} lacks declared columns {missing}; "
-            f"the file has {data.column_names}"
+            f"the file has {found if found is not None else data.column_names}"
         )
     columns = []
     for field in schema:
@@ -210,15 +242,8 @@ def read_table_files(
         files = table_files(table, spec, root)
     except ConfigError as exc:
         raise DataError(str(exc)) from exc
-    return [
-        (
-            f,
-            read_parquet_file(f, table, spec)
-            if f.suffix == ".parquet"
-            else read_csv_file(f, table, spec),
-        )
-        for f in files
-    ]
+    readers = {".parquet": read_parquet_file, ".json": read_json_file, ".jsonl": read_json_file}
+    return [(f, readers.get(f.suffix, read_csv_file)(f, table, spec)) for f in files]
 
 
 def join_files(parts: list[pa.Table], spec: dict[str, Any]) -> pa.Table:

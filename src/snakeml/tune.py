@@ -405,7 +405,8 @@ def param_importances(
 
     _quiet_optuna()
     complete = trials[trials["state"] == "COMPLETE"]
-    if not search_space or len(complete) < 2:
+    # fANOVA explains the spread of the values: with fewer than two distinct ones there is none
+    if not search_space or complete["value"].nunique() < 2:
         return {}
     distributions = search_distributions(search_space)
     study = optuna.create_study(direction="minimize")
