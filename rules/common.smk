@@ -22,6 +22,7 @@ from snakeml.dataset import table_files
 from snakeml.errors import ConfigError
 from snakeml.experiments import EXPERIMENTS as EXPERIMENTS_DIR, experiments_on_disk, job_index
 from snakeml.io import dump_yaml
+from snakeml.manifest import code_files
 from snakeml.sweep import run_name
 from snakeml.outputs import (
     IMPORTANCE_FILES,
@@ -126,6 +127,10 @@ RAW_TABLES = list(CFG["data"]["tables"])
 # The data set's SQL: every step file, the carry step, and the declaration itself (last: the
 # scripts find the SQL folder from it).
 FEATURE_SQL = LOADED.feature_sql
+# The files under conf/ Hydra composed the configuration from, and snakeml's own code: with the
+# SQL and the tables' files, what the manifest records (snakeml.manifest).
+CONFIG_FILES = LOADED.config_files
+CODE_FILES = code_files(workflow.basedir)
 SHARDS = list(range(CFG["tuning"]["n_shards"]))
 GROUP_NAMES = [group["name"] for group in CFG["task"]["groups"]]
 KIND = CFG["task"]["kind"]

@@ -1,17 +1,30 @@
-"""Rule manifest: git state, config hashes, checksums, versions and benchmarks -> manifest.json."""
+"""Rule manifest: git state, configuration, checksums of what the run read and made, the
+leaderboard, versions and benchmarks -> manifest.json."""
 
-from snakeml.manifest import rule_config_keys, write_manifest
+from snakeml.manifest import input_files, rule_config_keys, write_manifest
 from snakeml.rule import run_rule
 
 
 def main(smk) -> None:
+    root = smk.params.project_root
+    settings = smk.params.settings
     write_manifest(
         smk.output.manifest,
         raw_data=list(smk.input.raw),
         artifacts=list(smk.input.artifacts),
         configs=rule_config_keys(list(smk.input.configs)),
         benchmark_dir=smk.params.benchmark_dir,
-        project_root=smk.params.project_root,
+        project_root=root,
+        inputs=input_files(
+            list(smk.input.conf),
+            list(smk.input.sql),
+            list(smk.input.code),
+            settings["data"]["tables"],
+            root,
+        ),
+        settings=settings,
+        overrides=list(smk.params.overrides),
+        leaderboard=smk.input.leaderboard,
     )
 
 

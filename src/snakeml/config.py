@@ -187,13 +187,15 @@ class WorkflowConfig:
 
     ``cfg`` is the run's composed and validated configuration, ``slice_texts`` each rule's
     slice (``rule_slice_texts``), ``feature_sql`` the data set's SQL files and steps.yaml
-    relative to the project, ``experiments`` a sweep's (snakeml.experiments.Experiment).
+    relative to the project, ``config_files`` the files under conf/ Hydra composed ``cfg``
+    from (``composed_files``), ``experiments`` a sweep's (snakeml.experiments.Experiment).
     """
 
     overrides: list[str]
     cfg: dict[str, Any]
     slice_texts: dict[str, str]
     feature_sql: list[str]
+    config_files: list[str]
     experiments: list[Any]
 
     def as_data(self) -> dict[str, Any]:
@@ -203,6 +205,7 @@ class WorkflowConfig:
             "cfg": self.cfg,
             "slice_texts": dict(self.slice_texts),
             "feature_sql": list(self.feature_sql),
+            "config_files": list(self.config_files),
             "experiments": [experiment.as_data() for experiment in self.experiments],
         }
 
@@ -216,6 +219,7 @@ class WorkflowConfig:
             cfg=dict(data["cfg"]),
             slice_texts=dict(data["slice_texts"]),
             feature_sql=list(data["feature_sql"]),
+            config_files=list(data["config_files"]),
             experiments=[Experiment.from_data(item) for item in data["experiments"]],
         )
         if found.as_data() != data:
@@ -271,6 +275,7 @@ def load_workflow_config(
         cfg=cfg,
         slice_texts=rule_slice_texts(cfg, declaration=declaration),
         feature_sql=[str(path.relative_to(root)) for path in declaration.input_files],
+        config_files=composed_files(overrides, config_dir),
         experiments=experiments,
     )
     if key is not None:
@@ -368,6 +373,44 @@ def compose_config(
     except SettingError as exc:
         raise exc.with_hint(setting_source(exc.key, items, config_dir)) from None
     return data
+
+
+def composed_files(
+    overrides: str | Sequence[str] | None = None, config_dir: str | Path = DEFAULT_CONFIG_DIR
+) -> list[str]:
+    """The files under ``config_dir`` that Hydra composes the configuration from.
+
+    Hydra's own defaults list for ``config.yaml`` and the overrides: config.yaml, each chosen
+    option of each group (``conf/model/hgb.yaml``) and any overlay (``conf/experiment/smoke
+    .yaml``), in the order Hydra merges them, as paths relative to the folder above
+    ``config_dir`` (``conf/...``). Configs that are not files (the registered schema, Hydra's
+    own) are left out. Call it on overrides ``compose_config`` accepted: a bad one raises
+    Hydra's error.
+    """
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.types import RunMode
+
+    config_dir = Path(config_dir).resolve()
+    register_schema()
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):
+            defaults = (
+                GlobalHydra.instance()
+                .config_loader()
+                .compute_defaults_list("config", parse_overrides(overrides), RunMode.RUN)
+            )
+    finally:
+        GlobalHydra.instance().clear()
+    files = [
+        config_dir / f"{item.config_path}.yaml"
+        for item in defaults.defaults
+        if item.config_path is not None
+    ]
+    return [
+        str(path.relative_to(config_dir.parent)) for path in dict.fromkeys(files) if path.is_file()
+    ]
 
 
 def _explain_unknown_override(exc: BaseException, items: Sequence[str], config_dir: Path) -> None:

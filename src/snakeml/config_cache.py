@@ -32,7 +32,7 @@ from typing import Any
 # Where the cache lives, under the project (Snakemake's own folder: never shared, never results).
 CACHE_FILE = Path(".snakemake") / "snakeml" / "configuration.json"
 # Bumped when what the cache holds changes shape.
-FORMAT = 1
+FORMAT = 2
 PACKAGE_DIR = Path(__file__).resolve().parent
 # A resolver whose value comes from outside conf/: a configuration using it is not cached.
 ENVIRONMENT_RESOLVER = b"${oc.env:"

@@ -14,6 +14,7 @@ from conftest import REPO, SQL_DIR
 from snakeml.config import (
     SLICE_HEADER,
     compose_config,
+    composed_files,
     model_names,
     parse_overrides,
     rule_slice_texts,
@@ -188,6 +189,35 @@ def test_compose_smoke_experiment(conf_dir):
     assert cfg["tuning"]["n_trials"] == 3
     assert cfg["evaluation"]["importance_repeats"] == 2
     assert cfg["evaluation"]["importance_max_rows"] == 2000
+
+
+def test_composed_files_are_the_files_hydra_merged(conf_dir):
+    files = composed_files(["+experiment=smoke", "model=[hgb]", "task=delayed"], conf_dir)
+    assert "conf/model/hgb.yaml" in files and "conf/model/ridge.yaml" not in files
+    assert {"conf/config.yaml", "conf/data/nycflights13.yaml", "conf/task/delayed.yaml"} <= set(
+        files
+    )
+    assert files[-1] == "conf/experiment/smoke.yaml"  # the overlay merges last
+    assert all((conf_dir.parent / path).is_file() for path in files)
+    assert not any(path.startswith("conf/hydra") for path in files)
+
+
+def test_composed_files_follow_a_group_option_s_own_defaults(tmp_path):
+    """An option that pulls in another (its own defaults list) names that file too."""
+    conf = tmp_path / "conf"
+    for name, text in {
+        "config.yaml": "defaults:\n  - data: toy\n  - _self_\nseed: 1\n",
+        "data/toy.yaml": "defaults:\n  - /columns@data.columns: wide\nname: toy\n",
+        "columns/wide.yaml": "a: 1\n",
+        "columns/narrow.yaml": "a: 2\n",
+    }.items():
+        (conf / name).parent.mkdir(parents=True, exist_ok=True)
+        (conf / name).write_text(text)
+    assert composed_files(None, conf) == [
+        "conf/columns/wide.yaml",
+        "conf/data/toy.yaml",
+        "conf/config.yaml",
+    ]
 
 
 @pytest.mark.parametrize(

