@@ -468,20 +468,16 @@ COMPARED = sorted({*experiments_on_disk(), *(experiment.name for experiment in E
 # submission, so name the key to change before anything is submitted (the executor is known
 # only once the run starts).
 onstart:
+    # Private use: no public API names the lock files this run holds (none if that changes).
+    OWN_LOCKS = list(getattr(workflow.persistence, "_lockfile", {}).values())
     # Which process holds the lock Snakemake has just taken, for a later run to tell whether a
     # kill left it (snakeml.runlock).
     if workflow.exec_mode == ExecMode.DEFAULT:
-        record_lock_owner(
-            getattr(workflow.persistence, "_lockfile", {}).values(),
-            getattr(workflow.executor_plugin, "name", "local"),
-        )
+        record_lock_owner(OWN_LOCKS, getattr(workflow.executor_plugin, "name", "local"))
     # Temporaries left by writers a kill stopped; none is live unless another run holds a lock.
     from snakeml.io import remove_stale_temporaries
 
-    STALE_FILES = remove_stale_temporaries(
-        ["results", "data"],
-        own_locks=list(getattr(workflow.persistence, "_lockfile", {}).values()),
-    )
+    STALE_FILES = remove_stale_temporaries(["results", "data"], own_locks=OWN_LOCKS)
     if STALE_FILES:
         print(
             f"snakeml: removed {len(STALE_FILES)} temporary files of a stopped run",

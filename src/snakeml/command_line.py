@@ -1,5 +1,8 @@
 """What the Snakemake command line that is reading the Snakefile is about to do.
 
+Why it exists: Snakemake's API says whether a run executes jobs only after it has read the
+Snakefile, and the Snakefile must know it while it is read (to rewrite configuration slices).
+
 The Snakefile is read before Snakemake says whether it will run jobs (``workflow.dryrun`` is
 set later), so the command line is parsed again with Snakemake's own parser
 (``snakemake.cli.parse_args``), profile included, never by hand.
@@ -56,6 +59,7 @@ def snakemake_args(argv: Sequence[str]) -> Any | None:
     program = Path(argv[0]) if argv else Path()
     if not (program.name == "snakemake" or program.parent.name == "snakemake"):
         return None
+    # Private use: no public API parses a command line with its profiles as Snakemake does.
     from snakemake import cli
 
     try:
