@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from snakeml.errors import ConfigError
+
 # Snakemake options under which it reads the workflow but runs no job (snakemake.cli,
 # args_to_api: each picks a branch other than execute_workflow).
 NO_JOB_OPTIONS = (
@@ -90,3 +92,22 @@ def runs_jobs(argv: Sequence[str]) -> bool:
     if options == ["report"] and getattr(args, "report_after_run", False):
         return True
     return not options
+
+
+def check_core_counts(args: Any | None) -> None:
+    """Refuse a ``--cores`` or ``--jobs`` below 1 in parsed arguments (``snakemake_args``).
+
+    Snakemake takes either and then waits forever for a free core; raises ConfigError, one
+    line, naming the option and what to give instead.
+    """
+    if args is None:
+        return
+    for option, value, largest in (
+        ("--cores", args.cores, "all"),
+        ("--jobs", args.jobs, "unlimited"),
+    ):
+        if value is not None and value < 1:
+            raise ConfigError(
+                f"{option} {value}: a run needs at least 1; give {option} N with N of 1 or "
+                f"more, or {option} {largest}"
+            )
