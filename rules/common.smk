@@ -17,11 +17,12 @@ from snakeml.config import (
     rewrite_changed_slices,
 )
 from snakeml.config_cache import CACHE_FILE
-from snakeml.command_line import runs_jobs
+from snakeml.command_line import check_core_counts, runs_jobs, snakemake_args
 from snakeml.dataset import table_files
-from snakeml.errors import ConfigError
+from snakeml.errors import ConfigError, DataError
 from snakeml.experiments import EXPERIMENTS as EXPERIMENTS_DIR, experiments_on_disk, job_index
 from snakeml.io import dump_yaml
+from snakeml.new_rows import NAME_PATTERN, check_prediction_targets, new_rows_file
 from snakeml.sweep import run_name
 from snakeml.outputs import (
     IMPORTANCE_FILES,
@@ -48,6 +49,15 @@ if Path.cwd().resolve() != Path(workflow.basedir).resolve():
         f"snakeml: run snakemake from the project's root, {workflow.basedir} "
         f"(cd there; not -s or --directory from {Path.cwd()})"
     )
+
+# A core or job count below 1 leaves Snakemake waiting forever, and a prediction asked for by
+# a path matches no rule: one line each, before anything runs.
+COMMAND_LINE = snakemake_args(sys.argv)
+try:
+    check_core_counts(COMMAND_LINE)
+    check_prediction_targets(COMMAND_LINE.targets if COMMAND_LINE else [])
+except (ConfigError, DataError) as exc:
+    sys.exit(f"snakeml: {exc}")
 
 # Snakemake checks its lock once it has read this file (Workflow.execute): a lock that a killed
 # run left is cleared here if its holder is provably gone, else one line names the holder and the
@@ -136,7 +146,7 @@ wildcard_constraints:
     model="|".join(ALL_MODELS),
     table="|".join(RAW_TABLES),
     shard=r"\d+",
-    name=r"[A-Za-z0-9][\w.-]*",
+    name=NAME_PATTERN,
     slice="|".join(re.escape(key) for key in [*SLICE_TEXTS, "experiment"]),
 
 
@@ -273,14 +283,11 @@ def get_table_sources():
 
 
 def get_new_rows(wildcards):
-    """data/new/{name}.parquet, or .csv when only that exists; one line when neither does."""
-    parquet, csv = f"data/new/{wildcards.name}.parquet", f"data/new/{wildcards.name}.csv"
-    if not Path(parquet).is_file() and not Path(csv).is_file():
-        sys.exit(
-            f"snakeml: no new rows to score for results/predictions/{wildcards.name}.parquet: "
-            f"put them in {parquet} or {csv}"
-        )
-    return csv if Path(csv).is_file() and not Path(parquet).is_file() else parquet
+    """data/new/{name}.parquet or .csv, whichever exists; one line when neither or both do."""
+    try:
+        return str(new_rows_file(wildcards.name))
+    except DataError as exc:
+        sys.exit(f"snakeml: {exc}")
 
 
 EVALUATION_FILES = evaluation_files(GROUP_NAMES, PERIOD, KIND)
