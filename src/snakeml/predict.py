@@ -39,7 +39,7 @@ from snakeml.dataset import Declaration, Prediction, load_declaration, sql_varia
 from snakeml.drift import column_drift, drift_warnings, training_reference
 from snakeml.errors import DataError
 from snakeml.features import build_rows, connect, register_tables
-from snakeml.ingest import ARROW_TYPES
+from snakeml.ingest import ARROW_TYPES, CONVERSION_ERROR, csv_value_error
 from snakeml.io import write_json, write_parquet
 
 if TYPE_CHECKING:
@@ -102,7 +102,15 @@ def read_new_rows(path: str | Path, table: str, types: dict[str, pa.DataType]) -
             convert = pacsv.ConvertOptions(
                 column_types=types, null_values=["NA", ""], strings_can_be_null=True
             )
-            data = pacsv.read_csv(path, convert_options=convert)
+            try:
+                data = pacsv.read_csv(path, convert_options=convert)
+            except pa.ArrowInvalid as exc:
+                if CONVERSION_ERROR.search(str(exc)) is None:
+                    raise
+                raise DataError(
+                    f"{path}: new rows of table {table}: "
+                    f"{csv_value_error(path, exc, pa.schema(list(types.items())))}"
+                ) from exc
         elif path.suffix == ".parquet":
             data = pq.read_table(path)
         else:

@@ -113,12 +113,19 @@ def test_naive_time_hour_is_refused(new_flights, types, tmp_path):
         read_new_rows(write(naive, tmp_path / "new.parquet"), "flights", types)
 
 
-def test_csv_value_of_the_wrong_type_is_named(new_flights, types, tmp_path):
-    new_flights.astype({"distance": object}).assign(distance="far").to_csv(
-        tmp_path / "new.csv", index=False
-    )
-    with pytest.raises(DataError, match=r"new\.csv: cannot read .*invalid value 'far'"):
+def test_a_csv_value_that_does_not_convert_is_named_by_column_and_line(
+    new_flights, types, tmp_path
+):
+    """As ingest names a raw table's: the column by its name, the value's line (header: 1)."""
+    bad = new_flights.astype({"distance": object})
+    bad.loc[2, "distance"] = "far"
+    bad.to_csv(tmp_path / "new.csv", index=False)
+    with pytest.raises(DataError) as info:
         read_new_rows(tmp_path / "new.csv", "flights", types)
+    message = str(info.value)
+    assert message.startswith(f"{tmp_path / 'new.csv'}: new rows of table flights: ")
+    assert "column 'distance'" in message and "invalid value 'far' on line 4 (" in message
+    assert "#" not in message and "\n" not in message
 
 
 def test_empty_and_unknown_files(new_flights, types, tmp_path):
