@@ -211,6 +211,21 @@ def test_a_time_hour_that_disagrees_with_the_schedule_is_refused(
         new_row_features(typed_rows(bad, types, "new"), paths, DECLARATION, settings)
 
 
+def test_a_clock_time_that_cannot_be_is_refused_and_rules_on_omitted_columns_skipped(
+    new_flights, paths, settings, types
+):
+    """New flights bring no dep_time or arr_time: the rules on those do not apply to them."""
+    assert "dep_time" not in types
+    ok = pa.Table.from_pandas(new_flights, preserve_index=False)
+    new_row_features(typed_rows(ok, types, "new"), paths, DECLARATION, settings)
+    bad = new_flights.assign(sched_arr_time=new_flights["sched_arr_time"] // 100 * 100 + 60)
+    with pytest.raises(
+        DataError, match=r"new flights, column sched_arr_time_is_a_clock_time: \d+ rows break"
+    ):
+        bad_rows = pa.Table.from_pandas(bad, preserve_index=False)
+        new_row_features(typed_rows(bad_rows, types, "new"), paths, DECLARATION, settings)
+
+
 def stamps(*texts: str | None) -> pa.Array:
     return pa.array(
         [None if t is None else pd.Timestamp(t, tz="UTC") for t in texts], pa.timestamp("us", "UTC")
