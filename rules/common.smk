@@ -17,12 +17,13 @@ from snakeml.config import (
     rewrite_changed_slices,
 )
 from snakeml.config_cache import CACHE_FILE
-from snakeml.command_line import runs_jobs
+from snakeml.command_line import check_core_counts, runs_jobs, snakemake_args
 from snakeml.dataset import table_files
-from snakeml.errors import ConfigError
+from snakeml.errors import ConfigError, DataError
 from snakeml.experiments import EXPERIMENTS as EXPERIMENTS_DIR, experiments_on_disk, job_index
 from snakeml.io import dump_yaml
 from snakeml.manifest import code_files
+from snakeml.new_rows import NAME_PATTERN, check_prediction_targets, new_rows_file
 from snakeml.sweep import run_name
 from snakeml.outputs import (
     IMPORTANCE_FILES,
@@ -49,6 +50,15 @@ if Path.cwd().resolve() != Path(workflow.basedir).resolve():
         f"snakeml: run snakemake from the project's root, {workflow.basedir} "
         f"(cd there; not -s or --directory from {Path.cwd()})"
     )
+
+# A core or job count below 1 leaves Snakemake waiting forever, and a prediction asked for by
+# a path matches no rule: one line each, before anything runs.
+COMMAND_LINE = snakemake_args(sys.argv)
+try:
+    check_core_counts(COMMAND_LINE)
+    check_prediction_targets(COMMAND_LINE.targets if COMMAND_LINE else [])
+except (ConfigError, DataError) as exc:
+    sys.exit(f"snakeml: {exc}")
 
 # Snakemake checks its lock once it has read this file (Workflow.execute): a lock that a killed
 # run left is cleared here if its holder is provably gone, else one line names the holder and the
@@ -142,7 +152,7 @@ wildcard_constraints:
     model="|".join(ALL_MODELS),
     table="|".join(RAW_TABLES),
     shard=r"\d+",
-    name=r"[A-Za-z0-9][\w.-]*",
+    name=NAME_PATTERN,
     slice="|".join(re.escape(key) for key in [*SLICE_TEXTS, "experiment"]),
 
 
@@ -279,14 +289,11 @@ def get_table_sources():
 
 
 def get_new_rows(wildcards):
-    """data/new/{name}.parquet, or .csv when only that exists; one line when neither does."""
-    parquet, csv = f"data/new/{wildcards.name}.parquet", f"data/new/{wildcards.name}.csv"
-    if not Path(parquet).is_file() and not Path(csv).is_file():
-        sys.exit(
-            f"snakeml: no new rows to score for results/predictions/{wildcards.name}.parquet: "
-            f"put them in {parquet} or {csv}"
-        )
-    return csv if Path(csv).is_file() and not Path(parquet).is_file() else parquet
+    """data/new/{name}.parquet or .csv, whichever exists; one line when neither or both do."""
+    try:
+        return str(new_rows_file(wildcards.name))
+    except DataError as exc:
+        sys.exit(f"snakeml: {exc}")
 
 
 EVALUATION_FILES = evaluation_files(GROUP_NAMES, PERIOD, KIND)
@@ -479,20 +486,16 @@ COMPARED = sorted({*experiments_on_disk(), *(experiment.name for experiment in E
 # submission, so name the key to change before anything is submitted (the executor is known
 # only once the run starts).
 onstart:
+    # Private use: no public API names the lock files this run holds (none if that changes).
+    OWN_LOCKS = list(getattr(workflow.persistence, "_lockfile", {}).values())
     # Which process holds the lock Snakemake has just taken, for a later run to tell whether a
     # kill left it (snakeml.runlock).
     if workflow.exec_mode == ExecMode.DEFAULT:
-        record_lock_owner(
-            getattr(workflow.persistence, "_lockfile", {}).values(),
-            getattr(workflow.executor_plugin, "name", "local"),
-        )
+        record_lock_owner(OWN_LOCKS, getattr(workflow.executor_plugin, "name", "local"))
     # Temporaries left by writers a kill stopped; none is live unless another run holds a lock.
     from snakeml.io import remove_stale_temporaries
 
-    STALE_FILES = remove_stale_temporaries(
-        ["results", "data"],
-        own_locks=list(getattr(workflow.persistence, "_lockfile", {}).values()),
-    )
+    STALE_FILES = remove_stale_temporaries(["results", "data"], own_locks=OWN_LOCKS)
     if STALE_FILES:
         print(
             f"snakeml: removed {len(STALE_FILES)} temporary files of a stopped run",

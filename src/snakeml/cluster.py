@@ -1,4 +1,7 @@
-"""Cluster checks that run before any job is submitted."""
+"""Cluster checks that run before any job is submitted.
+
+Why it exists: the SLURM executor refuses a job no node can run only at submission, mid-run.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """What the Snakemake command line that is reading the Snakefile is about to do.
 
+Why it exists: Snakemake's API says whether a run executes jobs only after it has read the
+Snakefile, and the Snakefile must know it while it is read (to rewrite configuration slices).
+
 The Snakefile is read before Snakemake says whether it will run jobs (``workflow.dryrun`` is
 set later), so the command line is parsed again with Snakemake's own parser
 (``snakemake.cli.parse_args``), profile included, never by hand.
@@ -12,6 +15,8 @@ import io
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from snakeml.errors import ConfigError
 
 # Snakemake options under which it reads the workflow but runs no job (snakemake.cli,
 # args_to_api: each picks a branch other than execute_workflow).
@@ -56,6 +61,7 @@ def snakemake_args(argv: Sequence[str]) -> Any | None:
     program = Path(argv[0]) if argv else Path()
     if not (program.name == "snakemake" or program.parent.name == "snakemake"):
         return None
+    # Private use: no public API parses a command line with its profiles as Snakemake does.
     from snakemake import cli
 
     try:
@@ -86,3 +92,22 @@ def runs_jobs(argv: Sequence[str]) -> bool:
     if options == ["report"] and getattr(args, "report_after_run", False):
         return True
     return not options
+
+
+def check_core_counts(args: Any | None) -> None:
+    """Refuse a ``--cores`` or ``--jobs`` below 1 in parsed arguments (``snakemake_args``).
+
+    Snakemake takes either and then waits forever for a free core; raises ConfigError, one
+    line, naming the option and what to give instead.
+    """
+    if args is None:
+        return
+    for option, value, largest in (
+        ("--cores", args.cores, "all"),
+        ("--jobs", args.jobs, "unlimited"),
+    ):
+        if value is not None and value < 1:
+            raise ConfigError(
+                f"{option} {value}: a run needs at least 1; give {option} N with N of 1 or "
+                f"more, or {option} {largest}"
+            )

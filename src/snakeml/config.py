@@ -160,6 +160,13 @@ def sweep_experiments(
         return []
     text = str(value).strip()
     sweep_file = Path(config_dir) / "sweep" / f"{text}.yaml"
+    if "=" not in text and _looks_like_path(text):
+        known = sorted(path.stem for path in (Path(config_dir) / "sweep").glob("*.yaml"))
+        instead = f"give sweep={Path(text).stem}; " if Path(text).stem in known else ""
+        raise ConfigError(
+            f"sweep={text}: give the name of a file in conf/sweep/, not a path: {instead}"
+            f"sweep files: {known or 'none'}"
+        )
     if re.fullmatch(r"[A-Za-z0-9_-]+", text):
         if not sweep_file.is_file():
             known = sorted(path.stem for path in sweep_file.parent.glob("*.yaml"))
@@ -320,6 +327,41 @@ def _options_hint(exc: BaseException, config_dir: Path) -> str:
     return f" | {meant}choose from {options} (conf/{match.group(1)}/*.yaml)"
 
 
+def _looks_like_path(value: str) -> bool:
+    return (
+        "/" in value or "\\" in value or value.startswith(".") or value.endswith((".yaml", ".yml"))
+    )
+
+
+def refuse_paths_for_names(items: Sequence[str], config_dir: str | Path) -> None:
+    """Refuse an override that gives a config group a file path instead of an option's name.
+
+    ``model=conf/model/ridge.yaml`` or ``task=./arr_delay`` raises ConfigError, one line, with
+    the override to give instead (when the path names an option) and the options there are.
+    """
+    config_dir = Path(config_dir)
+    for item in items:
+        key, _, value = item.partition("=")
+        prefix, key = key[: len(key) - len(key.lstrip("+~"))], key.lstrip("+~")
+        folder = config_dir / key
+        if not key or not folder.is_dir():
+            continue
+        listed = value.strip().removeprefix("[").removesuffix("]")
+        choices = [choice.strip() for choice in listed.split(",")]
+        if not any(_looks_like_path(choice) for choice in choices):
+            continue
+        options = sorted(path.stem for path in folder.glob("*.yaml"))
+        names = [Path(choice).stem if _looks_like_path(choice) else choice for choice in choices]
+        instead = ",".join(names)
+        if value.strip().startswith("["):
+            instead = f"[{instead}]"
+        hint = f"give {prefix}{key}={instead}; " if all(name in options for name in names) else ""
+        raise ConfigError(
+            f"{item}: {key} takes the name of a file in conf/{key}/, not a path: {hint}"
+            f"choose from {options}"
+        )
+
+
 def compose_config(
     overrides: str | Sequence[str] | None = None,
     config_dir: str | Path = DEFAULT_CONFIG_DIR,
@@ -342,6 +384,7 @@ def compose_config(
     if not (config_dir / "config.yaml").is_file():
         raise ConfigError(f"no config.yaml in {config_dir}: run from the project's root")
     items = parse_overrides(overrides)
+    refuse_paths_for_names(items, config_dir)
     register_schema()
     GlobalHydra.instance().clear()
     try:

@@ -480,6 +480,18 @@ def table_files(table: str, spec: dict[str, Any], root: str | Path = ".") -> lis
             f"data.tables.{table}.path: {bad} are neither CSV (.csv, .csv.zip), parquet nor "
             "JSON records (.json, .jsonl)"
         )
+    # The same part in two formats (a.csv and a.parquet) would be read twice.
+    seen: dict[Path, Path] = {}
+    for path in files:
+        part = path.with_name(
+            next(path.name.removesuffix(s) for s in suffixes if path.name.endswith(s))
+        )
+        if part in seen:
+            raise ConfigError(
+                f"data.tables.{table}.path: {spec['path']!r} matches both {seen[part]} and "
+                f"{path}, the same rows twice; remove one, or narrow the path in conf/data/"
+            )
+        seen[part] = path
     return files
 
 

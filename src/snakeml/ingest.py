@@ -122,6 +122,16 @@ def _where_invalid(path: Path, message: str, header: list[str], schema: pa.Schem
     return f"{line} ({fix})"
 
 
+def csv_value_error(path: Path, error: pa.ArrowInvalid, schema: pa.Schema) -> str:
+    """Arrow's refusal of a CSV value, its column named and its line found, and the fix.
+
+    E.g. ``In CSV column 'temp': CSV conversion error to double: invalid value 'warm' on line 3
+    (fix the value or the column's type in conf/data/)``.
+    """
+    header = _csv_header(path)
+    return f"{_named_column(str(error), header)}{_where_invalid(path, str(error), header, schema)}"
+
+
 def read_csv_file(path: Path, table: str, spec: dict[str, Any]) -> pa.Table:
     """One CSV (plain or zipped) with the table's declared columns and types."""
     import pyarrow.csv as pacsv
@@ -145,10 +155,7 @@ def read_csv_file(path: Path, table: str, spec: dict[str, Any]) -> pa.Table:
         with _open_text(path) as handle:
             data = pacsv.read_csv(handle, convert_options=convert)
     except pa.ArrowInvalid as exc:
-        raise DataError(
-            f"{path}: table {table}: {_named_column(str(exc), header)}"
-            f"{_where_invalid(path, str(exc), header, schema)}"
-        ) from exc
+        raise DataError(f"{path}: table {table}: {csv_value_error(path, exc, schema)}") from exc
     for name, fmt in formats.items():
         data = data.set_column(
             data.schema.get_field_index(name),

@@ -1,5 +1,7 @@
 """Keep environment.yml (conda/mamba) pinned to exactly the versions of requirements.lock.
 
+Why it exists: uv writes a pip lock file only; no tool derives a conda environment from it.
+
 Run ``python -m snakeml.lockfile`` after re-locking (``make lock`` does it).
 """
 

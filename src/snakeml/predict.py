@@ -26,6 +26,7 @@ of refusal is also a one-line warning in the log.
 from __future__ import annotations
 
 import logging
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ from snakeml.dataset import Declaration, Prediction, load_declaration, sql_varia
 from snakeml.drift import column_drift, drift_warnings, training_reference
 from snakeml.errors import DataError
 from snakeml.features import build_rows, connect, register_tables
-from snakeml.ingest import ARROW_TYPES
+from snakeml.ingest import ARROW_TYPES, CONVERSION_ERROR, csv_value_error
 from snakeml.io import write_json, write_parquet
 
 if TYPE_CHECKING:
@@ -102,7 +103,15 @@ def read_new_rows(path: str | Path, table: str, types: dict[str, pa.DataType]) -
             convert = pacsv.ConvertOptions(
                 column_types=types, null_values=["NA", ""], strings_can_be_null=True
             )
-            data = pacsv.read_csv(path, convert_options=convert)
+            try:
+                data = pacsv.read_csv(path, convert_options=convert)
+            except pa.ArrowInvalid as exc:
+                if CONVERSION_ERROR.search(str(exc)) is None:
+                    raise
+                raise DataError(
+                    f"{path}: new rows of table {table}: "
+                    f"{csv_value_error(path, exc, pa.schema(list(types.items())))}"
+                ) from exc
         elif path.suffix == ".parquet":
             data = pq.read_table(path)
         else:
@@ -143,13 +152,19 @@ def _check_entering(
 ) -> None:
     contract = table_contract(table, spec, str(path))
     present = set(new.column_names)
+    # A rule on a column new rows omit (an outcome such as dep_time) cannot apply to them.
+    declared = {*spec["columns"], *([spec["row_id"]] if spec.get("row_id") else [])}
     entering = Contract(
         table=f"new {table}",
         types={},
         not_null=tuple(c for c in contract.not_null if c in present),
         ranges={c: r for c, r in contract.ranges.items() if c in present},
         accepted_values={c: v for c, v in contract.accepted_values.items() if c in present},
-        expressions=contract.expressions,
+        expressions={
+            name: expression
+            for name, expression in contract.expressions.items()
+            if set(re.findall(r"[A-Za-z_]\w*", expression)) & declared <= present
+        },
     )
     con.register("new_rows", new)
     check_contract(con, "new_rows", entering, rule)

@@ -1,5 +1,8 @@
 """Publish a run's artifacts with DVC, and pull them back so that Snakemake finds them fresh.
 
+Why it exists: DVC restores files with arbitrary modification times, by which Snakemake judges
+them out of date; neither tool sets them so the other sees the pulled run as fresh.
+
 ``make publish`` tracks the paths in PUBLISHED with ``dvc add`` (one ``.dvc`` file each, staged in
 git) and pushes them to the DVC remote. ``make pull`` runs ``dvc pull``, checks every file against
 the md5 its ``.dvc`` file records, and only then gives the files it restored one common

@@ -1,4 +1,8 @@
-"""The one entry point every scripts/<rule>.py goes through."""
+"""The one entry point every scripts/<rule>.py goes through.
+
+Why it exists: Snakemake shows a failed script's whole traceback; a user's bad input deserves
+one line naming it, and a library's error meaning bad input is told apart from a bug here.
+"""
 
 from __future__ import annotations
 

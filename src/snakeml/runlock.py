@@ -1,5 +1,8 @@
 """Snakemake's directory lock after a killed run: cleared when no run can hold it, else one line.
 
+Why it exists: Snakemake never tells a dead run's lock from a live one's; ``--unlock`` removes
+either, so a user must guess which it is.
+
 A killed Snakemake leaves its lock files in .snakemake/locks, and every later run in the
 directory stops on them until someone runs ``snakemake --unlock``. A run records beside its
 lock files which process holds them, on which host and with which executor (the Snakefile's

@@ -85,6 +85,7 @@ class ParameterRule:
     """
 
     def __init__(self, constraints: list[Any]) -> None:
+        # Private use: scikit-learn checks parameters only inside fit; nothing public checks one.
         from sklearn.utils._param_validation import make_constraint
 
         self.constraints = [make_constraint(c) for c in constraints]

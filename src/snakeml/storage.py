@@ -1,5 +1,8 @@
 """Where Optuna keeps trials: a journal file per model, or an RDB such as PostgreSQL.
 
+Why it exists: Optuna neither repairs a journal a killed writer tore nor refuses an RDB URL that
+would write a password into results/configs/.
+
 An RDB URL comes from the configuration and is written to the tuning rules' slices, so it must
 never hold a password: PostgreSQL's client reads it from the environment (PGPASSWORD) or from
 ~/.pgpass instead, and nothing here ever logs or writes it.
@@ -11,9 +14,6 @@ import contextlib
 import json
 import logging
 import os
-import socket
-import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,15 +24,15 @@ from snakeml.io import atomic_path
 
 if TYPE_CHECKING:
     from optuna.storages import BaseStorage
+    from optuna.storages.journal import JournalFileOpenLock
 
 log = logging.getLogger(__name__)
 
 JOURNAL_NAME = "journal.log"
 # Optuna's name for a journal's lock file: every process that appends must use the same one.
 LOCK_SUFFIX = ".lock"
-# An append holds the lock for milliseconds: a lock older than this is left by a dead process.
-STALE_LOCK_SECONDS = 30.0
-LOCK_WARNING_SECONDS = 10.0
+# An append holds the lock for milliseconds: one unchanged this long was left by a killed writer.
+LOCK_GRACE_SECONDS = 30
 # Each record Optuna appends is one line of compact JSON that starts like this.
 RECORD_START = b'{"op_code":'
 CONNECT_TIMEOUT_SECONDS = 10
@@ -91,14 +91,14 @@ def open_storage(url: str | None, journal: str | Path) -> BaseStorage:
 
     An unreachable or refusing database raises ConfigError with one line, before any trial.
     A journal is first repaired if a killed writer left it torn (see repair_journal), and is
-    locked with JournalLock, which breaks the lock a killed writer leaves.
+    locked with Optuna's own open lock, which breaks the lock a killed writer leaves.
     """
     import optuna
 
     if url is None:
         journal = Path(journal)
         journal.parent.mkdir(parents=True, exist_ok=True)
-        lock = JournalLock(journal)
+        lock = journal_lock(journal)
         repair_journal(journal, lock)
         backend = optuna.storages.journal.JournalFileBackend(str(journal), lock_obj=lock)
         return optuna.storages.JournalStorage(backend)
@@ -126,117 +126,25 @@ def check_storage(url: str | None) -> None:
 # --- the journal file: its lock and its repair -------------------------------------------
 
 
-class JournalLock:
-    """Optuna's journal lock protocol (acquire, release) with stale locks broken safely.
+def journal_lock(journal: str | Path) -> JournalFileOpenLock:
+    """Optuna's O_EXCL lock on ``<journal>.lock``, with its stale-lock handling.
 
-    Like Optuna's JournalFileOpenLock, the lock is the file ``<journal>.lock`` made with
-    O_EXCL, so it excludes every Optuna process that appends to the same journal. Unlike it,
-    the file names its holder (host and process id) and a lock is broken as soon as its holder
-    is known to be dead, or once it is older than ``stale_seconds`` (an append takes
-    milliseconds). Optuna's default lock, a symlink to the journal's path as given, dangles
-    when that path is relative; Optuna then never sees its age and waits forever, spinning: a
-    lock left that way by an earlier run is broken here too. Waiting sleeps between tries.
+    A lock a killed writer left is broken once it has not changed for LOCK_GRACE_SECONDS.
+    Optuna's default symlink lock, which
+    snakeml used before, dangles when the journal's path is relative, and the open lock then
+    spins on it forever: such a leftover is removed first.
     """
+    from optuna.storages.journal import JournalFileOpenLock
 
-    def __init__(self, journal: str | Path, stale_seconds: float = STALE_LOCK_SECONDS) -> None:
-        self.path = Path(f"{journal}{LOCK_SUFFIX}")
-        self.stale_seconds = stale_seconds
-        self.token = f"{socket.gethostname()} {os.getpid()} {uuid.uuid4().hex}\n"
-
-    def acquire(self) -> bool:
-        """Take the lock, waiting while a live process holds it; return True."""
-        delay, started = 0.001, time.monotonic()
-        warned = started
-        while True:
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                if self._break_if_stale():
-                    delay = 0.001
-                    continue
-                if time.monotonic() - warned > LOCK_WARNING_SECONDS:
-                    warned = time.monotonic()
-                    log.warning(
-                        "waiting %.0f s for %s, held by %s",
-                        warned - started,
-                        self.path,
-                        self._holder() or "an unknown process",
-                    )
-                time.sleep(delay)
-                delay = min(delay * 2, 0.1)
-                continue
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(self.token)
-            return True
-
-    def release(self) -> None:
-        """Give the lock back; one broken meanwhile by another process is left to that one."""
-        if self._holder() != self.token.strip():
-            log.warning("%s was taken from this process while it held it", self.path)
-            return
-        aside = self.path.with_name(f"{self.path.name}.{uuid.uuid4().hex}.released")
-        with contextlib.suppress(FileNotFoundError):
-            self.path.rename(aside)
-            aside.unlink()
-
-    def _holder(self) -> str | None:
-        """The lock file's holder line; None for an empty file or Optuna's symlink."""
-        try:
-            if self.path.is_symlink():
-                return None
-            return self.path.read_text(encoding="utf-8").strip() or None
-        except (OSError, UnicodeDecodeError):
-            return None
-
-    def _holder_is_dead(self, holder: str | None) -> bool:
-        if holder is None:
-            return False
-        host, _, rest = holder.partition(" ")
-        pid = rest.split(" ", 1)[0]
-        if host != socket.gethostname() or not pid.isdigit():
-            return False
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            return False
-        return False
-
-    def _break_if_stale(self) -> bool:
-        """Remove the lock if its holder is dead or it is too old; True if it is gone now."""
-        try:
-            before = os.lstat(self.path)
-        except FileNotFoundError:
-            return True
-        holder = self._holder()
-        age = time.time() - before.st_mtime
-        if not (self._holder_is_dead(holder) or age > self.stale_seconds):
-            return False
-        # Renaming is atomic: of several processes breaking the same lock, one succeeds.
-        aside = self.path.with_name(f"{self.path.name}.{uuid.uuid4().hex}.stale")
-        try:
-            self.path.rename(aside)
-        except FileNotFoundError:
-            return True
-        if os.lstat(aside).st_ino != before.st_ino:
-            # Between the look and the rename the lock was broken and taken anew: give it back.
-            with contextlib.suppress(FileExistsError):
-                os.link(aside, self.path, follow_symlinks=False)
-            aside.unlink()
-            return False
-        aside.unlink()
-        log.warning(
-            "broke the journal lock %s left by %s (%s)",
-            self.path,
-            holder or "an earlier run",
-            "no longer running" if age <= self.stale_seconds else f"{age:.0f} s old",
-        )
-        return True
+    path = Path(f"{journal}{LOCK_SUFFIX}")
+    if path.is_symlink() and not path.exists():
+        log.warning("removed the journal lock %s an earlier version left", path)
+        path.unlink(missing_ok=True)
+    return JournalFileOpenLock(str(journal), grace_period=LOCK_GRACE_SECONDS)
 
 
 @contextlib.contextmanager
-def locked(lock: JournalLock) -> Iterator[None]:
+def locked(lock: JournalFileOpenLock) -> Iterator[None]:
     """Hold ``lock`` for the body."""
     lock.acquire()
     try:
@@ -262,7 +170,7 @@ def _salvage(line: bytes) -> bytes | None:
     return None
 
 
-def repair_journal(journal: str | Path, lock: JournalLock | None = None) -> Path | None:
+def repair_journal(journal: str | Path, lock: JournalFileOpenLock | None = None) -> Path | None:
     """Cut a torn record a killed writer left in ``journal``; return the backup, or None.
 
     A writer killed while appending leaves a partial last line. Optuna skips it when reading
@@ -275,7 +183,7 @@ def repair_journal(journal: str | Path, lock: JournalLock | None = None) -> Path
     journal = Path(journal)
     if not journal.is_file():
         return None
-    with locked(lock or JournalLock(journal)):
+    with locked(lock or journal_lock(journal)):
         data = journal.read_bytes()
         *lines, tail = data.split(b"\n")
         if not tail and all(_is_record(line) for line in lines):

@@ -324,6 +324,7 @@ def run_tune_shard(
 
     from snakeml.storage import journal_path
 
+    _quiet_optuna()  # before the journal's lock, whose waits Optuna logs
     url = settings["tuning"]["storage"]
     storage = open_storage(url, journal_path(tuning_dir))
     log.info("storage: %s", display_url(url) if url else journal_path(tuning_dir))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from snakeml.command_line import runs_jobs, snakemake_args
+from snakeml.command_line import check_core_counts, runs_jobs, snakemake_args
+from snakeml.errors import ConfigError
 
 
 @pytest.mark.parametrize(
@@ -39,3 +40,39 @@ def test_a_command_line_snakemake_refuses_is_not_parsed(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert snakemake_args(["snakemake", "--no-such-option"]) is None
     assert snakemake_args(["snakemake", "--cores", "3"]).cores == 3
+
+
+@pytest.mark.parametrize(
+    ("options", "line"),
+    [
+        (
+            ["--cores", "0"],
+            "--cores 0: a run needs at least 1; give --cores N with N of 1 or more, or --cores all",
+        ),
+        (
+            ["--cores", "-1"],
+            "--cores -1: a run needs at least 1; give --cores N with N of 1 or "
+            "more, or --cores all",
+        ),
+        (
+            ["--jobs", "0"],
+            "--jobs 0: a run needs at least 1; give --jobs N with N of 1 or more, "
+            "or --jobs unlimited",
+        ),
+    ],
+)
+def test_a_core_or_job_count_below_one_is_one_line(options, line, tmp_path, monkeypatch):
+    """Snakemake takes these, then waits forever for a core."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError) as info:
+        check_core_counts(snakemake_args(["snakemake", *options]))
+    assert str(info.value) == line
+
+
+def test_counts_of_one_or_more_pass(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for options in (["--cores", "1"], ["--cores", "all"], ["--jobs", "unlimited"], []):
+        assert check_core_counts(snakemake_args(["snakemake", *options])) is None
+    # a word Snakemake's own parser refuses (it says so in one line itself)
+    assert snakemake_args(["snakemake", "--jobs", "abc"]) is None
+    assert check_core_counts(None) is None

@@ -898,6 +898,51 @@ def test_a_misspelt_option_or_column_gets_the_closest_name(conf_dir, override, m
     assert "\n" not in text
 
 
+@pytest.mark.parametrize(
+    ("override", "line"),
+    [
+        (
+            "model=conf/model/ridge.yaml",
+            "model=conf/model/ridge.yaml: model takes the name of a file in conf/model/, not a "
+            "path: give model=ridge; choose from ['hgb', 'hgbc', 'logreg', 'rf', 'rfc', 'ridge']",
+        ),
+        (
+            "data=conf/data/nycflights13.yaml",
+            "data=conf/data/nycflights13.yaml: data takes the name of a file in conf/data/, not "
+            "a path: give data=nycflights13; choose from ['nycflights13', 'seattle_weather']",
+        ),
+        (
+            "task=./arr_delay",
+            "task=./arr_delay: task takes the name of a file in conf/task/, not a path: give "
+            "task=arr_delay; choose from ['arr_delay', 'delayed', 'seattle_temp_max', "
+            "'seattle_weather_next_day']",
+        ),
+        (
+            "model=[ridge,conf/model/hgb.yaml]",
+            "model=[ridge,conf/model/hgb.yaml]: model takes the name of a file in conf/model/, "
+            "not a path: give model=[ridge,hgb]; choose from ['hgb', ",
+        ),
+        (
+            "+experiment=conf/experiment/smoke.yaml",
+            "+experiment=conf/experiment/smoke.yaml: experiment takes the name of a file in "
+            "conf/experiment/, not a path: give +experiment=smoke; choose from ['smoke']",
+        ),
+        (
+            "model=models/lasso.yaml",
+            "model=models/lasso.yaml: model takes the name of a file in conf/model/, not a path: "
+            "choose from ['hgb', ",
+        ),
+    ],
+)
+def test_a_path_where_an_option_name_belongs_is_one_line_naming_the_options(
+    conf_dir, override, line
+):
+    with pytest.raises(ConfigError) as caught:
+        compose_config(override, conf_dir, estimators=False)
+    assert str(caught.value).startswith(line)
+    assert "\n" not in str(caught.value)
+
+
 def test_a_target_that_matches_nothing_lists_the_columns_it_may_name(conf_dir):
     with pytest.raises(ConfigError) as caught:
         compose_config("task.target=zzzz", conf_dir, estimators=False)

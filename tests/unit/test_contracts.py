@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import duckdb
 import pytest
-from conftest import SQL_DIR, TABLES
+from conftest import REPO, SQL_DIR, TABLES
 
 from snakeml.contracts import (
     Contract,
@@ -16,6 +16,7 @@ from snakeml.contracts import (
     table_contract,
 )
 from snakeml.dataset import NUMERIC_TYPES, TIME_TYPES, load_declaration
+from snakeml.ingest import read_table
 
 CONTRACT = Contract(
     table="things",
@@ -166,3 +167,40 @@ def test_a_declared_expression_counts_the_rows_that_break_it() -> None:
     broken = Contract(table="things", types={}, expressions={"typo": "sise > 0"})
     with pytest.raises(ContractError, match="the declared expression typo cannot be evaluated"):
         check_contract(con, "things", broken, "demo")
+
+
+def flights_contract_check(con: duckdb.DuckDBPyConnection, relation_name: str) -> int:
+    """Check ``relation_name`` against nycflights13's declared flights contract."""
+    return check_contract(con, relation_name, table_contract("flights", TABLES["flights"]), "demo")
+
+
+def test_the_raw_flights_pass_their_clock_and_date_rules() -> None:
+    """2400 (midnight at the end of a day) is in the real dep_time and arr_time: valid."""
+    con = duckdb.connect()
+    con.register("raw", read_table("flights", TABLES["flights"], REPO))
+    assert con.execute("select count(*) from raw where arr_time = 2400").fetchone()[0] > 0
+    assert flights_contract_check(con, "raw") == 336_776
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ("dep_time = 1260", "column dep_time_is_a_clock_time: 1 rows break the rule"),
+        ("arr_time = 975", "column arr_time_is_a_clock_time: 1 rows break the rule"),
+        (
+            "sched_dep_time = sched_dep_time // 100 * 100 + 75",
+            "column sched_dep_time_is_a_clock_time: 1 rows break the rule",
+        ),
+        ("sched_arr_time = 2360", "column sched_arr_time_is_a_clock_time: 1 rows break"),
+        ("arr_time = 2401", r"column arr_time: 1 rows lie outside \[0, 2400\]"),
+        ("month = 2, day = 30", "column the_date_exists: 1 rows break the rule"),
+    ],
+)
+def test_a_clock_time_or_date_that_cannot_be_is_named(change: str, named: str) -> None:
+    con = duckdb.connect()
+    con.register("raw", read_table("flights", TABLES["flights"], REPO).slice(0, 50))
+    con.execute("create table bad as select * from raw")
+    con.execute(f"update bad set {change} where flight_id = 7")
+    with pytest.raises(ContractError, match=named) as info:
+        flights_contract_check(con, "bad")
+    assert "\n" not in str(info.value)

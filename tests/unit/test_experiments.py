@@ -106,6 +106,11 @@ def test_the_config_keys_and_sweep_points_become_experiments(conf_dir: Path) -> 
         ({"sweep": "tuning.n_trials=2,3", "sweep_max_points": "0"}, "sweep_max_points='0'"),
         ({"sweep": "tuning.n_trials=2,3", "sweep_max_points": "x"}, "whole number"),
         ({"sweep": "nothing_here"}, "no file conf/sweep/nothing_here.yaml"),
+        (
+            {"sweep": "conf/sweep/horizons.yaml"},
+            "^sweep=conf/sweep/horizons.yaml: give the name of a file in conf/sweep/, not a "
+            "path: give sweep=horizons; sweep files: ['horizons']$",
+        ),
         ({"sweep": "task=arr_delay,delayed model=[ridge]"}, "changes the task's kind"),
     ],
 )
@@ -116,7 +121,8 @@ def test_bad_sweep_settings_are_refused(
 
     cfg = compose_config([], conf_dir, estimators=False)
     declaration = declaration_of(cfg, conf_dir.parent)
-    with pytest.raises(ConfigError, match=expected.replace("(", r"\(").replace(")", r"\)")):
+    pattern = expected.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")
+    with pytest.raises(ConfigError, match=pattern):
         sweep_experiments(config, [], cfg, conf_dir, declaration)
 
 

@@ -246,6 +246,20 @@ def test_a_path_that_matches_no_file_names_table_and_path(stations, tmp_path):
         read_table("stations", stations, tmp_path)
 
 
+def test_a_glob_matching_one_part_in_two_formats_names_both(stations, tmp_path):
+    stations["path"] = "data/parts/*"
+    (tmp_path / "data" / "parts").mkdir()
+    for name in ("a.csv", "b.csv", "b.parquet"):
+        (tmp_path / "data" / "parts" / name).write_text("day,station,temp,rain\n")
+    with pytest.raises(DataError) as info:
+        read_table("stations", stations, tmp_path)
+    assert str(info.value) == (
+        f"data.tables.stations.path: 'data/parts/*' matches both {tmp_path}/data/parts/b.csv "
+        f"and {tmp_path}/data/parts/b.parquet, the same rows twice; remove one, or narrow the "
+        "path in conf/data/"
+    )
+
+
 def test_ingest_tables_writes_each_table_and_counts_rows(stations, tmp_path):
     outputs = {"stations": tmp_path / "raw" / "stations.parquet"}
     assert ingest_tables({"stations": stations}, outputs, tmp_path) == {"stations": 2}

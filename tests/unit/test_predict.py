@@ -113,12 +113,19 @@ def test_naive_time_hour_is_refused(new_flights, types, tmp_path):
         read_new_rows(write(naive, tmp_path / "new.parquet"), "flights", types)
 
 
-def test_csv_value_of_the_wrong_type_is_named(new_flights, types, tmp_path):
-    new_flights.astype({"distance": object}).assign(distance="far").to_csv(
-        tmp_path / "new.csv", index=False
-    )
-    with pytest.raises(DataError, match=r"new\.csv: cannot read .*invalid value 'far'"):
+def test_a_csv_value_that_does_not_convert_is_named_by_column_and_line(
+    new_flights, types, tmp_path
+):
+    """As ingest names a raw table's: the column by its name, the value's line (header: 1)."""
+    bad = new_flights.astype({"distance": object})
+    bad.loc[2, "distance"] = "far"
+    bad.to_csv(tmp_path / "new.csv", index=False)
+    with pytest.raises(DataError) as info:
         read_new_rows(tmp_path / "new.csv", "flights", types)
+    message = str(info.value)
+    assert message.startswith(f"{tmp_path / 'new.csv'}: new rows of table flights: ")
+    assert "column 'distance'" in message and "invalid value 'far' on line 4 (" in message
+    assert "#" not in message and "\n" not in message
 
 
 def test_empty_and_unknown_files(new_flights, types, tmp_path):
@@ -202,6 +209,21 @@ def test_a_time_hour_that_disagrees_with_the_schedule_is_refused(
         DataError, match=r"new flights, column time_hour_is_the_scheduled_hour: \d+ rows break"
     ):
         new_row_features(typed_rows(bad, types, "new"), paths, DECLARATION, settings)
+
+
+def test_a_clock_time_that_cannot_be_is_refused_and_rules_on_omitted_columns_skipped(
+    new_flights, paths, settings, types
+):
+    """New flights bring no dep_time or arr_time: the rules on those do not apply to them."""
+    assert "dep_time" not in types
+    ok = pa.Table.from_pandas(new_flights, preserve_index=False)
+    new_row_features(typed_rows(ok, types, "new"), paths, DECLARATION, settings)
+    bad = new_flights.assign(sched_arr_time=new_flights["sched_arr_time"] // 100 * 100 + 60)
+    with pytest.raises(
+        DataError, match=r"new flights, column sched_arr_time_is_a_clock_time: \d+ rows break"
+    ):
+        bad_rows = pa.Table.from_pandas(bad, preserve_index=False)
+        new_row_features(typed_rows(bad_rows, types, "new"), paths, DECLARATION, settings)
 
 
 def stamps(*texts: str | None) -> pa.Array:

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -17,10 +14,10 @@ import pytest
 
 from snakeml.errors import ConfigError, DataError
 from snakeml.storage import (
-    JournalLock,
     check_storage,
     check_storage_url,
     display_url,
+    journal_lock,
     open_storage,
     repair_journal,
 )
@@ -166,36 +163,38 @@ def acquire_within(lock, seconds=60):
     return not thread.is_alive()
 
 
-def dead_pid():
-    process = subprocess.Popen([sys.executable, "-c", "pass"])
-    process.wait()
-    return process.pid
+@pytest.fixture
+def short_grace(monkeypatch):
+    """Optuna's smallest grace period without a warning, so a stale lock goes in seconds."""
+    monkeypatch.setattr("snakeml.storage.LOCK_GRACE_SECONDS", 3)
 
 
-def test_a_lock_whose_holder_died_is_broken_at_once(tmp_path, caplog):
+def test_a_lock_a_killed_writer_left_is_broken_after_the_grace_period(
+    tmp_path, caplog, short_grace
+):
+    """Optuna cannot tell a dead holder from a slow one: it breaks a lock unchanged for long."""
     journal = tmp_path / "journal.log"
     lock_file = tmp_path / "journal.log.lock"
-    lock_file.write_text(f"{socket.gethostname()} {dead_pid()} 0123\n")
-    lock = JournalLock(journal, stale_seconds=3600)
-    with caplog.at_level(logging.WARNING, logger="snakeml.storage"):
+    lock_file.write_text("left by a killed shard\n")
+    lock = journal_lock(journal)
+    with caplog.at_level(logging.WARNING, logger="optuna"):
         assert acquire_within(lock)
-    assert lock_file.read_text() == lock.token
-    assert "no longer running" in caplog.text
+    assert "Forcibly releasing the lock file" in caplog.text
+    assert lock_file.exists()
     lock.release()
-    assert not lock_file.exists()
     assert [p.name for p in tmp_path.iterdir()] == []
 
 
-def test_optunas_dangling_symlink_lock_is_broken_once_old(tmp_path):
+def test_optunas_dangling_symlink_lock_is_removed(tmp_path, caplog):
     """What a SIGKILL left before: a symlink to the journal's relative path, dangling."""
     journal = tmp_path / "results/tuning/ridge/journal.log"
     journal.parent.mkdir(parents=True)
     lock_file = Path(f"{journal}.lock")
     lock_file.symlink_to("results/tuning/ridge/journal.log")
     assert not lock_file.exists()  # dangling: Optuna cannot stat it, so never breaks it
-    old = time.time() - 120
-    os.utime(lock_file, (old, old), follow_symlinks=False)
-    lock = JournalLock(journal, stale_seconds=30)
+    with caplog.at_level(logging.WARNING, logger="snakeml.storage"):
+        lock = journal_lock(journal)
+    assert f"removed the journal lock {lock_file}" in caplog.text
     assert acquire_within(lock)
     assert not lock_file.is_symlink()
     lock.release()
@@ -203,35 +202,26 @@ def test_optunas_dangling_symlink_lock_is_broken_once_old(tmp_path):
 
 def test_a_live_holders_fresh_lock_is_waited_for(tmp_path):
     journal = tmp_path / "journal.log"
-    holder = JournalLock(journal, stale_seconds=3600)
+    holder = journal_lock(journal)
     holder.acquire()
-    waiter = JournalLock(journal, stale_seconds=3600)
+    waiter = journal_lock(journal)
     thread = threading.Thread(target=waiter.acquire, daemon=True)
     thread.start()
     thread.join(0.5)
     assert thread.is_alive(), "the waiter took a lock its live holder still had"
-    assert Path(f"{journal}.lock").read_text() == holder.token
     holder.release()
     thread.join(60)
     assert not thread.is_alive()
-    assert Path(f"{journal}.lock").read_text() == waiter.token
+    assert Path(f"{journal}.lock").exists()
     waiter.release()
+    assert not Path(f"{journal}.lock").exists()
 
 
-def test_release_leaves_a_lock_another_process_took(tmp_path):
-    journal = tmp_path / "journal.log"
-    lock = JournalLock(journal)
-    lock.acquire()
-    Path(f"{journal}.lock").write_text("elsewhere 1 other\n")
-    lock.release()
-    assert Path(f"{journal}.lock").read_text() == "elsewhere 1 other\n"
-
-
-def test_tuning_goes_on_past_a_lock_left_by_a_killed_shard(tmp_path):
+def test_tuning_goes_on_past_a_lock_left_by_a_killed_shard(tmp_path, short_grace):
     journal = tmp_path / "journal.log"
     storage = open_storage(None, journal)
     tune(storage, 1)
-    Path(f"{journal}.lock").write_text(f"{socket.gethostname()} {dead_pid()} 0123\n")
+    Path(f"{journal}.lock").write_text("left by a killed shard\n")
     done = []
     thread = threading.Thread(
         target=lambda: done.append(tune(open_storage(None, journal), 1)), daemon=True

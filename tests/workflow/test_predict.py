@@ -169,13 +169,39 @@ def test_bad_new_flights_fail_with_one_line_and_write_nothing(
     assert not list((smoke_project / "results/predictions").glob(f".{name}*"))
 
 
+def snakeml_lines(run) -> list[str]:
+    return [line for line in run.output.splitlines() if line.startswith("snakeml:")]
+
+
 def test_missing_new_rows_fail_with_one_line_before_any_job(smoke_project: Path) -> None:
     run = predict(smoke_project, "nowhere")
     assert run.returncode != 0
-    lines = [line for line in run.output.splitlines() if line.startswith("snakeml:")]
-    assert lines == [
+    (line,) = snakeml_lines(run)
+    assert line.startswith(
         "snakeml: no new rows to score for results/predictions/nowhere.parquet: put them in "
-        "data/new/nowhere.parquet or data/new/nowhere.csv"
-    ], run.output[-2000:]
+        "data/new/nowhere.parquet or data/new/nowhere.csv ("
+    ), run.output[-2000:]
     assert "Traceback" not in run.output and "MissingInputException" not in run.output
     assert not (smoke_project / "logs/predict/nowhere.log").exists()
+
+
+def test_a_name_two_files_answer_or_a_path_fails_in_one_line_before_any_job(
+    smoke_copy: Path,
+) -> None:
+    (smoke_copy / "data/new").mkdir(parents=True, exist_ok=True)
+    for suffix in (".csv", ".parquet"):
+        (smoke_copy / f"data/new/twice{suffix}").write_text("")
+    run = predict(smoke_copy, "twice")
+    assert run.returncode != 0
+    assert snakeml_lines(run) == [
+        "snakeml: data/new/twice.parquet and data/new/twice.csv both answer the name twice: "
+        "remove or rename one, so that the rows scored are not a guess"
+    ], run.output[-2000:]
+    run = predict(smoke_copy, "data/new/twice")
+    assert run.returncode != 0
+    assert snakeml_lines(run) == [
+        "snakeml: results/predictions/data/new/twice.parquet: a prediction is named, not given a "
+        "path: results/predictions/<name>.parquet scores data/new/<name>.parquet or .csv "
+        "(names that exist: ['twice'])"
+    ], run.output[-2000:]
+    assert not (smoke_copy / "logs/predict/twice.log").exists()

@@ -174,15 +174,10 @@ def test_the_journal_opens_in_optuna_dashboard(smoke_project: Path, tmp_path: Pa
 def stop_holding(pid: int, lock: Path) -> bool:
     """Freeze ``pid`` with SIGSTOP if it holds ``lock``; False (and running again) if not.
 
-    The lock file names its holder; Optuna's own lock (a symlink) does not, but with one shard
-    its only possible holder is that shard.
+    Optuna's lock file does not name its holder, but with one shard its only holder is that shard.
     """
     os.kill(pid, signal.SIGSTOP)
-    try:
-        holder = lock.read_text().split() if not lock.is_symlink() else ["", str(pid)]
-    except OSError:
-        holder = []
-    if len(holder) >= 2 and holder[1] == str(pid):
+    if os.path.lexists(lock):
         return True
     os.kill(pid, signal.SIGCONT)
     return False
@@ -243,8 +238,9 @@ def test_a_shard_killed_while_holding_the_journal_lock_reruns_to_the_end(
     assert (trials["state"] == "COMPLETE").sum() == 12
     assert set(trials["state"]) <= {"COMPLETE", "FAIL"}
     text = (fresh_project / "logs/tune_shard/ridge/0.log").read_text()
-    assert f"broke the journal lock {lock.relative_to(fresh_project)}" in text, text[-2000:]
-    assert "Retrying" not in text
+    # Optuna's open lock names the lock while it waits, then breaks it after its grace period.
+    assert f"the lock file: {lock.relative_to(fresh_project)}" in text, text[-2000:]
+    assert "Forcibly releasing the lock file" in text, text[-2000:]
     assert not os.path.lexists(lock)
     assert not leftover.exists()
     assert "snakeml: removed 1 temporary files of a stopped run" in output

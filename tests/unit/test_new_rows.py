@@ -1,0 +1,79 @@
+"""snakeml.new_rows: a prediction's name finds exactly one file; a path is refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from snakeml.errors import DataError
+from snakeml.new_rows import check_prediction_targets, new_rows_file, prediction_names
+
+
+@pytest.fixture
+def new_dir(tmp_path):
+    folder = tmp_path / "data" / "new"
+    folder.mkdir(parents=True)
+    (folder / "january.csv").write_text("a\n1\n")
+    (folder / "march.parquet").write_bytes(b"PAR1")
+    (folder / "notes.txt").write_text("not rows")
+    return folder
+
+
+def test_a_name_finds_its_one_file_and_the_names_are_listed(new_dir):
+    assert new_rows_file("january", new_dir) == new_dir / "january.csv"
+    assert new_rows_file("march", new_dir) == new_dir / "march.parquet"
+    assert prediction_names(new_dir) == ["january", "march"]
+    assert prediction_names(new_dir / "absent") == []
+
+
+def test_a_name_without_a_file_lists_the_names_that_exist(new_dir):
+    with pytest.raises(DataError) as info:
+        new_rows_file("april", new_dir)
+    assert str(info.value) == (
+        f"no new rows to score for results/predictions/april.parquet: put them in "
+        f"{new_dir}/april.parquet or {new_dir}/april.csv "
+        "(names that exist: ['january', 'march'])"
+    )
+
+
+def test_two_files_answering_one_name_are_refused_naming_both(new_dir):
+    (new_dir / "january.parquet").write_bytes(b"PAR1")
+    with pytest.raises(DataError) as info:
+        new_rows_file("january", new_dir)
+    message = str(info.value)
+    assert message.startswith(
+        f"{new_dir}/january.parquet and {new_dir}/january.csv both answer the name january: "
+        "remove or rename one"
+    )
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("target", "named"),
+    [
+        (
+            "results/predictions/data/new/january.parquet",
+            "results/predictions/data/new/january.parquet: a prediction is named, not given a "
+            "path: results/predictions/<name>.parquet scores data/new/<name>.parquet or .csv",
+        ),
+        (
+            "./results/predictions/new/january.csv.parquet",
+            "./results/predictions/new/january.csv.parquet: a prediction is named, not given",
+        ),
+        (
+            "data/new/january.csv",
+            "data/new/january.csv holds rows to score, it is not a target: ask for "
+            "results/predictions/january.parquet",
+        ),
+    ],
+)
+def test_a_prediction_asked_for_by_a_path_is_refused_listing_the_names(new_dir, target, named):
+    with pytest.raises(DataError) as info:
+        check_prediction_targets([target], new_dir)
+    message = str(info.value)
+    assert message.startswith(named)
+    assert message.endswith("(names that exist: ['january', 'march'])")
+
+
+def test_named_predictions_and_other_targets_pass(new_dir):
+    targets = ["results/predictions/january.parquet", "results/report.html", "all"]
+    assert check_prediction_targets(targets, new_dir) is None
