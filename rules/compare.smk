@@ -29,6 +29,5 @@ rule compare:
     params:
         experiments=COMPARED,
         folder=lambda wildcards, output: str(Path(output.comparison).parent),
-        metric=CFG["evaluation"]["metric"],
     script:
         "../scripts/compare.py"

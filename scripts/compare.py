@@ -8,7 +8,6 @@ def main(smk) -> None:
     run_compare(
         folder=smk.params.folder,
         names=list(smk.params.experiments),
-        metric=smk.params.metric,
         comparison_path=smk.output.comparison,
         plot_path=smk.output.plot,
     )

@@ -1,11 +1,13 @@
 """Experiments side by side: results/experiments/comparison.csv and its plot (rule compare).
 
 Each experiment folder, ``results/experiments/<name>/``, holds ``configs/experiment.yaml`` (the
-overrides that compose it) and ``leaderboard.csv`` (the test metrics of its models and
-baselines). The comparison has one row per experiment and leaderboard row: the experiment, then
-one column per override key whose value differs between the experiments (empty where an
-experiment does not set it; named ``override.<key>`` where the key is also a leaderboard
-column, as ``model`` is), then the leaderboard's columns.
+overrides that compose it, its data set, task and metric) and ``leaderboard.csv`` (the test
+metrics of its models and baselines). The comparison has one row per experiment and leaderboard
+row: the experiment, its data set, task and metric (experiments of different data sets or tasks
+are never ranked together: the plot draws one panel each, on its own metric), then one column
+per override key whose value differs between the experiments (empty where an experiment does
+not set it; named ``override.<key>`` where the key is also a leaderboard column, as ``model``
+is), then the leaderboard's columns.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from snakeml.errors import ConfigError
 from snakeml.io import read_yaml, write_csv
 
 log = logging.getLogger(__name__)
+
+# What keeps experiments apart in the comparison: a data set, a task and the metric they rank by.
+TASK_COLUMNS: tuple[str, ...] = ("data", "task", "metric")
 
 
 def override_values(overrides: Sequence[str]) -> dict[str, str]:
@@ -44,14 +49,16 @@ def comparison_table(folder: str | Path, names: Sequence[str]) -> pd.DataFrame:
     line. Raises ConfigError when no experiment has one.
     """
     folder = Path(folder)
-    frames, values = [], {}
+    frames, values, tasks = [], {}, {}
     for name in names:
         leaderboard = folder / name / "leaderboard.csv"
         record = folder / name / "configs" / "experiment.yaml"
         if not leaderboard.is_file() or not record.is_file():
             log.info("%s: no leaderboard yet, left out", name)
             continue
-        values[name] = override_values(read_yaml(record)["overrides"])
+        held = read_yaml(record)
+        values[name] = override_values(held["overrides"])
+        tasks[name] = {key: held[key] for key in TASK_COLUMNS}
         frames.append(pd.read_csv(leaderboard).assign(experiment=name))
     if not frames:
         raise ConfigError(
@@ -63,9 +70,14 @@ def comparison_table(folder: str | Path, names: Sequence[str]) -> pd.DataFrame:
     table = pd.concat(frames, ignore_index=True)
     columns = [column for column in table.columns if column != "experiment"]
     names_of = {key: f"override.{key}" if key in table.columns else key for key in differing}
+    differing = [key for key in differing if names_of[key] not in TASK_COLUMNS]
     settings = pd.DataFrame(
         [
-            {"experiment": name, **{names_of[key]: found.get(key, "") for key in differing}}
+            {
+                "experiment": name,
+                **tasks[name],
+                **{names_of[key]: found.get(key, "") for key in differing},
+            }
             for name, found in values.items()
         ]
     )
@@ -104,12 +116,43 @@ def _short_names(names: Sequence[str]) -> tuple[list[str], str]:
     return list(names), ""
 
 
-def plot_comparison(table: pd.DataFrame, metric: str, target: str | Path) -> None:
-    """Each experiment's models by ``metric`` (one marker per model), its best one ringed.
+def plot_comparison(table: pd.DataFrame, target: str | Path) -> None:
+    """One panel per data set and task: each experiment's models by the task's metric (one
+    marker per model), its best one ringed. Experiments of different data sets or tasks never
+    share an axis.
 
-    The axis spans the values, not zero: experiments differ by little next to the metric.
+    An axis spans its values, not zero: experiments differ by little next to the metric. Raises
+    ConfigError when a task's metric is not a column of its leaderboards.
     """
-    from snakeml.plots import figure
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from snakeml.io import atomic_path
+    from snakeml.plots import DPI
+    from snakeml.task_kinds import metric_label
+
+    groups = list(table.groupby(list(TASK_COLUMNS), sort=True))
+    heights = [0.45 * group["experiment"].nunique() + 1.4 for _, group in groups]
+    fig, axes = plt.subplots(
+        len(groups), 1, figsize=(9.0, sum(heights)), height_ratios=heights, squeeze=False
+    )
+    try:
+        for ax, ((data, task, metric), group) in zip(axes[:, 0], groups, strict=True):
+            _plot_task(ax, group.dropna(axis=1, how="all"), metric)
+            ax.set_title(
+                f"{data} / {task}: test {metric_label(metric)} per experiment", fontsize=10
+            )
+        fig.tight_layout()
+        with atomic_path(target) as tmp:
+            fig.savefig(tmp, format="png", dpi=DPI, metadata={"Software": None})
+    finally:
+        plt.close(fig)
+
+
+def _plot_task(ax: object, table: pd.DataFrame, metric: str) -> None:
+    """One task's experiments on ``ax``: a row each, its models' ``metric``, its best ringed."""
     from snakeml.task_kinds import metric_label
 
     best = best_per_experiment(table, metric)
@@ -117,44 +160,40 @@ def plot_comparison(table: pd.DataFrame, metric: str, target: str | Path) -> Non
     labels, prefix = _short_names(list(best["experiment"]))
     order = {name: position for position, name in enumerate(best["experiment"])}
     markers = "osD^v<>ph*"
-    with figure(target, width=8.0, height=0.4 * len(best) + 1.8) as ax:
-        for index, (model, rows) in enumerate(models.groupby("model", sort=True)):
-            ax.scatter(
-                rows[metric],
-                rows["experiment"].map(order),
-                marker=markers[index % len(markers)],
-                s=28,
-                zorder=3,
-                label=model,
-            )
+    for index, (model, rows) in enumerate(models.groupby("model", sort=True)):
         ax.scatter(
-            best[metric],
-            best["experiment"].map(order),
-            s=150,
-            facecolors="none",
-            edgecolors="black",
-            linewidths=1.0,
-            zorder=2,
-            label="best of the experiment",
+            rows[metric],
+            rows["experiment"].map(order),
+            marker=markers[index % len(markers)],
+            s=28,
+            zorder=3,
+            label=model,
         )
-        ax.set_yticks(list(order.values()), labels)
-        ax.invert_yaxis()
-        ax.grid(axis="x", linewidth=0.5, alpha=0.5)
-        ax.set_xlabel(f"test {metric_label(metric)}")
-        title = f"Test {metric_label(metric)} per experiment"
-        ax.set_title(f"{title}\n(each after {prefix})" if prefix else title, fontsize=10)
-        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
+    ax.scatter(
+        best[metric],
+        best["experiment"].map(order),
+        s=150,
+        facecolors="none",
+        edgecolors="black",
+        linewidths=1.0,
+        zorder=2,
+        label="best of the experiment",
+    )
+    ax.set_yticks(list(order.values()), labels, fontsize=8)
+    ax.set_ylim(len(order) - 0.5, -0.5)
+    ax.grid(axis="x", linewidth=0.5, alpha=0.5)
+    ax.set_xlabel(f"test {metric_label(metric)}" + (f" (each after {prefix})" if prefix else ""))
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
 
 
 def run_compare(
     folder: str | Path,
     names: Sequence[str],
-    metric: str,
     comparison_path: str | Path,
     plot_path: str | Path,
 ) -> None:
-    """Rule compare: write the comparison CSV and its plot."""
+    """Rule compare: write the comparison CSV and its plot (a panel per data set and task)."""
     table = comparison_table(folder, names)
-    plot_comparison(table, metric, plot_path)
+    plot_comparison(table, plot_path)
     write_csv(table, comparison_path)
     log.info("compare: %d experiments, %d rows", table["experiment"].nunique(), len(table))

@@ -114,10 +114,15 @@ class Experiment:
         )
 
     def record(self) -> dict[str, Any]:
-        """What ``results/experiments/<name>/configs/experiment.yaml`` holds: the overrides
-        that compose it, the swept values, and the folder of each of its jobs."""
+        """What ``results/experiments/<name>/configs/experiment.yaml`` holds: its data set,
+        task and evaluation metric (the comparison keeps experiments of different data sets or
+        tasks apart), the overrides that compose it, the swept values, and the folder of each
+        of its jobs."""
         return {
             "name": self.name,
+            "data": self.config["data"]["name"],
+            "task": self.config["task"]["name"],
+            "metric": self.config["evaluation"]["metric"],
             "overrides": list(self.overrides),
             "choices": dict(self.choices),
             "models": list(self.models),

@@ -950,3 +950,81 @@ def test_a_target_that_matches_nothing_lists_the_columns_it_may_name(conf_dir):
     assert "did you mean" not in text
     assert text.endswith("'arr_delay', 'delayed']"), text
     assert "'distance'" not in text  # a feature is never a target
+
+
+# --- split strategies ------------------------------------------------------------------------
+
+
+def test_a_task_without_time_composes_and_defaults_to_stratified_or_random(conf_dir):
+    cfg = compose_config("data=cars task=cars_origin", conf_dir)
+    assert cfg["task"]["time"] is None and cfg["split"]["strategy"] is None
+    slices = rule_slices(cfg)
+    assert slices["split"]["task"] == {
+        "kind": "multiclass",
+        "target": "origin",
+        "time": None,
+        "horizon": None,
+    }
+    # no period breakdown without time; the feature slice holds no task
+    assert "task" not in slices["features"]
+    assert compose_config("data=cars task=cars_mpg", conf_dir)["split"]["strategy"] == "group"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "words"),
+    [
+        (
+            "data=cars task=cars_origin split.strategy=time",
+            "split.strategy time needs task.time, which conf/task/cars_origin.yaml does not set: "
+            "name the task's time column there, or choose a strategy that needs no time "
+            "(random, stratified, group, column)",
+        ),
+        (
+            "data=cars task=cars_mpg split.strategy=stratified",
+            "split.strategy: stratified splits by class, but task.kind is regression: choose "
+            "random or group for a regression target (conf/task/cars_mpg.yaml)",
+        ),
+        (
+            "data=cars task=cars_mpg split.group=maker",
+            "split.group: 'maker' is not a column of the feature table of sql/cars/ (steps.yaml) "
+            "(did you mean 'make'?)",
+        ),
+        (
+            "data=cars task=cars_origin split.strategy=group",
+            "split.group: split.strategy group needs the column that holds each row's group: "
+            "set split.group",
+        ),
+        (
+            "data=cars task=cars_origin split.strategy=column",
+            "split.column: split.strategy column needs the column that holds each row's part",
+        ),
+        (
+            "data=cars task=cars_origin split.strategy=stratfied",
+            "split.strategy: 'stratfied' is not a strategy (did you mean stratified?)",
+        ),
+        (
+            "data=cars task=cars_origin split.train_fraction=0.8 split.valid_fraction=0.3",
+            "train_fraction + valid_fraction must leave rows to test: 1.1",
+        ),
+        (
+            "split.train_fraction=1.5",
+            "split.train_fraction = 1.5: must be null or a finite number > 0",
+        ),
+        ("split.gap='1 fortnight'", "split.gap: '1 fortnight' is not a DuckDB interval"),
+        ("split.gap='-1 day'", "split.gap: '-1 day' must be a positive interval"),
+        (
+            "data=cars task=cars_origin split.gap='1 day'",
+            "split.gap: a gap embargoes the time split, but split.strategy is stratified",
+        ),
+        (
+            "data=cars task=cars_origin split.train_until=1975-01-01 split.valid_until=1978-01-01",
+            "split.train_until and split.valid_until cut by time, but split.strategy is stratified",
+        ),
+    ],
+)
+def test_a_split_the_task_cannot_take_is_one_line_naming_the_fix(conf_dir, overrides, words):
+    with pytest.raises(ConfigError) as caught:
+        compose_config(overrides, conf_dir)
+    message = str(caught.value)
+    assert words in message, message
+    assert "\n" not in message

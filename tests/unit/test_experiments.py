@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from snakeml.compare import (
+    TASK_COLUMNS,
     best_per_experiment,
     comparison_table,
     override_values,
@@ -142,8 +143,15 @@ def test_an_experiment_is_named_by_every_override_it_runs_with() -> None:
     assert len(long) == 120 and long[-9] == "-"
 
 
-def write_experiment(folder: Path, name: str, overrides: list[str], rows: list[dict]) -> None:
-    write_yaml(folder / name / "configs/experiment.yaml", {"name": name, "overrides": overrides})
+def write_experiment(
+    folder: Path,
+    name: str,
+    overrides: list[str],
+    rows: list[dict],
+    task: tuple[str, str, str] = ("nycflights13", "arr_delay", "rmse"),
+) -> None:
+    record = {"name": name, "overrides": overrides, **dict(zip(TASK_COLUMNS, task, strict=True))}
+    write_yaml(folder / name / "configs/experiment.yaml", record)
     pd.DataFrame(rows).to_csv(folder / name / "leaderboard.csv", index=False)
 
 
@@ -160,7 +168,15 @@ def test_the_comparison_shows_the_overrides_that_differ_then_the_metrics(tmp_pat
     (tmp_path / "c/configs").mkdir(parents=True)  # a stopped experiment: no leaderboard
     assert experiments_on_disk(tmp_path.parent / tmp_path.name) == []  # not results/experiments
     table = comparison_table(tmp_path, ["a", "b", "c"])
-    assert list(table.columns) == ["experiment", "override.model", "seed", "model", "kind", "rmse"]
+    assert list(table.columns) == [
+        "experiment",
+        *TASK_COLUMNS,
+        "override.model",
+        "seed",
+        "model",
+        "kind",
+        "rmse",
+    ]
     assert table["experiment"].tolist() == ["a", "a", "a", "b", "b"]
     assert table["override.model"].tolist()[2:4] == ["[hgb,ridge]", "[ridge]"]
     assert table["seed"].fillna("").astype(str).tolist() == ["", "", "", "1", "1"]
@@ -168,7 +184,7 @@ def test_the_comparison_shows_the_overrides_that_differ_then_the_metrics(tmp_pat
     assert best[["experiment", "model"]].values.tolist() == [["a", "hgb"], ["b", "ridge"]]
     greater = table.assign(r2=[0.3, 0.1, -0.1, 0.2, -0.1])
     assert best_per_experiment(greater, "r2")["model"].tolist() == ["hgb", "ridge"]
-    plot_comparison(table, "rmse", tmp_path / "comparison.png")
+    plot_comparison(table, tmp_path / "comparison.png")
     assert (tmp_path / "comparison.png").read_bytes()[:4] == b"\x89PNG"
     with pytest.raises(ConfigError, match="no log_loss column"):
         best_per_experiment(table, "log_loss")
@@ -189,3 +205,28 @@ def test_override_values_keep_the_last_and_read_deletions() -> None:
         "c": "deleted",
         "model": "[x,y]",
     }
+
+
+def test_experiments_of_other_data_sets_or_tasks_are_kept_apart(tmp_path: Path) -> None:
+    regression = [{"model": "hgb", "kind": "model", "rmse": 40.0, "r2": 0.2}]
+    classes = [
+        {"model": "hgbc", "kind": "model", "log_loss": 0.40, "accuracy": 0.88},
+        {"model": "baseline_prior", "kind": "baseline", "log_loss": 0.93, "accuracy": 0.62},
+    ]
+    write_experiment(tmp_path, "flights", ["seed=1"], regression)
+    write_experiment(
+        tmp_path,
+        "cars",
+        ["data=cars", "task=cars_origin"],
+        classes,
+        ("cars", "cars_origin", "log_loss"),
+    )
+    table = comparison_table(tmp_path, ["flights", "cars"])
+    assert table[["experiment", "data", "task", "metric"]].drop_duplicates().values.tolist() == [
+        ["flights", "nycflights13", "arr_delay", "rmse"],
+        ["cars", "cars", "cars_origin", "log_loss"],
+    ]
+    # the data set and task are columns of their own, not overrides that differ
+    assert "override.data" not in table.columns and "override.task" not in table.columns
+    plot_comparison(table, tmp_path / "comparison.png")
+    assert (tmp_path / "comparison.png").read_bytes()[:4] == b"\x89PNG"

@@ -1,0 +1,129 @@
+"""Data without time, as the README's "Data without time" says: a lender's loans, no time column.
+
+The loans example (tests/workflow/loans_example/) is copied into a fresh git + DVC project with
+`cp -r tests/workflow/loans_example/* .`; the smoke DAG runs on the default strategy
+(stratified by class), then the report, batch prediction and publishing; then the same data on
+`split.strategy=group split.group=customer`. Nothing under src/, scripts/ or rules/ changes.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.dvc.repo import git, init_repo, make, run
+from tests.workflow.loans_table import loans_table
+from tests.workflow.project import SMOKE, Run, snakemake
+from tests.workflow.test_own_dataset import engine_hashes
+
+pytestmark = pytest.mark.workflow
+
+EXAMPLE = Path(__file__).parent / "loans_example"
+TASK = "data=loans task=loans_default"
+OVERRIDES = f"{SMOKE} {TASK}"
+GROUPED = f"{OVERRIDES} split.strategy=group split.group=customer"
+PARTS = ("train", "valid", "test")
+
+
+@dataclass
+class Session:
+    project: Path
+    runs: dict[str, Run]
+    parts: dict[str, dict[str, pd.DataFrame]]
+    engine_before: dict[str, str]
+    engine_after: dict[str, str]
+
+
+def read_parts(project: Path) -> dict[str, pd.DataFrame]:
+    return {name: pd.read_parquet(project / f"results/split/{name}.parquet") for name in PARTS}
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory: pytest.TempPathFactory) -> Session:
+    """The README's steps, in order, in a fresh project."""
+    project = init_repo(tmp_path_factory.mktemp("lender") / "project")
+    shutil.copytree(EXAMPLE, project, dirs_exist_ok=True)  # cp -r tests/workflow/loans_example/* .
+    git(project, "add", "conf", "sql", "data/loans")
+    git(project, "commit", "--quiet", "-m", "The loans data set")
+    before = engine_hashes(project)
+    runs = {"stratified": snakemake(project, OVERRIDES)}
+    parts = {"stratified": read_parts(project)}
+    runs["report"] = run(
+        [sys.executable, "-m", "snakeml.report", "--overrides", OVERRIDES], project
+    )
+    # New applications: the table's columns but defaulted, for customers old and new.
+    new = loans_table(n_customers=520, seed=6).tail(40).drop(columns=["defaulted"])
+    (project / "data/new").mkdir(parents=True, exist_ok=True)
+    new.to_csv(project / "data/new/applications.csv", index=False)
+    runs["predict"] = snakemake(project, OVERRIDES, "results/predictions/applications.parquet")
+    runs["publish"] = make(project, "publish", OVERRIDES)
+    runs["group"] = snakemake(project, GROUPED)
+    parts["group"] = read_parts(project)
+    return Session(project, runs, parts, before, engine_hashes(project))
+
+
+def test_the_committed_table_is_what_the_generator_writes() -> None:
+    committed = pd.read_csv(EXAMPLE / "data/loans/loans.csv")
+    pd.testing.assert_frame_equal(committed, loans_table(), check_dtype=False)
+
+
+def test_the_default_strategy_stratifies_the_parts_by_class(session: Session) -> None:
+    run = session.runs["stratified"]
+    assert run.returncode == 0, run.output[-5000:]
+    parts = session.parts["stratified"]
+    rows = sum(len(part) for part in parts.values())
+    assert rows == len(loans_table())
+    for label in ("yes", "no"):
+        n = sum(int((part["defaulted"] == label).sum()) for part in parts.values())
+        for name, share in zip(PARTS, (0.6, 0.2, 0.2), strict=True):
+            held = int((parts[name]["defaulted"] == label).sum())
+            assert abs(held - share * n) <= 1, (label, name, held, share * n)
+    ids = [set(part["loan_id"]) for part in parts.values()]
+    assert not (ids[0] & ids[1] or ids[0] & ids[2] or ids[1] & ids[2])
+    meta = json.loads((session.project / "results/split/train.parquet.meta.json").read_text())
+    assert meta["counts"]["gap"] == 0 and meta["counts"]["no_target"] == 0
+
+
+def test_the_leaderboard_ranks_the_models_beside_the_baselines(session: Session) -> None:
+    board = pd.read_csv(session.project / "results/leaderboard.csv")
+    assert sorted(board.loc[board["kind"] == "model", "model"]) == ["hgbc", "logreg", "rfc"]
+    assert "baseline_prior" in set(board["model"])
+    assert board["log_loss"].notna().all()
+    # no time column: no breakdown per period, the one per branch stays
+    folder = session.project / "results/evaluation/logreg"
+    assert (folder / "metrics_by_branch.csv").is_file()
+    assert not list(folder.glob("metrics_per_*"))
+
+
+def test_the_report_and_the_batch_prediction_run(session: Session) -> None:
+    for name in ("report", "predict", "publish"):
+        assert session.runs[name].returncode == 0, (name, session.runs[name].output[-4000:])
+    assert (session.project / "results/report.html").stat().st_size > 0
+    scored = pd.read_parquet(session.project / "results/predictions/applications.parquet")
+    assert len(scored) == 40 and scored["refused"].isna().all()
+    assert scored.filter(like="proba").notna().all().all()
+
+
+def test_the_group_strategy_keeps_each_customer_in_one_part(session: Session) -> None:
+    run = session.runs["group"]
+    assert run.returncode == 0, run.output[-5000:]
+    # a change of strategy reruns the split and what follows, never the feature build
+    assert "features" not in run.job_counts() and "ingest" not in run.job_counts()
+    parts = session.parts["group"]
+    customers = [set(part["customer"]) for part in parts.values()]
+    assert not (customers[0] & customers[1] or customers[0] & customers[2])
+    assert not customers[1] & customers[2]
+    sizes = np.array([len(part) for part in parts.values()]) / len(loans_table())
+    assert sizes == pytest.approx([0.6, 0.2, 0.2], abs=0.08)
+    assert (session.project / "results/leaderboard.csv").is_file()
+
+
+def test_the_engine_is_unchanged(session: Session) -> None:
+    assert session.engine_after == session.engine_before
