@@ -42,6 +42,7 @@ from snakeml.task_kinds import (
     check_metric,
     check_tuning_metric,
     default_metric,
+    is_classifier_kind,
 )
 
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parents[2] / "conf"
@@ -650,7 +651,7 @@ def _check_strategy(
     split: dict[str, Any], task: dict[str, Any], declaration: Declaration, task_file: str
 ) -> str:
     """Check the split strategy against the task and the feature table; return its name."""
-    classifier = task["kind"] != "regression"
+    classifier = is_classifier_kind(task["kind"])
     strategy = split["strategy"]
     if strategy is not None and strategy not in STRATEGIES:
         hint = closest_name(str(strategy), STRATEGIES)
