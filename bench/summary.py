@@ -1,11 +1,13 @@
 """The figures of `make bench`, each against its goal: a table and results/bench/summary.json.
 
-    python -m bench.summary [--folder results/bench]
+    python -m bench.summary [--folder results/bench] [--markdown docs/benchmarks.md]
 
 Reads what the benchmarks wrote (features.json, tuning.json, busy.json, pipeline.json,
 noop.json) and prints one line per figure: its value, its goal and whether it is met. A figure
 whose benchmark did not run, or has no benchmark yet, says so. Exits 0 either way: the table is
-the result.
+the result. With ``--markdown`` (as ``make bench`` passes it) the same table is also written as
+a markdown page, with when each figure was measured and on how many CPUs: docs/benchmarks.md is
+that page, committed, so the documentation points at measured figures instead of copying them.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +112,7 @@ def summarise(folder: Path) -> list[dict[str, Any]]:
                 note = "" if value is not None else f"not in {figure.source}{why}"
             except (ValueError, AttributeError) as exc:
                 note = f"{figure.source} unreadable: {exc}"
+        measured = measured_on(path)
         met, goal = None, f"{'<=' if figure.at_most else '>='} {figure.goal}"
         if value is not None and figure.read_met is not None:
             met = figure.read_met(data)
@@ -123,6 +127,7 @@ def summarise(folder: Path) -> list[dict[str, Any]]:
                 "goal": goal,
                 "met": met,
                 "note": note,
+                "measured": measured if value is not None else None,
             }
         )
     for name, goal, at_most in NOT_MEASURED:
@@ -133,9 +138,55 @@ def summarise(folder: Path) -> list[dict[str, Any]]:
                 "goal": f"{'<=' if at_most else '>='} {goal}",
                 "met": None,
                 "note": "no benchmark yet",
+                "measured": None,
             }
         )
     return rows
+
+
+def measured_on(path: Path) -> str | None:
+    """When and where a benchmark file was written: its date (UTC) and the machine's CPUs."""
+    if not path.is_file():
+        return None
+    day = datetime.fromtimestamp(path.stat().st_mtime, UTC).date().isoformat()
+    try:
+        cpus = json.loads(path.read_text(encoding="utf-8")).get("machine", {}).get("cpus")
+    except (ValueError, AttributeError):
+        cpus = None
+    return day if cpus is None else f"{day}, {cpus} CPUs"
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    """The rows as the markdown page docs/benchmarks.md: a header saying who writes it, then
+    one table row per figure, or a line saying nothing was measured yet."""
+    lines = [
+        "# Benchmarks",
+        "",
+        "*Written by `make bench` (`python -m bench.summary --markdown docs/benchmarks.md`);"
+        " do not edit by hand.*",
+        "",
+        "The figures `make bench` measured last, each against its goal. `make bench` writes",
+        "them to `results/bench/*.json` (not committed) and this page from them; what each",
+        "benchmark measures and how is in [speed.md](speed.md).",
+        "",
+    ]
+    if all(row["value"] is None for row in rows):
+        lines += [
+            "No figures were measured yet: run `make bench` on an otherwise idle machine.",
+            "",
+            "| figure | goal |",
+            "| --- | --- |",
+        ]
+        lines += [f"| {row['figure']} | {row['goal']} |" for row in rows]
+        return "\n".join(lines) + "\n"
+    lines += ["| figure | value | goal | met | measured |", "| --- | --- | --- | --- | --- |"]
+    for row in rows:
+        value = "-" if row["value"] is None else f"{row['value']:.3g}"
+        met = {True: "yes", False: "no", None: row["note"] or "-"}[row["met"]]
+        lines.append(
+            f"| {row['figure']} | {value} | {row['goal']} | {met} | {row['measured'] or '-'} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def table(rows: list[dict[str, Any]]) -> str:
@@ -157,10 +208,15 @@ def table(rows: list[dict[str, Any]]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--folder", type=Path, default=ROOT / "results/bench")
+    parser.add_argument(
+        "--markdown", type=Path, default=None, help="also write the table as this markdown page"
+    )
     args = parser.parse_args()
     rows = summarise(args.folder)
     args.folder.mkdir(parents=True, exist_ok=True)
     (args.folder / "summary.json").write_text(json.dumps(rows, indent=2) + "\n")
+    if args.markdown is not None:
+        args.markdown.write_text(markdown(rows), encoding="utf-8")
     print(table(rows))
     return 0
 
