@@ -833,7 +833,7 @@ def _check_tuning(tuning: dict[str, Any], split: dict[str, Any]) -> None:
     caps = (split["max_train_rows"], split["max_eval_rows"])
     if None not in caps and sum(caps) < 2 * (n_folds + 1):
         raise ConfigError(
-            f"tuning.n_folds = {n_folds}: {n_folds} time-ordered folds need at least "
+            f"tuning.n_folds = {n_folds}: {n_folds} folds need at least "
             f"{2 * (n_folds + 1)} train and valid rows, but split.max_train_rows + "
             f"split.max_eval_rows keep {sum(caps)}: lower tuning.n_folds or raise the caps"
         )
@@ -841,7 +841,7 @@ def _check_tuning(tuning: dict[str, Any], split: dict[str, Any]) -> None:
     _require(
         max_rows is None or max_rows >= 2 * (n_folds + 1),
         "tuning.max_rows",
-        f"{max_rows} rows are too few for {n_folds} time-ordered folds: set it to at least "
+        f"{max_rows} rows are too few for {n_folds} folds: set it to at least "
         f"{2 * (n_folds + 1)}, or null to fold every train and valid row",
     )
     _require(

@@ -215,7 +215,7 @@ class TuningConfig:
     # null: the task kind's default (snakeml.task_kinds.DEFAULT_METRIC)
     metric: str | None = MISSING
     n_folds: int = setting(low=2)
-    # null: every train and valid row; else a seeded sample of this many, kept in time order
+    # null: every train and valid row; else a seeded sample of this many, in the split's order
     max_rows: int | None = setting(low=1)
     startup_trials: int = setting(low=0)
     pruner: str = MISSING
