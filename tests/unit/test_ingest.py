@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import importlib.util
+import json
 import zipfile
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ from snakeml.ingest import (
     arrow_schema,
     ingest_tables,
     read_csv_file,
+    read_json_file,
     read_parquet_file,
     read_table,
 )
@@ -171,6 +173,39 @@ def test_a_parquet_file_is_cast_to_the_declared_types(stations, tmp_path):
     pq.write_table(bad, tmp_path / "data" / "stations.parquet")
     with pytest.raises(DataError, match=r"stations\.parquet: table stations, column 'temp' is str"):
         read_parquet_file(tmp_path / "data" / "stations.parquet", "stations", stations)
+
+
+@pytest.mark.parametrize("layout", ["array", "lines"])
+def test_json_records_are_read_with_the_declared_types(stations, tmp_path, layout):
+    records = [
+        {"station": "north", "day": "2015-01-01", "temp": 3, "rain": True, "extra": "x"},
+        {"station": "south", "day": "2015-01-02", "temp": None, "rain": False},
+    ]
+    suffix = "json" if layout == "array" else "jsonl"
+    text = (
+        json.dumps(records)
+        if layout == "array"
+        else "\n".join(json.dumps(record) for record in records) + "\n"
+    )
+    (tmp_path / "data" / f"stations.{suffix}").write_text(text, encoding="utf-8")
+    stations["path"] = f"data/stations.{suffix}"
+    table = read_table("stations", stations, tmp_path)
+    assert table.schema == arrow_schema(stations)
+    assert table["temp"].to_pylist() == [3.0, None]
+    assert table["day"].to_pylist() == [date(2015, 1, 1), date(2015, 1, 2)]
+
+
+def test_json_that_is_not_records_is_one_line(stations, tmp_path):
+    path = tmp_path / "data" / "stations.json"
+    path.write_text('[{"station": "north",}]', encoding="utf-8")
+    with pytest.raises(DataError, match=r"stations\.json: table stations: not JSON records"):
+        read_json_file(path, "stations", stations)
+    path.write_text("[1, 2]", encoding="utf-8")
+    with pytest.raises(DataError, match=r"every JSON record must be an object"):
+        read_json_file(path, "stations", stations)
+    path.write_text('[{"station": "north", "temp": 1}]', encoding="utf-8")
+    with pytest.raises(DataError, match=r"lacks declared columns \['day', 'rain'\]"):
+        read_json_file(path, "stations", stations)
 
 
 def test_a_file_that_is_not_parquet_is_named(stations, tmp_path):
