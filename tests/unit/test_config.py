@@ -418,13 +418,15 @@ def test_a_table_path_that_matches_no_file_names_the_table(project):
     assert "matches no file under the project" in message
 
 
-def test_a_table_file_that_is_neither_csv_nor_parquet_is_named(project):
-    (project / "data" / "reference" / "nycflights13" / "holidays.json").write_text("{}")
+def test_a_table_file_that_is_neither_csv_parquet_nor_json_is_named(project):
+    (project / "data" / "reference" / "nycflights13" / "holidays.xlsx").write_text("{}")
     edit_yaml(
         project / "conf" / "data" / "nycflights13.yaml",
         lambda d: d["data"]["tables"]["holidays"].update(path="data/reference/*/holidays.*"),
     )
-    with pytest.raises(ConfigError, match=r"data\.tables\.holidays\.path: \['holidays\.json'\]"):
+    with pytest.raises(
+        ConfigError, match=r"data\.tables\.holidays\.path: \['holidays\.xlsx'\] are neither CSV"
+    ):
         compose_config(None, project / "conf")
 
 
@@ -909,13 +911,13 @@ def test_a_misspelt_option_or_column_gets_the_closest_name(conf_dir, override, m
         (
             "data=conf/data/nycflights13.yaml",
             "data=conf/data/nycflights13.yaml: data takes the name of a file in conf/data/, not "
-            "a path: give data=nycflights13; choose from ['nycflights13', 'seattle_weather']",
+            "a path: give data=nycflights13; choose from ['cars', 'nycflights13', 'seattle_weather']",
         ),
         (
             "task=./arr_delay",
             "task=./arr_delay: task takes the name of a file in conf/task/, not a path: give "
-            "task=arr_delay; choose from ['arr_delay', 'delayed', 'seattle_temp_max', "
-            "'seattle_weather_next_day']",
+            "task=arr_delay; choose from ['arr_delay', 'cars_mpg', 'cars_origin', 'delayed', "
+            "'seattle_temp_max', 'seattle_weather_next_day']",
         ),
         (
             "model=[ridge,conf/model/hgb.yaml]",
