@@ -970,7 +970,8 @@ def test_a_target_that_matches_nothing_lists_the_columns_it_may_name(conf_dir):
                 "task.baselines=[{name: today, column: tmp_max}]",
             ],
             "task.baselines.today.column: 'tmp_max' is not a column of the feature table of "
-            "sql/seattle_weather/ (steps.yaml) (did you mean 'temp_max'?); choose from ['temp_max',",
+            "sql/seattle_weather/ (steps.yaml) (did you mean 'temp_max'?); choose from "
+            "['temp_max',",
         ),
         (
             [
@@ -988,7 +989,8 @@ def test_a_target_that_matches_nothing_lists_the_columns_it_may_name(conf_dir):
                 "task.baselines=[{name: today, column: temp_max}]",
             ],
             "task.baselines.today.column: 'temp_max' is a numeric feature, but a multiclass "
-            "baseline predicts a class; choose a categorical feature from ['weather', 'weather_lag1']",
+            "baseline predicts a class; choose a categorical feature from "
+            "['weather', 'weather_lag1']",
         ),
         (
             [

