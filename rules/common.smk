@@ -236,6 +236,13 @@ def get_model_metrics(wildcards):
     ]
 
 
+def get_model_predictions(wildcards):
+    return [
+        experiment_file(wildcards, f"evaluate/{m}", f"evaluation/{m}/predictions.parquet")
+        for m in experiment_models(wildcards)
+    ]
+
+
 def get_models(wildcards):
     return [
         experiment_file(wildcards, f"train/{m}", f"models/{m}.skops")

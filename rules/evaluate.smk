@@ -51,6 +51,7 @@ rule importance:
 rule leaderboard:
     input:
         metrics=get_model_metrics,
+        predictions=get_model_predictions,
         models=get_models,
         decisions=get_decisions,
         train=get_split("train"),

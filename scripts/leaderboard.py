@@ -11,6 +11,7 @@ def main(smk) -> None:
         metrics_paths=dict(zip(settings["models"], smk.input.metrics, strict=True)),
         model_paths=dict(zip(settings["models"], smk.input.models, strict=True)),
         decision_paths=dict(zip(settings["models"], smk.input.decisions, strict=True)),
+        prediction_paths=dict(zip(settings["models"], smk.input.predictions, strict=True)),
         fit_paths=[smk.input.train, smk.input.valid],
         test_path=smk.input.test,
         settings=settings,

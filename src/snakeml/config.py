@@ -19,6 +19,7 @@ from snakeml.dataset import (
     Declaration,
     check_data,
     check_task,
+    check_task_baselines,
     load_declaration,
     selected_features,
     table_files,
@@ -914,6 +915,8 @@ def validate_config(
     _require(kind in TASK_KINDS, "task.kind", f"must be one of {list(TASK_KINDS)}")
     check_task(task, declaration)
     _check_models(cfg["model"], kind, estimators)
+    # after the models: a changed kind is named by the models it no longer fits first
+    check_task_baselines(task, declaration)
     check_settings(cfg, declaration, estimators)
     _check_features(cfg, declaration)
     strategy = _check_strategy(cfg["split"], task, declaration, task_file)
@@ -981,7 +984,18 @@ def rule_slices(
             "target": task["target"],
             "groups": [group["column"] for group in task["groups"]],
             "group_names": [group["name"] for group in task["groups"]],
+            "baselines": [dict(baseline) for baseline in task["baselines"]],
+            "features": chosen,
             "models": model_names(cfg),
+            "bootstrap": {
+                "resamples": evaluation["bootstrap_resamples"],
+                "random_state": evaluation["bootstrap_random_state"],
+            },
+            "leakage": {
+                "max_rows": evaluation["leakage_max_rows"],
+                "threshold": evaluation["leakage_threshold"],
+                "random_state": evaluation["bootstrap_random_state"],
+            },
         },
         # Batch prediction runs the same feature build and feeds the champion the columns
         # every model was trained on.

@@ -599,3 +599,50 @@ def check_task(task: dict[str, Any], declaration: Declaration) -> None:
             raise _not_a_column("task.groups", group["column"], final, where)
         if not _NAME.match(group["name"]):
             raise ConfigError(f"task.groups: name {group['name']!r} must be a plain word")
+
+
+# The built-in baselines' names (snakeml.task_kinds) a declared one may not take.
+BUILT_IN_BASELINES = ("mean", "median", "prior", "frequency")
+
+
+def check_task_baselines(task: dict[str, Any], declaration: Declaration) -> None:
+    """Check ``task.baselines``: each a plain, unique name and a feature of the right kind.
+
+    A declared baseline's column is the prediction itself, so it must be known when the
+    prediction is made: a declared feature (the table's other columns hold the targets). A
+    regression baseline is a numeric feature, in the target's units; a classification baseline
+    a categorical one, holding a class (declare a numeric column of classes categorical in
+    steps.yaml). Raises ConfigError in one line naming the baseline, the closest column and the
+    choices.
+    """
+    where = f"the feature table of sql/{declaration.sql_dir.name}/ ({DECLARATION})"
+    classifier = task["kind"] in ("binary", "multiclass")
+    wanted = "categorical" if classifier else "numeric"
+    kinds = {f.name: f.kind for f in declaration.features}
+    fitting = [name for name, kind in kinds.items() if kind == wanted]
+    names = [baseline["name"] for baseline in task.get("baselines", [])]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"task.baselines: names must differ, got {names}")
+    for baseline in task.get("baselines", []):
+        name, column = baseline["name"], baseline["column"]
+        key = f"task.baselines.{name}"
+        if not _NAME.match(name):
+            raise ConfigError(f"task.baselines: name {name!r} must be a plain word")
+        if name.startswith(BUILT_IN_BASELINES):
+            raise ConfigError(
+                f"{key}: the name would clash with a built-in baseline "
+                f"({', '.join(BUILT_IN_BASELINES)}): choose another"
+            )
+        if column in declaration.final_columns and column not in kinds:
+            raise ConfigError(
+                f"{key}.column: {column!r} is not a feature of {where}, so it may not be known "
+                f"when the prediction is made; choose from {fitting}"
+            )
+        if column not in kinds:
+            raise _not_a_column(f"{key}.column", column, fitting, where)
+        if kinds[column] != wanted:
+            what = "a class" if classifier else "a number in the target's units"
+            raise ConfigError(
+                f"{key}.column: {column!r} is a {kinds[column]} feature, but a {task['kind']} "
+                f"baseline predicts {what}; choose a {wanted} feature from {fitting}"
+            )

@@ -3,9 +3,13 @@
 Every number gets a reference. Regression: the training mean, and the training median of the
 row's group (the task's group columns, falling back to coarser groups, then to the overall
 median). Classifiers: the training class frequencies (the prior), and the class frequencies of
-the row's group, falling back the same way to the prior. The columns are the task kind's
-metrics. The champion is the best model by the configured metric in its direction; whether it
-beats every baseline is stated plainly.
+the row's group, falling back the same way to the prior. Then the naive forecasts the task
+declares (``task.baselines``: a feature used as the prediction). The columns are the task
+kind's metrics, then the configured metric's 95 % bootstrap interval (snakeml.verdicts). The
+champion is the best model by the configured metric in its direction; its statement says, one
+plain sentence each, whether it beats, cannot be told apart from or is worse than each
+baseline and the runner-up, names each other metric on which a baseline does better, and
+names any feature that alone predicts the target almost perfectly.
 """
 
 from __future__ import annotations
@@ -15,18 +19,33 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from snakeml.errors import DataError
 from snakeml.io import atomic_path, read_json, write_csv, write_json, write_text_atomic
 from snakeml.task_kinds import (
+    BINARY,
     REGRESSION,
-    baseline_scores,
+    baseline_outputs,
     greater_is_better,
     is_better,
+    is_classifier_kind,
+    leakage_metric,
     metric_label,
     metric_names,
+    proba_columns,
+    score_predictions,
 )
 from snakeml.train import read_decision
+from snakeml.verdicts import (
+    BEATS,
+    Scored,
+    bootstrap_metric,
+    compare,
+    percentile_interval,
+    screen_leakage,
+)
 
 log = logging.getLogger(__name__)
 
@@ -36,51 +55,172 @@ def build_leaderboard(
     baselines: dict[str, dict[str, float]],
     metric: str,
     kind: str = REGRESSION,
+    resampled: dict[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """One row per model and baseline, best first by ``metric`` (ties by name).
 
-    The columns after ``model`` and ``kind`` are the task kind's metrics.
+    The columns after ``model`` and ``kind`` are the task kind's metrics; with ``resampled``
+    (each row's metric on the bootstrap resamples, :func:`snakeml.verdicts.bootstrap_metric`)
+    then ``<metric>_low`` and ``<metric>_high``, its 95 % percentile interval.
     """
     rows = [{"model": name, "kind": "model", **m} for name, m in model_metrics.items()]
     rows += [{"model": name, "kind": "baseline", **m} for name, m in baselines.items()]
-    board = pd.DataFrame(rows)[["model", "kind", *metric_names(kind)]]
+    columns = ["model", "kind", *metric_names(kind)]
+    board = pd.DataFrame(rows)[columns]
+    if resampled is not None:
+        bounds = [percentile_interval(resampled[name]) for name in board["model"]]
+        board[f"{metric}_low"] = [low for low, _ in bounds]
+        board[f"{metric}_high"] = [high for _, high in bounds]
     ascending = not greater_is_better(metric)
     return board.sort_values([metric, "model"], ascending=[ascending, True], ignore_index=True)
 
 
-def champion_statement(champion: dict[str, Any]) -> str:
-    """One plain sentence: who is champion and whether it beats the baselines."""
-    metric = champion["metric"]
-    name = metric_label(metric)
-    model, value = champion["model"], champion[metric]
-    baseline, reference = champion["best_baseline"], champion["best_baseline_value"]
-    if champion["beats_baselines"]:
-        return (
-            f"The champion is {model}: test {name} {value:.3f} against {reference:.3f} for the "
-            f"best baseline ({baseline}); it beats every baseline."
-        )
+def _sentence_start(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _comparison_sentence(metric: str, value: float, comparison: dict[str, Any]) -> str:
+    who = comparison["other"]
+    if comparison["role"] == "runner-up":
+        who = f"the runner-up, {who}"
     return (
-        f"No model beats the baselines: the best model, {model}, has test {name} {value:.3f}, "
-        f"no better than {reference:.3f} for {baseline}. Its predictions add nothing over that "
-        "rule of thumb; do not rely on them."
+        f"It {comparison['verdict']} {who}: {metric_label(metric)} {value:.3f} against "
+        f"{comparison['value']:.3f}, a gain of {comparison['margin']:+.3f} (95 % interval "
+        f"{comparison['margin_low']:+.3f} to {comparison['margin_high']:+.3f})."
     )
 
 
-def pick_champion(board: pd.DataFrame, metric: str, kind: str = REGRESSION) -> dict[str, Any]:
-    """The best model (never a baseline), the best baseline and whether the model beats it."""
+def champion_statement(champion: dict[str, Any]) -> str:
+    """Plain sentences: who is champion, and how it stands against each baseline.
+
+    The first names the champion, its test metric and its 95 % interval, and whether it
+    beats every baseline. Then one sentence per baseline and for the runner-up: ``beats``,
+    ``cannot be told apart from`` or ``is worse than``, with the gain (positive favours the
+    champion) and its paired 95 % interval. Then one per other metric on which a baseline does
+    better (``worse_metrics``), and one per feature the leakage screen named.
+    """
+    metric = champion["metric"]
+    name = metric_label(metric)
+    model, value = champion["model"], champion[metric]
+    interval = (
+        f"(95 % interval {champion[f'{metric}_low']:.3f} to {champion[f'{metric}_high']:.3f})"
+    )
+    if champion["beats_baselines"]:
+        sentences = [
+            f"The champion is {model}: test {name} {value:.3f} {interval}; it beats every baseline."
+        ]
+    else:
+        sentences = [
+            f"No model beats every baseline: the best model, {model}, has test {name} "
+            f"{value:.3f} {interval}; do not rely on it over a baseline it does not beat."
+        ]
+    sentences += [_comparison_sentence(metric, value, c) for c in champion["comparisons"]]
+    for worse in champion["worse_metrics"]:
+        label = metric_label(worse["metric"])
+        side = "below" if greater_is_better(worse["metric"]) else "above"
+        sentences.append(
+            f"{_sentence_start(label)} {worse['value']:.3f} is {side} {worse['baseline']}'s "
+            f"{worse['baseline_value']:.3f}: {worse['reason']}."
+        )
+    for feature, score in champion["leaking_features"].items():
+        sentences.append(
+            f"Feature {feature} alone predicts the target almost perfectly on the training rows "
+            f"({metric_label(champion['leakage_metric'])} {score:.4f}): check that it is known "
+            "when the prediction is made, or drop it."
+        )
+    return " ".join(sentences)
+
+
+def _worse_metrics(board: pd.DataFrame, champion: pd.Series, metric: str, kind: str) -> list:
+    """Each metric but ``metric`` on which a baseline beats the champion: the best such one."""
+    baselines = board[board["kind"] == "baseline"]
+    out = []
+    for other in metric_names(kind):
+        if other == metric:
+            continue  # stated with its interval in the comparisons
+        best = baselines.sort_values(other, ascending=not greater_is_better(other)).iloc[0]
+        if not is_better(other, best[other], champion[other]):
+            continue
+        if kind == BINARY and other == "accuracy":
+            reason = "the decision threshold maximises F1, not accuracy"
+        else:
+            reason = f"the champion is chosen by {metric_label(metric)}, not {metric_label(other)}"
+        out.append(
+            {
+                "metric": other,
+                "value": float(champion[other]),
+                "baseline": str(best["model"]),
+                "baseline_value": float(best[other]),
+                "reason": reason,
+            }
+        )
+    return out
+
+
+def pick_champion(
+    board: pd.DataFrame,
+    metric: str,
+    kind: str = REGRESSION,
+    resampled: dict[str, np.ndarray] | None = None,
+    leaking: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    """The best model (never a baseline), its verdicts against each baseline and the runner-up.
+
+    ``resampled`` holds each row's metric on the same bootstrap resamples (shape (resamples,)
+    each); the champion's gain over each other row is judged by its paired interval
+    (:func:`snakeml.verdicts.compare`). ``beats_baselines`` is True when it beats every
+    baseline so. ``leaking`` names the features the leakage screen flagged, with their scores.
+    Raises KeyError when ``resampled`` lacks a row of the board.
+    """
+    if resampled is None:
+        raise ValueError("the champion's verdicts need the rows' metric on the resamples")
     models = board[board["kind"] == "model"]
     baselines = board[board["kind"] == "baseline"]
     best, reference = models.iloc[0], baselines.iloc[0]
+    own = (float(best[metric]), resampled[str(best["model"])])
+    comparisons = [
+        compare(metric, own, (float(row[metric]), resampled[str(row["model"])]), row["model"], role)
+        for role, rows in (("baseline", baselines), ("runner-up", models.iloc[1:2]))
+        for _, row in rows.iterrows()
+    ]
+    low, high = percentile_interval(own[1])
     champion: dict[str, Any] = {
         "model": str(best["model"]),
         "metric": metric,
         **{name: float(best[name]) for name in metric_names(kind)},
-        "beats_baselines": bool(all(is_better(metric, best[metric], b) for b in baselines[metric])),
+        f"{metric}_low": low,
+        f"{metric}_high": high,
+        "beats_baselines": all(
+            c["verdict"] == BEATS for c in comparisons if c["role"] == "baseline"
+        ),
         "best_baseline": str(reference["model"]),
         "best_baseline_value": float(reference[metric]),
+        "comparisons": comparisons,
+        "worse_metrics": _worse_metrics(board, best, metric, kind),
+        "leakage_metric": leakage_metric(kind),
+        "leaking_features": dict(leaking or {}),
     }
     champion["statement"] = champion_statement(champion)
     return champion
+
+
+def read_model_predictions(
+    path: str | Path, y_test: pd.Series, kind: str, classes: Any, model: str
+) -> np.ndarray:
+    """A model's test predictions from its evaluation file, in the test split's row order.
+
+    Regression: the ``predicted`` column (rows,); classifiers: the ``proba_<class>`` columns
+    (rows, classes). Raises DataError when the file's rows are not the test split's.
+    """
+    frame = pd.read_parquet(path)
+    actual = frame["actual"].to_numpy()
+    if len(frame) != len(y_test) or not (actual == y_test.to_numpy()).all():
+        raise DataError(
+            f"predictions of {model} ({path}) are not the test split's rows: rerun its evaluate"
+        )
+    if not is_classifier_kind(kind):
+        return frame["predicted"].to_numpy(dtype="float64")
+    return frame[proba_columns(classes)].to_numpy(dtype="float64")
 
 
 def run_leaderboard(
@@ -91,34 +231,74 @@ def run_leaderboard(
     settings: dict[str, Any],
     outputs: dict[str, str | Path],
     decision_paths: dict[str, str | Path] | None = None,
+    prediction_paths: dict[str, str | Path] | None = None,
 ) -> dict[str, Any]:
     """Rank models and baselines; write the board, the champion, its statement and its model.
 
-    ``settings`` is the leaderboard rule's slice: kind, metric, target, groups and group_names.
-    ``fit_paths`` are train, then valid; ``decision_paths`` each model's decision file (its
-    classes and threshold), the champion's copied beside its model.
+    ``settings`` is the leaderboard rule's slice: kind, metric, target, groups, group_names,
+    baselines (the task's declared ones), features, bootstrap and leakage. ``fit_paths`` are
+    train, then valid; ``decision_paths`` each model's decision file (its classes and
+    threshold), the champion's copied beside its model; ``prediction_paths`` each model's test
+    predictions (evaluation/<model>/predictions.parquet), resampled for the intervals.
     """
     target, metric, keys = settings["target"], settings["metric"], list(settings["groups"])
     kind = settings.get("kind", REGRESSION)
+    declared = [dict(b) for b in settings.get("baselines", [])]
+    if prediction_paths is None:
+        raise ValueError("the leaderboard's intervals need each model's test predictions")
     model_metrics = {}
     for name, path in metrics_paths.items():
         data = read_json(path)
         model_metrics[name] = {k: float(data[k]) for k in metric_names(kind)}
-    classes = None
+    classes, thresholds = None, dict.fromkeys(metrics_paths)
     if decision_paths:
-        classes = read_decision(next(iter(decision_paths.values())))["classes"]
-    wanted = list(dict.fromkeys([*keys, target]))
+        decisions = {name: read_decision(path) for name, path in decision_paths.items()}
+        classes = next(iter(decisions.values()))["classes"]
+        thresholds = {name: d["threshold"] for name, d in decisions.items()}
+    wanted = list(dict.fromkeys([*keys, target, *(b["column"] for b in declared)]))
     # The models are refitted on train + valid: the baselines learn from the same rows (a
     # binary baseline's threshold is chosen as a model's: learnt on train, scored on valid).
     frames = [pd.read_parquet(p, columns=wanted) for p in fit_paths]
     train = frames[0]
     valid = pd.concat(frames[1:], ignore_index=True) if len(frames) > 1 else train.iloc[:0]
     test = pd.read_parquet(test_path, columns=wanted)
-    baselines = baseline_scores(
-        kind, train, valid, test, target, keys, list(settings["group_names"]), classes
+    group_names = list(settings["group_names"])
+    predicted = baseline_outputs(
+        kind, train, valid, test, target, keys, group_names, classes, declared
     )
-    board = build_leaderboard(model_metrics, baselines, metric, kind)
-    champion = pick_champion(board, metric, kind)
+    baselines = {
+        name: score_predictions(kind, test[target], values, classes, threshold)
+        for name, (values, threshold) in predicted.items()
+    }
+    scored = {name: Scored(values, threshold) for name, (values, threshold) in predicted.items()}
+    for name, path in prediction_paths.items():
+        values = read_model_predictions(path, test[target], kind, classes, name)
+        scored[name] = Scored(values, thresholds.get(name))
+    bootstrap = settings["bootstrap"]
+    resampled = bootstrap_metric(
+        kind,
+        metric,
+        test[target],
+        scored,
+        classes,
+        int(bootstrap["resamples"]),
+        int(bootstrap["random_state"]),
+    )
+    leakage = settings["leakage"]
+    features = list(settings.get("features", []))
+    screened = pd.read_parquet(fit_paths[0], columns=list(dict.fromkeys([*features, target])))
+    leaking = screen_leakage(
+        kind,
+        screened,
+        features,
+        target,
+        classes,
+        int(leakage["max_rows"]),
+        float(leakage["threshold"]),
+        int(leakage["random_state"]),
+    )
+    board = build_leaderboard(model_metrics, baselines, metric, kind, resampled)
+    champion = pick_champion(board, metric, kind, resampled, leaking)
     write_csv(board, outputs["leaderboard"])
     write_json(outputs["champion"], champion)
     write_text_atomic(outputs["statement"], champion["statement"] + "\n")
@@ -127,7 +307,7 @@ def run_leaderboard(
     if "decision" in outputs and decision_paths:
         with atomic_path(outputs["decision"]) as tmp:
             shutil.copyfile(decision_paths[champion["model"]], tmp)
-    if champion["beats_baselines"]:
+    if champion["beats_baselines"] and not leaking:
         log.info("%s", champion["statement"])
     else:
         log.warning("%s", champion["statement"])

@@ -147,6 +147,14 @@ class GroupConfig:
 
 
 @dataclass
+class BaselineConfig:
+    """A naive baseline the task declares: a feature column used as the prediction itself."""
+
+    name: str = MISSING
+    column: str = MISSING
+
+
+@dataclass
 class TaskConfig:
     """What is predicted (conf/task/<name>.yaml): target, kind, time column, ids, groups."""
 
@@ -160,6 +168,9 @@ class TaskConfig:
     horizon: str | None = None
     id_columns: list[str] = MISSING
     groups: list[GroupConfig] = field(default_factory=list)
+    # Naive forecasts scored beside the built-in baselines (snakeml.task_kinds): regression a
+    # numeric feature in the target's units, classification a categorical feature holding a class
+    baselines: list[BaselineConfig] = field(default_factory=list)
     label: str = MISSING
     units: str = ""
 
@@ -230,6 +241,10 @@ class EvaluationConfig:
     importance_repeats: int = setting(low=1)
     importance_max_rows: int = setting(low=1)
     importance_random_state: int = setting(low=0, high=MAX_SEED)
+    bootstrap_resamples: int = setting(low=100, high=100_000)
+    bootstrap_random_state: int = setting(low=0, high=MAX_SEED)
+    leakage_max_rows: int = setting(low=100)
+    leakage_threshold: float = setting(low=0.5, high=1.0, low_open=True, high_open=True)
 
 
 @dataclass

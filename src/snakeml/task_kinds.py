@@ -580,6 +580,77 @@ def frequency_baseline(
     return proba
 
 
+# --- declared baselines ----------------------------------------------------------------------
+
+
+def declared_baseline_name(name: str) -> str:
+    """``baseline_<name>``: the leaderboard row of the task's declared baseline ``name``."""
+    return f"baseline_{name}"
+
+
+def declared_value_baseline(
+    fit: pd.DataFrame, test: pd.DataFrame, target: str, column: str
+) -> np.ndarray:
+    """A regression baseline declared by the task: the test rows' ``column`` as the prediction.
+
+    ``column`` is a numeric feature in the target's units (today's maximum for tomorrow's). A
+    row where it is null gets the fitting rows' mean target (:func:`mean_baseline`). Returns
+    float64 of shape (test rows,). Raises DataError when a split lacks the column.
+    """
+    if column not in test or target not in fit:
+        raise DataError(f"splits lack column {column!r} the declared baseline needs: rebuild")
+    values = pd.to_numeric(test[column], errors="coerce").to_numpy(dtype="float64")
+    return np.where(np.isnan(values), float(fit[target].mean()), values)
+
+
+def declared_class_baseline(
+    fit: pd.DataFrame, test: pd.DataFrame, target: str, column: str, classes: Sequence[Any]
+) -> np.ndarray:
+    """A classification baseline declared by the task: the class in ``column`` as the forecast.
+
+    The declared class does not get probability 1: one miss would cost an unbounded log loss,
+    and the baseline would lose on every probability metric for a reason that says nothing of
+    its forecasts. It gets its hit rate among the fitting rows, smoothed by Laplace's rule of
+    succession, h = (hits + 1) / (rows + 2), so 0 < h < 1; the other classes share 1 - h in
+    proportion to the fitting rows' class frequencies (:func:`prior_baseline`). Its ranking
+    of the classes, and so its accuracy, is the declared class's. A row whose column is null
+    gets the prior. Returns shape (test rows, classes), columns in ``classes`` order, rows
+    summing to one. Raises DataError when the column holds a value that is not a class.
+    """
+    if column not in test or column not in fit or target not in fit:
+        raise DataError(f"splits lack column {column!r} the declared baseline needs: rebuild")
+    labels = np.asarray(list(classes))
+    prior = _frequencies(fit[target], labels)
+    values = pd.concat([fit[column], test[column]], ignore_index=True)
+    known = values.dropna()
+    unknown = class_order(known[~known.isin(labels)])
+    if len(unknown):
+        raise DataError(
+            f"declared baseline column {column!r} holds values {_show_all(unknown)} that are "
+            f"not classes of {target!r} {_show_all(labels)}: choose a column of its classes "
+            "(task.baselines)"
+        )
+    declared = fit[column].notna()
+    hits = int((fit.loc[declared, column].to_numpy() == fit.loc[declared, target].to_numpy()).sum())
+    rate = (hits + 1.0) / (int(declared.sum()) + 2.0)
+    proba = np.tile(prior, (len(test), 1))
+    position = pd.Series(np.arange(len(labels)), index=labels)
+    present = test[column].notna().to_numpy()
+    index = position.reindex(test[column].to_numpy()[present]).to_numpy(dtype="int64")
+    rest = np.tile(prior, (len(index), 1))
+    rest[np.arange(len(index)), index] = 0.0
+    total = rest.sum(axis=1, keepdims=True)
+    # A class holding every fitting row leaves nothing to share: spread 1 - h evenly.
+    even = np.where(np.arange(len(labels))[None, :] == index[:, None], 0.0, 1.0)
+    rest = np.where(
+        total > 0, rest / np.where(total > 0, total, 1.0), even / max(len(labels) - 1, 1)
+    )
+    rest *= 1.0 - rate
+    rest[np.arange(len(index)), index] = rate
+    proba[present] = rest
+    return proba
+
+
 def baseline_predictions(
     kind: str,
     fit: pd.DataFrame,
@@ -588,23 +659,70 @@ def baseline_predictions(
     keys: list[str],
     group_names: list[str],
     classes: Sequence[Any] | None = None,
+    declared: Sequence[dict[str, str]] = (),
 ) -> dict[str, np.ndarray]:
     """Each baseline's predictions for the test rows, learnt from the fitting rows.
 
     Regression: ``baseline_mean`` and the group median (rows,). Classifiers: ``baseline_prior``
-    and the group class frequencies (rows, classes).
+    and the group class frequencies (rows, classes). Then each of the task's ``declared``
+    baselines (``{name, column}``), as ``baseline_<name>`` (:func:`declared_value_baseline`,
+    :func:`declared_class_baseline`).
     """
     if not is_classifier_kind(kind):
-        return {
+        out = {
             BASELINE_MEAN: mean_baseline(fit, test, target),
             median_baseline_name(group_names): median_baseline(fit, test, target, keys),
         }
+        for baseline in declared:
+            out[declared_baseline_name(baseline["name"])] = declared_value_baseline(
+                fit, test, target, baseline["column"]
+            )
+        return out
     if classes is None:
         raise ValueError(f"baselines of a {kind} task need its classes")
-    return {
+    out = {
         BASELINE_PRIOR: prior_baseline(fit[target], len(test), classes),
         frequency_baseline_name(group_names): frequency_baseline(fit, test, target, keys, classes),
     }
+    for baseline in declared:
+        out[declared_baseline_name(baseline["name"])] = declared_class_baseline(
+            fit, test, target, baseline["column"], classes
+        )
+    return out
+
+
+def baseline_outputs(
+    kind: str,
+    train: pd.DataFrame,
+    valid: pd.DataFrame,
+    test: pd.DataFrame,
+    target: str,
+    keys: list[str],
+    group_names: list[str],
+    classes: Sequence[Any] | None = None,
+    declared: Sequence[dict[str, str]] = (),
+) -> dict[str, tuple[np.ndarray, float | None]]:
+    """Each baseline's test predictions and decision threshold (None but for binary).
+
+    Baselines learn from train + valid, as the models are refitted on both. A binary
+    baseline's threshold is chosen as a model's is: learnt from train alone, scored on valid
+    (:func:`choose_threshold`).
+    """
+    fit = pd.concat([train, valid], ignore_index=True)
+    predictions = baseline_predictions(
+        kind, fit, test, target, keys, group_names, classes, declared
+    )
+    thresholds: dict[str, float | None] = dict.fromkeys(predictions)
+    if kind == BINARY:
+        assert classes is not None
+        on_valid = baseline_predictions(
+            kind, train, valid, target, keys, group_names, classes, declared
+        )
+        thresholds = {
+            name: choose_threshold(valid[target], proba, classes)
+            for name, proba in on_valid.items()
+        }
+    return {name: (predicted, thresholds[name]) for name, predicted in predictions.items()}
 
 
 def baseline_scores(
@@ -616,27 +734,177 @@ def baseline_scores(
     keys: list[str],
     group_names: list[str],
     classes: Sequence[Any] | None = None,
+    declared: Sequence[dict[str, str]] = (),
 ) -> dict[str, dict[str, float]]:
-    """The kind's metrics of each baseline on the test rows.
-
-    Baselines learn from train + valid, as the models are refitted on both. A binary
-    baseline's threshold is chosen as a model's is: learnt from train alone, scored on valid
-    (:func:`choose_threshold`).
-    """
-    fit = pd.concat([train, valid], ignore_index=True)
-    predictions = baseline_predictions(kind, fit, test, target, keys, group_names, classes)
-    thresholds: dict[str, float | None] = dict.fromkeys(predictions)
-    if kind == BINARY:
-        assert classes is not None
-        on_valid = baseline_predictions(kind, train, valid, target, keys, group_names, classes)
-        thresholds = {
-            name: choose_threshold(valid[target], proba, classes)
-            for name, proba in on_valid.items()
-        }
+    """The kind's metrics of each baseline on the test rows (:func:`baseline_outputs`)."""
+    outputs = baseline_outputs(
+        kind, train, valid, test, target, keys, group_names, classes, declared
+    )
     return {
-        name: score_predictions(kind, test[target], predicted, classes, thresholds[name])
-        for name, predicted in predictions.items()
+        name: score_predictions(kind, test[target], predicted, classes, threshold)
+        for name, (predicted, threshold) in outputs.items()
     }
+
+
+# --- one metric, per row and on resamples ------------------------------------------------------
+
+# Metrics that are the mean of a per-row loss (RMSE the square root of one): a resample's value
+# is the mean of its rows' losses, without calling the metric again.
+ROW_MEAN_METRICS: frozenset[str] = frozenset({"rmse", "mae", "log_loss", "brier_score", "accuracy"})
+
+
+def metric_value(
+    kind: str,
+    metric: str,
+    y_true: Any,
+    predicted: Any,
+    classes: Sequence[Any] | None = None,
+    threshold: float | None = None,
+) -> float:
+    """One metric of predictions (rows,) or probabilities (rows, classes) against labels (rows,).
+
+    scikit-learn's functions: regression ``root_mean_squared_error``, ``mean_absolute_error``,
+    ``r2_score``; classifiers :func:`classifier_metric`. Raises as those do (DataError for a
+    metric undefined on one class).
+    """
+    from sklearn import metrics as skm
+
+    check_metric(kind, metric, "metric")
+    if not is_classifier_kind(kind):
+        y = np.asarray(y_true, dtype="float64")
+        p = np.asarray(predicted, dtype="float64")
+        if metric == "rmse":
+            return float(skm.root_mean_squared_error(y, p))
+        if metric == "mae":
+            return float(skm.mean_absolute_error(y, p))
+        return float(skm.r2_score(y, p))
+    if classes is None:
+        raise ValueError(f"scoring a {kind} task needs its classes")
+    return classifier_metric(kind, metric, y_true, predicted, classes, threshold)
+
+
+def row_losses(
+    kind: str,
+    metric: str,
+    y_true: Any,
+    predicted: Any,
+    classes: Sequence[Any] | None = None,
+    threshold: float | None = None,
+) -> np.ndarray | None:
+    """Each row's share of ``metric`` (rows,), or None when it is not a mean over rows.
+
+    RMSE: squared errors (the metric is the root of their mean); MAE: absolute errors; log
+    loss: -ln of the true class's probability, clipped to [eps, 1 - eps] with eps float64's
+    machine epsilon as scikit-learn's ``log_loss``; Brier score: the squared difference of the
+    positive-class probability and the outcome; accuracy: 1 for a right class (binary at
+    ``threshold``). The mean over all rows is checked against :func:`metric_value` (a
+    ValueError if they differ), so the decomposition is scikit-learn's metric.
+    """
+    if metric not in ROW_MEAN_METRICS:
+        return None
+    if not is_classifier_kind(kind):
+        error = np.asarray(predicted, dtype="float64") - np.asarray(y_true, dtype="float64")
+        losses = error**2 if metric == "rmse" else np.abs(error)
+    else:
+        assert classes is not None
+        y, p = _scored(y_true, predicted, classes)
+        labels = np.asarray(classes)
+        truth = y[:, None] == labels[None, :]
+        if metric == "log_loss":
+            eps = np.finfo("float64").eps
+            losses = -np.log(np.clip(p[truth], eps, 1 - eps))
+        elif metric == "brier_score":
+            losses = (p[:, 1] - truth[:, 1]) ** 2
+        else:
+            losses = (predicted_classes(kind, p, labels, threshold) == y).astype("float64")
+    value = from_row_mean(metric, float(np.mean(losses)))
+    reference = metric_value(kind, metric, y_true, predicted, classes, threshold)
+    if not np.isclose(value, reference, rtol=1e-9, atol=1e-12):
+        raise ValueError(
+            f"per-row {metric} averages to {value!r}, not scikit-learn's {reference!r}"
+        )
+    return losses
+
+
+def from_row_mean(metric: str, mean: Any) -> Any:
+    """The metric from the mean of its :func:`row_losses`: the root for RMSE, else the mean."""
+    return np.sqrt(mean) if metric == "rmse" else mean
+
+
+# --- leakage screen --------------------------------------------------------------------------
+
+# What the leakage screen scores a single feature by, per kind.
+LEAKAGE_METRIC: dict[str, str] = {REGRESSION: "r2", BINARY: "roc_auc", MULTICLASS: "roc_auc_ovr"}
+# The single-feature fit of a numeric feature: a shallow tree (any monotone or step-shaped
+# relation, not only a line).
+LEAKAGE_LEAVES = 32
+LEAKAGE_MIN_LEAF = 5
+
+
+def leakage_metric(kind: str) -> str:
+    """The metric a lone feature is scored by: R², ROC AUC, macro one-vs-rest ROC AUC."""
+    return LEAKAGE_METRIC[check_kind(kind)]
+
+
+def single_feature_score(
+    kind: str,
+    values: pd.Series,
+    y: Any,
+    classes: Sequence[Any] | None,
+    random_state: int,
+) -> float:
+    """How well one feature (rows,) alone predicts the target (rows,), fitted out of sample.
+
+    The rows are halved at random (seeded); a fit on each half predicts the other, so a
+    feature that merely tells the rows apart (an identifier) scores nothing. The fit: for a
+    numeric feature a decision tree on its value (``LEAKAGE_LEAVES`` leaves, nulls handled by
+    scikit-learn's trees); for a categorical one the fitting half's median target of its value
+    (:func:`median_baseline`) or its class frequencies (:func:`frequency_baseline`). Scored
+    by :func:`leakage_metric` with scikit-learn's functions. A numeric feature of a regression
+    also gets a straight-line fit (nulls at the fitting half's mean), and the better of the
+    two scores counts: a tree's steps blur a feature that is the target in other units.
+    Returns NaN when the score is undefined (one class in a half).
+    """
+    from sklearn.linear_model import LinearRegression
+    from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+    series = pd.Series(values).reset_index(drop=True)
+    target = pd.Series(_labels(y)).reset_index(drop=True)
+    rng = np.random.default_rng(random_state)
+    half = rng.permutation(len(series)) < len(series) // 2
+    classifier = is_classifier_kind(kind)
+    numeric = pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)
+    frame = pd.DataFrame({"x": series, "y": target})
+    out = np.zeros((len(series), len(classes))) if classifier else np.zeros(len(series))
+    line = np.zeros(len(series))
+    assert not classifier or classes is not None
+    for fold in (half, ~half):
+        fit, scored = frame[~fold], frame[fold]
+        if numeric:
+            x_fit = fit[["x"]].astype("float64").to_numpy()
+            x_scored = scored[["x"]].astype("float64").to_numpy()
+            options = {"max_leaf_nodes": LEAKAGE_LEAVES, "min_samples_leaf": LEAKAGE_MIN_LEAF}
+            if classifier:
+                tree = DecisionTreeClassifier(random_state=random_state, **options)
+                tree.fit(x_fit, fit["y"].to_numpy())
+                out[fold] = align_proba(tree.predict_proba(x_scored), tree.classes_, classes)
+            else:
+                tree = DecisionTreeRegressor(random_state=random_state, **options)
+                out[fold] = tree.fit(x_fit, fit["y"].to_numpy()).predict(x_scored)
+                middle = np.nanmean(x_fit) if np.isfinite(x_fit).any() else 0.0
+                straight = LinearRegression().fit(np.nan_to_num(x_fit, nan=middle), fit["y"])
+                line[fold] = straight.predict(np.nan_to_num(x_scored, nan=middle))
+        elif classifier:
+            out[fold] = frequency_baseline(fit, scored, "y", ["x"], classes)
+        else:
+            out[fold] = median_baseline(fit, scored, "y", ["x"])
+    try:
+        score = metric_value(kind, leakage_metric(kind), target, out, classes)
+        if numeric and not classifier:
+            score = max(score, metric_value(kind, "r2", target, line))
+        return score
+    except DataError:
+        return float("nan")
 
 
 # --- target checks ---------------------------------------------------------------------------

@@ -244,7 +244,9 @@ def test_the_binary_leaderboard_has_the_kinds_columns_and_baselines(trained, sli
     model, decision, test, settings, outputs = trained
     evaluate_model(model, test, settings, "logreg", outputs, 1, decision)
     board_settings = slices("leaderboard")
-    board_settings.update(models=["logreg"], groups=["carrier"], group_names=["carrier"])
+    board_settings.update(
+        models=["logreg"], groups=["carrier"], group_names=["carrier"], baselines=[], features=[]
+    )
     board_outputs = {
         "leaderboard": tmp_path / "board" / "leaderboard.csv",
         "champion": tmp_path / "board" / "champion.json",
@@ -260,11 +262,12 @@ def test_the_binary_leaderboard_has_the_kinds_columns_and_baselines(trained, sli
         board_settings,
         board_outputs,
         {"logreg": decision},
+        {"logreg": outputs["predictions"]},
     )
     board = pd.read_csv(board_outputs["leaderboard"])
     assert list(board.columns) == [
         "model", "kind", "log_loss", "roc_auc", "average_precision", "brier_score", "accuracy",
-        "f1",
+        "f1", "log_loss_low", "log_loss_high",
     ]  # fmt: skip
     assert sorted(board["model"]) == ["baseline_frequency_carrier", "baseline_prior", "logreg"]
     assert champion["metric"] == "log_loss" and "log loss" in champion["statement"]

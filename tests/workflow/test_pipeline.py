@@ -44,12 +44,16 @@ def mtimes(root: Path, folders: tuple[str, ...] = ("data/raw", "results")) -> di
 
 def test_smoke_run_writes_leaderboard_and_champion(smoke_project: Path) -> None:
     board = pd.read_csv(smoke_project / "results/leaderboard.csv")
-    assert {"model", "rmse", "mae", "r2"} <= set(board.columns)
+    assert list(board.columns) == ["model", "kind", "rmse", "mae", "r2", "rmse_low", "rmse_high"]
+    assert (board["rmse_low"] <= board["rmse"]).all() and (
+        board["rmse"] <= board["rmse_high"]
+    ).all()
     models = board[board["kind"] == "model"]
     assert sorted(models["model"]) == list(MODELS)
     assert sorted(board.loc[board["kind"] == "baseline", "model"]) == [
         "baseline_mean",
         "baseline_median_carrier_hour",
+        "baseline_previous_leg",
     ]
     assert all(math.isfinite(v) and v > 0 for v in board["rmse"])
     assert list(board["rmse"]) == sorted(board["rmse"]), "leaderboard is best-first by rmse"
@@ -61,11 +65,15 @@ def test_smoke_run_writes_leaderboard_and_champion(smoke_project: Path) -> None:
     statement = (smoke_project / "results/champion/statement.txt").read_text().strip()
     assert statement == champion["statement"]
     baselines = board[board["kind"] == "baseline"]
+    verdicts = {c["other"]: c["verdict"] for c in champion["comparisons"]}
+    assert set(verdicts) >= set(baselines["model"])
+    for name, verdict in verdicts.items():
+        assert f"It {verdict} " in statement and name in statement
     if champion["beats_baselines"]:
         assert champion["rmse"] < baselines["rmse"].min()
         assert statement.startswith(f"The champion is {best['model']}")
     else:
-        assert statement.startswith("No model beats the baselines")
+        assert statement.startswith("No model beats every baseline")
     assert (smoke_project / "results/champion/model.skops").read_bytes() == (
         smoke_project / f"results/models/{best['model']}.skops"
     ).read_bytes()

@@ -32,7 +32,13 @@ def seattle_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_whole_dag_runs_on_the_second_data_set(seattle_project: Path) -> None:
     board = pd.read_csv(seattle_project / "results/leaderboard.csv")
     assert sorted(board["model"]) == sorted(
-        [*MODELS, "baseline_mean", "baseline_median_month_weather"]
+        [
+            *MODELS,
+            "baseline_mean",
+            "baseline_median_month_weather",
+            "baseline_today",
+            "baseline_recent_mean",
+        ]
     )
     champion = json.loads((seattle_project / "results/champion/metrics.json").read_text())
     assert champion["model"] in MODELS
