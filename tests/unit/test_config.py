@@ -919,7 +919,8 @@ def test_a_misspelt_option_or_column_gets_the_closest_name(conf_dir, override, m
         (
             "data=conf/data/nycflights13.yaml",
             "data=conf/data/nycflights13.yaml: data takes the name of a file in conf/data/, not "
-            "a path: give data=nycflights13; choose from ['cars', 'nycflights13', 'seattle_weather']",
+            "a path: give data=nycflights13; choose from ['cars', 'nycflights13', "
+            "'seattle_weather']",
         ),
         (
             "task=./arr_delay",
