@@ -81,7 +81,7 @@ def test_the_comparison_has_a_row_per_experiment_and_model(
     assert sorted(set(table["experiment"])) == sorted(NAMES_A)
     models = table[table["kind"] == "model"]
     assert sorted(models["tuning.n_trials"]) == [2, 3]
-    assert len(table) == 2 * 3  # ridge and the two baselines per experiment
+    assert len(table) == 2 * 4  # ridge and the three baselines per experiment
     png = workdir / "results/experiments/comparison.png"
     assert png.read_bytes()[:4] == b"\x89PNG"
 
