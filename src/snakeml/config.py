@@ -21,6 +21,7 @@ from snakeml.dataset import (
     check_task,
     check_task_baselines,
     load_declaration,
+    parse_interval,
     selected_features,
     table_files,
 )
@@ -633,21 +634,6 @@ def _require(condition: bool, key: str, message: str) -> None:
         raise ConfigError(f"{key}: {message}")
 
 
-def check_interval(key: str, value: str) -> None:
-    """Refuse ``value`` unless DuckDB reads it as a positive interval ('1 day', '36 hours')."""
-    import duckdb
-
-    try:
-        (positive,) = duckdb.execute(
-            "select ?::interval > interval '0 seconds'", [str(value)]
-        ).fetchone()
-    except duckdb.Error:
-        raise ConfigError(
-            f"{key}: {value!r} is not a DuckDB interval such as '1 day', '36 hours' or '1 month'"
-        ) from None
-    _require(positive, key, f"{value!r} must be a positive interval such as '1 day'")
-
-
 def _check_strategy(
     split: dict[str, Any], task: dict[str, Any], declaration: Declaration, task_file: str
 ) -> str:
@@ -704,9 +690,9 @@ def _check_strategy(
             "split.gap",
             f"a gap embargoes the time split, but split.strategy is {name}: drop split.gap",
         )
-        check_interval("split.gap", split["gap"])
+        parse_interval(split["gap"], "split.gap", positive=True)
     if task["horizon"] is not None:
-        check_interval("task.horizon", task["horizon"])
+        parse_interval(task["horizon"], "task.horizon", positive=True)
     return name
 
 

@@ -321,8 +321,9 @@ def _prediction(value: Any, where: str) -> Prediction:
     return Prediction(str(spec["table"]), omit, time, reach, extend)
 
 
-def parse_interval(value: Any, where: str) -> str:
-    """``value`` checked as a DuckDB interval of zero or more, e.g. ``'1 day'``, ``'90 minutes'``.
+def parse_interval(value: Any, where: str, positive: bool = False) -> str:
+    """``value`` checked as a DuckDB interval of zero or more, e.g. ``'1 day'``, ``'90 minutes'``
+    (more than zero with ``positive``).
 
     Returns the text as given (stripped). Raises ConfigError naming ``where`` and the value.
     """
@@ -332,11 +333,15 @@ def parse_interval(value: Any, where: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{where}: must be {hint}, got {value!r}")
     try:
-        ((negative,),) = duckdb.execute(
-            "select cast(? as interval) < interval 0 second", [value.strip()]
+        ((negative, zero),) = duckdb.execute(
+            "select cast($1 as interval) < interval 0 second, "
+            "cast($1 as interval) = interval 0 second",
+            [value.strip()],
         ).fetchall()
     except duckdb.Error:
         raise ConfigError(f"{where}: {value!r} is not {hint}") from None
+    if positive and (negative or zero):
+        raise ConfigError(f"{where}: {value!r} must be a positive interval such as '1 day'")
     if negative:
         raise ConfigError(f"{where}: {value!r} is negative; must be {hint}")
     return value.strip()
