@@ -131,6 +131,26 @@ def result_digest(parameters: Mapping[str, str], artifacts: Mapping[str, Sequenc
     return digest.hexdigest()
 
 
+def _experiment_id(client: Any, experiment: str, uri: str) -> str:
+    """The id of MLflow experiment ``experiment``, created if missing.
+
+    The tracking jobs of one sweep run side by side: when another job creates the experiment
+    between the lookup and the creation, MLflow answers RESOURCE_ALREADY_EXISTS and the
+    experiment it created is the one to use.
+    """
+    from mlflow.exceptions import MlflowException
+
+    found = client.get_experiment_by_name(experiment)
+    if found:
+        return str(found.experiment_id)
+    try:
+        return str(client.create_experiment(experiment, artifact_location=artifact_location(uri)))
+    except MlflowException as error:
+        if error.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+        return str(client.get_experiment_by_name(experiment).experiment_id)
+
+
 def log_experiment(
     uri: str,
     experiment: str,
@@ -154,12 +174,7 @@ def log_experiment(
     client = _client(uri)
     parameters = _parameters(overrides, models)
     digest = result_digest(parameters, artifacts)
-    found = client.get_experiment_by_name(experiment)
-    experiment_id = (
-        found.experiment_id
-        if found
-        else client.create_experiment(experiment, artifact_location=artifact_location(uri))
-    )
+    experiment_id = _experiment_id(client, experiment, uri)
     existing = client.search_runs(
         [experiment_id], filter_string=f"tags.`{RESULT_TAG}` = '{digest}'", max_results=1
     )

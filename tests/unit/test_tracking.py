@@ -114,3 +114,26 @@ def test_a_password_in_the_uri_is_refused() -> None:
     with pytest.raises(ConfigError, match="MLFLOW_TRACKING_PASSWORD"):
         check_tracking_uri("https://user:secret@mlflow.example.org")
     check_tracking_uri("https://mlflow.example.org")
+
+
+def test_an_experiment_created_by_a_parallel_job_is_joined_not_an_error(
+    tmp_path: Path, result: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two tracking jobs of one sweep: the other one creates the experiment after this one
+    looked it up and before this one creates it."""
+    require_module("mlflow", "make venv-tracking")
+    from mlflow import MlflowClient
+
+    uri = f"sqlite:///{tmp_path}/store/mlflow.db"
+    other = MlflowClient(tracking_uri=uri).create_experiment("snakeml-test")
+    lookup = MlflowClient.get_experiment_by_name
+    calls: list[str] = []
+
+    def late_lookup(client: MlflowClient, name: str):  # type: ignore[no-untyped-def]
+        calls.append(name)
+        return None if len(calls) == 1 else lookup(client, name)
+
+    monkeypatch.setattr(MlflowClient, "get_experiment_by_name", late_lookup)
+    logged = log(uri, result)
+    assert logged["logged"] is True and logged["experiment_id"] == other
+    assert calls == ["snakeml-test", "snakeml-test"]

@@ -197,11 +197,12 @@ def test_a_name_two_files_answer_or_a_path_fails_in_one_line_before_any_job(
         "snakeml: data/new/twice.parquet and data/new/twice.csv both answer the name twice: "
         "remove or rename one, so that the rows scored are not a guess"
     ], run.output[-2000:]
+    names = sorted({path.stem for path in (smoke_copy / "data/new").iterdir()})
     run = predict(smoke_copy, "data/new/twice")
     assert run.returncode != 0
     assert snakeml_lines(run) == [
         "snakeml: results/predictions/data/new/twice.parquet: a prediction is named, not given a "
         "path: results/predictions/<name>.parquet scores data/new/<name>.parquet or .csv "
-        "(names that exist: ['twice'])"
+        f"(names that exist: {names})"
     ], run.output[-2000:]
     assert not (smoke_copy / "logs/predict/twice.log").exists()
