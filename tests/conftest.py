@@ -3,12 +3,20 @@ workflow, DVC and cluster tests (and by every pytest-xdist worker: see built_onc
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.workflow.project import SEATTLE, SMOKE, built_once, copy_project, snakemake
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist, the workflow tests first: the many short unit tests then keep every
+    worker busy to the end, instead of one long workflow test running alone."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is not None:
+        items.sort(key=lambda item: item.get_closest_marker("workflow") is None)
 
 
 def run_in_copy(overrides: str) -> Callable[[Path], None]:
