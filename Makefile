@@ -26,6 +26,10 @@ override OVERRIDES := $(strip $(OVERRIDES))
 override SWEEP := $(strip $(SWEEP))
 # The DVC remote for publish and pull when not the default one, e.g. make pull REMOTE=ssh
 REMOTE ?=
+# pytest-xdist workers for make test and test-fast. loadgroup keeps the tests marked
+# xdist_group("<name>") on one worker: they share a project built once per module.
+TEST_WORKERS ?= 2
+PYTEST := $(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 TARGETS := help venv venv-slurm venv-tracking run smoke sweep compare report publish pull test \
 	test-fast test-slurm test-postgres lint format bench rulegraph lock clean
@@ -92,11 +96,11 @@ publish: run ## run the pipeline (same OVERRIDES), then track its artifacts with
 pull: $(STAMP) ## dvc pull the published artifacts, check their md5, make them fresh for Snakemake
 	$(BIN)/python -m snakeml.publish pull $(if $(REMOTE),--remote $(REMOTE))
 
-test: $(STAMP) ## run the whole test suite
-	$(BIN)/pytest
+test: $(STAMP) ## run the whole test suite (TEST_WORKERS=2 pytest-xdist workers)
+	$(PYTEST)
 
 test-fast: $(STAMP) ## run the tests without the slow workflow tests
-	$(BIN)/pytest -m "not workflow"
+	$(PYTEST) -m "not workflow"
 
 test-slurm: $(SLURM_STAMP) ## start a private one-node SLURM (root), run tests/cluster, stop it
 	timeout 300 .ci/slurm.sh start; trap '.ci/slurm.sh stop' EXIT; \

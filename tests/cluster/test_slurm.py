@@ -15,9 +15,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.workflow.project import SMOKE, SNAKEMAKE, Run, copy_project, snakemake
+from tests.workflow.project import SMOKE, SNAKEMAKE, Run, copy_project
 
-pytestmark = [pytest.mark.workflow, pytest.mark.slurm, pytest.mark.usefixtures("slurm")]
+# One worker at a time submits to the one-node test cluster.
+pytestmark = [
+    pytest.mark.workflow,
+    pytest.mark.slurm,
+    pytest.mark.usefixtures("slurm"),
+    pytest.mark.xdist_group("slurm"),
+]
 
 # Layered over profiles/slurm: polls every second instead of after 40 s, for jobs of seconds.
 TEST_PROFILE = Path(__file__).with_name("profile")
@@ -116,14 +122,6 @@ def slurm_smoke(tmp_path_factory: pytest.TempPathFactory) -> SlurmSmoke:
     return SlurmSmoke(workdir, run, jobs, {job: scheduler_record(job) for job in jobs})
 
 
-@pytest.fixture(scope="module")
-def local_smoke(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    workdir = copy_project(tmp_path_factory.mktemp("local") / "project")
-    run = snakemake(workdir)
-    assert run.returncode == 0, run.output[-5000:]
-    return workdir
-
-
 def test_every_job_went_through_the_scheduler(slurm_smoke: SlurmSmoke) -> None:
     assert "Using profiles profiles/slurm" in slurm_smoke.run.output
     rules = sorted(slurm_smoke.jobs.values())
@@ -149,11 +147,12 @@ def test_jobs_ask_for_the_configured_threads_memory_and_runtime(slurm_smoke: Slu
 
 
 def test_slurm_leaderboard_equals_the_local_runs_byte_for_byte(
-    slurm_smoke: SlurmSmoke, local_smoke: Path
+    slurm_smoke: SlurmSmoke, smoke_build: Path
 ) -> None:
     on_slurm = (slurm_smoke.workdir / "results/leaderboard.csv").read_bytes()
-    local = (local_smoke / "results/leaderboard.csv").read_bytes()
-    assert on_slurm.count(b"\n") == 7, on_slurm  # header, three models, three baselines
+    local = (smoke_build / "results/leaderboard.csv").read_bytes()
+    assert on_slurm.count(b"
+") == 7, on_slurm  # header, three models, three baselines
     assert on_slurm == local
 
 

@@ -18,7 +18,8 @@ from tests.dvc.conftest import SshServer
 from tests.dvc.repo import DVC, clone, dvc, git, make, mtimes, ok, published_files
 from tests.workflow.project import SMOKE, snakemake
 
-pytestmark = [pytest.mark.workflow, pytest.mark.dvc]
+# One worker builds the published project and runs every test that reads it.
+pytestmark = [pytest.mark.workflow, pytest.mark.dvc, pytest.mark.xdist_group("dvc")]
 
 CLEAN = "Data and pipelines are up to date."
 

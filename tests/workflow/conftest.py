@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
 from tests.workflow.browser import chromium_unavailable
-from tests.workflow.project import copy_project, snakemake
+from tests.workflow.project import copy_project, copy_run
 
 
 @pytest.fixture(scope="session")
-def smoke_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A project copy on which the smoke experiment has run once, successfully."""
-    workdir = copy_project(tmp_path_factory.mktemp("smoke") / "project")
-    run = snakemake(workdir)
-    assert run.returncode == 0, run.output[-5000:]
-    return workdir
+def smoke_project(smoke_build: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This worker's copy of the smoke run, which its tests may add to (scoring new rows)."""
+    return copy_run(smoke_build, tmp_path_factory.mktemp("smoke") / "project")
 
 
 @pytest.fixture
@@ -27,11 +23,9 @@ def fresh_project(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def smoke_copy(smoke_project: Path, tmp_path: Path) -> Path:
-    """A copy of the smoke project, outputs and Snakemake's records included, to change freely."""
-    target = tmp_path / "project"
-    shutil.copytree(smoke_project, target, symlinks=True)
-    return target
+def smoke_copy(smoke_build: Path, tmp_path: Path) -> Path:
+    """A copy of the smoke run, outputs and Snakemake's records included, to change freely."""
+    return copy_run(smoke_build, tmp_path / "project")
 
 
 @pytest.fixture(scope="session")

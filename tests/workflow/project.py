@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
+from filelock import FileLock
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT_PARTS = (
@@ -24,6 +29,8 @@ PROJECT_PARTS = (
 )
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 SMOKE = "+experiment=smoke"
+# The second bundled data set's regression task.
+SEATTLE = f"{SMOKE} data=seattle_weather task=seattle_temp_max"
 
 
 @dataclass
@@ -58,6 +65,41 @@ def copy_project(target: Path) -> Path:
         else:
             shutil.copy2(source, target / part)
     return target
+
+
+def copy_run(source: Path, target: Path) -> Path:
+    """A copy of a project that has run: outputs, their times and Snakemake's records."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(source, target, symlinks=True)
+    return target
+
+
+def built_once(factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
+    """The project ``build(workdir)`` makes, made once in the whole test run.
+
+    Under pytest-xdist each worker has its own session fixtures: the first worker to ask builds
+    the project in the run's common temporary folder while it holds a file lock; the others
+    wait for it and reuse it, or fail at once with its error. Callers only read the project:
+    to change it, they copy it (copy_run).
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        workdir = factory.mktemp(name) / "project"
+        build(workdir)
+        return workdir
+    root = factory.getbasetemp().parent / f"built-{name}"
+    workdir, built, failed = root / "project", root / "built", root / "failed"
+    with FileLock(f"{root}.lock"):
+        if failed.is_file():
+            pytest.fail(f"building {name} failed in another worker:\n{failed.read_text()}")
+        if not built.is_file():
+            root.mkdir(exist_ok=True)
+            try:
+                build(workdir)
+            except BaseException as exc:
+                failed.write_text(f"{type(exc).__name__}: {exc}")
+                raise
+            built.touch()
+    return workdir
 
 
 def snakemake(

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.workflow.project import copy_project, snakemake
+from tests.workflow.project import copy_project, copy_run, snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -19,23 +19,27 @@ WEATHER = "+experiment=smoke data=seattle_weather task=seattle_weather_next_day"
 CLASSIFIERS = ["hgbc", "logreg", "rfc"]
 
 
-def run_task(tmp_path_factory: pytest.TempPathFactory, name: str, overrides: str) -> Path:
-    workdir = copy_project(tmp_path_factory.mktemp(name) / "project")
+def switch_task(source: Path, target: Path, overrides: str) -> Path:
+    """A copy of a project that has run on the same data, run again on another task: the
+    raw tables (and what else the task leaves alone) are reused, as in a user's checkout."""
+    workdir = copy_run(source, target)
     run = snakemake(workdir, overrides)
     assert run.returncode == 0, run.output[-5000:]
     return workdir
 
 
 @pytest.fixture(scope="module")
-def delayed_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return run_task(tmp_path_factory, "delayed", DELAYED)
+def delayed_project(smoke_build: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return switch_task(smoke_build, tmp_path_factory.mktemp("delayed") / "project", DELAYED)
 
 
 @pytest.fixture(scope="module")
-def weather_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return run_task(tmp_path_factory, "weather", WEATHER)
+def weather_project(seattle_build: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return switch_task(seattle_build, tmp_path_factory.mktemp("weather") / "project", WEATHER)
 
 
+# Both use delayed_project: one worker builds it.
+@pytest.mark.xdist_group("delayed")
 def test_the_binary_task_runs_with_its_metrics_baselines_and_curves(delayed_project: Path):
     board = pd.read_csv(delayed_project / "results/leaderboard.csv")
     assert list(board.columns) == [
@@ -106,6 +110,7 @@ def test_a_model_or_metric_of_the_wrong_kind_is_refused_before_any_job(
     assert not (workdir / "results/tuning").exists()
 
 
+@pytest.mark.xdist_group("delayed")
 def test_batch_prediction_of_the_binary_champion_matches_its_evaluation(delayed_project: Path):
     from tests.workflow.test_predict import held_out_flights
 

@@ -13,20 +13,17 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from tests.workflow.project import copy_project, snakemake
+from tests.workflow.project import SEATTLE, copy_run, snakemake
 
 pytestmark = pytest.mark.workflow
 
-SEATTLE = "+experiment=smoke data=seattle_weather task=seattle_temp_max"
 MODELS = ("hgb", "rf", "ridge")
 
 
 @pytest.fixture(scope="module")
-def seattle_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    workdir = copy_project(tmp_path_factory.mktemp("seattle") / "project")
-    run = snakemake(workdir, SEATTLE)
-    assert run.returncode == 0, run.output[-5000:]
-    return workdir
+def seattle_project(seattle_build: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the seattle_weather run, to score new days in."""
+    return copy_run(seattle_build, tmp_path_factory.mktemp("seattle") / "project")
 
 
 def test_the_whole_dag_runs_on_the_second_data_set(seattle_project: Path) -> None:
@@ -87,11 +84,7 @@ def test_new_days_are_scored_with_the_history_before_them(seattle_project: Path)
     new.iloc[-1, new.columns.get_loc("date")] = pd.Timestamp("2016-01-10").date()
     (seattle_project / "data/new").mkdir(parents=True, exist_ok=True)
     new.to_parquet(seattle_project / "data/new/days.parquet", index=False)
-    run = snakemake(
-        seattle_project,
-        "+experiment=smoke data=seattle_weather task=seattle_temp_max",
-        "results/predictions/days.parquet",
-    )
+    run = snakemake(seattle_project, SEATTLE, "results/predictions/days.parquet")
     assert run.returncode == 0, run.output[-3000:]
     assert run.job_counts() == {"predict": 1}
     scored = pd.read_parquet(seattle_project / "results/predictions/days.parquet")

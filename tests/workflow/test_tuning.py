@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -17,7 +18,7 @@ import pandas as pd
 import pytest
 
 from snakeml.io import read_yaml
-from tests.workflow.project import SMOKE, SNAKEMAKE, copy_project, snakemake
+from tests.workflow.project import SMOKE, SNAKEMAKE, copy_run, snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -43,18 +44,34 @@ def test_every_model_is_tuned_in_two_shards_and_gathered(smoke_project: Path) ->
         assert (tuning / "journal.log").stat().st_size > 0
 
 
-def test_one_core_gives_the_same_results_byte_for_byte(smoke_project: Path, tmp_path: Path) -> None:
+def untuned_copy(smoke_build: Path, target: Path, *models: str) -> Path:
+    """A copy of the smoke run without the tuning of ``models``, its logs and what it led to:
+    the raw tables, features and split are there, so a run starts with the tuning."""
+    workdir = copy_run(smoke_build, target)
+    for model in models:
+        for folder in ("results/tuning", "logs/tune_shard", "results/models", "results/evaluation"):
+            shutil.rmtree(workdir / folder / model, ignore_errors=True)
+        for suffix in (".skops", ".decision.json"):
+            (workdir / "results/models" / f"{model}{suffix}").unlink(missing_ok=True)
+    return workdir
+
+
+def test_one_core_gives_the_same_results_byte_for_byte(smoke_build: Path, tmp_path: Path) -> None:
     """The shards run one after another at --cores 1 and side by side at --cores 2."""
-    single = copy_project(tmp_path / "project")
-    run = snakemake(single, SMOKE, cores=1)
+    single = untuned_copy(smoke_build, tmp_path / "project", *MODELS)
+    shutil.rmtree(single / "results/champion")
+    (single / "results/leaderboard.csv").unlink()
+    run = snakemake(single, SMOKE, "results/leaderboard.csv", cores=1)
     assert run.returncode == 0, run.output[-3000:]
+    counts = run.job_counts()
+    assert (counts["tune_shard"], counts["train"], counts["evaluate"]) == (6, 3, 3), counts
     for path in (
         "results/leaderboard.csv",
         "results/champion/metrics.json",
         *(f"results/tuning/{m}/best_params.yaml" for m in MODELS),
         *(f"results/evaluation/{m}/metrics.json" for m in MODELS),
     ):
-        assert (single / path).read_bytes() == (smoke_project / path).read_bytes(), path
+        assert (single / path).read_bytes() == (smoke_build / path).read_bytes(), path
 
 
 def finished_trials(log: Path) -> int:
@@ -79,13 +96,16 @@ def shard_pids(workdir: Path) -> list[int]:
     return pids
 
 
-def test_a_killed_shard_resumes_and_runs_only_the_missing_trials(fresh_project: Path) -> None:
+def test_a_killed_shard_resumes_and_runs_only_the_missing_trials(
+    smoke_build: Path, tmp_path: Path
+) -> None:
+    workdir = untuned_copy(smoke_build, tmp_path / "project", "hgb")
     overrides = f"{SMOKE} model=[hgb] tuning.n_trials=6 tuning.n_shards=1 tuning.pruner=none"
     target = "results/tuning/hgb/shards/0.parquet"
-    log = fresh_project / "logs/tune_shard/hgb/0.log"
+    log = workdir / "logs/tune_shard/hgb/0.log"
     command = [str(SNAKEMAKE), "--cores", "1", target, "--config", f"overrides={overrides}"]
     job = subprocess.Popen(
-        command, cwd=fresh_project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     try:
         deadline = time.monotonic() + 300
@@ -94,7 +114,7 @@ def test_a_killed_shard_resumes_and_runs_only_the_missing_trials(fresh_project: 
         if job.poll() is not None:
             pytest.fail(f"the run ended before two trials finished: {job.stdout.read()[-3000:]}")
         assert finished_trials(log) >= 2, "no two trials finished within 300 s"
-        pids = shard_pids(fresh_project)
+        pids = shard_pids(workdir)
         assert pids, "no tune_shard process found"
         for pid in pids:  # as the OOM killer or a node failure would
             os.kill(pid, signal.SIGKILL)
@@ -103,13 +123,13 @@ def test_a_killed_shard_resumes_and_runs_only_the_missing_trials(fresh_project: 
         if job.poll() is None:
             job.kill()
     assert job.returncode != 0, output[-2000:]
-    assert not (fresh_project / target).exists()
+    assert not (workdir / target).exists()
     done_before = finished_trials(log)
     assert 2 <= done_before < 6
 
-    rerun = snakemake(fresh_project, overrides, target, cores=1)
+    rerun = snakemake(workdir, overrides, target, cores=1)
     assert rerun.returncode == 0, rerun.output[-3000:]
-    trials = pd.read_parquet(fresh_project / target)
+    trials = pd.read_parquet(workdir / target)
     assert (trials["state"] == "COMPLETE").sum() == 6
     assert set(trials["state"]) <= {"COMPLETE", "FAIL"}
     # The rerun's log says what it found and ran only the rest.
@@ -118,7 +138,7 @@ def test_a_killed_shard_resumes_and_runs_only_the_missing_trials(fresh_project: 
     assert finished_trials(log) == 6 - done_before
 
     # Resumed or not, the shard's trials are the same.
-    whole = copy_project(fresh_project.parent / "uninterrupted")
+    whole = untuned_copy(smoke_build, tmp_path / "uninterrupted", "hgb")
     straight = snakemake(whole, overrides, target, cores=1)
     assert straight.returncode == 0, straight.output[-3000:]
     uninterrupted = pd.read_parquet(whole / target)
@@ -184,20 +204,21 @@ def stop_holding(pid: int, lock: Path) -> bool:
 
 
 def test_a_shard_killed_while_holding_the_journal_lock_reruns_to_the_end(
-    fresh_project: Path,
+    smoke_build: Path, tmp_path: Path
 ) -> None:
+    workdir = untuned_copy(smoke_build, tmp_path / "project", "ridge")
     overrides = f"{SMOKE} model=[ridge] tuning.n_trials=12 tuning.n_shards=1 tuning.pruner=none"
     target = "results/tuning/ridge/shards/0.parquet"
-    lock = fresh_project / "results/tuning/ridge/journal.log.lock"
+    lock = workdir / "results/tuning/ridge/journal.log.lock"
     command = [str(SNAKEMAKE), "--cores", "1", target, "--config", f"overrides={overrides}"]
     job = subprocess.Popen(
-        command, cwd=fresh_project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     killed = None
     try:
         deadline = time.monotonic() + 300
         while killed is None and job.poll() is None and time.monotonic() < deadline:
-            for pid in shard_pids(fresh_project):
+            for pid in shard_pids(workdir):
                 # An append holds the lock for milliseconds: look often, freeze, then check.
                 for _ in range(20000):
                     if os.path.lexists(lock) and stop_holding(pid, lock):
@@ -212,15 +233,15 @@ def test_a_shard_killed_while_holding_the_journal_lock_reruns_to_the_end(
     assert killed is not None, f"never caught the shard holding the lock: {output[-3000:]}"
     assert job.returncode != 0
     assert os.path.lexists(lock), "the killed shard's lock is gone: the test proves nothing"
-    assert not (fresh_project / target).exists()
+    assert not (workdir / target).exists()
     # A temporary as a writer killed by the same SIGKILL leaves it.
-    leftover = fresh_project / "results/tuning/ridge/shards/.0.parquet.k1lled_8.tmp"
+    leftover = workdir / "results/tuning/ridge/shards/.0.parquet.k1lled_8.tmp"
     leftover.parent.mkdir(parents=True, exist_ok=True)
     leftover.write_bytes(b"half a table")
 
     rerun = subprocess.Popen(
         command,
-        cwd=fresh_project,
+        cwd=workdir,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -231,15 +252,15 @@ def test_a_shard_killed_while_holding_the_journal_lock_reruns_to_the_end(
     except subprocess.TimeoutExpired:
         os.killpg(rerun.pid, signal.SIGKILL)
         output, _ = rerun.communicate()
-        log = (fresh_project / "logs/tune_shard/ridge/0.log").read_text()
+        log = (workdir / "logs/tune_shard/ridge/0.log").read_text()
         pytest.fail(f"the rerun did not finish within 300 s: {log[-2000:]}")
     assert rerun.returncode == 0, output[-3000:]
-    trials = pd.read_parquet(fresh_project / target)
+    trials = pd.read_parquet(workdir / target)
     assert (trials["state"] == "COMPLETE").sum() == 12
     assert set(trials["state"]) <= {"COMPLETE", "FAIL"}
-    text = (fresh_project / "logs/tune_shard/ridge/0.log").read_text()
+    text = (workdir / "logs/tune_shard/ridge/0.log").read_text()
     # Optuna's open lock names the lock while it waits, then breaks it after its grace period.
-    assert f"the lock file: {lock.relative_to(fresh_project)}" in text, text[-2000:]
+    assert f"the lock file: {lock.relative_to(workdir)}" in text, text[-2000:]
     assert "Forcibly releasing the lock file" in text, text[-2000:]
     assert not os.path.lexists(lock)
     assert not leftover.exists()
