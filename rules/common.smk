@@ -20,10 +20,21 @@ from snakeml.config_cache import CACHE_FILE
 from snakeml.command_line import check_core_counts, runs_jobs, snakemake_args
 from snakeml.dataset import table_files
 from snakeml.errors import ConfigError, DataError
-from snakeml.experiments import EXPERIMENTS as EXPERIMENTS_DIR, experiments_on_disk, job_index
+from snakeml.experiments import (
+    EXPERIMENTS as EXPERIMENTS_DIR,
+    configured_pair,
+    experiments_on_disk,
+    job_index,
+    pair_run,
+)
 from snakeml.io import dump_yaml
 from snakeml.manifest import code_files
-from snakeml.new_rows import NAME_PATTERN, check_prediction_targets, new_rows_file
+from snakeml.new_rows import (
+    NAME_PATTERN,
+    check_prediction_root,
+    check_prediction_targets,
+    new_rows_file,
+)
 from snakeml.sweep import run_name
 from snakeml.outputs import (
     IMPORTANCE_FILES,
@@ -41,7 +52,6 @@ share_import_path(LIBRARY)
 share_job_environment()
 
 CONF_DIR = Path(workflow.basedir) / "conf"
-RULE_CONFIGS = "results/configs"
 
 # Every path in the rules is relative to the project's root: running from another folder (-s,
 # --directory) would look for sql/ and data/ there and write results/ there.
@@ -84,6 +94,21 @@ except ConfigError as exc:
 OVERRIDES = LOADED.overrides
 CFG = LOADED.cfg
 EXPERIMENTS = LOADED.experiments
+DATA = CFG["data"]["name"]
+# The plain run of the data set and task conf/config.yaml chooses writes results/; of another
+# pair, results/runs/<data>/<task>/ with its jobs in the shared folders (snakeml.experiments),
+# so every pair keeps its own results and switching back reruns nothing.
+try:
+    PAIR = pair_run(CFG, LOADED.slice_texts, OVERRIDES, configured_pair(CONF_DIR))
+    check_prediction_root(COMMAND_LINE.targets if COMMAND_LINE else [], PAIR and PAIR.root)
+except (ConfigError, DataError) as exc:
+    sys.exit(f"snakeml: {exc}")
+PLAIN_ROOT = PAIR.root if PAIR else ""
+RESULTS = f"results{PLAIN_ROOT}"
+RULE_CONFIGS = f"{RESULTS}/configs"
+# ingest's slice is one per data set (its tables are, data/raw/<data>/), whatever the task: a
+# second copy per pair would be newer than the tables and rerun ingest and all below it.
+INGEST_SLICE = f"ingest/{DATA}"
 
 # Each rule's slice is the output of a config_slice job (rules/configs.smk) whose param is the
 # slice's text, so Snakemake's params trigger plans the rules a change reaches, and a dry run
@@ -91,10 +116,16 @@ EXPERIMENTS = LOADED.experiments
 # newer time reruns what reads it even where Snakemake has no record of the old text (results
 # pulled with DVC, a .snakemake folder removed).
 SLICE_TEXTS = LOADED.slice_texts
-RULE_CONFIG_FILES = [f"{RULE_CONFIGS}/{key}.yaml" for key in SLICE_TEXTS]
-# Each experiment's shared jobs by folder suffix (results<root>/), and its own outputs'.
-JOBS = job_index(EXPERIMENTS)
-EXPERIMENT_AT = {experiment.root: experiment for experiment in EXPERIMENTS}
+OWN_SLICES = {key: text for key, text in SLICE_TEXTS.items() if key != "ingest"}
+RULE_CONFIG_FILES = [
+    f"results/configs/{INGEST_SLICE}.yaml",
+    *(f"{RULE_CONFIGS}/{key}.yaml" for key in OWN_SLICES),
+]
+# Each experiment's shared jobs by folder suffix (results<root>/), and its own outputs'; a plain
+# run of another pair is routed as one more.
+ROUTED = [*EXPERIMENTS, *([PAIR] if PAIR else [])]
+JOBS = job_index(ROUTED)
+EXPERIMENT_AT = {experiment.root: experiment for experiment in ROUTED}
 EXPERIMENT_SLICES = {
     experiment.root: {
         "leaderboard": experiment.slice_texts["leaderboard"],
@@ -102,6 +133,9 @@ EXPERIMENT_SLICES = {
     }
     for experiment in EXPERIMENTS
 }
+if PAIR:
+    # Its slices, and its record: the folder of each of its jobs (configs/experiment.yaml).
+    EXPERIMENT_SLICES[PAIR.root] = {**OWN_SLICES, "experiment": dump_yaml(PAIR.record())}
 
 
 def check_estimators():
@@ -118,9 +152,11 @@ def check_estimators():
 # A sweep leaves the plain run's slices alone: it does not run the plain run's jobs. A slice
 # changes only once the models are checked: a refused configuration leaves the last run's.
 if runs_jobs(sys.argv):
-    PLANNED_SLICES = {} if EXPERIMENTS else {RULE_CONFIGS: SLICE_TEXTS}
-    for ROOT, TEXTS in EXPERIMENT_SLICES.items():
-        PLANNED_SLICES[f"results{ROOT}/configs"] = TEXTS
+    PLANNED_SLICES = {"results/configs": {INGEST_SLICE: SLICE_TEXTS["ingest"]}}
+    if not EXPERIMENTS:
+        PLANNED_SLICES[RULE_CONFIGS] = EXPERIMENT_SLICES.get(PLAIN_ROOT, OWN_SLICES)
+    for EXPERIMENT in EXPERIMENTS:
+        PLANNED_SLICES[f"results{EXPERIMENT.root}/configs"] = EXPERIMENT_SLICES[EXPERIMENT.root]
     if any(changed_slices(texts, out) for out, texts in PLANNED_SLICES.items()):
         try:
             check_estimators()
@@ -132,7 +168,6 @@ if runs_jobs(sys.argv):
 MODELS = model_names(CFG)
 ALL_MODELS = sorted({*MODELS, *(m for experiment in EXPERIMENTS for m in experiment.models)})
 RESOURCES = CFG["resources"]
-DATA = CFG["data"]["name"]
 RAW_TABLES = list(CFG["data"]["tables"])
 # The data set's SQL: every step file, the carry step, and the declaration itself (last: the
 # scripts find the SQL folder from it).
@@ -153,7 +188,7 @@ wildcard_constraints:
     table="|".join(RAW_TABLES),
     shard=r"\d+",
     name=NAME_PATTERN,
-    slice="|".join(re.escape(key) for key in [*SLICE_TEXTS, "experiment"]),
+    slice="|".join(re.escape(key) for key in [*SLICE_TEXTS, INGEST_SLICE, "experiment"]),
 
 
 def shared_root(rule):
@@ -162,10 +197,11 @@ def shared_root(rule):
     return rf"(/shared/{rule}/[0-9a-f]{{12}})?"
 
 
-# An experiment's own outputs: results/experiments/<name>/ ("" is the plain run's results/).
-# Only this run's experiments: another's files are inputs of the comparison, never rebuilt.
+# An experiment's own outputs: results/experiments/<name>/ ("" is the plain run's results/,
+# /runs/<data>/<task> another pair's). Only this run's: another's files are inputs of the
+# comparison, never rebuilt.
 EXPERIMENT_ROOT = "({})?".format(
-    "|".join(re.escape(experiment.root) for experiment in EXPERIMENTS) or "(?!)"
+    "|".join(re.escape(experiment.root) for experiment in ROUTED) or "(?!)"
 )
 
 
@@ -186,7 +222,10 @@ def read_from(rule, path):
 
 def slice_text(wildcards):
     """The text of results<root>/configs/<slice>.yaml."""
+    if wildcards.root == "" and wildcards.slice == INGEST_SLICE:
+        return SLICE_TEXTS["ingest"]
     if wildcards.root == "":
+        # The configured pair's; another pair reads only its feature table, of the same text.
         return SLICE_TEXTS[wildcards.slice]
     if wildcards.root in EXPERIMENT_SLICES:
         return EXPERIMENT_SLICES[wildcards.root][wildcards.slice]
@@ -197,7 +236,9 @@ def slice_text(wildcards):
 
 
 def rule_config(name):
-    """Path of a rule's exported configuration slice."""
+    """Path of a rule's exported configuration slice (ingest's: one per data set)."""
+    if name == "ingest":
+        return f"results/configs/{INGEST_SLICE}.yaml"
     return f"{RULE_CONFIGS}/{name}.yaml"
 
 
@@ -205,7 +246,7 @@ def experiment_labels(labels):
     """Report labels of an output below results<root>/: an experiment's name first, in a sweep."""
 
     def labelled(wildcards):
-        if wildcards.root in EXPERIMENT_AT:
+        if wildcards.root in EXPERIMENT_AT and wildcards.root != PLAIN_ROOT:
             return {"experiment": EXPERIMENT_AT[wildcards.root].name, **labels}
         return dict(labels)
 
@@ -275,6 +316,12 @@ def get_shards(wildcards):
     return [f"results{root}/tuning/{wildcards.model}/shards/{s}.parquet" for s in range(n_shards)]
 
 
+def plain_file(slice_key, path):
+    """``path`` below the folder of the plain run's job ``slice_key`` (results/ for the
+    configured pair, the shared job's folder for another)."""
+    return f"results{PAIR.roots[slice_key]}/{path}" if PAIR else f"results/{path}"
+
+
 def get_split(name):
     """Input function: the split's ``name`` (train, valid, test) the experiment reads."""
     return lambda wildcards: experiment_file(wildcards, "split", f"split/{name}.parquet")
@@ -298,7 +345,7 @@ def get_table_sources():
 def get_new_rows(wildcards):
     """data/new/{name}.parquet or .csv, whichever exists; one line when neither or both do."""
     try:
-        return str(new_rows_file(wildcards.name))
+        return str(new_rows_file(wildcards.name, predictions_dir=f"{RESULTS}/predictions"))
     except DataError as exc:
         sys.exit(f"snakeml: {exc}")
 
@@ -373,6 +420,8 @@ def model_outputs(files):
 
 def get_final_artifacts():
     """What a run is for; the manifest records each one's checksum."""
+    if PAIR:
+        return run_outputs(PAIR)
     return [
         "results/leaderboard.csv",
         "results/champion/metrics.json",
@@ -385,18 +434,23 @@ def get_final_artifacts():
 
 
 def get_final_outputs():
-    return [*get_final_artifacts(), "results/manifest.json"]
+    record = [f"{RULE_CONFIGS}/experiment.yaml"] if PAIR else []
+    return [*get_final_artifacts(), f"{RESULTS}/manifest.json", *record]
 
 
 def get_experiment_outputs(experiment):
-    """What one experiment is for: its leaderboard and champion, its record, and each model's
-    evaluation and tuning files in the folders of the jobs that write them."""
+    """What one experiment is for: its run's outputs (run_outputs) and its record."""
+    return [*run_outputs(experiment), f"results{experiment.root}/configs/experiment.yaml"]
+
+
+def run_outputs(experiment):
+    """The leaderboard and champion of a routed run, and each model's evaluation and tuning
+    files in the folders of the jobs that write them."""
     own = f"results{experiment.root}"
     evaluate = evaluate_outputs_files().values()
     roots = experiment.roots
     return [
         *(f"{own}/{name}" for name in LEADERBOARD_FILES),
-        f"{own}/configs/experiment.yaml",
         *(
             f"results{roots[f'{rule}/{m}']}/{folder}/{m}/{name}"
             for m in experiment.models
@@ -424,17 +478,17 @@ def get_targets():
 
 
 def tracking_of(root):
-    """The tracking settings of the plain run (root "") or of the experiment at ``root``."""
-    return (CFG if root == "" else EXPERIMENT_AT[root].config)["tracking"]
+    """The tracking settings of the plain run (PLAIN_ROOT) or of the experiment at ``root``."""
+    return (CFG if root == PLAIN_ROOT else EXPERIMENT_AT[root].config)["tracking"]
 
 
 def result_name(root):
     """The MLflow run name of a result: the experiment's name, or the plain run's."""
-    return run_name(OVERRIDES) if root == "" else EXPERIMENT_AT[root].name
+    return run_name(OVERRIDES) if root == PLAIN_ROOT else EXPERIMENT_AT[root].name
 
 
 def result_overrides(root):
-    return list(OVERRIDES) if root == "" else list(EXPERIMENT_AT[root].overrides)
+    return list(OVERRIDES) if root == PLAIN_ROOT else list(EXPERIMENT_AT[root].overrides)
 
 
 def tracked_artifacts(wildcards):
@@ -469,7 +523,7 @@ def get_tracked_files(wildcards):
 # The results an MLflow run is logged for: the plain run's, or each experiment's.
 TRACKED = [
     root
-    for root in ([e.root for e in EXPERIMENTS] if EXPERIMENTS else [""])
+    for root in ([e.root for e in EXPERIMENTS] if EXPERIMENTS else [PLAIN_ROOT])
     if tracking_of(root)["mlflow"]
 ]
 

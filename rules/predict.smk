@@ -6,21 +6,21 @@
 rule predict:
     input:
         new=get_new_rows,
-        model="results/champion/model.skops",
-        decision="results/champion/decision.json",
+        model=f"{RESULTS}/champion/model.skops",
+        decision=f"{RESULTS}/champion/decision.json",
         tables=[raw_table(table) for table in RAW_TABLES],
         sql=FEATURE_SQL,
         # the rows every model is fitted on (train + valid): the drift reference
-        reference=["results/split/train.parquet", "results/split/valid.parquet"],
+        reference=[plain_file("split", f"split/{name}.parquet") for name in ("train", "valid")],
         cfg=rule_config("predict"),
     output:
-        predictions="results/predictions/{name}.parquet",
-        meta="results/predictions/{name}.parquet.meta.json",
-        summary="results/predictions/{name}.summary.json",
+        predictions=f"{RESULTS}/predictions/{{name}}.parquet",
+        meta=f"{RESULTS}/predictions/{{name}}.parquet.meta.json",
+        summary=f"{RESULTS}/predictions/{{name}}.summary.json",
     log:
-        "logs/predict/{name}.log",
+        f"logs{PLAIN_ROOT}/predict/{{name}}.log",
     benchmark:
-        "benchmarks/predict/{name}.tsv"
+        f"benchmarks{PLAIN_ROOT}/predict/{{name}}.tsv"
     conda:
         "../environment.yml"
     threads: RESOURCES["predict"]["threads"]

@@ -12,20 +12,20 @@ rule manifest:
         raw=[raw_table(table) for table in RAW_TABLES],
         artifacts=get_final_artifacts(),
         configs=RULE_CONFIG_FILES,
-        leaderboard="results/leaderboard.csv",
+        leaderboard=f"{RESULTS}/leaderboard.csv",
         conf=CONFIG_FILES,
         sql=FEATURE_SQL,
         sources=get_table_sources(),
         code=CODE_FILES,
     output:
         manifest=report(
-            "results/manifest.json",
+            f"{RESULTS}/manifest.json",
             caption="../report/manifest.rst",
             category="Data",
             labels={"table": "run manifest"},
         ),
     log:
-        "logs/manifest/manifest.log",
+        f"logs{PLAIN_ROOT}/manifest/manifest.log",
     conda:
         "../environment.yml"
     threads: RESOURCES["manifest"]["threads"]
@@ -33,7 +33,8 @@ rule manifest:
         mem_mb=RESOURCES["manifest"]["mem_mb"],
         runtime=RESOURCES["manifest"]["runtime"],
     params:
-        benchmark_dir="benchmarks",
+        benchmark_dir=f"benchmarks{PLAIN_ROOT}",
+        config_keys=["ingest", *OWN_SLICES],
         project_root=".",
         settings=CFG,
         overrides=OVERRIDES,

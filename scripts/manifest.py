@@ -1,7 +1,7 @@
 """Rule manifest: git state, configuration, checksums of what the run read and made, the
 leaderboard, versions and benchmarks -> manifest.json."""
 
-from snakeml.manifest import input_files, rule_config_keys, write_manifest
+from snakeml.manifest import input_files, write_manifest
 from snakeml.rule import run_rule
 
 
@@ -12,7 +12,7 @@ def main(smk) -> None:
         smk.output.manifest,
         raw_data=list(smk.input.raw),
         artifacts=list(smk.input.artifacts),
-        configs=rule_config_keys(list(smk.input.configs)),
+        configs=dict(zip(smk.params.config_keys, smk.input.configs, strict=True)),
         benchmark_dir=smk.params.benchmark_dir,
         project_root=root,
         inputs=input_files(

@@ -10,7 +10,12 @@ split once; a sweep over the horizon builds features once per horizon. Running a
 again after another finds its folders up to date: switching back is free.
 
 What belongs to one experiment (its leaderboard, champion and record of overrides) goes to
-``results/experiments/<name>/``. The plain run keeps its own folders (``results/<stage>``).
+``results/experiments/<name>/``. The plain run of the data set and task conf/config.yaml
+chooses keeps its own folders (``results/<stage>``). A plain run of another pair (``data=``,
+``task=`` overrides) is routed as one experiment: its jobs in the shared folders, what is its
+own (leaderboard, champion, manifest, report, predictions, slices) in
+``results/runs/<data>/<task>/``. So each pair keeps its results, and switching between pairs
+reruns and overwrites nothing.
 
 Why not Snakemake's between-workflow output cache (``cache: True``, ``--cache``): it needs an
 environment variable and a flag on every run, a folder shared by every node of a cluster, and
@@ -46,6 +51,7 @@ PER_MODEL: frozenset[str] = frozenset(
 )
 SHARED = "/shared"
 EXPERIMENTS = "/experiments"
+RUNS = "/runs"
 # A key's length in hex digits: 48 bits, no collision among a project's experiments.
 KEY_DIGITS = 12
 # What an experiment may not change: the files each rule writes are fixed when the workflow is
@@ -80,11 +86,13 @@ class Experiment:
     slice_texts: Mapping[str, str]
     roots: Mapping[str, str] = field(default_factory=dict)
     config: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    folder: str = ""
 
     @property
     def root(self) -> str:
-        """The folder suffix of the experiment's own outputs, ``/experiments/<name>``."""
-        return f"{EXPERIMENTS}/{self.name}"
+        """The folder suffix of the experiment's own outputs: ``/experiments/<name>``, or
+        ``folder`` when set (a plain run's, ``/runs/<data>/<task>``)."""
+        return self.folder or f"{EXPERIMENTS}/{self.name}"
 
     def as_data(self) -> dict[str, Any]:
         """Every field as plain JSON data (snakeml.config_cache); ``from_data`` reads it back."""
@@ -97,6 +105,7 @@ class Experiment:
             "slice_texts": dict(self.slice_texts),
             "roots": dict(self.roots),
             "config": dict(self.config),
+            "folder": self.folder,
         }
 
     @classmethod
@@ -111,6 +120,7 @@ class Experiment:
             slice_texts=dict(data["slice_texts"]),
             roots=dict(data["roots"]),
             config=dict(data["config"]),
+            folder=data.get("folder", ""),
         )
 
     def record(self) -> dict[str, Any]:
@@ -206,6 +216,83 @@ def build_experiments(
     return experiments
 
 
+def configured_pair(conf_dir: str | Path) -> tuple[str, str]:
+    """The data set and task that ``conf_dir/config.yaml``'s defaults list chooses.
+
+    Raises ConfigError, one line, when the defaults list names no data set or no task.
+    """
+    import yaml
+
+    path = Path(conf_dir) / "config.yaml"
+    defaults = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("defaults") or []
+    chosen = {
+        group: entry[group]
+        for entry in defaults
+        if isinstance(entry, dict)
+        for group in ("data", "task")
+        if group in entry
+    }
+    missing = [group for group in ("data", "task") if not isinstance(chosen.get(group), str)]
+    if missing:
+        raise ConfigError(
+            f"{path}: the defaults list chooses no {' and no '.join(missing)}: add "
+            + ", ".join(f"'- {group}: <name>'" for group in missing)
+        )
+    return chosen["data"], chosen["task"]
+
+
+def pair_folder(data: str, task: str) -> str:
+    """The folder suffix of a plain run of data set ``data`` and task ``task`` when they are
+    not the configured pair: ``/runs/<data>/<task>``."""
+    return f"{RUNS}/{data}/{task}"
+
+
+def pair_run(
+    cfg: dict[str, Any],
+    slice_texts: Mapping[str, str],
+    overrides: Sequence[str],
+    configured: tuple[str, str],
+    results: str | Path = "results",
+) -> Experiment | None:
+    """The plain run of a (data set, task) pair other than ``configured``, as one experiment
+    rooted at ``/runs/<data>/<task>``; None for the configured pair (its folders are
+    ``results/<stage>``).
+
+    Its jobs get the shared folders an experiment's would (shared_roots), so a run of another
+    task of the same data set reuses its feature table, and no pair's files are another's.
+    The configured pair's feature table (``results/features/``) is read instead of a shared
+    one when it was built from the same slice: a task switch on the configured data set
+    builds no features. The other folders' keys stay those of the content.
+    """
+    from snakeml.config import model_names
+
+    data, task = cfg["data"]["name"], cfg["task"]["name"]
+    if (data, task) == tuple(configured):
+        return None
+    models = tuple(model_names(cfg))
+    roots = shared_roots(slice_texts, models)
+    plain = Path(results)
+    slice_file = plain / "configs" / "features.yaml"
+    if (
+        data == configured[0]
+        and (plain / "features" / "features.parquet").is_file()
+        and slice_file.is_file()
+        and slice_file.read_text(encoding="utf-8") == slice_texts["features"]
+    ):
+        roots["features"] = ""
+    return Experiment(
+        name=f"{data}/{task}",
+        overrides=tuple(overrides),
+        choices=(),
+        models=models,
+        n_shards=int(cfg["tuning"]["n_shards"]),
+        slice_texts=dict(slice_texts),
+        roots=roots,
+        config=cfg,
+        folder=pair_folder(data, task),
+    )
+
+
 @dataclass(frozen=True)
 class Job:
     """What a job below ``results<root>/`` reads: the folder suffix of each upstream rule's job,
@@ -222,6 +309,8 @@ def job_index(experiments: Sequence[Experiment]) -> dict[str, Job]:
     jobs: dict[str, Job] = {}
     for experiment in experiments:
         for key, root in experiment.roots.items():
+            if not root:  # the configured pair's own job (results/<stage>), not a shared one
+                continue
             rule, _, model = key.partition("/")
             upstream = {
                 up: experiment.roots[instance(up, model if up in PER_MODEL else None)]

@@ -16,7 +16,6 @@ from __future__ import annotations
 import csv
 import logging
 import math
-import os
 import platform
 import subprocess
 import sys
@@ -34,9 +33,9 @@ log = logging.getLogger(__name__)
 DISTRIBUTION = "snakeml"
 # Bumped when what the manifest holds changes shape (1: before inputs, config and leaderboard).
 FORMAT = 2
-# Benchmarks of jobs that are not part of the run `make run` makes: scoring new data, and a
-# sweep's experiments (benchmarks/shared/, benchmarks/experiments/).
-OUTSIDE_THE_RUN: tuple[str, ...] = ("predict", "shared", "experiments")
+# Benchmarks of jobs that are not part of the run `make run` makes: scoring new data, a sweep's
+# experiments (benchmarks/shared/, benchmarks/experiments/) and other pairs' runs (runs/).
+OUTSIDE_THE_RUN: tuple[str, ...] = ("predict", "shared", "experiments", "runs")
 # Where an untracked file makes the checkout dirty: what a run reads lives there.
 WATCHED_FOLDERS: tuple[str, ...] = ("conf", "sql", "src", "rules", "scripts", "data")
 # snakeml's own code, relative to the project's root.
@@ -212,14 +211,6 @@ def checksum(path: str | Path) -> dict[str, Any]:
 def checksums(paths: list[str | Path]) -> dict[str, dict[str, Any]]:
     """sha256 and size of each file, keyed by its path as given."""
     return {str(path): checksum(path) for path in sorted(paths, key=str)}
-
-
-def rule_config_keys(paths: list[str | Path]) -> dict[str, str | Path]:
-    """Config slice files keyed by rule, their path below the common folder without .yaml."""
-    if not paths:
-        return {}
-    root = Path(os.path.commonpath([Path(p).parent for p in paths]))
-    return {str(Path(p).relative_to(root).with_suffix("")): p for p in paths}
 
 
 def read_leaderboard(path: str | Path) -> dict[str, dict[str, Any]]:

@@ -53,9 +53,13 @@ PUBLISHED: tuple[str, ...] = (
     "results/report.html",
 )
 
-# A sweep's experiments (snakeml.experiments), published beside the run when there are any:
-# each experiment's own folder and the shared jobs' folders they read.
-EXPERIMENTS_PUBLISHED: tuple[str, ...] = ("results/shared", "results/experiments")
+# Runs other than the configured data set and task's (snakeml.experiments), published beside it
+# when there are any: a sweep's experiments, other pairs' runs, and the shared jobs' folders
+# they read.
+EXPERIMENTS_PUBLISHED: tuple[str, ...] = ("results/shared", "results/experiments", "results/runs")
+# What a checkout holding only other pairs' runs publishes besides them: the raw data and the
+# configuration slices outside the runs' folders (ingest's, one per data set).
+PAIRS_PUBLISHED: tuple[str, ...] = ("data/raw", "results/configs")
 
 # The rules whose config slices `dvc params diff` compares, in this order.
 DVC_PARAMS: tuple[str, ...] = (
@@ -133,15 +137,22 @@ def check_local_remote(root: Path, remote: str | None) -> None:
 
 
 def publish(root: str | Path = ".", remote: str | None = None) -> list[str]:
-    """Track PUBLISHED with DVC and push them; return the .dvc files (staged in git)."""
+    """Track PUBLISHED with DVC and push them; return the .dvc files (staged in git).
+
+    With other runs beside it (EXPERIMENTS_PUBLISHED), those too; a checkout that ran only
+    other pairs (results/runs/) publishes them with PAIRS_PUBLISHED. Raises PublishError, one
+    line, when the configured run is incomplete and no other pair's run exists.
+    """
     root = Path(root)
     missing = [path for path in PUBLISHED if not (root / path).exists()]
-    if missing:
+    pairs_only = bool(missing) and any((root / "results/runs").glob("*/*/leaderboard.csv"))
+    if missing and not pairs_only:
         raise PublishError(
             f"{missing[0]} does not exist: run the pipeline (make run) before publishing"
         )
     write_dvc_yaml(root)
-    paths = [*PUBLISHED, *(path for path in EXPERIMENTS_PUBLISHED if (root / path).is_dir())]
+    own = [path for path in PAIRS_PUBLISHED if (root / path).exists()] if pairs_only else PUBLISHED
+    paths = [*own, *(path for path in EXPERIMENTS_PUBLISHED if (root / path).is_dir())]
     added = run_dvc(root, "add", *paths)
     if added.returncode != 0:
         raise PublishError(f"dvc add failed: {dvc_error(added)}")

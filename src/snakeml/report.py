@@ -10,6 +10,9 @@ Snakemake writes the report straight into the file it is given, so it is given a
 temporary folder, `.report.html.<random>.tmp/`; a build killed midway leaves that folder, which
 the next build removes (builds in a directory take turns: a second one at the same time stops).
 
+The report sits beside the run it describes: ``results/report.html`` for the data set and task
+conf/config.yaml chooses, ``results/runs/<data>/<task>/report.html`` for another pair's run.
+
     python -m snakeml.report [--overrides "+experiment=smoke"] [--output results/report.html]
 """
 
@@ -36,9 +39,13 @@ from snakeml.logs import setup_logging
 
 log = logging.getLogger(__name__)
 
-DEFAULT_OUTPUT = Path("results/report.html")
-# What the report shows or is built from, besides the outputs under results/.
+REPORT_NAME = "report.html"
+RESULTS = Path("results")
+# What the report shows or is built from, besides the run's outputs.
 SOURCES: tuple[str, ...] = ("Snakefile", "rules", "report")
+# Folders under results/ that the configured pair's report does not show: batch predictions,
+# other pairs' runs, and the jobs and records of sweeps.
+UNSHOWN: tuple[str, ...] = ("predictions", "runs", "shared", "experiments")
 STAMP = Path(".snakemake/snakeml-report.json")
 # Held (flock) while a build runs; the kernel lets go of it when the build dies, even by SIGKILL.
 BUILD_LOCK = Path(".snakemake/snakeml-report.lock")
@@ -47,19 +54,28 @@ EARLIER_TEMPORARY = re.compile(r"^\.report-[a-z0-9_]{8}\.html$")
 
 
 def report_inputs(root: Path, output: Path) -> Iterable[Path]:
-    """Files whose change can change the report: outputs under results/, captions, rules.
+    """Files whose change can change the report: the run's outputs, captions, rules.
 
-    Batch predictions (results/predictions/) are not in the report.
+    The run's outputs are the files beside ``output`` (below results/ for the configured pair,
+    without UNSHOWN; below results/runs/<data>/<task>/ and the shared jobs' results/shared/ for
+    another pair), never batch predictions.
     """
-    unshown = root / "results" / "predictions"
-    for folder in ("results", *SOURCES):
-        path = root / folder
+    own = output.parent
+    pair = own != root / RESULTS
+    unshown = [own / "predictions"] if pair else [own / name for name in UNSHOWN]
+    folders = [own, root / RESULTS / "shared"] if pair else [own]
+    for path in [*folders, *(root / source for source in SOURCES)]:
         if path.is_file():
             yield path
         elif path.is_dir():
             for item in path.rglob("*"):
                 hidden = item.name.startswith(".")
-                if item.is_file() and item != output and not hidden and unshown not in item.parents:
+                if (
+                    item.is_file()
+                    and item != output
+                    and not hidden
+                    and not any(folder in item.parents for folder in unshown)
+                ):
                     yield item
 
 
@@ -74,17 +90,32 @@ def is_stale(root: Path, output: Path, overrides: str) -> bool:
     The stamp records the newest input of the last build, so inputs that were touched without a
     change to the report do not rebuild it again and again.
     """
-    stamp = root / STAMP
     if not output.is_file():
         return True
-    if not stamp.is_file():
+    recorded = read_stamps(root).get(str(output.relative_to(root)))
+    if recorded is None:
         # A report that came with its results (make pull) and is not older than any of them.
         return newest_input(root, output) > output.stat().st_mtime_ns
-    recorded = json.loads(stamp.read_text(encoding="utf-8"))
     if recorded.get("overrides") != overrides:
         return True
     built = max(output.stat().st_mtime_ns, int(recorded.get("newest_input", 0)))
     return newest_input(root, output) > built
+
+
+def read_stamps(root: Path) -> dict[str, dict[str, object]]:
+    """The last build of each report, by its path below ``root``: overrides and newest input.
+
+    A stamp of another layout (or none) is no stamp: the report is judged by its time.
+    """
+    path = root / STAMP
+    if not path.is_file():
+        return {}
+    stamps = json.loads(path.read_text(encoding="utf-8"))
+    return {
+        name: value
+        for name, value in stamps.items()
+        if isinstance(value, dict) and "overrides" in value
+    }
 
 
 @contextlib.contextmanager
@@ -162,7 +193,7 @@ def build_report(root: Path, output: Path, overrides: str, snakemake: str) -> bo
 
 def update_report(
     root: str | Path = ".",
-    output: str | Path = DEFAULT_OUTPUT,
+    output: str | Path = RESULTS / REPORT_NAME,
     overrides: str = "",
     snakemake: str | None = None,
 ) -> bool:
@@ -179,8 +210,11 @@ def update_report(
         snakemake = snakemake or str(Path(sys.executable).with_name("snakemake"))
         newest = newest_input(root, output)
         written = build_report(root, output, overrides, snakemake)
-        stamp = {"overrides": overrides, "newest_input": newest}
-        write_text_if_changed(root / STAMP, json.dumps(stamp) + "\n")
+        stamps = {
+            **read_stamps(root),
+            str(output.relative_to(root)): {"overrides": overrides, "newest_input": newest},
+        }
+        write_text_if_changed(root / STAMP, json.dumps(stamps, sort_keys=True) + "\n")
     log.info("%s %s", output.relative_to(root), "written" if written else "unchanged")
     return written
 
@@ -188,22 +222,29 @@ def update_report(
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m snakeml.report``: check the overrides, then update the report if stale.
 
-    The report is the one of the run made with ``--overrides``. Exits 1 with one line on failure.
+    The report is the one of the run made with ``--overrides``, beside its results unless
+    ``--output`` says otherwise. Exits 1 with one line on failure.
     """
+    from snakeml.experiments import configured_pair, pair_folder
+
     parser = argparse.ArgumentParser(prog="python -m snakeml.report", description=__doc__)
     parser.add_argument("--overrides", default="", help="the Hydra overrides of the run")
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args(argv)
     setup_logging()
     try:
         # The run's own validation, before snakemake is started: a setting that cannot work
         # is named in one line here, as `snakemake` names it.
         # (The models' params were checked against scikit-learn by the run itself.)
-        compose_config(args.overrides, Path("conf"), estimators=False)
+        cfg = compose_config(args.overrides, Path("conf"), estimators=False)
+        pair = (cfg["data"]["name"], cfg["task"]["name"])
+        results = (
+            RESULTS if pair == configured_pair("conf") else Path(f"results{pair_folder(*pair)}")
+        )
     except ConfigError as exc:
         sys.exit(f"snakeml: {exc}")
     try:
-        update_report(".", args.output, args.overrides)
+        update_report(".", args.output or results / REPORT_NAME, args.overrides)
     except SnakemlError as exc:
         log.error("%s", exc)
         return 1

@@ -18,9 +18,11 @@ from snakeml.config import rule_slice_texts, sweep_experiments
 from snakeml.errors import ConfigError
 from snakeml.experiments import (
     UPSTREAM,
+    configured_pair,
     experiments_on_disk,
     instance,
     job_index,
+    pair_run,
     shared_roots,
 )
 from snakeml.io import write_yaml
@@ -230,3 +232,56 @@ def test_experiments_of_other_data_sets_or_tasks_are_kept_apart(tmp_path: Path) 
     assert "override.data" not in table.columns and "override.task" not in table.columns
     plot_comparison(table, tmp_path / "comparison.png")
     assert (tmp_path / "comparison.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_run_of_another_pair_is_routed_to_its_own_folder(conf_dir: Path) -> None:
+    from snakeml.config import compose_config, declaration_of
+
+    configured = configured_pair(conf_dir)
+    assert configured == ("nycflights13", "arr_delay")
+    cfg = compose_config(["+experiment=smoke"], conf_dir, estimators=False)
+    assert pair_run(cfg, rule_slice_texts(cfg), ["+experiment=smoke"], configured) is None
+
+    runs = {}
+    for task in ("cars_origin", "cars_mpg"):
+        overrides = ["+experiment=smoke", "data=cars", f"task={task}"]
+        other = compose_config(overrides, conf_dir, estimators=False)
+        slices = rule_slice_texts(other, declaration=declaration_of(other, conf_dir.parent))
+        runs[task] = pair_run(other, slices, overrides, configured)
+    origin, mpg = runs["cars_origin"], runs["cars_mpg"]
+    assert origin.root == "/runs/cars/cars_origin" and mpg.root == "/runs/cars/cars_mpg"
+    assert origin.name == "cars/cars_origin" and mpg.overrides[-1] == "task=cars_mpg"
+    # Another task of the data set reads the same feature table, and nothing below it.
+    assert origin.roots["features"] == mpg.roots["features"]
+    assert origin.roots["split"] != mpg.roots["split"]
+    assert mpg.record()["task"] == "cars_mpg"
+    assert type(origin).from_data(origin.as_data()) == origin
+
+
+def test_a_task_switch_reads_the_configured_runs_feature_table(
+    conf_dir: Path, tmp_path: Path
+) -> None:
+    from snakeml.config import compose_config, declaration_of
+
+    configured = configured_pair(conf_dir)
+    overrides = ["+experiment=smoke", "task=delayed"]
+    cfg = compose_config(overrides, conf_dir, estimators=False)
+    slices = rule_slice_texts(cfg, declaration=declaration_of(cfg, conf_dir.parent))
+    alone = pair_run(cfg, slices, overrides, configured, tmp_path)
+    assert alone.roots["features"].startswith("/shared/features/")
+    (tmp_path / "features").mkdir()
+    (tmp_path / "features/features.parquet").write_bytes(b"table")
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs/features.yaml").write_text(slices["features"] + "other: 1\n")
+    assert pair_run(cfg, slices, overrides, configured, tmp_path).roots == alone.roots
+    (tmp_path / "configs/features.yaml").write_text(slices["features"])
+    beside = pair_run(cfg, slices, overrides, configured, tmp_path)
+    assert beside.roots == {**alone.roots, "features": ""}  # the keys below stay the content's
+    jobs = job_index([beside])
+    assert "" not in jobs and jobs[beside.roots["split"]].upstream == {"features": ""}
+
+
+def test_a_defaults_list_without_a_data_set_or_task_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text("defaults:\n  - data: cars\n  - _self_\n")
+    with pytest.raises(ConfigError, match=r"chooses no task: add '- task: <name>'$"):
+        configured_pair(tmp_path)

@@ -23,7 +23,6 @@ from snakeml.manifest import (
     package_versions,
     read_benchmark,
     read_leaderboard,
-    rule_config_keys,
     write_manifest,
 )
 
@@ -378,12 +377,3 @@ def test_write_manifest_same_inputs_same_bytes(run_files, tmp_path):
     (tmp_path / "board.csv").write_bytes(b"model,rmse\nhgb,1\n")
     write_manifest(target, **run_files)
     assert target.read_bytes() != first
-
-
-def test_rule_config_keys_are_paths_below_the_config_folder():
-    paths = ["results/configs/features.yaml", "results/configs/train/hgb.yaml"]
-    assert rule_config_keys(paths) == {"features": paths[0], "train/hgb": paths[1]}
-    assert rule_config_keys(["results/configs/train/hgb.yaml"]) == {
-        "hgb": "results/configs/train/hgb.yaml"
-    }
-    assert rule_config_keys([]) == {}

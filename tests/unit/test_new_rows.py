@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from snakeml.errors import DataError
-from snakeml.new_rows import check_prediction_targets, new_rows_file, prediction_names
+from snakeml.new_rows import (
+    check_prediction_root,
+    check_prediction_targets,
+    new_rows_file,
+    prediction_names,
+)
 
 
 @pytest.fixture
@@ -60,6 +65,11 @@ def test_two_files_answering_one_name_are_refused_naming_both(new_dir):
             "./results/predictions/new/january.csv.parquet: a prediction is named, not given",
         ),
         (
+            "results/runs/cars/cars_mpg/predictions/new/january.parquet",
+            "results/runs/cars/cars_mpg/predictions/new/january.parquet: a prediction is named, "
+            "not given a path: results/runs/cars/cars_mpg/predictions/<name>.parquet scores",
+        ),
+        (
             "data/new/january.csv",
             "data/new/january.csv holds rows to score, it is not a target: ask for "
             "results/predictions/january.parquet",
@@ -77,3 +87,26 @@ def test_a_prediction_asked_for_by_a_path_is_refused_listing_the_names(new_dir, 
 def test_named_predictions_and_other_targets_pass(new_dir):
     targets = ["results/predictions/january.parquet", "results/report.html", "all"]
     assert check_prediction_targets(targets, new_dir) is None
+
+
+def test_a_prediction_in_another_runs_folder_names_this_runs_target():
+    pair = "/runs/cars/cars_mpg"
+    with pytest.raises(DataError) as info:
+        check_prediction_root(["all", "results/predictions/january.parquet"], pair)
+    assert str(info.value) == (
+        "results/predictions/january.parquet: this run's data set and task score into "
+        "results/runs/cars/cars_mpg/predictions/: ask for "
+        "results/runs/cars/cars_mpg/predictions/january.parquet (or give the overrides of the "
+        "run whose folder the target names)"
+    )
+    with pytest.raises(DataError, match=r"score into results/predictions/: ask for "):
+        check_prediction_root(["results/runs/cars/cars_mpg/predictions/january.parquet"], None)
+    assert check_prediction_root([f"results{pair}/predictions/january.parquet"], pair) is None
+    assert check_prediction_root(["results/predictions/january.parquet", "all"], None) is None
+
+
+def test_no_rows_for_another_runs_prediction_names_its_folder(new_dir):
+    with pytest.raises(
+        DataError, match=r"^no new rows to score for results/runs/a/b/predictions/x"
+    ):
+        new_rows_file("x", new_dir, "results/runs/a/b/predictions")

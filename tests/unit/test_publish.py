@@ -12,6 +12,7 @@ import pytest
 
 from snakeml.publish import (
     EXPERIMENTS_PUBLISHED,
+    PAIRS_PUBLISHED,
     PUBLISHED,
     PublishError,
     dvc_file,
@@ -99,6 +100,28 @@ def test_a_sweeps_experiments_are_published_beside_the_run_and_pulled_back(
     for path in EXPERIMENTS_PUBLISHED:
         assert (other / path / "x/leaderboard.csv").read_text() == f"{path}\n"
         assert f"{path}/x/leaderboard.csv" in summary.restored
+
+
+def test_a_checkout_that_ran_only_other_pairs_publishes_them(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / ".dvc").mkdir(parents=True)
+    for part in (".dvc/config", ".dvc/.gitignore", ".dvcignore", ".gitignore"):
+        shutil.copy(ROOT / part, project / part)
+    sh(project, "git", "init", "--quiet", "--initial-branch=main")
+    for path in ("data/raw/cars/cars.parquet", "results/configs/ingest/cars.yaml"):
+        (project / path).parent.mkdir(parents=True, exist_ok=True)
+        (project / path).write_text(f"{path}\n")
+    with pytest.raises(PublishError, match=r"^results/models does not exist: run the pipeline"):
+        publish(project)  # no run's leaderboard yet: nothing to publish
+    run = project / "results/runs/cars/cars_mpg"
+    run.mkdir(parents=True)
+    (run / "leaderboard.csv").write_text("model,rmse\n")
+    (project / "results/shared/split/0123456789ab").mkdir(parents=True)
+    (project / "results/shared/split/0123456789ab/train.parquet").write_text("rows\n")
+    dvc_files = publish(project)
+    assert sorted(dvc_files) == sorted(
+        dvc_file(path) for path in (*PAIRS_PUBLISHED, "results/shared", "results/runs")
+    )
 
 
 def test_publish_names_a_missing_artifact(tmp_path: Path) -> None:

@@ -58,7 +58,8 @@ def test_first_build_writes_the_report_and_a_stamp(project):
     assert update(project, "+experiment=smoke") is True
     assert (project / "results/report.html").read_text() == "<html>report</html>"
     assert calls(project) == ["--config overrides=+experiment=smoke"]
-    assert json.loads((project / STAMP).read_text())["overrides"] == "+experiment=smoke"
+    stamps = json.loads((project / STAMP).read_text())
+    assert stamps["results/report.html"]["overrides"] == "+experiment=smoke"
     assert not [p for p in (project / "results").iterdir() if p.name.startswith(".")]
 
 
@@ -103,6 +104,43 @@ def test_batch_predictions_do_not_make_the_report_stale(project):
     (project / "results/predictions").mkdir()
     (project / "results/predictions/new.parquet").write_bytes(b"x")
     assert not is_stale(project, report, "")
+
+
+def test_each_pairs_report_follows_its_own_run_only(project):
+    """Another pair's run (results/runs/<data>/<task>/) neither rebuilds this report nor is
+    rebuilt by this run's files; its report reads the shared jobs' files too."""
+    pair = project / "results/runs/cars/cars_mpg"
+    pair.mkdir(parents=True)
+    (pair / "leaderboard.csv").write_text("model,rmse\n")
+    (project / "results/shared/split/0123456789ab").mkdir(parents=True)
+    default, other = project / "results/report.html", pair / "report.html"
+    overrides = "data=cars task=cars_mpg"
+    update(project)
+    update_report(
+        project,
+        "results/runs/cars/cars_mpg/report.html",
+        overrides,
+        str(project / "fake-snakemake"),
+    )
+    for report in (default, other):
+        age(report)
+    assert not is_stale(project, default, "") and not is_stale(project, other, overrides)
+    (pair / "leaderboard.csv").write_text("model,rmse\nhgb,1\n")
+    assert not is_stale(project, default, "") and is_stale(project, other, overrides)
+    update_report(
+        project,
+        "results/runs/cars/cars_mpg/report.html",
+        overrides,
+        str(project / "fake-snakemake"),
+    )
+    (project / "results/shared/split/0123456789ab/train.parquet").write_bytes(b"x")
+    assert not is_stale(project, default, "") and is_stale(project, other, overrides)
+    (project / "results/leaderboard.csv").write_text("model,rmse\nrf,2\n")
+    assert is_stale(project, default, "")
+    # Each report keeps its own stamp: building one leaves the other's overrides alone.
+    stamps = json.loads((project / STAMP).read_text())
+    assert stamps["results/runs/cars/cars_mpg/report.html"]["overrides"] == overrides
+    assert stamps["results/report.html"]["overrides"] == ""
 
 
 def test_failed_build_raises_and_keeps_the_old_report(project):

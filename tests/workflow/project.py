@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 from filelock import FileLock
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,8 +30,16 @@ PROJECT_PARTS = (
 )
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 SMOKE = "+experiment=smoke"
-# The second bundled data set's regression task.
+# The second bundled data set's regression task, and where its run's own files go.
 SEATTLE = f"{SMOKE} data=seattle_weather task=seattle_temp_max"
+SEATTLE_RESULTS = "results/runs/seattle_weather/seattle_temp_max"
+
+
+def job_folder(workdir: Path, results: str, key: str) -> Path:
+    """The folder of job ``key`` (``split``, ``evaluate/hgb``) of the run whose own files are
+    below ``results`` (``results/runs/<data>/<task>``), as its record lists it."""
+    record = yaml.safe_load((workdir / results / "configs/experiment.yaml").read_text())
+    return workdir / record["jobs"][key]
 
 
 @dataclass

@@ -9,13 +9,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
-from tests.workflow.project import copy_project, copy_run, snakemake
+from tests.workflow.project import SMOKE, copy_project, copy_run, job_folder, snakemake
 
 pytestmark = pytest.mark.workflow
 
 DELAYED = "+experiment=smoke task=delayed"
 WEATHER = "+experiment=smoke data=seattle_weather task=seattle_weather_next_day"
+# Where each task's run keeps its own files: neither is the configured pair (results/).
+DELAYED_RESULTS = "results/runs/nycflights13/delayed"
+WEATHER_RESULTS = "results/runs/seattle_weather/seattle_weather_next_day"
 CLASSIFIERS = ["hgbc", "logreg", "rfc"]
 
 
@@ -41,7 +45,7 @@ def weather_project(seattle_build: Path, tmp_path_factory: pytest.TempPathFactor
 # Both use delayed_project: one worker builds it.
 @pytest.mark.xdist_group("delayed")
 def test_the_binary_task_runs_with_its_metrics_baselines_and_curves(delayed_project: Path):
-    board = pd.read_csv(delayed_project / "results/leaderboard.csv")
+    board = pd.read_csv(delayed_project / DELAYED_RESULTS / "leaderboard.csv")
     assert list(board.columns) == [
         "model", "kind", "log_loss", "roc_auc", "average_precision", "brier_score", "accuracy",
         "f1", "log_loss_low", "log_loss_high",
@@ -50,12 +54,15 @@ def test_the_binary_task_runs_with_its_metrics_baselines_and_curves(delayed_proj
         [*CLASSIFIERS, "baseline_prior", "baseline_frequency_carrier_hour"]
     )
     assert board["log_loss"].is_monotonic_increasing
-    champion = json.loads((delayed_project / "results/champion/metrics.json").read_text())
+    champion = json.loads((delayed_project / DELAYED_RESULTS / "champion/metrics.json").read_text())
     assert champion["metric"] == "log_loss" and champion["model"] in CLASSIFIERS
-    decision = json.loads((delayed_project / "results/champion/decision.json").read_text())
+    decision = json.loads(
+        (delayed_project / DELAYED_RESULTS / "champion/decision.json").read_text()
+    )
     assert decision["kind"] == "binary" and decision["classes"] == [False, True]
     for model in CLASSIFIERS:
-        folder = delayed_project / "results/evaluation" / model
+        job = job_folder(delayed_project, DELAYED_RESULTS, f"evaluate/{model}")
+        folder = job / "evaluation" / model
         for name in (
             "roc_curve",
             "precision_recall_curve",
@@ -68,8 +75,42 @@ def test_the_binary_task_runs_with_its_metrics_baselines_and_curves(delayed_proj
         np.testing.assert_allclose(proba, 1.0)
 
 
+def files_below(folder: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file below ``folder`` by its path there: its bytes and modification time."""
+    return {
+        str(path.relative_to(folder)): (path.read_bytes(), path.stat().st_mtime_ns)
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+@pytest.mark.xdist_group("delayed")
+def test_each_task_keeps_its_results_and_switching_back_reruns_nothing(
+    delayed_project: Path, smoke_build: Path
+):
+    """A-B-A: the configured task's run, the binary task's beside it, the first again."""
+    smoke = files_below(smoke_build / "results")
+    record = yaml.safe_load(
+        (delayed_project / DELAYED_RESULTS / "configs/experiment.yaml").read_text()
+    )
+    assert record["jobs"]["features"] == "results"  # the task switch built no feature table
+    for overrides in (SMOKE, DELAYED):
+        run = snakemake(delayed_project, overrides)
+        assert run.returncode == 0, run.output[-3000:]
+        assert run.job_counts() == {}, run.output[-3000:]
+    after = files_below(delayed_project / "results")
+    assert {name: after[name] for name in smoke} == smoke  # not one byte or time changed
+    # Each run's record describes the run it sits beside.
+    tasks = {
+        results: json.loads((delayed_project / results / "manifest.json").read_text())
+        for results in ("results", DELAYED_RESULTS)
+    }
+    assert tasks["results"]["config"]["task"]["name"] == "arr_delay"
+    assert tasks[DELAYED_RESULTS]["config"]["task"]["name"] == "delayed"
+
+
 def test_the_multiclass_task_runs_on_the_second_data_set(weather_project: Path):
-    board = pd.read_csv(weather_project / "results/leaderboard.csv")
+    board = pd.read_csv(weather_project / WEATHER_RESULTS / "leaderboard.csv")
     assert list(board.columns) == [
         "model",
         "kind",
@@ -81,14 +122,15 @@ def test_the_multiclass_task_runs_on_the_second_data_set(weather_project: Path):
         "log_loss_high",
     ]
     assert {"baseline_prior", "baseline_today"} <= set(board["model"])
-    predictions = pd.read_parquet(weather_project / "results/evaluation/logreg/predictions.parquet")
+    folder = job_folder(weather_project, WEATHER_RESULTS, "evaluate/logreg") / "evaluation/logreg"
+    predictions = pd.read_parquet(folder / "predictions.parquet")
     proba = predictions.filter(like="proba_")
     assert proba.shape[1] >= 3
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
-    roc = pd.read_csv(weather_project / "results/evaluation/logreg/roc_curve.csv")
+    roc = pd.read_csv(folder / "roc_curve.csv")
     tested = {str(c) for c in predictions["actual"].unique()}
     assert set(roc["class"].astype(str)) == tested and len(tested) >= 3
-    assert (weather_project / "results/evaluation/logreg/calibration_curve.png").is_file()
+    assert (folder / "calibration_curve.png").is_file()
 
 
 @pytest.mark.parametrize(
@@ -117,9 +159,9 @@ def test_batch_prediction_of_the_binary_champion_matches_its_evaluation(delayed_
     new = held_out_flights(delayed_project)
     (delayed_project / "data/new").mkdir(parents=True, exist_ok=True)
     new.to_parquet(delayed_project / "data/new/held_out.parquet", index=False)
-    run = snakemake(delayed_project, DELAYED, "results/predictions/held_out.parquet")
+    run = snakemake(delayed_project, DELAYED, f"{DELAYED_RESULTS}/predictions/held_out.parquet")
     assert run.returncode == 0, run.output[-5000:]
-    scored = pd.read_parquet(delayed_project / "results/predictions/held_out.parquet")
+    scored = pd.read_parquet(delayed_project / DELAYED_RESULTS / "predictions/held_out.parquet")
     assert list(scored.columns)[-4:] == [
         "predicted_delayed",
         "proba_false",
@@ -127,10 +169,10 @@ def test_batch_prediction_of_the_binary_champion_matches_its_evaluation(delayed_
         "refused",
     ]
     assert scored["refused"].isna().all()
-    champion = json.loads((delayed_project / "results/champion/metrics.json").read_text())
-    evaluated = pd.read_parquet(
-        delayed_project / f"results/evaluation/{champion['model']}/predictions.parquet"
-    )
+    champion = json.loads((delayed_project / DELAYED_RESULTS / "champion/metrics.json").read_text())
+    model = champion["model"]
+    job = job_folder(delayed_project, DELAYED_RESULTS, f"evaluate/{model}")
+    evaluated = pd.read_parquet(job / f"evaluation/{model}/predictions.parquet")
     matched = scored.merge(evaluated, on="flight_id", how="left", validate="one_to_one")
     np.testing.assert_allclose(matched["proba_true_x"], matched["proba_true_y"], rtol=1e-9)
     assert (matched["predicted_delayed"] == matched["predicted"]).all()

@@ -21,12 +21,14 @@ import pandas as pd
 import pytest
 
 from tests.dvc.repo import dvc, git, init_repo, make, run
-from tests.workflow.project import SMOKE, Run, copy_project, snakemake
+from tests.workflow.project import SMOKE, Run, copy_project, job_folder, snakemake
 
 pytestmark = pytest.mark.workflow
 
 EXAMPLE = Path(__file__).parent / "sales_example"
 OVERRIDES = f"{SMOKE} data=sales task=sales_units"
+# Where the run keeps its own files (not the configured data set and task's: results/).
+RESULTS = "results/runs/sales/sales_units"
 MODELS = ("hgb", "rf", "ridge")
 # What a user may add; the engine's own files must stay as they are.
 ENGINE = ("src", "scripts", "rules")
@@ -145,7 +147,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Session:
     new = new_sales(rows)
     (project / "data/new").mkdir(parents=True, exist_ok=True)
     new.to_csv(project / "data/new/next_week.csv", index=False)
-    runs["predict"] = snakemake(project, OVERRIDES, "results/predictions/next_week.parquet")
+    runs["predict"] = snakemake(project, OVERRIDES, f"{RESULTS}/predictions/next_week.parquet")
     runs["publish"] = make(project, "publish", OVERRIDES)
     return Session(project, rows, new, runs, before, engine_hashes(project))
 
@@ -154,27 +156,26 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Session:
 def test_the_smoke_dag_ranks_three_models_and_two_baselines(session: Session) -> None:
     run = session.runs["run"]
     assert run.returncode == 0, run.output[-5000:]
-    board = pd.read_csv(session.project / "results/leaderboard.csv")
+    board = pd.read_csv(session.project / RESULTS / "leaderboard.csv")
     assert sorted(board.loc[board["kind"] == "model", "model"]) == list(MODELS)
     assert sorted(board.loc[board["kind"] == "baseline", "model"]) == [
         "baseline_mean",
         "baseline_median_store_product",
     ]
     assert board["rmse"].notna().all() and (board["rmse"] > 0).all()
-    champion = json.loads((session.project / "results/champion/metrics.json").read_text())
+    champion = json.loads((session.project / RESULTS / "champion/metrics.json").read_text())
     assert champion["beats_baselines"], champion
 
 
 @session_group
 def test_rows_without_units_are_dropped_and_counted(session: Session) -> None:
-    meta = json.loads((session.project / "results/features/features.parquet.meta.json").read_text())
+    features = job_folder(session.project, RESULTS, "features") / "features"
+    meta = json.loads((features / "features.parquet.meta.json").read_text())
     assert meta["counts"] == {"rows": len(session.rows)}
-    split = json.loads((session.project / "results/split/train.parquet.meta.json").read_text())
+    folder = job_folder(session.project, RESULTS, "split") / "split"
+    split = json.loads((folder / "train.parquet.meta.json").read_text())
     assert split["counts"]["no_target"] == NO_TARGET
-    parts = [
-        pd.read_parquet(session.project / f"results/split/{name}.parquet")
-        for name in ("train", "valid", "test")
-    ]
+    parts = [pd.read_parquet(folder / f"{name}.parquet") for name in ("train", "valid", "test")]
     assert sum(map(len, parts)) + split["counts"]["gap"] == len(session.rows) - NO_TARGET
     assert all(part["units"].notna().all() for part in parts)
     assert not any(part["date"].astype(str).isin(UNKNOWN_DAYS).any() for part in parts)
@@ -186,7 +187,7 @@ def test_rows_without_units_are_dropped_and_counted(session: Session) -> None:
 def test_the_report_is_written(session: Session) -> None:
     report = session.runs["report"]
     assert report.returncode == 0, report.output[-3000:]
-    assert (session.project / "results/report.html").stat().st_size > 0
+    assert (session.project / RESULTS / "report.html").stat().st_size > 0
 
 
 @session_group
@@ -194,7 +195,7 @@ def test_new_sales_rows_are_scored_without_rerunning_the_pipeline(session: Sessi
     predict = session.runs["predict"]
     assert predict.returncode == 0, predict.output[-3000:]
     assert predict.job_counts() == {"predict": 1}
-    scored = pd.read_parquet(session.project / "results/predictions/next_week.parquet")
+    scored = pd.read_parquet(session.project / RESULTS / "predictions/next_week.parquet")
     assert list(scored.columns) == ["date", "store", "product", "predicted_units", "refused"]
     assert len(scored) == len(session.new) == NEW_DAYS * len(STORES) * len(PRODUCTS)
     assert scored["date"].astype(str).tolist() == session.new["date"].tolist()
@@ -206,7 +207,7 @@ def test_new_sales_rows_are_scored_without_rerunning_the_pipeline(session: Sessi
     assert scored.loc[~first, "predicted_units"].isna().all()
     assert (scored.loc[~first, "refused"] == "after_history").all()
     summary = json.loads(
-        (session.project / "results/predictions/next_week.summary.json").read_text()
+        (session.project / RESULTS / "predictions/next_week.summary.json").read_text()
     )
     assert summary["rows"]["scored"] == len(STORES) * len(PRODUCTS)
     assert summary["refused"]["after_history"]["rows"] == (NEW_DAYS - 1) * len(STORES) * len(
@@ -220,7 +221,7 @@ def test_the_run_is_published_to_the_dvc_remote(session: Session) -> None:
     assert publish.returncode == 0, publish.output[-3000:]
     assert publish.job_counts() == {}, "publishing must not rerun the pipeline"
     staged = git(session.project, "diff", "--cached", "--name-only").output.split()
-    assert {"data/raw.dvc", "results/leaderboard.csv.dvc", "results/models.dvc"} <= set(staged)
+    assert {"data/raw.dvc", "results/runs.dvc", "results/shared.dvc"} <= set(staged)
     cloud = dvc(session.project, "status", "--cloud")
     assert cloud.returncode == 0 and "in sync" in cloud.output, cloud.output
 
@@ -253,6 +254,14 @@ def assert_fails_before_any_job(run: Run, project: Path, *fragments: str) -> Non
     for fragment in fragments:
         assert fragment in errors[0], errors[0]
     assert not (project / "logs").exists() and not (project / "data/raw").exists()
+
+
+def shared_log(project: Path, rule: str) -> str:
+    """The log of the one ``rule`` job of the run: its jobs are in the shared folders
+    (logs/shared/<rule>/<key>/), as the sales run is not the configured data set's."""
+    found = sorted((project / "logs/shared" / rule).glob(f"*/{rule}.log"))
+    assert len(found) == 1, found
+    return str(found[0].relative_to(project))
 
 
 def assert_rule_fails(run: Run, project: Path, log: str, *fragments: str) -> str:
@@ -400,8 +409,9 @@ def test_a_broken_feature_step_fails_naming_its_sql_file(
 ) -> None:
     change(user_project / "sql/sales")
     run = snakemake(user_project, OVERRIDES)
-    assert_rule_fails(run, user_project, "logs/features/features.log", "features", *fragments)
-    assert not (user_project / "results/features/features.parquet").exists()
+    log = shared_log(user_project, "features")
+    assert_rule_fails(run, user_project, log, "features", *fragments)
+    assert not list((user_project / "results").rglob("features.parquet"))
 
 
 def test_a_split_boundary_outside_the_data_fails_naming_it(user_project: Path) -> None:
@@ -409,7 +419,7 @@ def test_a_split_boundary_outside_the_data_fails_naming_it(user_project: Path) -
     assert_rule_fails(
         run,
         user_project,
-        "logs/split/split.log",
+        shared_log(user_project, "split"),
         "split.train_until=2022-06-01 lies outside the data's time range",
         "2023-01-01",
     )

@@ -134,7 +134,7 @@ def test_each_rule_gets_its_own_config_slice(smoke_project: Path) -> None:
     assert names == sorted(
         [
             "features.yaml",
-            "ingest.yaml",
+            "ingest/nycflights13.yaml",  # one per data set, whatever the task
             "leaderboard.yaml",
             "predict.yaml",
             "split.yaml",

@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from tests.workflow.project import SEATTLE, copy_run, snakemake
+from tests.workflow.project import SEATTLE, SEATTLE_RESULTS, copy_run, job_folder, snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -27,7 +27,7 @@ def seattle_project(seattle_build: Path, tmp_path_factory: pytest.TempPathFactor
 
 
 def test_the_whole_dag_runs_on_the_second_data_set(seattle_project: Path) -> None:
-    board = pd.read_csv(seattle_project / "results/leaderboard.csv")
+    board = pd.read_csv(seattle_project / SEATTLE_RESULTS / "leaderboard.csv")
     assert sorted(board["model"]) == sorted(
         [
             *MODELS,
@@ -37,26 +37,28 @@ def test_the_whole_dag_runs_on_the_second_data_set(seattle_project: Path) -> Non
             "baseline_recent_mean",
         ]
     )
-    champion = json.loads((seattle_project / "results/champion/metrics.json").read_text())
+    champion = json.loads((seattle_project / SEATTLE_RESULTS / "champion/metrics.json").read_text())
     assert champion["model"] in MODELS
     # Tomorrow's maximum temperature is far from its yearly mean: every model beats that.
     mean_rmse = board.loc[board["model"] == "baseline_mean", "rmse"].item()
     assert board.loc[board["kind"] == "model", "rmse"].max() < mean_rmse
-    assert (seattle_project / "results/manifest.json").is_file()
+    assert (seattle_project / SEATTLE_RESULTS / "manifest.json").is_file()
 
 
 def test_its_tables_features_and_split_follow_its_declarations(seattle_project: Path) -> None:
     raw = pq.read_schema(seattle_project / "data/raw/seattle_weather/days.parquet")
     assert str(raw.field("date").type) == "date32[day]"
     assert str(raw.field("day_id").type) == "int64"
-    meta = json.loads((seattle_project / "results/features/features.parquet.meta.json").read_text())
+    features = job_folder(seattle_project, SEATTLE_RESULTS, "features")
+    meta = json.loads((features / "features/features.parquet.meta.json").read_text())
     assert meta["counts"] == {"rows": 1461}
-    split = json.loads((seattle_project / "results/split/train.parquet.meta.json").read_text())
+    folder = job_folder(seattle_project, SEATTLE_RESULTS, "split")
+    split = json.loads((folder / "split/train.parquet.meta.json").read_text())
     # the last of 1,461 days has no next day: its target is null, left out and counted; the
     # one-day horizon drops the last day before each cut (its target is the next part's)
     assert split["counts"]["no_target"] == 1 and split["counts"]["gap"] == 2
     splits = {
-        name: pd.read_parquet(seattle_project / f"results/split/{name}.parquet")
+        name: pd.read_parquet(folder / f"split/{name}.parquet")
         for name in ("train", "valid", "test")
     }
     assert pd.to_datetime(splits["train"]["date"]).max() < pd.Timestamp("2014-07-01")
@@ -67,12 +69,13 @@ def test_its_tables_features_and_split_follow_its_declarations(seattle_project: 
 
 
 def test_its_breakdowns_use_its_groups_and_periods(seattle_project: Path) -> None:
-    folder = seattle_project / "results/evaluation/hgb"
+    folder = job_folder(seattle_project, SEATTLE_RESULTS, "evaluate/hgb") / "evaluation/hgb"
     by_weather = pd.read_csv(folder / "residuals_by_weather.csv")
     assert set(by_weather["weather"]) <= {"drizzle", "fog", "rain", "snow", "sun"}
     by_month = pd.read_csv(folder / "error_by_month.csv")
     assert by_month["month"].tolist() == [f"2015-{m:02d}" for m in range(1, 13)]
-    families = pd.read_csv(folder / "family_importance_summary.csv")
+    importance = job_folder(seattle_project, SEATTLE_RESULTS, "importance/hgb")
+    families = pd.read_csv(importance / "evaluation/hgb/family_importance_summary.csv")
     assert set(families["family"]) == {"today", "history", "rolling", "calendar"}
 
 
@@ -84,10 +87,10 @@ def test_new_days_are_scored_with_the_history_before_them(seattle_project: Path)
     new.iloc[-1, new.columns.get_loc("date")] = pd.Timestamp("2016-01-10").date()
     (seattle_project / "data/new").mkdir(parents=True, exist_ok=True)
     new.to_parquet(seattle_project / "data/new/days.parquet", index=False)
-    run = snakemake(seattle_project, SEATTLE, "results/predictions/days.parquet")
+    run = snakemake(seattle_project, SEATTLE, f"{SEATTLE_RESULTS}/predictions/days.parquet")
     assert run.returncode == 0, run.output[-3000:]
     assert run.job_counts() == {"predict": 1}
-    scored = pd.read_parquet(seattle_project / "results/predictions/days.parquet")
+    scored = pd.read_parquet(seattle_project / SEATTLE_RESULTS / "predictions/days.parquet")
     assert list(scored.columns) == ["date", "predicted_temp_max_next_day", "refused"]
     assert scored["refused"].isna().tolist() == [True, True, True, False]
     assert scored["refused"].iloc[-1] == "after_history"

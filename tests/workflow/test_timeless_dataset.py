@@ -20,13 +20,15 @@ import pytest
 
 from tests.dvc.repo import git, init_repo, make, run
 from tests.workflow.loans_table import loans_table
-from tests.workflow.project import Run, snakemake
+from tests.workflow.project import Run, job_folder, snakemake
 from tests.workflow.test_own_dataset import engine_hashes
 
 pytestmark = pytest.mark.workflow
 
 EXAMPLE = Path(__file__).parent / "loans_example"
 TASK = "data=loans task=loans_default"
+# Where the run keeps its own files (not the configured data set and task's: results/).
+RESULTS = "results/runs/loans/loans_default"
 # The README's commands as they stand (the loans are small: no smoke sample needed).
 OVERRIDES = TASK
 GROUPED = f"{TASK} split.strategy=group split.group=customer"
@@ -47,7 +49,8 @@ class Session:
 
 
 def read_parts(project: Path) -> dict[str, pd.DataFrame]:
-    return {name: pd.read_parquet(project / f"results/split/{name}.parquet") for name in PARTS}
+    folder = job_folder(project, RESULTS, "split") / "split"
+    return {name: pd.read_parquet(folder / f"{name}.parquet") for name in PARTS}
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +68,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Session:
     )
     (project / "data/new").mkdir(parents=True, exist_ok=True)
     (project / "data/new/applications.csv").write_text(APPLICATIONS, encoding="utf-8")
-    runs["predict"] = snakemake(project, OVERRIDES, "results/predictions/applications.parquet")
+    runs["predict"] = snakemake(project, OVERRIDES, f"{RESULTS}/predictions/applications.parquet")
     runs["publish"] = make(project, "publish", OVERRIDES)
     runs["group"] = snakemake(project, GROUPED)
     parts["group"] = read_parts(project)
@@ -90,17 +93,18 @@ def test_the_default_strategy_stratifies_the_parts_by_class(session: Session) ->
             assert abs(held - share * n) <= 1, (label, name, held, share * n)
     ids = [set(part["loan_id"]) for part in parts.values()]
     assert not (ids[0] & ids[1] or ids[0] & ids[2] or ids[1] & ids[2])
-    meta = json.loads((session.project / "results/split/train.parquet.meta.json").read_text())
+    split = job_folder(session.project, RESULTS, "split")
+    meta = json.loads((split / "split/train.parquet.meta.json").read_text())
     assert meta["counts"]["gap"] == 0 and meta["counts"]["no_target"] == 0
 
 
 def test_the_leaderboard_ranks_the_models_beside_the_baselines(session: Session) -> None:
-    board = pd.read_csv(session.project / "results/leaderboard.csv")
+    board = pd.read_csv(session.project / RESULTS / "leaderboard.csv")
     assert sorted(board.loc[board["kind"] == "model", "model"]) == ["hgbc", "logreg", "rfc"]
     assert "baseline_prior" in set(board["model"])
     assert board["log_loss"].notna().all()
     # no time column: no breakdown per period, the one per branch stays
-    folder = session.project / "results/evaluation/logreg"
+    folder = job_folder(session.project, RESULTS, "evaluate/logreg") / "evaluation/logreg"
     assert (folder / "metrics_by_branch.csv").is_file()
     assert not list(folder.glob("metrics_per_*"))
 
@@ -108,8 +112,8 @@ def test_the_leaderboard_ranks_the_models_beside_the_baselines(session: Session)
 def test_the_report_and_the_batch_prediction_run(session: Session) -> None:
     for name in ("report", "predict", "publish"):
         assert session.runs[name].returncode == 0, (name, session.runs[name].output[-4000:])
-    assert (session.project / "results/report.html").stat().st_size > 0
-    scored = pd.read_parquet(session.project / "results/predictions/applications.parquet")
+    assert (session.project / RESULTS / "report.html").stat().st_size > 0
+    scored = pd.read_parquet(session.project / RESULTS / "predictions/applications.parquet")
     assert len(scored) == 1 and scored["refused"].isna().all()
     assert scored["customer"].tolist() == ["c0600"]
     assert scored.filter(like="proba").notna().all().all()
@@ -126,7 +130,7 @@ def test_the_group_strategy_keeps_each_customer_in_one_part(session: Session) ->
     assert not customers[1] & customers[2]
     sizes = np.array([len(part) for part in parts.values()]) / len(loans_table())
     assert sizes == pytest.approx([0.6, 0.2, 0.2], abs=0.08)
-    assert (session.project / "results/leaderboard.csv").is_file()
+    assert (session.project / RESULTS / "leaderboard.csv").is_file()
 
 
 def test_the_engine_is_unchanged(session: Session) -> None:
