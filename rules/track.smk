@@ -23,7 +23,7 @@ rule track:
         experiment=lambda wildcards: tracking_of(wildcards.root)["experiment"],
         name=lambda wildcards: result_name(wildcards.root),
         overrides=lambda wildcards: result_overrides(wildcards.root),
-        models=experiment_models,
+        models=ROUTES.models_of,
         artifacts=tracked_artifacts,
     script:
         "../scripts/track.py"

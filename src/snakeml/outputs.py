@@ -7,6 +7,8 @@ take their file lists from here, so adding a figure or a model is one change.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from snakeml.task_kinds import BINARY, REGRESSION, is_classifier_kind
@@ -82,6 +84,50 @@ def evaluation_files(
         *breakdown_files(group_names, period, kind).values(),
         *IMPORTANCE_FILES.values(),
     ]
+
+
+@dataclass(frozen=True)
+class RunFiles:
+    """What the per-model rules write, by output name: evaluate's files with its breakdowns,
+    importance's, and tune_best's."""
+
+    evaluate: Mapping[str, str]
+    importance: Mapping[str, str]
+    tuning: Sequence[str]
+
+
+def run_files(group_names: list[str], period: str | None, kind: str = REGRESSION) -> RunFiles:
+    """The RunFiles of a ``kind`` task with these groups and period (None: no time column)."""
+    evaluate = {**evaluate_files(kind), **breakdown_files(group_names, period, kind)}
+    return RunFiles(evaluate, dict(IMPORTANCE_FILES), tuning_files())
+
+
+def report_figures(
+    groups: Sequence[Mapping[str, str]], period: str | None, kind: str = REGRESSION
+) -> dict[str, tuple[str, str]]:
+    """Each figure of the evaluate and importance rules by output name: its caption file in
+    report/ and its label in the report. ``groups`` are the task's (``name``, ``label``)."""
+    figures = {
+        "plot": ("importance.rst", "permutation importance per column"),
+        "families_plot": ("family_importance.rst", "permutation importance per feature family"),
+    }
+    if is_classifier_kind(kind):
+        figures |= {
+            "confusion_png": ("confusion_matrix.rst", "confusion matrix"),
+            "roc_png": ("roc_curve.rst", "ROC curve"),
+            "pr_png": ("precision_recall_curve.rst", "precision-recall curve"),
+            "calibration_png": ("calibration_curve.rst", "calibration curve"),
+        }
+        by_group, by_period = ("metrics_by_group.rst", "metrics by"), "metrics_by_period.rst"
+    else:
+        figures["scatter_png"] = ("predicted_vs_actual.rst", "predicted vs actual")
+        by_group, by_period = ("residuals_by_group.rst", "residuals by"), "error_by_period.rst"
+    for group in groups:
+        figures[f"by_{group['name']}_png"] = (by_group[0], f"{by_group[1]} {group['label']}")
+    if period is not None:
+        what = "metrics" if is_classifier_kind(kind) else "error"
+        figures["by_period_png"] = (by_period, f"{what} by {period}")
+    return figures
 
 
 def tuning_files() -> list[str]:

@@ -259,7 +259,7 @@ def assert_fails_before_any_job(run: Run, project: Path, *fragments: str) -> Non
 def shared_log(project: Path, rule: str) -> str:
     """The log of the one ``rule`` job of the run: its jobs are in the shared folders
     (logs/shared/<rule>/<key>/), as the sales run is not the configured data set's."""
-    found = sorted((project / "logs/shared" / rule).glob(f"*/{rule}.log"))
+    found = sorted((project / "logs/shared" / rule).glob(f"*/{rule}/{rule}.log"))
     assert len(found) == 1, found
     return str(found[0].relative_to(project))
 
