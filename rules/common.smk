@@ -8,7 +8,7 @@ from pathlib import Path
 LIBRARY = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, LIBRARY)
 
-from snakeml.config import changed_slices, load_workflow_config, rewrite_changed_slices
+from snakeml.config import changed_slices, rewrite_changed_slices
 from snakeml.config_cache import CACHE_FILE
 from snakeml.command_line import runs_jobs
 from snakeml.dataset import table_files
@@ -23,6 +23,7 @@ from snakeml.manifest import code_files
 from snakeml.new_rows import NAME_PATTERN, check_prediction_root, new_rows_file
 from snakeml.outputs import report_figures, run_files
 from snakeml.routing import Routes
+from snakeml.workflow_config import load_workflow_config
 from snakeml.rule import share_import_path, share_job_environment
 from snakeml.start import before_first_job, check_as_loaded, check_estimators
 from snakeml.sweep import run_name

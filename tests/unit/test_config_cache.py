@@ -13,10 +13,11 @@ import yaml
 from conftest import REPO
 
 import snakeml.config as config_module
+import snakeml.workflow_config as workflow_module
 from snakeml import config_cache, schema
-from snakeml.config import WorkflowConfig, load_workflow_config
 from snakeml.config_cache import cache_key, read_cache, write_cache
 from snakeml.errors import ConfigError
+from snakeml.workflow_config import WorkflowConfig, load_workflow_config
 
 SMOKE = {"overrides": "+experiment=smoke"}
 
@@ -33,13 +34,14 @@ def project(tmp_path):
 def composed(monkeypatch):
     """The overrides of each composition load_workflow_config makes (not of a cache hit)."""
     calls: list[list[str]] = []
-    compose = config_module.compose_config
+    compose = workflow_module.compose_config
 
     def spy(overrides, *args, **kwargs):
         calls.append(list(overrides))
         return compose(overrides, *args, **kwargs)
 
-    monkeypatch.setattr(config_module, "compose_config", spy)
+    monkeypatch.setattr(workflow_module, "compose_config", spy)  # the run's own
+    monkeypatch.setattr(config_module, "compose_config", spy)  # each point's (snakeml.sweep)
     return calls
 
 

@@ -14,7 +14,7 @@ from snakeml.compare import (
     override_values,
     plot_comparison,
 )
-from snakeml.config import rule_slice_texts, sweep_experiments
+from snakeml.config import rule_slice_texts
 from snakeml.errors import ConfigError
 from snakeml.experiments import (
     UPSTREAM,
@@ -27,6 +27,7 @@ from snakeml.experiments import (
 )
 from snakeml.io import write_yaml
 from snakeml.sweep import Point, experiment_name
+from snakeml.workflow_config import sweep_experiments
 
 
 def texts(**changes: str) -> dict[str, str]:

@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 import yaml
 
-from snakeml.config import compose_config, declaration_of, rule_slice_texts, sweep_experiments
+from snakeml.config import compose_config, declaration_of, rule_slice_texts
 from snakeml.experiments import configured_pair, pair_run
 from snakeml.outputs import report_figures, run_files
 from snakeml.routing import LEADERBOARD_FILES, Routes
+from snakeml.workflow_config import sweep_experiments
 
 SMOKE = ["+experiment=smoke"]
 
