@@ -122,6 +122,9 @@ format: $(STAMP) ## apply ruff and snakefmt formatting
 	$(BIN)/ruff format .
 	$(BIN)/snakefmt .
 
+# bench.scale runs the default pipeline cold at x1 and x10 (SCALE_X30=1 adds x30, about an hour
+# and 10 M flights), each rule's time and peak RSS from Snakemake's benchmark files.
+SCALE_X30 ?=
 # The cold pipeline runs first, on an otherwise idle machine, in a fresh copy of the project;
 # the no-op run (bench.noop) is measured in that copy once it is up to date. The summary also
 # writes docs/benchmarks.md, the committed page the documentation points at for figures.
@@ -130,6 +133,7 @@ bench: $(STAMP) ## benchmarks -> results/bench/*.json, a table of figures vs goa
 	-$(BIN)/python -m bench.features --factors 1 30
 	-$(BIN)/python -m bench.tuning --repeats 2
 	-$(BIN)/python -m bench.busy
+	-$(BIN)/python -m bench.scale --factors 1 10 $(if $(filter 1,$(SCALE_X30)),30)
 	$(BIN)/python -m bench.summary --markdown docs/benchmarks.md
 
 rulegraph: $(STAMP) ## redraw docs/rulegraph.svg (needs graphviz's dot)

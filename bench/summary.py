@@ -3,11 +3,12 @@
     python -m bench.summary [--folder results/bench] [--markdown docs/benchmarks.md]
 
 Reads what the benchmarks wrote (features.json, tuning.json, busy.json, pipeline.json,
-noop.json) and prints one line per figure: its value, its goal and whether it is met. A figure
-whose benchmark did not run, or has no benchmark yet, says so. Exits 0 either way: the table is
-the result. With ``--markdown`` (as ``make bench`` passes it) the same table is also written as
-a markdown page, with when each figure was measured and on how many CPUs: docs/benchmarks.md is
-that page, committed, so the documentation points at measured figures instead of copying them.
+noop.json, scale.json) and prints one line per figure: its value, its goal and whether it is
+met. A figure whose benchmark did not run, or has no benchmark yet, says so. Exits 0 either
+way: the table is the result. With ``--markdown`` (as ``make bench`` passes it) the same table
+is also written as a markdown page, with when each figure was measured and on how many CPUs:
+docs/benchmarks.md is that page, committed, so the documentation points at measured figures
+instead of copying them.
 """
 
 from __future__ import annotations
@@ -48,6 +49,14 @@ def _feature_run(factor: int, key: str) -> Callable[[dict[str, Any]], float | No
     return read
 
 
+def _scale_run(factor: int, key: str) -> Callable[[dict[str, Any]], float | None]:
+    def read(data: dict[str, Any]) -> float | None:
+        runs = [run for run in data.get("runs", []) if run.get("factor") == factor]
+        return runs[0].get(key) if runs and runs[0].get("ok") else None
+
+    return read
+
+
 FIGURES: tuple[Figure, ...] = (
     Figure(
         "feature build x30, time vs pandas",
@@ -76,6 +85,26 @@ FIGURES: tuple[Figure, ...] = (
         lambda data: data.get("ratio_pipeline_vs_bare"),
         2.5,
         True,
+    ),
+    *(
+        figure
+        for factor in (10, 30)
+        for figure in (
+            Figure(
+                f"pipeline x{factor}, largest job's peak RSS (GiB)",
+                "scale.json",
+                _scale_run(factor, "max_job_rss_gib"),
+                6.0,
+                True,
+            ),
+            Figure(
+                f"pipeline x{factor}, wall time vs x1",
+                "scale.json",
+                _scale_run(factor, "wall_ratio_vs_x1"),
+                20.0,
+                True,
+            ),
+        )
     ),
     Figure(
         "fit on a busy machine, 2 vs 1 thread",

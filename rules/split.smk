@@ -9,6 +9,8 @@ rule split:
         meta=[f"results{{root}}/split/{name}.parquet.meta.json" for name in SPLITS],
     log:
         "logs{root}/split/split.log",
+    benchmark:
+        "benchmarks{root}/split/split.tsv"
     wildcard_constraints:
         root=shared_root("split"),
     conda:

@@ -48,6 +48,8 @@ rule tune_best:
         ),
     log:
         "logs{root}/tune_best/{model}.log",
+    benchmark:
+        "benchmarks{root}/tune_best/{model}.tsv"
     wildcard_constraints:
         root=shared_root("tune_best"),
     # Before the scoring jobs: on few cores every model is fitted before any is scored.

@@ -8,7 +8,9 @@ from snakeml.split import SPLITS, write_splits
 
 def main(smk) -> None:
     outputs = {name: smk.output[name] for name in SPLITS}
-    counts = write_splits(smk.input.features, outputs, read_yaml(smk.input.cfg))
+    counts = write_splits(
+        smk.input.features, outputs, read_yaml(smk.input.cfg), smk.resources.mem_mb
+    )
     for name in SPLITS:
         write_table_metadata(smk.output[name], smk.rule, smk.input.cfg, {"counts": counts})
 

@@ -16,6 +16,7 @@ def main(smk) -> None:
         model_path=smk.output.model,
         threads=smk.threads,
         decision_path=smk.output.decision,
+        memory_mb=smk.resources.mem_mb,
     )
 
 

@@ -817,6 +817,8 @@ def rule_slices(
     }
     for name in model_names(cfg):
         model = {"name": name, **cfg["model"][name]}
+        # the final fit's row cap: tuning folds its own sample (tuning.max_rows)
+        searched = {k: v for k, v in model.items() if k != "max_train_rows"}
         slices[f"tune_shard/{name}"] = {
             "seed": cfg["seed"],
             "kind": kind,
@@ -824,12 +826,12 @@ def rule_slices(
             **validation,
             # the folds: a boundary, fraction or cap moves them only through the split's files
             "split": {k: cfg["split"][k] for k in FOLD_KEYS},
-            "model": model,
+            "model": searched,
             "tuning": cfg["tuning"],
         }
         slices[f"tune_best/{name}"] = {
             "seed": cfg["seed"],
-            "model": model,
+            "model": searched,
             "tuning": {key: cfg["tuning"][key] for key in ("metric", "n_shards")},
         }
         slices[f"train/{name}"] = {

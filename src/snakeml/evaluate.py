@@ -18,7 +18,14 @@ import pandas as pd
 
 from snakeml.errors import DataError
 from snakeml.io import atomic_path, write_csv, write_json
-from snakeml.models import feature_frame, limit_threads, load_model, target_vector
+from snakeml.models import (
+    feature_frame,
+    limit_threads,
+    load_model,
+    parquet_rows,
+    read_model_rows,
+    target_vector,
+)
 from snakeml.plots import (
     plot_confusion,
     plot_curve,
@@ -326,18 +333,29 @@ def evaluate_model(
     """
     columns, key = settings["columns"], list(settings["key"])
     kind = settings.get("kind", REGRESSION)
-    test = pd.read_parquet(test_path)
-    if test.empty:
+    import pyarrow.parquet as pq
+
+    if parquet_rows([test_path]) == 0:
         raise DataError(f"test split {test_path} is empty: check the split settings (split.*)")
-    missing = [c for c in key if c not in test.columns]
+    present = pq.read_schema(test_path).names
+    missing = [c for c in key if c not in present]
     if missing:
         raise DataError(f"test split {test_path} lacks key columns {missing}: rebuild the features")
+    task = settings["task"]
+    described = [*key, *(group["column"] for group in task["groups"]), task["time"]]
+    # the key, group and time columns as stored (the breakdowns label their values), and the
+    # model's columns in compact types
+    test = pd.read_parquet(
+        test_path, columns=[c for c in dict.fromkeys(described) if c is not None and c in present]
+    )
+    model_rows = read_model_rows([test_path], columns)
     decision = {"kind": kind, "classes": None, "threshold": None}
     if is_classifier_kind(kind):
         if decision_path is None:
             raise ValueError(f"evaluating a {kind} task needs the model's decision file")
         decision = read_decision(decision_path)
-    x, y = feature_frame(test, columns), target_vector(test, columns, kind)
+    x, y = feature_frame(model_rows, columns), target_vector(model_rows, columns, kind)
+    del model_rows
     classes, threshold = decision["classes"], decision["threshold"]
     if classes is not None:
         check_unseen_classes(classes, y, columns["target"])

@@ -16,9 +16,16 @@ import pandas as pd
 
 from snakeml.errors import DataError
 from snakeml.io import write_csv
-from snakeml.models import feature_frame, limit_threads, load_model, target_vector
+from snakeml.models import (
+    feature_frame,
+    limit_threads,
+    load_model,
+    parquet_rows,
+    read_model_rows,
+    target_vector,
+)
 from snakeml.plots import plot_importances
-from snakeml.split import sample_rows
+from snakeml.split import kept_rows
 from snakeml.task_kinds import (
     REGRESSION,
     greater_is_better,
@@ -210,11 +217,13 @@ def run_importance(
         units = ""  # the other metrics have no units
     direction = "decrease" if greater_is_better(metric) else "increase"
     measure = f"{direction} in test {metric_label(metric)}"
-    test = pd.read_parquet(test_path)
-    if test.empty:
+    rows = parquet_rows([test_path])
+    if rows == 0:
         raise DataError(f"test split {test_path} is empty: check the split settings (split.*)")
     pipeline = load_model(model_path)
-    sample = sample_rows(test, options["max_rows"], options["random_state"])
+    # the sampled rows only, with the model's columns only (as sample_rows would take them)
+    keep = kept_rows(rows, options["max_rows"], options["random_state"])
+    sample = read_model_rows([test_path], columns, keep=keep).reset_index(drop=True)
     x, y = feature_frame(sample, columns), target_vector(sample, columns, kind)
     with limit_threads(threads):
         per_column = permutation_importances(

@@ -223,6 +223,44 @@ def read_model_predictions(
     return frame[proba_columns(classes)].to_numpy(dtype="float64")
 
 
+def screened_rows(
+    path: str | Path, columns: list[str], max_rows: int, leakage: dict[str, Any]
+) -> pd.DataFrame:
+    """The training rows the leakage screen scores, with ``columns`` only: the screen's own
+    seeded sample (snakeml.verdicts.leakage_rows) read from the file, or every row when there
+    are no more than ``max_rows``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from snakeml.verdicts import leakage_rows
+
+    rows = pq.ParquetFile(path).metadata.num_rows
+    table = pq.read_table(path, columns=list(dict.fromkeys(columns)))
+    if rows > max_rows:
+        table = table.take(pa.array(leakage_rows(rows, max_rows, int(leakage["random_state"]))))
+    return table.to_pandas()
+
+
+def sampled_training(decisions: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The models fitted on a seeded sample of their rows (model.<name>.max_train_rows), each
+    with its decision file's ``training_rows`` record."""
+    return {
+        name: decision["training_rows"]
+        for name, decision in decisions.items()
+        if decision.get("training_rows", {}).get("sampled")
+    }
+
+
+def sampled_sentence(sampled: dict[str, dict[str, Any]]) -> str:
+    """One sentence naming each model fitted on a sample, its rows and the setting."""
+    parts = [
+        f"{name} on a seeded sample of {record['fitted']:,} of its {record['available']:,} "
+        f"train + valid rows (model.{name}.max_train_rows)"
+        for name, record in sampled.items()
+    ]
+    return "Fitted on a sample, not every row: " + "; ".join(parts) + "."
+
+
 def run_leaderboard(
     metrics_paths: dict[str, str | Path],
     model_paths: dict[str, str | Path],
@@ -286,7 +324,7 @@ def run_leaderboard(
     )
     leakage = settings["leakage"]
     features = list(settings.get("features", []))
-    screened = pd.read_parquet(fit_paths[0], columns=list(dict.fromkeys([*features, target])))
+    screened = screened_rows(fit_paths[0], [*features, target], int(leakage["max_rows"]), leakage)
     leaking = screen_leakage(
         kind,
         screened,
@@ -299,6 +337,10 @@ def run_leaderboard(
     )
     board = build_leaderboard(model_metrics, baselines, metric, kind, resampled)
     champion = pick_champion(board, metric, kind, resampled, leaking)
+    sampled = sampled_training(decisions if decision_paths else {})
+    if sampled:
+        champion["sampled_training"] = sampled
+        champion["statement"] += " " + sampled_sentence(sampled)
     write_csv(board, outputs["leaderboard"])
     write_json(outputs["champion"], champion)
     write_text_atomic(outputs["statement"], champion["statement"] + "\n")

@@ -214,6 +214,8 @@ class ModelConfig:
     preprocessing: str = "onehot"
     params: dict[str, Any] = field(default_factory=dict)
     search_space: dict[str, SearchParam] = field(default_factory=dict)
+    # null: the final fit takes every train + valid row; else a seeded sample of this many
+    max_train_rows: int | None = setting(None, low=1)
 
 
 @dataclass

@@ -598,17 +598,25 @@ def drop_missing_targets(table: pa.Table, target: str) -> tuple[pa.Table, int]:
 
 
 def write_splits(
-    features: str | Path, outputs: dict[str, str | Path], settings: dict[str, Any]
+    features: str | Path,
+    outputs: dict[str, str | Path],
+    settings: dict[str, Any],
+    memory_mb: int | None = None,
 ) -> dict[str, int]:
     """Read the feature table, split it and write each part; return the row counts.
 
     ``settings`` is the split rule's slice: ``seed``, ``split``, ``task`` and ``key``. Rows
     without a target are left out (``no_target``); rows the gap drops are counted (``gap``).
     The tuning folds of train + valid are checked here too, so a task that cannot be folded
-    stops before any tuning job.
+    stops before any tuning job. ``memory_mb`` is the job's memory request: a feature table
+    whose estimate (rows x columns from its footer, snakeml.memory) exceeds it stops the job
+    with ConfigError before a row is read.
     """
+    from snakeml.memory import SPLIT_BYTES_PER_VALUE, check_memory
     from snakeml.task_kinds import check_target
 
+    footer = pq.ParquetFile(features).metadata
+    check_memory("split", footer.num_rows, footer.num_columns, SPLIT_BYTES_PER_VALUE, memory_mb)
     strategy = strategy_of(settings)
     table, no_target = drop_missing_targets(pq.read_table(features), strategy.target)
     if table.num_rows == 0:

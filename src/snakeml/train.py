@@ -17,7 +17,17 @@ import pandas as pd
 
 from snakeml.errors import DataError
 from snakeml.io import read_json, read_yaml, write_json
-from snakeml.models import build_pipeline, feature_frame, limit_threads, save_model, target_vector
+from snakeml.memory import BYTES_PER_VALUE, check_memory
+from snakeml.models import (
+    build_pipeline,
+    feature_frame,
+    limit_threads,
+    parquet_rows,
+    read_model_rows,
+    save_model,
+    target_vector,
+)
+from snakeml.split import kept_rows
 from snakeml.task_kinds import (
     BINARY,
     REGRESSION,
@@ -106,19 +116,61 @@ def run_training(
     model_path: str | Path,
     threads: int = 1,
     decision_path: str | Path | None = None,
+    memory_mb: int | None = None,
 ) -> None:
     """Refit on the concatenated splits (time order kept) and write the skops file.
 
-    ``split_paths`` are train then valid. The decision file is written to ``decision_path``.
+    ``split_paths`` are train then valid; only the model's columns are read. With
+    ``model.<name>.max_train_rows`` set below their rows, the fit (and a binary threshold's)
+    takes a seeded sample of that many, in order, and the decision file says so under
+    ``training_rows``. ``memory_mb`` is the job's memory request: a fit whose estimate
+    (snakeml.memory) exceeds it stops before reading a row, with ConfigError. The decision
+    file is written to ``decision_path``.
     """
-    splits = [pd.read_parquet(p) for p in split_paths]
-    frame = pd.concat(splits, ignore_index=True)
+    model, columns, seed = settings["model"], settings["columns"], settings["seed"]
+    n_train, available = parquet_rows(split_paths[:1]), parquet_rows(split_paths)
+    cap = model.get("max_train_rows")
+    keep = kept_rows(available, cap, seed)
+    fitted = available if keep is None else len(keep)
+    check_memory(
+        f"train {model['name']}",
+        fitted,
+        len(columns["numeric"]) + len(columns["categorical"]),
+        BYTES_PER_VALUE[model["preprocessing"]],
+        memory_mb,
+        f"model.{model['name']}.max_train_rows",
+    )
+    frame = read_model_rows(split_paths, columns, keep=keep)
+    train_rows = n_train if keep is None else int(np.count_nonzero(keep < n_train))
     params = read_yaml(best_params_path)["params"]
-    decision = decision_of(splits[0], splits[-1], settings, params, threads)
+    train, valid = frame.iloc[:train_rows], frame.iloc[train_rows:]
+    decision = decision_of(train, valid, settings, params, threads)
+    decision["training_rows"] = training_rows(available, fitted, cap, seed)
     pipeline = train_model(frame, settings, params, threads)
     save_model(pipeline, model_path)
     if decision_path is not None:
         write_json(decision_path, decision)
-    log.info("model %s fitted on %d rows with %s", settings["model"]["name"], len(frame), params)
+    if keep is not None:
+        log.info(
+            "model %s: a seeded sample of %d of the %d train + valid rows "
+            "(model.%s.max_train_rows)",
+            model["name"],
+            fitted,
+            available,
+            model["name"],
+        )
+    log.info("model %s fitted on %d rows with %s", model["name"], len(frame), params)
     if decision["threshold"] is not None:
         log.info("decision threshold %.6f, chosen on the validation rows", decision["threshold"])
+
+
+def training_rows(available: int, fitted: int, cap: int | None, seed: int) -> dict[str, Any]:
+    """The record of the rows a model was fitted on: all ``available`` train + valid rows, or
+    a seeded sample of ``fitted`` of them (``sampled``) because ``max_train_rows`` is ``cap``."""
+    return {
+        "available": available,
+        "fitted": fitted,
+        "sampled": fitted < available,
+        "max_train_rows": cap,
+        "seed": seed if fitted < available else None,
+    }

@@ -34,10 +34,11 @@ from snakeml.models import (
     build_pipeline,
     feature_frame,
     limit_threads,
+    read_model_rows,
     suggest_params,
     target_vector,
 )
-from snakeml.split import sample_rows, strategy_of
+from snakeml.split import kept_rows, sample_rows, strategy_of
 from snakeml.storage import display_url, open_storage
 from snakeml.task_kinds import (
     REGRESSION,
@@ -134,6 +135,37 @@ def tuning_frame(frames: list[pd.DataFrame], order: list[str]) -> pd.DataFrame:
     if missing:
         raise DataError(f"tuning data lacks the columns {missing} that order its rows")
     return frame.sort_values(order, kind="stable").reset_index(drop=True)
+
+
+def read_tuning_rows(split_paths: list[str | Path], settings: dict[str, Any]) -> pd.DataFrame:
+    """The rows the folds are cut from: train + valid in the split strategy's order, or the
+    seeded sample of ``tuning.max_rows`` of them that make_objective would take.
+
+    Only the ordering columns are read for every row; the model's columns (and the strategy's)
+    are read for the kept rows only, in compact types (snakeml.models.read_model_rows): the
+    same rows, in the same order, as sorting every row and sampling it. Raises DataError when
+    a column is missing.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    strategy = strategy_of(settings)
+    order = strategy.tuning_order()
+    for path in split_paths:
+        missing = [c for c in order if c not in pq.read_schema(path).names]
+        if missing:
+            raise DataError(f"tuning data lacks the columns {missing} that order its rows")
+    ordering = pa.concat_tables([pq.read_table(p, columns=order) for p in split_paths])
+    positions = ordering.to_pandas().sort_values(order, kind="stable").index.to_numpy()
+    del ordering
+    max_rows = settings["tuning"]["max_rows"]
+    keep = kept_rows(len(positions), max_rows, settings["seed"])
+    if keep is not None:
+        log.info("tuning folds a sample of %d of %d rows", max_rows, len(positions))
+        positions = positions[keep]
+    extra = [*strategy.columns(), *order]
+    frame = read_model_rows(split_paths, settings["columns"], extra, keep=positions)
+    return frame.reset_index(drop=True)
 
 
 def make_pruner(tuning: dict[str, Any]) -> optuna.pruners.BasePruner:
@@ -329,8 +361,7 @@ def run_tune_shard(
     storage = open_storage(url, journal_path(tuning_dir))
     log.info("storage: %s", display_url(url) if url else journal_path(tuning_dir))
     fingerprint = study_fingerprint(settings, [data_hash(p) for p in split_paths])
-    order = strategy_of(settings).tuning_order()
-    frame = tuning_frame([pd.read_parquet(p) for p in split_paths], order)
+    frame = read_tuning_rows(split_paths, settings)
     trials = run_shard(frame, settings, shard, storage, fingerprint, threads)
     write_parquet(pa.Table.from_pandas(trials, preserve_index=False), trials_path)
     return trials

@@ -156,6 +156,13 @@ def compare(
     }
 
 
+def leakage_rows(n_rows: int, max_rows: int, random_state: int) -> np.ndarray:
+    """The positions (max_rows,) of the leakage screen's sample of ``n_rows`` training rows,
+    in sample order: those ``DataFrame.sample(n=max_rows, random_state=random_state)`` takes,
+    so a caller can read only these rows of a file."""
+    return np.random.RandomState(random_state).choice(n_rows, size=max_rows, replace=False)
+
+
 def screen_leakage(
     kind: str,
     train: pd.DataFrame,
@@ -177,7 +184,7 @@ def screen_leakage(
     """
     sample = train
     if len(train) > max_rows:
-        sample = train.sample(n=max_rows, random_state=random_state)
+        sample = train.iloc[leakage_rows(len(train), max_rows, random_state)]
     flagged = {}
     for feature in features:
         score = single_feature_score(kind, sample[feature], sample[target], classes, random_state)

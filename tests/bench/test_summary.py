@@ -57,7 +57,7 @@ def test_the_command_writes_the_summary_and_exits_0_without_any_benchmark(tmp_pa
     monkeypatch.setattr("sys.argv", ["summary", "--folder", str(tmp_path / "bench")])
     assert main() == 0
     rows = json.loads((tmp_path / "bench/summary.json").read_text())
-    assert len(rows) == 6 and all(row["met"] is None for row in rows)
+    assert len(rows) == 10 and all(row["met"] is None for row in rows)
 
 
 def test_busy_judges_slower_only_beyond_the_one_thread_runs_spread():
@@ -77,3 +77,21 @@ def test_the_summary_takes_busys_own_verdict_and_shows_its_slack(tmp_path):
     write(tmp_path, "busy.json", {"ratio_2_vs_1_thread": 1.08, "tolerance": 0.0295, "met": False})
     row = next(r for r in summarise(tmp_path) if r["figure"].startswith("fit on a busy"))
     assert row["met"] is False
+
+
+def test_the_scale_figures_are_read_per_factor_and_a_missing_or_failed_run_is_not_judged(tmp_path):
+    runs = [
+        {"factor": 1, "ok": True, "max_job_rss_gib": 1.5, "wall_ratio_vs_x1": 1.0},
+        {"factor": 10, "ok": True, "max_job_rss_gib": 6.2, "wall_ratio_vs_x1": 7.5},
+        {"factor": 30, "ok": False, "max_job_rss_gib": 3.0, "wall_ratio_vs_x1": 2.0},
+    ]
+    write(tmp_path, "scale.json", {"runs": runs})
+    rows = {row["figure"]: row for row in summarise(tmp_path)}
+    rss, wall = (
+        rows["pipeline x10, largest job's peak RSS (GiB)"],
+        rows["pipeline x10, wall time vs x1"],
+    )
+    assert (rss["value"], rss["met"]) == (6.2, False)
+    assert (wall["value"], wall["met"]) == (7.5, True)
+    assert rows["pipeline x30, largest job's peak RSS (GiB)"]["value"] is None  # it failed
+    assert rows["pipeline x30, wall time vs x1"]["met"] is None

@@ -559,7 +559,12 @@ def test_rule_slices_hold_only_what_each_rule_uses(cfg):
     assert {key: tune[key] for key in ("seed", "task", "key")} == {
         key: validation[key] for key in ("seed", "task", "key")
     }
-    assert tune["model"] == {"name": "ridge", **cfg["model"]["ridge"]}
+    # the final fit's row cap is train's alone: changing it reruns no tuning
+    searched = {k: v for k, v in cfg["model"]["ridge"].items() if k != "max_train_rows"}
+    assert tune["model"] == {"name": "ridge", **searched}
+    assert (
+        slices["train/ridge"]["model"]["max_train_rows"] == cfg["model"]["ridge"]["max_train_rows"]
+    )
     assert tune["tuning"] == cfg["tuning"]
     assert slices["tune_best/ridge"] == {
         "seed": 13,

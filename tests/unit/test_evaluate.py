@@ -177,7 +177,7 @@ def test_evaluate_model_missing_model_names_it(evaluate_inputs, tmp_path):
 def test_evaluate_model_missing_feature_names_it(evaluate_inputs, fitted):
     model_path, test_path, settings, outputs = evaluate_inputs
     fitted[2].drop(columns=["origin"]).to_parquet(test_path)
-    with pytest.raises(DataError, match=r"lacks feature columns \['origin'\]"):
+    with pytest.raises(DataError, match=r"lacks the columns \['origin'\]"):
         evaluate_model(model_path, test_path, settings, "ridge", outputs)
 
 

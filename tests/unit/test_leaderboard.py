@@ -416,3 +416,20 @@ def test_a_declared_value_baseline_predicts_the_column_and_the_mean_where_null()
     np.testing.assert_array_equal(
         declared_value_baseline(pd.DataFrame({"y": [1.0, 5.0]}), test, "y", "t"), [3.0, 3.0]
     )
+
+
+def test_a_model_fitted_on_a_sample_is_named_in_the_statement():
+    from snakeml.leaderboard import sampled_sentence, sampled_training
+
+    record = {"available": 8_700_000, "fitted": 2_000_000, "sampled": True}
+    decisions = {
+        "ridge": {"kind": "regression", "training_rows": {**record, "max_train_rows": 2_000_000}},
+        "hgb": {"kind": "regression", "training_rows": {"available": 10, "sampled": False}},
+        "rf": {"kind": "regression"},  # a decision file written before the record existed
+    }
+    sampled = sampled_training(decisions)
+    assert list(sampled) == ["ridge"]
+    assert sampled_sentence(sampled) == (
+        "Fitted on a sample, not every row: ridge on a seeded sample of 2,000,000 of its "
+        "8,700,000 train + valid rows (model.ridge.max_train_rows)."
+    )

@@ -42,8 +42,9 @@ class NotSklearn:
 def test_feature_frame_types_order_and_missing_category(tiny_frame, columns):
     x = feature_frame(tiny_frame[["carrier", "origin", "temp", "distance"]], columns)
     assert list(x.columns) == ["distance", "temp", "carrier", "origin"]
-    assert x["distance"].dtype == np.float64
-    assert x["temp"].dtype == np.float64
+    assert x["distance"].dtype == np.float32
+    assert x["temp"].dtype == np.float32
+    assert isinstance(x["carrier"].dtype, pd.CategoricalDtype)
     assert np.isnan(x["temp"].iloc[1])
     assert x["carrier"].tolist() == ["UA", "DL", MISSING_CATEGORY, "UA", "DL", "UA"]
     assert all(isinstance(v, str) for v in x["carrier"])
@@ -60,7 +61,7 @@ def test_feature_frame_converts_integers_and_nullable_values(columns):
         }
     )
     x = feature_frame(frame, columns)
-    assert x["distance"].dtype == np.float64
+    assert x["distance"].dtype == np.float32
     assert x["distance"].iloc[0] == 100.0
     assert np.isnan(x["distance"].iloc[1])
     assert x["carrier"].tolist() == ["UA", MISSING_CATEGORY]
@@ -388,3 +389,59 @@ def test_load_model_refuses_a_file_that_runs_code(tmp_path):
 def test_load_model_missing_file_names_it(tmp_path):
     with pytest.raises(ModelLoadError, match=r"no model at .*absent\.skops"):
         load_model(tmp_path / "absent.skops")
+
+
+# --- read_model_rows, sparse one-hot --------------------------------------------------------
+
+
+def test_read_model_rows_reads_the_model_columns_in_compact_types(tiny_frame, columns, tmp_path):
+    from snakeml.models import read_model_rows
+
+    first, second = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    wide = tiny_frame.assign(unused=["x" * 100] * len(tiny_frame))
+    wide.iloc[:4].to_parquet(first)
+    wide.iloc[4:].to_parquet(second)
+    frame = read_model_rows([first, second], columns, extra=["flight_id"])
+    assert list(frame.columns) == [
+        "distance",
+        "temp",
+        "carrier",
+        "origin",
+        "arr_delay",
+        "flight_id",
+    ]
+    assert frame["distance"].dtype == np.float32
+    assert isinstance(frame["carrier"].dtype, pd.CategoricalDtype)
+    assert frame["carrier"].tolist() == ["UA", "DL", MISSING_CATEGORY, "UA", "DL", "UA"]
+    assert frame["flight_id"].tolist() == [0, 1, 2, 3, 4, 5]
+    pd.testing.assert_frame_equal(
+        feature_frame(frame, columns), feature_frame(tiny_frame, columns), check_categorical=False
+    )
+    kept = read_model_rows([first, second], columns, keep=np.array([1, 4, 5]))
+    assert kept["arr_delay"].tolist() == [2.0, 5.0, 6.0]
+
+
+def test_read_model_rows_names_the_missing_column(tiny_frame, columns, tmp_path):
+    from snakeml.models import read_model_rows
+
+    path = tmp_path / "a.parquet"
+    tiny_frame.drop(columns="temp").to_parquet(path)
+    with pytest.raises(DataError, match=r"lacks the columns \['temp'\]: rebuild the features"):
+        read_model_rows([path], columns)
+
+
+def test_onehot_preprocessing_is_sparse_float32(model_spec, synthetic_frame, columns):
+    import scipy.sparse
+
+    pipeline = build_pipeline(model_spec("ridge"), columns, {})
+    x = feature_frame(synthetic_frame, columns)
+    encoded = pipeline.named_steps["preprocess"].fit_transform(x)
+    assert scipy.sparse.issparse(encoded)
+    assert encoded.dtype == np.float32
+
+
+def test_ordinal_preprocessing_is_dense_float32(model_spec, synthetic_frame, columns):
+    pipeline = build_pipeline(model_spec("rf"), columns, {})
+    x = feature_frame(synthetic_frame, columns)
+    encoded = pipeline.named_steps["preprocess"].fit_transform(x)
+    assert isinstance(encoded, np.ndarray) and encoded.dtype == np.float32

@@ -287,6 +287,18 @@ def test_write_splits(features, tmp_path):
     assert pq.read_table(outputs["test"]).schema == features.schema
 
 
+def test_write_splits_above_its_memory_request_stops_before_writing(features, tmp_path):
+    from snakeml.errors import ConfigError
+
+    pq.write_table(features, tmp_path / "features.parquet")
+    outputs = {name: tmp_path / "split" / f"{name}.parquet" for name in ("train", "valid", "test")}
+    with pytest.raises(ConfigError, match=r"^rule split: 12 rows x \d+ columns need about \d+ MB"):
+        write_splits(tmp_path / "features.parquet", outputs, split_settings(SPLIT), memory_mb=1)
+    assert not (tmp_path / "split").exists()
+    write_splits(tmp_path / "features.parquet", outputs, split_settings(SPLIT), memory_mb=4608)
+    assert outputs["train"].is_file()
+
+
 def test_write_splits_follows_the_slice(features, tmp_path):
     pq.write_table(features, tmp_path / "features.parquet")
     outputs = {name: tmp_path / f"{name}.parquet" for name in ("train", "valid", "test")}

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from snakeml.errors import ConfigError, DataError
-from snakeml.io import write_yaml
+from snakeml.io import read_json, write_yaml
 from snakeml.models import feature_frame, load_model
 from snakeml.train import run_training, train_model
 
@@ -72,4 +72,37 @@ def test_run_training_with_bad_best_params_writes_no_model(settings, split_files
     model_path = tmp_path / "ridge.skops"
     with pytest.raises(ConfigError, match=r"model\.ridge: Ridge has no parameters"):
         run_training(split_files, best, settings("train", "ridge"), model_path, threads=1)
+    assert not model_path.exists()
+
+
+def test_max_train_rows_fits_a_seeded_sample_and_the_decision_says_so(
+    settings, split_files, tmp_path
+):
+    best = tmp_path / "best_params.yaml"
+    write_yaml(best, {"model": "ridge", "params": {"alpha": 1.0}})
+    ridge = settings("train", "ridge")
+    ridge["model"]["max_train_rows"] = 120
+    model_path, decision_path = tmp_path / "ridge.skops", tmp_path / "ridge.decision.json"
+    run_training(split_files, best, ridge, model_path, 1, decision_path)
+    scaler = load_model(model_path).named_steps["preprocess"].named_transformers_["num"][-1]
+    assert scaler.n_samples_seen_ == 120
+    record = read_json(decision_path)["training_rows"]
+    assert record == {
+        "available": 200,
+        "fitted": 120,
+        "sampled": True,
+        "max_train_rows": 120,
+        "seed": ridge["seed"],
+    }
+    again = tmp_path / "again.skops"
+    run_training(split_files, best, ridge, again, 1)
+    assert again.read_bytes() == model_path.read_bytes()  # the same seeded sample
+
+
+def test_a_fit_above_its_memory_request_stops_before_writing(settings, split_files, tmp_path):
+    best = tmp_path / "best_params.yaml"
+    write_yaml(best, {"model": "ridge", "params": {"alpha": 1.0}})
+    model_path = tmp_path / "ridge.skops"
+    with pytest.raises(ConfigError, match=r"^rule train ridge: 200 rows x 4 model inputs need"):
+        run_training(split_files, best, settings("train", "ridge"), model_path, 1, memory_mb=1)
     assert not model_path.exists()

@@ -305,3 +305,26 @@ def test_a_timeout_stops_starting_trials_and_a_rerun_continues(tune_settings, fr
     assert stopped.empty  # preparing the folds alone takes longer than the timeout
     resumed = shard(frame, tune_settings("ridge", n_trials=4), 0, storage)
     assert resumed["shard_trial"].tolist() == [0, 1, 2, 3]
+
+
+def test_read_tuning_rows_are_the_sorted_rows_sample_in_compact_types(
+    tune_settings, synthetic_frame, tmp_path
+):
+    from snakeml.models import feature_frame
+    from snakeml.split import sample_rows
+    from snakeml.tune import read_tuning_rows
+
+    settings = tune_settings("ridge", max_rows=50)
+    shuffled = synthetic_frame.sample(frac=1.0, random_state=3)  # file order must not count
+    paths = [tmp_path / "train.parquet", tmp_path / "valid.parquet"]
+    shuffled.iloc[:120].to_parquet(paths[0])
+    shuffled.iloc[120:].to_parquet(paths[1])
+    read = read_tuning_rows(paths, settings)
+    expected = sample_rows(tuning_frame([shuffled], ORDER), 50, settings["seed"])
+    assert read["flight_id"].tolist() == expected["flight_id"].tolist()
+    assert read["distance"].dtype == np.float32
+    pd.testing.assert_frame_equal(
+        feature_frame(read, settings["columns"]),
+        feature_frame(expected.reset_index(drop=True), settings["columns"]),
+        check_categorical=False,
+    )
