@@ -151,8 +151,7 @@ def test_slurm_leaderboard_equals_the_local_runs_byte_for_byte(
 ) -> None:
     on_slurm = (slurm_smoke.workdir / "results/leaderboard.csv").read_bytes()
     local = (smoke_build / "results/leaderboard.csv").read_bytes()
-    assert on_slurm.count(b"
-") == 7, on_slurm  # header, three models, three baselines
+    assert on_slurm.count(b"\n") == 7, on_slurm  # header, three models, three baselines
     assert on_slurm == local
 
 
