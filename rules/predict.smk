@@ -12,6 +12,8 @@ rule predict:
         sql=FEATURE_SQL,
         # the rows every model is fitted on (train + valid): the drift reference
         reference=["results/split/train.parquet", "results/split/valid.parquet"],
+        # the training feature table: history rows rebuilt beside the new rows must match it
+        features="results/features/features.parquet",
         cfg=rule_config("predict"),
     output:
         predictions="results/predictions/{name}.parquet",
