@@ -475,7 +475,7 @@ def check_serving(
         con, "serving_rows", "training_rows", declaration.key, columns
     )
     if differing:
-        listed = ", ".join(f"{c} ({n} rows)" for c, n in differing.items())
+        listed = ", ".join(f"{c} ({n} row{'' if n == 1 else 's'})" for c, n in differing.items())
         key = ", ".join(f"{k}={v}" for k, v in (example or {}).items())
         raise DataError(
             f"train/serve: rebuilt beside the new rows, {rows} history rows placed last in "

@@ -430,6 +430,6 @@ def test_a_centred_window_refuses_the_batch_with_the_audit_off(tmp_path):
     line = str(error.value)
     assert "\n" not in line and line.startswith("train/serve: ")
     for column in ("temp_max_mean_short", "temp_min_mean_short", "wind_mean_short"):
-        assert f"{column} (1 rows)" in line
+        assert f"{column} (1 row)" in line
     assert "temp_max_mean_long" not in line and "e.g. the row day_id=1460" in line
     assert "nothing was scored" in line
