@@ -1,4 +1,5 @@
-"""Benchmark the feature build: DuckDB SQL vs the pandas reference at x1, x10 and x30.
+"""Benchmark the feature build: DuckDB SQL vs the pandas reference at x1, x10 and x30, and
+the look-ahead audit of the x1 build beside it.
 
     python -m bench.features [--factors 1 10 30] [--x1-repeats 3] [--out FILE.json]
 
@@ -6,7 +7,10 @@ Each measurement runs in its own child process: wall time and that child's peak 
 (os.wait4), and the build's own time inside it (from reading the raw tables to the checked
 output, without the interpreter's start and imports). DuckDB's threads and memory_limit come
 from conf/resources (features rule), the block size from conf/features. At every factor the
-two outputs are checked equal, column by column, by DuckDB.
+two outputs are checked equal, column by column, by DuckDB. At x1 the audit rule's work
+(snakeml.audit, with the audit rule's threads and memory) runs on the DuckDB build in a child
+of its own too: ``audit_ratio`` is its own time over the build's own time (the goal: at most a
+quarter).
 """
 
 from __future__ import annotations
@@ -30,16 +34,18 @@ RAW_DIR = ROOT / "data/raw/nycflights13"
 SQL_DIR = ROOT / "sql/nycflights13"
 
 
-def settings_and_resources() -> tuple[dict, dict]:
+def settings_and_resources(rule: str = "features") -> tuple[dict, dict]:
+    """A rule's configuration slice and its resources (threads, mem_mb), from conf/."""
     from snakeml.config import compose_config, rule_slices
 
     cfg = compose_config(config_dir=ROOT / "conf")
-    return rule_slices(cfg)["features"], cfg["resources"]["features"]
+    return rule_slices(cfg)[rule], cfg["resources"][rule]
 
 
 def child(engine: str, data_dir: Path, output: Path) -> None:
-    """Run one build in this (child) process; write its own time beside the output."""
-    settings, resources = settings_and_resources()
+    """Run one build (or, for ``audit``, the audit of the build ``output``) in this (child)
+    process; write its own time beside the output."""
+    settings, resources = settings_and_resources("audit" if engine == "audit" else "features")
     # The scaled tables where the scale-up wrote them, the others (reference tables) as ingested.
     paths = {
         name: data_dir / f"{name}.parquet"
@@ -47,7 +53,15 @@ def child(engine: str, data_dir: Path, output: Path) -> None:
         else RAW_DIR / f"{name}.parquet"
         for name in settings["data"]["tables"]
     }
-    if engine == "duckdb":
+    if engine == "audit":
+        from snakeml.audit import audit_features
+
+        start = time.perf_counter()
+        audit_features(
+            paths, SQL_DIR, output, settings,
+            threads=resources["threads"], memory_limit_mb=resources["mem_mb"],
+        )  # fmt: skip
+    elif engine == "duckdb":
         from snakeml.features import write_features
 
         start = time.perf_counter()
@@ -161,13 +175,20 @@ def main() -> int:
         pandas_output = work / f"pandas_x{factor}.parquet"
         with_pandas = factor <= args.skip_pandas_above
         repeats = args.x1_repeats if factor == 1 else 1
-        measured: dict[str, list[dict[str, float]]] = {"duckdb": [], "pandas": []}
+        measured: dict[str, list[dict[str, float]]] = {"duckdb": [], "pandas": [], "audit": []}
         for _ in range(repeats):  # alternating, so both see the same machine
             measured["duckdb"].append(measure("duckdb", data_dir, sql_output))
+            if factor == 1:
+                measured["audit"].append(measure("audit", data_dir, sql_output))
             if with_pandas:
                 measured["pandas"].append(measure("pandas", data_dir, pandas_output))
         run["repeats"] = repeats
         run["duckdb"] = medians(measured["duckdb"])
+        if measured["audit"]:
+            run["audit"] = medians(measured["audit"])
+            run["audit_ratio"] = round(
+                run["audit"]["build_seconds"] / run["duckdb"]["build_seconds"], 3
+            )
         if with_pandas:
             run["pandas"] = medians(measured["pandas"])
             run["time_ratio"] = round(run["duckdb"]["seconds"] / run["pandas"]["seconds"], 3)

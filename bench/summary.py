@@ -73,6 +73,13 @@ FIGURES: tuple[Figure, ...] = (
         True,
     ),
     Figure(
+        "look-ahead audit x1 vs the feature build",
+        "features.json",
+        _feature_run(1, "audit_ratio"),
+        0.25,
+        True,
+    ),
+    Figure(
         "tuning, trials per minute 2 vs 1 shards",
         "tuning.json",
         lambda data: data.get("shards", {}).get("speedup_2_vs_1"),

@@ -12,6 +12,8 @@ rule predict:
         sql=FEATURE_SQL,
         # the rows every model is fitted on (train + valid): the drift reference
         reference=[plain_file("split", f"split/{name}.parquet") for name in ("train", "valid")],
+        # the training feature table: history rows rebuilt beside the new rows must match it
+        features=plain_file("features", "features/features.parquet"),
         cfg=rule_config("predict"),
     output:
         predictions=f"{RESULTS}/predictions/{{name}}.parquet",

@@ -1,6 +1,8 @@
 rule split:
     input:
         features=read_from("features", "results{root}/features/features.parquet"),
+        # the look-ahead audit's record: a feature that looks ahead stops the run here
+        audit=read_from("audit", "results{root}/audit/audit.json"),
         cfg=job_config("split"),
     output:
         train="results{root}/split/train.parquet",

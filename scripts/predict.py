@@ -26,6 +26,7 @@ def main(smk) -> None:
         summary_path=smk.output.summary,
         reference_paths=list(smk.input.reference),
         decision_path=smk.input.decision,
+        training_features=smk.input.features,
     )
     write_table_metadata(smk.output.predictions, smk.rule, smk.input.cfg)
 

@@ -665,6 +665,23 @@ def _check_tuning(tuning: dict[str, Any], split: dict[str, Any]) -> None:
         check_storage_url(tuning["storage"])
 
 
+def _check_audit(audit: dict[str, Any], task: dict[str, Any], declaration: Declaration) -> None:
+    """The cuts lie strictly inside the table's time; a task in time needs a table to cut."""
+    fractions = audit["cut_fractions"]
+    rule = "a list of fractions, each strictly between 0 and 1, e.g. [0.35, 0.775, 0.925]"
+    if not fractions or not all(
+        isinstance(f, int | float) and not isinstance(f, bool) and 0 < f < 1 for f in fractions
+    ):
+        raise SettingError("audit.cut_fractions", fractions, rule)
+    if audit["enabled"] and task["time"] is not None and declaration.audit is None:
+        steps = declaration.sql_dir / DECLARATION
+        raise ConfigError(
+            f"audit: task.time {task['time']!r} places rows in time, but {steps} declares no "
+            "audit.known_at (each time-stamped table's column saying when a row becomes "
+            "known) nor audit.time: declare them, or set audit.enabled=false"
+        )
+
+
 def sql_dir_of(cfg: dict[str, Any], root: str | Path) -> Path:
     """The SQL folder of the configured data set: sql/<data.name>/ under the project."""
     return Path(root) / "sql" / cfg["data"]["name"]
@@ -734,6 +751,7 @@ def validate_config(
         for param, search in spec["search_space"].items():
             _check_search_param(f"model.{name}.search_space.{param}", search)
     _check_tuning(cfg["tuning"], cfg["split"])
+    _check_audit(cfg["audit"], task, declaration)
     check_tuning_metric(kind, cfg["tuning"]["metric"])
     check_metric(kind, cfg["evaluation"]["metric"])
     if cfg["tracking"]["mlflow"]:
@@ -786,6 +804,8 @@ def rule_slices(
     slices: dict[str, dict[str, Any]] = {
         "ingest": {"data": cfg["data"]},
         "features": features,
+        # The look-ahead audit rebuilds the features, so it reads their slice and its own.
+        "audit": {**features, "audit": cfg["audit"]},
         "split": {**validation, "n_folds": cfg["tuning"]["n_folds"]},
         "leaderboard": {
             "kind": kind,
@@ -813,6 +833,7 @@ def rule_slices(
             "kind": kind,
             "columns": columns,
             "id_columns": list(task["id_columns"]),
+            "serving_rows": cfg["audit"]["serving_rows"],
         },
     }
     for name in model_names(cfg):

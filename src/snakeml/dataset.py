@@ -93,6 +93,21 @@ class Prediction:
 
 
 @dataclass(frozen=True)
+class Audit:
+    """What the look-ahead audit (snakeml.audit) needs beyond the steps.
+
+    ``known_at`` maps each time-stamped table to its column holding when a row becomes known
+    (tables not named hold no time and are never cut); ``time`` is the feature table's column
+    placing a row in time; ``safe`` maps a feature the audit may see change to the reason it is
+    known in advance all the same.
+    """
+
+    known_at: dict[str, str]
+    time: str
+    safe: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Declaration:
     """sql/<name>/steps.yaml, checked."""
 
@@ -107,6 +122,7 @@ class Declaration:
     variables: dict[str, dict[str, Any]] = field(default_factory=dict)
     blocks: Blocks | None = None
     predict: Prediction | None = None
+    audit: Audit | None = None
 
     @property
     def step_files(self) -> list[Path]:
@@ -201,7 +217,7 @@ def load_declaration(sql_dir: str | Path) -> Declaration:
     except Exception as exc:  # a YAML syntax error
         raise ConfigError(f"{where}: cannot be read as YAML: {exc}") from exc
     known = {"steps", "materialize", "key", "columns", "features", "checks", "variables"}
-    known |= {"blocks", "predict"}
+    known |= {"blocks", "predict", "audit"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ConfigError(f"{where}: unknown keys {unknown}; known: {sorted(known)}")
@@ -280,11 +296,66 @@ def load_declaration(sql_dir: str | Path) -> Declaration:
         variables=variables,
         blocks=blocks,
         predict=predict,
+        audit=_audit(raw["audit"], where) if raw.get("audit") is not None else None,
     )
     twice = sorted({c for c in columns if c in {f.name for f in features}})
     if twice:
         raise ConfigError(f"{where}: {twice} are declared both as columns and as features")
+    if declaration.audit is not None:
+        names = [f.name for f in features]
+        for column in declaration.audit.safe:
+            if column not in names:
+                close = closest_name(column, names)
+                meant = f" (did you mean {close!r}?)" if close else ""
+                raise ConfigError(
+                    f"{where}: audit.safe names {column!r}, which is not a feature{meant}: "
+                    "declare only features safe, or remove it"
+                )
+        if declaration.audit.time not in declaration.final_columns:
+            raise ConfigError(
+                f"{where}: audit.time {declaration.audit.time!r} is not a column of the feature "
+                f"table; choose from {declaration.final_columns}"
+            )
     return declaration
+
+
+AUDIT_KEYS: tuple[str, ...] = ("known_at", "time", "safe")
+
+
+def _audit(value: Any, where: str) -> Audit:
+    """``audit:`` of steps.yaml, checked on its own (check_data checks it against the tables)."""
+    spec = _mapping(value, f"{where}: audit")
+    unknown = sorted(set(spec) - set(AUDIT_KEYS))
+    if unknown:
+        raise ConfigError(f"{where}: audit has unknown keys {unknown}; known: {list(AUDIT_KEYS)}")
+    known_at = _mapping(spec.get("known_at") or {}, f"{where}: audit.known_at")
+    if not known_at:
+        raise ConfigError(
+            f"{where}: audit.known_at must name, for each time-stamped table, the column "
+            "holding when a row becomes known, e.g. {days: date}"
+        )
+    for table, column in known_at.items():
+        if not isinstance(column, str) or not _NAME.match(column):
+            raise ConfigError(
+                f"{where}: audit.known_at.{table} must name one column, got {column!r}"
+            )
+    time = spec.get("time")
+    if not isinstance(time, str) or not _NAME.match(time):
+        raise ConfigError(
+            f"{where}: audit.time must name the feature table's column that places a row in "
+            f"time, got {time!r}"
+        )
+    safe = _mapping(spec.get("safe") or {}, f"{where}: audit.safe")
+    for column, reason in safe.items():
+        if not isinstance(reason, str) or not reason.strip():
+            raise ConfigError(
+                f"{where}: audit.safe.{column} needs the reason the column is known in advance"
+            )
+    return Audit(
+        {str(t): str(c) for t, c in known_at.items()},
+        time,
+        {str(c): str(r).strip() for c, r in safe.items()},
+    )
 
 
 PREDICT_KEYS: tuple[str, ...] = ("table", "omit", "time", "reach", "new_rows_extend")
@@ -548,6 +619,19 @@ def check_data(data: dict[str, Any], declaration: Declaration, root: str | Path 
             raise ConfigError(
                 f"{where}: blocks.time {blocks.time!r} is not a column of {blocks.table}"
             )
+    if declaration.audit is not None:
+        for table, column in declaration.audit.known_at.items():
+            if table not in tables:
+                raise ConfigError(
+                    f"{where}: audit.known_at names {table!r}, not a table of the data; "
+                    f"tables: {list(tables)}"
+                )
+            kind = str(tables[table]["columns"].get(column, "")).upper()
+            if COLUMN_TYPES.get(kind) not in TIME_TYPES:
+                raise ConfigError(
+                    f"{where}: audit.known_at.{table} {column!r} must be a DATE, TIMESTAMP or "
+                    f"TIMESTAMPTZ column of {table} (data.tables.{table}.columns)"
+                )
     if declaration.predict is not None:
         table = declaration.predict.table
         if table not in tables:

@@ -39,7 +39,8 @@ from snakeml.errors import ConfigError
 # tables are one per data set, data/raw/<data>/, and so shared by construction).
 UPSTREAM: dict[str, tuple[str, ...]] = {
     "features": (),
-    "split": ("features",),
+    "audit": ("features",),
+    "split": ("features", "audit"),
     "tune_shard": ("split",),
     "tune_best": ("tune_shard",),
     "train": ("split", "tune_best"),

@@ -67,8 +67,20 @@ def register_tables(
 
     Returns the row count of each table. Raises DataError naming a missing file.
     """
+    expose_tables(con, paths, tables)
     rows: dict[str, int] = {}
     for table, spec in tables.items():
+        contract = table_contract(table, spec, str(paths[table]))
+        rows[table] = check_contract(con, f"raw_{table}", contract, rule)
+    return rows
+
+
+def expose_tables(
+    con: duckdb.DuckDBPyConnection, paths: dict[str, str | Path], tables: dict[str, Any]
+) -> None:
+    """Expose each declared table's parquet file as ``raw_<table>`` and ``whole_<table>``,
+    without checking it. Raises DataError naming a missing file."""
+    for table in tables:
         path = paths.get(table)
         if path is None or not Path(path).is_file():
             raise DataError(f"table {table!r} missing at {path}: run the ingest rule first")
@@ -76,9 +88,6 @@ def register_tables(
         # whole_<table> stays the whole table while blocks narrow raw_<table> to their span.
         con.register(f"whole_{table}", relation)
         con.register(f"raw_{table}", relation)
-        contract = table_contract(table, spec, str(path))
-        rows[table] = check_contract(con, f"raw_{table}", contract, rule)
-    return rows
 
 
 def bind_variables(
@@ -157,6 +166,37 @@ def check_final_columns(con: duckdb.DuckDBPyConnection, declaration: Declaration
             f"{where}: the table has undeclared columns {extra}: declare each under features "
             f"(kind, family) or columns in {declaration.sql_dir / 'steps.yaml'}, or drop it"
         )
+
+
+def carry_forward(con: duckdb.DuckDBPyConnection, declaration: Declaration) -> None:
+    """Remake the carried state from the block just defined: the declared carry step's rows
+    replace the carry table (nothing to do when the data set declares no carry)."""
+    if declaration.blocks is None or declaration.blocks.carry is None:
+        return
+    carry = declaration.blocks.carry
+    sql = (declaration.sql_dir / carry.sql).read_text(encoding="utf-8")
+    next_table = f"{carry.table}_next"
+    con.execute(f"create or replace temp table {next_table} as {sql}")
+    con.execute(f"drop table {carry.table}")
+    con.execute(f"alter table {next_table} rename to {carry.table}")
+
+
+def narrow_to_span(
+    con: duckdb.DuckDBPyConnection, declaration: Declaration, span: Block, source: str
+) -> None:
+    """Register ``raw_<blocks table>`` as the rows of relation ``source`` whose declared time
+    column lies in ``span`` (a block's rows and the history it reads, see raw_span)."""
+    import duckdb
+
+    assert declaration.blocks is not None
+    spec = declaration.blocks
+    rows = con.table(source)
+    time = duckdb.ColumnExpression(spec.time)
+    if span[0] is not None:
+        rows = rows.filter(time >= duckdb.ConstantExpression(span[0]))
+    if span[1] is not None:
+        rows = rows.filter(time < duckdb.ConstantExpression(span[1]))
+    con.register(f"raw_{spec.table}", rows)
 
 
 def plan_blocks(
@@ -296,16 +336,10 @@ def _write_blocks(
     """
     from concurrent.futures import Future, ThreadPoolExecutor, wait
 
-    import duckdb
     import pyarrow.parquet as pq
 
     spec = declaration.blocks
     assert spec is not None
-    carry_sql = None
-    if spec.carry is not None:
-        carry_sql = (declaration.sql_dir / spec.carry.sql).read_text(encoding="utf-8")
-    whole = con.table(f"whole_{spec.table}")
-    time = duckdb.ColumnExpression(spec.time)
     reach_back, reach_ahead = reach(con, declaration)
     writer = None
     written: Future[None] | None = None
@@ -313,13 +347,8 @@ def _write_blocks(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="features-writer") as pool:
         try:
             for block in blocks:
-                first, last = raw_span(block, reach_back, reach_ahead)
-                span = whole
-                if first is not None:
-                    span = span.filter(time >= duckdb.ConstantExpression(first))
-                if last is not None:
-                    span = span.filter(time < duckdb.ConstantExpression(last))
-                con.register(f"raw_{spec.table}", span)
+                span = raw_span(block, reach_back, reach_ahead)
+                narrow_to_span(con, declaration, span, f"whole_{spec.table}")
                 define_steps(con, declaration, variables, block)
                 block_built, block_kept = _materialize(con, declaration, keep)
                 built, kept = built + block_built, kept + block_kept
@@ -329,11 +358,8 @@ def _write_blocks(
                 if written is not None:
                     written.result()
                 written = pool.submit(writer.write_table, rows)
-                if carry_sql is not None and spec.carry is not None and block[1] is not None:
-                    next_table = f"{spec.carry.table}_next"
-                    con.execute(f"create or replace temp table {next_table} as {carry_sql}")
-                    con.execute(f"drop table {spec.carry.table}")
-                    con.execute(f"alter table {next_table} rename to {spec.carry.table}")
+                if block[1] is not None:
+                    carry_forward(con, declaration)
             if written is not None:
                 written.result()
         finally:

@@ -362,13 +362,19 @@ def new_row_features(
     memory_limit_mb: int | None = None,
     rule: str = "predict",
     check: bool = True,
+    training_features: str | Path | None = None,
+    history_rows: int = 0,
 ) -> pd.DataFrame:
     """The feature rows of ``new``, in input order, built over the history.
 
     ``new`` holds the declared columns of the prediction table, typed. New rows get ids after
     the history's; the result has a ``row_index`` (0-based input position) instead of the id.
-    Raises DataError when a new row breaks its table's checks (unless ``check`` is false: the
-    caller checked them, see ``check_new_rows``) or makes no feature row.
+    With ``training_features`` (the training feature table) the same build also rebuilds the
+    ``history_rows`` history rows placed last in time (by ``predict.time``, else by id), beside
+    the new rows, and compares their model inputs (``settings["columns"]``) with the training
+    table's: see ``check_serving``. Raises DataError when a new row breaks its table's checks
+    (unless ``check`` is false: the caller checked them, see ``check_new_rows``), makes no
+    feature row, or when a rebuilt history row differs from training.
     """
     import tempfile
 
@@ -406,15 +412,28 @@ def new_row_features(
         con.register(f"whole_{table}", combined)
         con.register(f"raw_{table}", combined)
         keep = duckdb.ColumnExpression(row_id) >= duckdb.ConstantExpression(first_id)
+        rebuilt: list[int] = []
+        if training_features is not None and history_rows > 0:
+            rebuilt = _latest_history(con, row_id, declaration.predict.time, history_rows)
+            if rebuilt:
+                ids_kept = [duckdb.ConstantExpression(i) for i in rebuilt]
+                keep = keep | duckdb.ColumnExpression(row_id).isin(*ids_kept)
         variables = sql_variables(settings["features"], declaration)
         with tempfile.TemporaryDirectory(prefix="snakeml-predict-") as folder:
             built = Path(folder) / "rows.parquet"
             build_rows(
                 con, declaration, variables, settings["features"].get("block_rows"), keep, built
             )
+            if rebuilt and training_features is not None:
+                columns = [*settings["columns"]["numeric"], *settings["columns"]["categorical"]]
+                history = con.read_parquet(str(built)).filter(
+                    duckdb.ColumnExpression(row_id) < duckdb.ConstantExpression(first_id)
+                )
+                check_serving(con, history, training_features, declaration, columns)
             frame = pd.read_parquet(built)
     finally:
         con.close()
+    frame = frame[frame[row_id] >= first_id]
     if len(frame) != new.num_rows:
         raise DataError(
             f"the feature build made {len(frame)} rows for {new.num_rows} new rows of {table}: "
@@ -423,6 +442,49 @@ def new_row_features(
     frame = frame.sort_values(row_id, kind="stable").reset_index(drop=True)
     frame["row_index"] = frame.pop(row_id) - first_id
     return frame
+
+
+def _latest_history(con: Any, row_id: str, time: str | None, rows: int) -> list[int]:
+    """The ids of the ``rows`` history rows placed last: by ``time``, then by id."""
+    order = f'"{time}" desc nulls last, "{row_id}" desc' if time else f'"{row_id}" desc'
+    found = con.execute(
+        f'select "{row_id}" from history_rows order by {order} limit ?', [rows]
+    ).fetchall()
+    return [int(i) for (i,) in found]
+
+
+def check_serving(
+    con: Any,
+    rebuilt: Any,
+    training_features: str | Path,
+    declaration: Declaration,
+    columns: list[str],
+) -> None:
+    """Train/serve consistency: history rows rebuilt by the prediction's feature build (DuckDB
+    relation ``rebuilt``) hold the same model inputs ``columns`` as the training table.
+
+    Rows are matched by the feature table's key; numbers within a relative 1e-9. Raises
+    DataError, one line naming the differing columns, their count of rows and one row's key.
+    """
+    from snakeml.audit import differing_columns
+
+    con.register("serving_rows", rebuilt)
+    con.register("training_rows", con.read_parquet(str(training_features)))
+    ((rows,),) = con.execute("select count(*) from serving_rows").fetchall()
+    differing, example = differing_columns(
+        con, "serving_rows", "training_rows", declaration.key, columns
+    )
+    if differing:
+        listed = ", ".join(f"{c} ({n} row{'' if n == 1 else 's'})" for c, n in differing.items())
+        key = ", ".join(f"{k}={v}" for k, v in (example or {}).items())
+        raise DataError(
+            f"train/serve: rebuilt beside the new rows, {rows} history rows placed last in "
+            f"time change their features from the training table {training_features}: "
+            f"{listed}, e.g. the row {key}; the feature SQL reads rows after a row's moment "
+            "(turn the look-ahead audit on, audit.enabled=true, to find where) or changed "
+            "since the model was trained (rerun the pipeline); nothing was scored"
+        )
+    log.info("train/serve: %d history rows rebuilt with the new rows equal training", rows)
 
 
 def champion_predictions(
@@ -461,6 +523,7 @@ def score_new_rows(
     summary_path: str | Path | None = None,
     reference_paths: Sequence[str | Path] = (),
     decision_path: str | Path | None = None,
+    training_features: str | Path | None = None,
 ) -> int:
     """Score the rows in ``new_path`` with the champion; write their ids and predictions.
 
@@ -470,7 +533,10 @@ def score_new_rows(
     ``predicted_<target>`` (for a classifier also one ``proba_<class>`` column per class; null
     for a refused row) and ``refused`` (the reason, null for a scored row). ``summary_path``,
     when given, gets the summary (``prediction_summary``), with drift against the rows in
-    ``reference_paths`` (the split files the champion was fitted on). Returns the number of
+    ``reference_paths`` (the split files the champion was fitted on). With
+    ``training_features`` (the training feature table) the build also rebuilds the
+    ``serving_rows`` history rows placed last and refuses the batch if they differ from
+    training (``check_serving``). Returns the number of
     rows scored. Raises DataError naming the file and column, or the reasons and the span of
     history when every row is refused; nothing is written then.
     """
@@ -516,6 +582,8 @@ def score_new_rows(
         memory_limit_mb,
         rule,
         check=False,
+        training_features=training_features,
+        history_rows=settings.get("serving_rows", 0),
     )
     with limit_threads(threads):
         predicted = champion_predictions(pipeline, features, settings, decision_path)

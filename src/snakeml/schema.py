@@ -250,6 +250,21 @@ class EvaluationConfig:
 
 
 @dataclass
+class AuditConfig:
+    """The look-ahead audit (snakeml.audit): the feature SQL rebuilt from tables cut in time."""
+
+    # false: no audit; the audit's record and the report say so
+    enabled: bool = MISSING
+    # The feature rows compared per cut: those placed last before it
+    rows_per_cut: int = setting(low=1)
+    # Where the cuts fall, as fractions of the feature table's rows in time order
+    cut_fractions: list[float] = MISSING
+    # Batch prediction rebuilds this many history rows, those placed last, beside the new rows
+    # and refuses the batch when their features differ from training (0: no check)
+    serving_rows: int = setting(low=0)
+
+
+@dataclass
 class RuleResources:
     """What one job of a rule asks for, locally and from a cluster scheduler."""
 
@@ -262,6 +277,7 @@ class RuleResources:
 class ResourcesConfig:
     ingest: RuleResources = field(default_factory=RuleResources)
     features: RuleResources = field(default_factory=RuleResources)
+    audit: RuleResources = field(default_factory=RuleResources)
     split: RuleResources = field(default_factory=RuleResources)
     tune_shard: RuleResources = field(default_factory=RuleResources)
     tune_best: RuleResources = field(default_factory=RuleResources)
@@ -295,6 +311,7 @@ class Config:
     model: dict[str, ModelConfig] = field(default_factory=dict)
     tuning: TuningConfig = field(default_factory=TuningConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    audit: AuditConfig = field(default_factory=AuditConfig)
     resources: ResourcesConfig = field(default_factory=ResourcesConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
 

@@ -15,8 +15,8 @@ def test_each_figure_is_read_and_judged_in_its_direction(tmp_path):
     write(
         tmp_path,
         "features.json",
-        {"runs": [{"factor": 1, "time_ratio": 0.9}, {"factor": 30, "time_ratio": 0.41,
-                                                       "memory_ratio": 0.5}]},
+        {"runs": [{"factor": 1, "time_ratio": 0.9, "audit_ratio": 0.2},
+                  {"factor": 30, "time_ratio": 0.41, "memory_ratio": 0.5}]},
     )  # fmt: skip
     write(tmp_path, "tuning.json", {"shards": {"speedup_2_vs_1": 1.7}})
     write(tmp_path, "busy.json", {"ratio_2_vs_1_thread": 1.2})
@@ -26,6 +26,8 @@ def test_each_figure_is_read_and_judged_in_its_direction(tmp_path):
     assert rows["feature build x30, time vs pandas"]["value"] == 0.41
     assert rows["feature build x30, time vs pandas"]["met"] is True
     assert rows["feature build x30, peak memory vs pandas"]["met"] is False
+    assert rows["look-ahead audit x1 vs the feature build"]["value"] == 0.2
+    assert rows["look-ahead audit x1 vs the feature build"]["met"] is True
     assert rows["tuning, trials per minute 2 vs 1 shards"]["met"] is True  # >= 1.7, equal
     assert rows["fit on a busy machine, 2 vs 1 thread"]["met"] is False
     assert rows["cold pipeline vs its bare model fits"]["value"] == 2.4
@@ -46,7 +48,7 @@ def test_a_benchmark_that_did_not_run_is_named_and_the_table_still_prints(tmp_pa
     write(tmp_path, "busy.json", {"ratio_2_vs_1_thread": 0.95})
     rows = summarise(tmp_path)
     missing = [row for row in rows if row["note"].startswith("features.json missing")]
-    assert len(missing) == 2 and all(row["met"] is None for row in missing)
+    assert len(missing) == 3 and all(row["met"] is None for row in missing)
     text = table(rows)
     assert text.splitlines()[0].split() == ["figure", "value", "goal", "met"]
     busy = next(line for line in text.splitlines() if line.startswith("fit on a busy"))
@@ -57,7 +59,7 @@ def test_the_command_writes_the_summary_and_exits_0_without_any_benchmark(tmp_pa
     monkeypatch.setattr("sys.argv", ["summary", "--folder", str(tmp_path / "bench")])
     assert main() == 0
     rows = json.loads((tmp_path / "bench/summary.json").read_text())
-    assert len(rows) == 10 and all(row["met"] is None for row in rows)
+    assert len(rows) == 11 and all(row["met"] is None for row in rows)
 
 
 def test_busy_judges_slower_only_beyond_the_one_thread_runs_spread():

@@ -370,6 +370,24 @@ def test_composed_files_follow_a_group_option_s_own_defaults(tmp_path):
         ("tuning.storage=mongodb://localhost/x", ["tuning.storage", "unsupported database"]),
         ("tuning.storage=not-a-url", ["tuning.storage", "is not a database URL"]),
         ("'unbalanced=[", ["cannot parse overrides"]),
+        (
+            "audit.rows_per_cut=0",
+            [
+                "audit.rows_per_cut = 0: must be an integer >= 1 "
+                "(set it in conf/audit/default.yaml or drop the override)"
+            ],
+        ),
+        ("audit.serving_rows=-1", ["audit.serving_rows = -1: must be an integer >= 0"]),
+        (
+            "audit.cut_fractions=[0.5,1.5]",
+            [
+                "audit.cut_fractions = [0.5, 1.5]: must be a list of fractions, each strictly "
+                "between 0 and 1",
+                "conf/audit/default.yaml",
+            ],
+        ),
+        ("audit.cut_fractions=[]", ["audit.cut_fractions = []: must be a list of fractions"]),
+        ("audit.enabled=maybe", ["audit.enabled"]),
     ],
 )
 def test_compose_rejects_bad_configuration(conf_dir, overrides, named):
@@ -387,6 +405,29 @@ def project(tmp_path):
     for folder in ("conf", "sql", "data/reference"):
         shutil.copytree(REPO / folder, tmp_path / folder)
     return tmp_path
+
+
+def test_a_task_in_time_needs_tables_to_cut_unless_the_audit_is_off(project):
+    steps = project / "sql/seattle_weather/steps.yaml"
+    text = steps.read_text()
+    steps.write_text(text[: text.index("\naudit:")] + "\n")
+    overrides = "data=seattle_weather task=seattle_temp_max"
+    with pytest.raises(ConfigError) as info:
+        compose_config(overrides, project / "conf")
+    assert str(info.value) == (
+        "audit: task.time 'date' places rows in time, but "
+        f"{project / 'sql/seattle_weather/steps.yaml'} declares no audit.known_at (each "
+        "time-stamped table's column saying when a row becomes known) nor audit.time: declare "
+        "them, or set audit.enabled=false"
+    )
+    compose_config(f"{overrides} audit.enabled=false", project / "conf")
+
+
+def test_audit_known_at_must_name_a_time_column_of_a_table(project):
+    steps = project / "sql/seattle_weather/steps.yaml"
+    steps.write_text(steps.read_text().replace("    days: date\n  time", "    days: wind\n  time"))
+    with pytest.raises(ConfigError, match=r"audit.known_at.days 'wind' must be a DATE, TIMEST"):
+        compose_config("data=seattle_weather task=seattle_temp_max", project / "conf")
 
 
 def edit_yaml(path: Path, change) -> None:
@@ -485,6 +526,7 @@ def test_model_names_are_sorted():
 
 def test_rule_slices_keys(cfg):
     assert sorted(rule_slices(cfg)) == [
+        "audit",
         "evaluate/hgb",
         "evaluate/rf",
         "evaluate/ridge",
@@ -601,7 +643,9 @@ def test_rule_slices_hold_only_what_each_rule_uses(cfg):
         "kind": "regression",
         "columns": columns,
         "id_columns": cfg["task"]["id_columns"],
+        "serving_rows": 200,
     }
+    assert slices["audit"] == {**slices["features"], "audit": cfg["audit"]}
 
 
 def test_rule_slices_of_another_data_set(conf_dir):
@@ -691,8 +735,8 @@ def test_export_after_feature_window_change_rewrites_only_the_features_slice(con
     paths = export_rule_configs(compose_config(None, conf_dir), tmp_path)
     age_files(paths)
     export_rule_configs(compose_config("features.windows.week=2880", conf_dir), tmp_path)
-    # batch prediction runs the same feature SQL, so it follows the features settings
-    assert rewritten(paths) == {"features", "predict"}
+    # the audit and batch prediction run the same feature SQL: they follow its settings
+    assert rewritten(paths) == {"features", "audit", "predict"}
 
 
 def test_export_after_split_boundary_change_rewrites_only_the_split_slice(conf_dir, tmp_path):
@@ -753,7 +797,7 @@ def test_export_rewrites_a_hand_edited_slice(cfg, tmp_path):
             "tuning.n_trails: no such setting (did you mean tuning.n_trials? tuning has "
             "max_rows, metric,",
         ),
-        ("+foo=1", "foo: no such setting (the configuration has data, evaluation,"),
+        ("+foo=1", "foo: no such setting (the configuration has audit, data, evaluation,"),
         ("+resources.train.cpus=4", "resources.train.cpus: no such setting ("),
         (
             "+model.ridge.search_space.alpha.lo=1",
@@ -779,7 +823,7 @@ def test_a_key_added_with_plus_that_the_schema_lacks_is_refused(conf_dir, overri
             "tuning.n_trails: no such setting (did you mean tuning.n_trials? tuning has "
             "max_rows, metric,",
         ),
-        ("foo=1", "foo: no such setting (the configuration has data, evaluation,"),
+        ("foo=1", "foo: no such setting (the configuration has audit, data, evaluation,"),
         (
             "model.ridge.search_space.alpha.lo=1",
             "model.ridge.search_space.alpha.lo: no such setting "

@@ -32,7 +32,7 @@ from snakeml.workflow_config import sweep_experiments
 
 def texts(**changes: str) -> dict[str, str]:
     """Slice texts of one model, ``ridge``; ``changes`` replace single slices' texts."""
-    slices = {"ingest": "i", "features": "f", "split": "s"}
+    slices = {"ingest": "i", "features": "f", "audit": "a", "split": "s"}
     slices |= {instance(rule, "ridge"): rule for rule in UPSTREAM if rule not in slices}
     return slices | {key.replace("__", "/"): text for key, text in changes.items()}
 
@@ -90,7 +90,7 @@ def test_the_config_keys_and_sweep_points_become_experiments(conf_dir: Path) -> 
     plain = rule_slice_texts(cfg, declaration=declaration)
     assert first.slice_texts["split"] == plain["split"]
     jobs = job_index(experiments)
-    assert len(jobs) == 2 + 2 * 5  # features and split once, five model jobs per point
+    assert len(jobs) == 3 + 2 * 5  # features, audit and split once, five model jobs per point
     train = jobs[first.roots["train/ridge"]]
     assert train.upstream == {
         "split": first.roots["split"],

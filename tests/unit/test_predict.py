@@ -369,3 +369,67 @@ def test_a_refused_row_that_breaks_the_contract_still_fails_the_job(
             settings,
             tmp_path / "out.parquet",
         )
+
+
+# --- train/serve consistency, on a copy of seattle_weather's SQL ------------------------------
+
+CENTRED = (
+    "range between to_days(cast(getvariable('windows_short') as integer) - 1) preceding\n"
+    "                and current row",
+    "rows between 1 preceding and 1 following",
+)
+
+
+def seattle_serving(tmp_path, edit: tuple[str, str] | None) -> pd.DataFrame:
+    """Train on a copy of seattle_weather's SQL (``edit`` made in rolling.sql), then build a new
+    day after the history with the serving check on (the look-ahead audit plays no part)."""
+    import shutil
+
+    from conftest import REPO
+
+    from snakeml.config import compose_config
+    from snakeml.ingest import read_table
+
+    cfg = compose_config("data=seattle_weather task=seattle_temp_max audit.enabled=false")
+    settings = rule_slices(cfg)["predict"]
+    sql = tmp_path / "seattle_weather"
+    shutil.copytree(REPO / "sql/seattle_weather", sql)
+    if edit is not None:
+        text = (sql / "rolling.sql").read_text()
+        assert edit[0] in text
+        (sql / "rolling.sql").write_text(text.replace(edit[0], edit[1]))
+    spec = settings["data"]["tables"]["days"]
+    paths = {"days": tmp_path / "days.parquet"}
+    pq.write_table(read_table("days", spec, REPO), paths["days"])
+    write_features(paths, sql, tmp_path / "features.parquet", settings)
+    declaration = load_declaration(sql)
+    types = new_row_types(spec, ("day_id",))
+    new_day = {"date": [date(2016, 1, 1)], "precipitation": [0.0], "temp_max": [9.0]}
+    new_day |= {"temp_min": [2.0], "wind": [3.0], "weather": ["sun"]}
+    new = typed_rows(pa.table(new_day), types, "new")
+    assert settings["serving_rows"] == 200
+    return new_row_features(
+        new,
+        paths,
+        declaration,
+        settings,
+        training_features=tmp_path / "features.parquet",
+        history_rows=settings["serving_rows"],
+    )
+
+
+def test_serving_rebuilds_history_rows_equal_to_training(tmp_path):
+    features = seattle_serving(tmp_path, None)
+    assert features["row_index"].tolist() == [0]
+    assert features["temp_max_lag1"].tolist() == [pytest.approx(5.6)]  # 2015-12-31's maximum
+
+
+def test_a_centred_window_refuses_the_batch_with_the_audit_off(tmp_path):
+    with pytest.raises(DataError) as error:
+        seattle_serving(tmp_path, CENTRED)
+    line = str(error.value)
+    assert "\n" not in line and line.startswith("train/serve: ")
+    for column in ("temp_max_mean_short", "temp_min_mean_short", "wind_mean_short"):
+        assert f"{column} (1 row)" in line
+    assert "temp_max_mean_long" not in line and "e.g. the row day_id=1460" in line
+    assert "nothing was scored" in line

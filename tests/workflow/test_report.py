@@ -28,6 +28,7 @@ FIGURES = {
     "leaderboard.csv": "leaderboard.rst",
     "metrics.json": "champion.rst",
     "manifest.json": "manifest.rst",
+    "audit.json": "audit.rst",
     "history.png": "tuning_history.rst",
     "param_importances.png": "tuning_importances.rst",
 }

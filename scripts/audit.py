@@ -1,0 +1,24 @@
+"""Rule audit: features rebuilt from tables cut in time, compared -> results/audit/audit.json."""
+
+from pathlib import Path
+
+from snakeml.audit import audit_features
+from snakeml.io import read_yaml, write_json
+from snakeml.rule import run_rule
+
+
+def main(smk) -> None:
+    settings = read_yaml(smk.input.cfg)
+    record = audit_features(
+        paths=dict(zip(settings["data"]["tables"], smk.input.tables, strict=True)),
+        sql_dir=Path(smk.input.sql[-1]).parent,  # its steps.yaml
+        features_path=smk.input.features,
+        settings=settings,
+        threads=smk.threads,
+        memory_limit_mb=smk.resources.mem_mb,
+    )
+    write_json(smk.output.record, record)
+
+
+if __name__ == "__main__":
+    run_rule(main, snakemake)  # noqa: F821
