@@ -279,7 +279,8 @@ def test_a_task_switch_reads_the_configured_runs_feature_table(
     beside = pair_run(cfg, slices, overrides, configured, tmp_path)
     assert beside.roots == {**alone.roots, "features": ""}  # the keys below stay the content's
     jobs = job_index([beside])
-    assert "" not in jobs and jobs[beside.roots["split"]].upstream == {"features": ""}
+    assert "" not in jobs and jobs[beside.roots["audit"]].upstream == {"features": ""}
+    assert jobs[beside.roots["split"]].upstream == {"features": "", "audit": beside.roots["audit"]}
 
 
 def test_a_defaults_list_without_a_data_set_or_task_is_one_line(tmp_path: Path) -> None:

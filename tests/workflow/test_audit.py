@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.workflow.project import SEATTLE, copy_run, snakemake
+from tests.workflow.project import SEATTLE, SEATTLE_RESULTS, copy_run, job_folder, snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -20,10 +20,12 @@ SHORT_WINDOW = (
 
 def test_a_look_ahead_stops_the_run_at_the_audit(seattle_build: Path, tmp_path: Path) -> None:
     project = copy_run(seattle_build, tmp_path / "project")
-    record = json.loads((project / "results/audit/audit.json").read_text())
+    audit = job_folder(project, SEATTLE_RESULTS, "audit")  # results/shared/audit/<key>
+    audit_log = project / "logs" / audit.relative_to(project / "results") / "audit/audit.log"
+    record = json.loads((audit / "audit/audit.json").read_text())
     assert record["audited"] and record["tables_cut"] == {"days": "date"}
     assert len(record["cuts"]) == 3
-    train = project / "results/split/train.parquet"
+    train = job_folder(project, SEATTLE_RESULTS, "split") / "split/train.parquet"
     split_written = train.stat().st_mtime_ns
 
     rolling = project / "sql/seattle_weather/rolling.sql"
@@ -33,11 +35,7 @@ def test_a_look_ahead_stops_the_run_at_the_audit(seattle_build: Path, tmp_path: 
     run = snakemake(project, SEATTLE)
 
     assert run.returncode != 0
-    errors = [
-        line
-        for line in (project / "logs/audit/audit.log").read_text().splitlines()
-        if " ERROR " in line
-    ]
+    errors = [line for line in audit_log.read_text().splitlines() if " ERROR " in line]
     assert len(errors) == 1, errors
     assert "snakeml.rule.audit: audit: look-ahead: 4 feature(s) change" in errors[0]
     assert (
@@ -45,5 +43,5 @@ def test_a_look_ahead_stops_the_run_at_the_audit(seattle_build: Path, tmp_path: 
         "(sql/seattle_weather/rolling.sql)" in errors[0]
     )
     assert "end the window before the row's moment" in errors[0]
-    assert not (project / "results/audit/audit.json").exists()
+    assert not (audit / "audit/audit.json").exists()
     assert train.stat().st_mtime_ns == split_written  # the split did not run

@@ -40,6 +40,7 @@ def test_a_sweep_runs_the_common_jobs_once_and_each_points_own(
     assert {rule: n for rule, n in counts.items() if rule != "config_slice"} == {
         "ingest": 1,
         "features": 1,
+        "audit": 1,
         "split": 1,
         "tune_shard": 4,  # 2 shards per point
         "tune_best": 2,

@@ -133,6 +133,7 @@ def test_each_rule_gets_its_own_config_slice(smoke_project: Path) -> None:
     per_model = ("evaluate", "importance", "train", "tune_best", "tune_shard")
     assert names == sorted(
         [
+            "audit.yaml",
             "features.yaml",
             "ingest/nycflights13.yaml",  # one per data set, whatever the task
             "leaderboard.yaml",
