@@ -30,6 +30,7 @@ TEST_PROFILE = Path(__file__).with_name("profile")
 JOBS_PER_RULE = {
     "ingest": 1,
     "features": 1,
+    "audit": 1,
     "split": 1,
     "tune_shard": 6,
     "tune_best": 3,
@@ -81,8 +82,9 @@ def slurm_log_jobs(workdir: Path) -> dict[str, str]:
 
 
 def megabytes(value: str) -> int:
-    number, unit = re.fullmatch(r"(\d+)([MGT])", value).groups()
-    return int(number) * {"M": 1, "G": 1024, "T": 1024 * 1024}[unit]
+    """SLURM's memory figure ("4608M", "4.50G") in MB."""
+    number, unit = re.fullmatch(r"(\d+(?:\.\d+)?)([MGT])", value).groups()
+    return round(float(number) * {"M": 1, "G": 1024, "T": 1024 * 1024}[unit])
 
 
 def minutes(value: str) -> int:
