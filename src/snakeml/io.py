@@ -8,7 +8,7 @@ import logging
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -109,6 +109,44 @@ def write_parquet(table: pa.Table, target: str | Path, row_group_size: int | Non
 
     with atomic_path(target) as tmp:
         pq.write_table(table, tmp, compression="zstd", row_group_size=row_group_size)
+
+
+# pyarrow's default rows per parquet row group (pyarrow.parquet.write_table's row_group_size).
+PARQUET_ROW_GROUP = 1024 * 1024
+
+
+def write_parquet_batches(
+    batches: Iterable[pa.RecordBatch],
+    schema: pa.Schema,
+    target: str | Path,
+    row_group_size: int = PARQUET_ROW_GROUP,
+) -> int:
+    """Write record batches as one zstd parquet file, atomically; return the rows written.
+
+    The batches (any sizes, each castable to ``schema``) are regrouped into row groups of
+    ``row_group_size`` rows, as ``write_parquet`` of the same rows would write them, while at
+    most about one row group is held at once. No batch at all writes an empty file.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    written = 0
+    with atomic_path(target) as tmp, pq.ParquetWriter(tmp, schema, compression="zstd") as out:
+        pending: list[pa.RecordBatch] = []
+        held = 0
+        for batch in batches:
+            pending.append(batch)
+            held += batch.num_rows
+            while held >= row_group_size:
+                rows = pa.Table.from_batches(pending).cast(schema)
+                out.write_table(rows.slice(0, row_group_size), row_group_size=row_group_size)
+                rest = rows.slice(row_group_size)
+                pending, held = rest.to_batches(), rest.num_rows
+                written += row_group_size
+        if held:
+            out.write_table(pa.Table.from_batches(pending).cast(schema), row_group_size=held)
+            written += held
+    return written
 
 
 def remove_stale_temporaries(

@@ -28,14 +28,17 @@ BYTES_PER_VALUE: dict[str, float] = {
     "ordinal": 36.0,
 }
 
-# The split holds the whole feature table in Arrow and its sorted parts: 21 bytes per row and
-# column measured at x10 (3.37 M rows x 53 columns, 4.0 GB peak RSS).
-SPLIT_BYTES_PER_VALUE = 22.0
+# The split holds only the columns its strategy reads (the key, the time or group, the target),
+# with the pandas copy that places the rows, beside DuckDB's sort (snakeml.split's
+# DUCKDB_MEMORY_MB, its fixed part): 36 bytes per row and column read measured at x30
+# (10.1 M rows x 3 columns, 2.99 GB peak RSS with DuckDB at 1536 MB).
+SPLIT_BYTES_PER_VALUE = 40.0
 
 
-def estimate_mb(rows: int, columns: int, bytes_per_value: float) -> int:
-    """A job's peak memory in MB (2**20 bytes) for ``rows`` x ``columns`` model inputs."""
-    return BASE_MB + int(rows * columns * bytes_per_value / 2**20 + 0.5)
+def estimate_mb(rows: int, columns: int, bytes_per_value: float, fixed_mb: int = 0) -> int:
+    """A job's peak memory in MB (2**20 bytes) for ``rows`` x ``columns`` values read:
+    BASE_MB, plus ``fixed_mb`` that does not grow with the rows, plus the values' bytes."""
+    return BASE_MB + fixed_mb + int(rows * columns * bytes_per_value / 2**20 + 0.5)
 
 
 def check_memory(
@@ -45,13 +48,15 @@ def check_memory(
     bytes_per_value: float,
     mem_mb: int | None,
     cap: str = "",
+    fixed_mb: int = 0,
 ) -> int:
     """The job's estimated peak in MB; ConfigError in one line when it exceeds ``mem_mb``.
 
     ``rule`` names the job (``train ridge``), ``mem_mb`` is its request (None: no request, no
-    check), ``cap`` the setting that bounds its rows, if it has one (named in the error).
+    check), ``cap`` the setting that bounds its rows, if it has one (named in the error),
+    ``fixed_mb`` what the job holds whatever its rows (estimate_mb).
     """
-    estimate = estimate_mb(rows, columns, bytes_per_value)
+    estimate = estimate_mb(rows, columns, bytes_per_value, fixed_mb)
     if mem_mb is not None and estimate > mem_mb:
         key = f"resources.{rule.split()[0]}.mem_mb"
         fix = f"raise {key} to {estimate} or more"

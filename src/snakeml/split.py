@@ -27,6 +27,8 @@ Each part keeps its rows in the order of the feature table's key.
 from __future__ import annotations
 
 import logging
+import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -38,7 +40,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from snakeml.errors import ConfigError, DataError
-from snakeml.io import write_parquet
+from snakeml.io import write_parquet_batches
 from snakeml.schema import STRATEGIES, default_strategy
 
 if TYPE_CHECKING:
@@ -52,6 +54,9 @@ SPLITS: tuple[str, ...] = ("train", "valid", "test")
 # A row's part in ``assign``'s result: its index in SPLITS, or EMBARGOED for a row the gap drops.
 EMBARGOED = -1
 Folds = list[tuple[np.ndarray, np.ndarray]]
+# DuckDB's memory_limit while it sorts a part (beyond it, it spills to disk): the split's other
+# holdings are the strategy's few columns and one row group of the part being written.
+DUCKDB_MEMORY_MB = 1536
 
 
 def kept_rows(n_rows: int, max_rows: int | None, seed: int) -> np.ndarray | None:
@@ -61,12 +66,6 @@ def kept_rows(n_rows: int, max_rows: int | None, seed: int) -> np.ndarray | None
         return None
     rng = np.random.default_rng(seed)
     return np.sort(rng.choice(n_rows, size=max_rows, replace=False))
-
-
-def cap_rows(table: pa.Table, max_rows: int | None, seed: int) -> pa.Table:
-    """A deterministic sample of at most ``max_rows`` rows that keeps the row order."""
-    keep = kept_rows(table.num_rows, max_rows, seed)
-    return table if keep is None else table.take(pa.array(keep))
 
 
 def sample_rows(frame: pd.DataFrame, max_rows: int | None, seed: int) -> pd.DataFrame:
@@ -548,37 +547,52 @@ def strategy_of(settings: dict[str, Any]) -> SplitStrategy:
     )
 
 
-def split_table(table: pa.Table, strategy: SplitStrategy) -> tuple[dict[str, pa.Table], int]:
-    """Cut the feature table into train, valid and test; each part in key order.
+def part_rows(table: pa.Table, strategy: SplitStrategy) -> tuple[dict[str, pa.Array], int]:
+    """Each part's row positions in ``table``, in the order of the feature table's key.
 
-    Returns the parts (capped by split.max_train_rows / max_eval_rows) and the number of rows
-    the gap dropped. Raises DataError for an empty part, naming the settings to change.
+    ``table`` needs only the strategy's columns (``strategy.columns()``), so the parts of a
+    table too large to hold twice are found from a few of its columns. Returns the positions
+    (int64 arrays, capped by split.max_train_rows / max_eval_rows with a seeded sample that
+    keeps the order) and the number of rows the gap dropped. Raises DataError for a missing
+    column or an empty part, naming the settings to change.
     """
     for column, setting in strategy.required().items():
         if column not in table.column_names:
             raise DataError(
                 f"feature table has no column {column!r} ({setting}): the split needs it"
             )
-    frame = table.select(strategy.columns()).to_pandas()
-    parts_of = strategy.assign(frame)
+    parts_of = strategy.assign(table.select(strategy.columns()).to_pandas())
     settings = strategy.settings
     caps = {
         "train": settings.max_train_rows,
         "valid": settings.max_eval_rows,
         "test": settings.max_eval_rows,
     }
-    parts: dict[str, pa.Table] = {}
+    keys = table.select(list(strategy.key))
+    order = [(column, "ascending") for column in strategy.key]
+    parts: dict[str, pa.Array] = {}
     for index, name in enumerate(SPLITS):
-        # The feature build does not sort (a global sort costs memory); order here, per part.
-        mask = pa.array(parts_of == index)
-        part = table.filter(mask).sort_by([(column, "ascending") for column in strategy.key])
-        if part.num_rows == 0:
+        rows = pa.array(np.flatnonzero(parts_of == index))
+        if len(rows) == 0:
             raise DataError(
                 f"split {name!r} is empty: no rows of {table.num_rows} fall in it by "
                 f"split.strategy {strategy.name}; {_how(strategy)}"
             )
-        parts[name] = cap_rows(part, caps[name], strategy.seed + index)
+        # The feature build does not sort (a global sort costs memory); order here, per part.
+        rows = rows.take(pc.sort_indices(keys.take(rows), sort_keys=order))
+        keep = kept_rows(len(rows), caps[name], strategy.seed + index)
+        parts[name] = rows if keep is None else rows.take(pa.array(keep))
     return parts, int((parts_of == EMBARGOED).sum())
+
+
+def split_table(table: pa.Table, strategy: SplitStrategy) -> tuple[dict[str, pa.Table], int]:
+    """Cut the feature table into train, valid and test; each part in key order.
+
+    Returns the parts (capped as ``part_rows`` caps them) and the number of rows the gap
+    dropped. Raises DataError as ``part_rows`` does.
+    """
+    rows, embargoed = part_rows(table, strategy)
+    return {name: table.take(part) for name, part in rows.items()}, embargoed
 
 
 def _how(strategy: SplitStrategy) -> str:
@@ -589,55 +603,67 @@ def _how(strategy: SplitStrategy) -> str:
     return "change split.train_fraction and split.valid_fraction"
 
 
-def drop_missing_targets(table: pa.Table, target: str) -> tuple[pa.Table, int]:
-    """The rows whose ``target`` is not null, and how many were left out."""
-    if target not in table.column_names:
-        raise DataError(f"the feature table has no column {target!r} (task.target)")
-    kept = table.filter(pc.is_valid(table[target]))
-    return kept, table.num_rows - kept.num_rows
-
-
 def write_splits(
     features: str | Path,
     outputs: dict[str, str | Path],
     settings: dict[str, Any],
     memory_mb: int | None = None,
+    duckdb_memory_mb: int = DUCKDB_MEMORY_MB,
 ) -> dict[str, int]:
     """Read the feature table, split it and write each part; return the row counts.
 
     ``settings`` is the split rule's slice: ``seed``, ``split``, ``task`` and ``key``. Rows
     without a target are left out (``no_target``); rows the gap drops are counted (``gap``).
-    The tuning folds of train + valid are checked here too, so a task that cannot be folded
-    stops before any tuning job. ``memory_mb`` is the job's memory request: a feature table
-    whose estimate (rows x columns from its footer, snakeml.memory) exceeds it stops the job
-    with ConfigError before a row is read.
+    The parts and the tuning folds of train + valid are found and checked from the few columns
+    the strategy reads, so a task that cannot be split or folded stops before the whole table
+    is read and before any tuning job. DuckDB then sorts each part's rows by the key within
+    ``duckdb_memory_mb`` (spilling to a temporary folder), and each part is
+    written one row group at a time: no rule holds the whole table.
+    ``memory_mb`` is the job's memory request: an estimate (rows from the footer x the
+    columns read, plus DuckDB's limit; snakeml.memory) above it stops the job with ConfigError
+    before a row is read.
     """
     from snakeml.memory import SPLIT_BYTES_PER_VALUE, check_memory
     from snakeml.task_kinds import check_target
 
-    footer = pq.ParquetFile(features).metadata
-    check_memory("split", footer.num_rows, footer.num_columns, SPLIT_BYTES_PER_VALUE, memory_mb)
     strategy = strategy_of(settings)
-    table, no_target = drop_missing_targets(pq.read_table(features), strategy.target)
-    if table.num_rows == 0:
+    target = strategy.target
+    file = pq.ParquetFile(features)
+    names = file.schema_arrow.names
+    if target not in names:
+        raise DataError(f"the feature table has no column {target!r} (task.target)")
+    read = [column for column in dict.fromkeys([*strategy.columns(), target]) if column in names]
+    check_memory(
+        "split",
+        file.metadata.num_rows,
+        len(read),
+        SPLIT_BYTES_PER_VALUE,
+        memory_mb,
+        fixed_mb=duckdb_memory_mb,
+    )
+    few = pq.read_table(features, columns=read)
+    with_target = pc.is_valid(few[target])
+    known = pa.array(np.flatnonzero(with_target.to_numpy(zero_copy_only=False)))
+    few, no_target = few.take(known), few.num_rows - len(known)
+    if few.num_rows == 0:
         raise DataError(
             f"the feature table has no rows with a target: all {no_target} rows have a null "
-            f"{strategy.target} (task.target): check the raw data"
+            f"{target} (task.target): check the raw data"
         )
-    distinct = pc.unique(table[strategy.target].combine_chunks())
-    check_target(settings["task"]["kind"], distinct.to_numpy(zero_copy_only=False), strategy.target)
-    parts, embargoed = split_table(table, strategy)
-    tuning = pa.concat_tables([parts["train"], parts["valid"]])
-    frame = tuning.select(list(dict.fromkeys([*strategy.columns(), strategy.target])))
-    frame = frame.to_pandas().sort_values(strategy.tuning_order(), kind="stable")
-    strategy.check_folds(
-        frame.reset_index(drop=True), frame[strategy.target].to_numpy(), settings["n_folds"]
-    )
+    distinct = pc.unique(few[target].combine_chunks())
+    check_target(settings["task"]["kind"], distinct.to_numpy(zero_copy_only=False), target)
+    rows, embargoed = part_rows(few, strategy)
+    tuning = few.take(pa.concat_arrays([rows["train"], rows["valid"]]))
+    frame = tuning.to_pandas().sort_values(strategy.tuning_order(), kind="stable")
+    strategy.check_folds(frame.reset_index(drop=True), frame[target].to_numpy(), settings["n_folds"])
+    del few, tuning, frame
+    schema = pq.read_schema(features)
     counts: dict[str, int] = {}
-    for name, part in parts.items():
-        write_parquet(part, outputs[name])
-        counts[name] = part.num_rows
-        log.info("split %s: %d rows", name, part.num_rows)
+    for name, part in rows.items():
+        counts[name] = write_part(
+            features, known.take(part), strategy.key, schema, outputs[name], duckdb_memory_mb
+        )
+        log.info("split %s: %d rows", name, counts[name])
     counts["gap"], counts["no_target"] = embargoed, no_target
     log.info(
         "split.strategy %s: %d rows dropped by the gap (%s), %d without a target",
@@ -647,3 +673,50 @@ def write_splits(
         no_target,
     )
     return counts
+
+
+def write_part(
+    features: str | Path,
+    rows: pa.Array,
+    key: Sequence[str],
+    schema: pa.Schema,
+    output: str | Path,
+    duckdb_memory_mb: int = DUCKDB_MEMORY_MB,
+) -> int:
+    """Write the feature table's rows at positions ``rows`` (int64, shape (n,)), sorted by
+    ``key`` (ties in file order), as parquet with the feature table's ``schema``.
+
+    DuckDB reads the file (its rows numbered by ``read_parquet``'s ``file_row_number``) and
+    sorts within ``duckdb_memory_mb``, spilling to a temporary folder (under TMPDIR, which
+    Snakemake sets from ``resources.tmpdir``); the
+    rows come out in row groups (snakeml.io.write_parquet_batches). The same rows give the
+    same file as ``write_parquet`` of the sorted table. Returns the rows written.
+    """
+    from snakeml.features import connect
+    from snakeml.io import PARQUET_ROW_GROUP
+
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    order = ", ".join([*(_quoted(column) for column in key), "file_row_number"])
+    with tempfile.TemporaryDirectory(prefix="snakeml-split-") as spill:
+        con = connect(1, duckdb_memory_mb)
+        try:
+            con.execute(f"set temp_directory = {_literal(spill)}")
+            con.register("part_rows", pa.table({"file_row_number": rows}))
+            part = con.sql(
+                f"select * exclude (file_row_number) "
+                f"from read_parquet({_literal(str(features))}, file_row_number = true) "
+                f"semi join part_rows using (file_row_number) order by {order}"
+            )
+            batches = part.to_arrow_reader(PARQUET_ROW_GROUP)
+            return write_parquet_batches(batches, schema, output)
+        finally:
+            con.close()
+
+
+def _quoted(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"

@@ -22,6 +22,7 @@ from snakeml.io import (
     remove_stale_temporaries,
     write_json,
     write_parquet,
+    write_parquet_batches,
     write_text_atomic,
     write_text_if_changed,
     write_yaml,
@@ -137,6 +138,39 @@ def test_write_parquet_round_trip_and_stable_bytes(tmp_path):
         tmp_path / "b" / "t.parquet"
     ).read_bytes()
     assert [p.name for p in (tmp_path / "a").iterdir()] == ["t.parquet"]
+
+
+def test_write_parquet_batches_regroups_rows_as_write_parquet_would(tmp_path):
+    table = pa.table(
+        {
+            "flight_id": pa.array(range(10), pa.int64()),
+            "origin": pa.array(list("abcdeabcde")),
+        }
+    )
+    # Batches of 3, 1 and 6 rows into row groups of 4: 4, 4 and the last 2.
+    batches = [table.slice(0, 3), table.slice(3, 1), table.slice(4, 6)]
+    batches = [batch for part in batches for batch in part.to_batches()]
+    rows = write_parquet_batches(batches, table.schema, tmp_path / "a" / "t.parquet", 4)
+    write_parquet(table, tmp_path / "b" / "t.parquet", row_group_size=4)
+    written = pq.ParquetFile(tmp_path / "a" / "t.parquet")
+    assert rows == 10
+    assert [written.metadata.row_group(i).num_rows for i in range(3)] == [4, 4, 2]
+    assert written.read().equals(table)
+    assert (tmp_path / "a" / "t.parquet").read_bytes() == (
+        tmp_path / "b" / "t.parquet"
+    ).read_bytes()
+    assert [p.name for p in (tmp_path / "a").iterdir()] == ["t.parquet"]
+
+
+def test_write_parquet_batches_casts_to_the_schema_and_fails_whole(tmp_path):
+    schema = pa.schema([("a", pa.int32())])
+    batch = pa.record_batch({"a": pa.array([1, 2], pa.int64())})
+    write_parquet_batches([batch], schema, tmp_path / "ok.parquet")
+    assert pq.read_schema(tmp_path / "ok.parquet").field("a").type == pa.int32()
+    wrong = pa.record_batch({"b": pa.array([1])})
+    with pytest.raises(ValueError):
+        write_parquet_batches([wrong], schema, tmp_path / "bad" / "t.parquet")
+    assert list((tmp_path / "bad").iterdir()) == []
 
 
 def test_write_parquet_failure_leaves_no_file(tmp_path):

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -16,7 +17,7 @@ from snakeml.split import (
     EMBARGOED,
     SPLITS,
     boundary,
-    cap_rows,
+    kept_rows,
     make_strategy,
     split_table,
     write_splits,
@@ -238,12 +239,18 @@ def test_the_time_column_must_be_a_complete_date_or_timestamp(features, column, 
         split_by_time(features, "when", KEY, SPLIT, 13)
 
 
-def test_cap_rows_without_cap_or_below_it_returns_the_table(features):
-    assert cap_rows(features, None, seed=0) is features
-    assert cap_rows(features, features.num_rows, seed=0) is features
+def cap_rows(table: pa.Table, max_rows: int | None, seed: int) -> pa.Table:
+    """The rows kept_rows keeps of ``table``."""
+    keep = kept_rows(table.num_rows, max_rows, seed)
+    return table if keep is None else table.take(pa.array(keep))
 
 
-def test_cap_rows_is_deterministic_and_keeps_order(features):
+def test_kept_rows_without_cap_or_below_it_keeps_every_row(features):
+    assert kept_rows(features.num_rows, None, seed=0) is None
+    assert kept_rows(features.num_rows, features.num_rows, seed=0) is None
+
+
+def test_kept_rows_is_deterministic_and_keeps_order(features):
     first = cap_rows(features, 5, seed=3)
     again = cap_rows(features, 5, seed=3)
     ids = first["flight_id"].to_pylist()
@@ -256,7 +263,7 @@ def test_cap_rows_is_deterministic_and_keeps_order(features):
     assert first["arr_delay"].to_pylist() == [10 * i for i in ids]
 
 
-def test_cap_rows_depends_on_the_seed(features):
+def test_kept_rows_depends_on_the_seed(features):
     samples = {tuple(cap_rows(features, 3, seed=s)["flight_id"].to_pylist()) for s in range(10)}
     assert len(samples) > 1
 
@@ -285,6 +292,23 @@ def test_write_splits(features, tmp_path):
     assert counts == {"train": 6, "valid": 2, "test": 4, "gap": 0, "no_target": 0}
     assert pq.read_table(outputs["valid"])["flight_id"].to_pylist() == [4, 9]
     assert pq.read_table(outputs["test"]).schema == features.schema
+
+
+def test_write_splits_writes_what_split_table_cuts_from_the_rows_with_a_target(
+    features, tmp_path
+):
+    with_null = features.set_column(3, "arr_delay", pa.array([None] * 3 + [10] * 9, pa.int32()))
+    pq.write_table(with_null, tmp_path / "features.parquet")
+    outputs = {name: tmp_path / f"{name}.parquet" for name in SPLITS}
+    capped = {**FRACTIONS, "train_fraction": 0.6, "valid_fraction": 0.2, "max_eval_rows": 1}
+    counts = write_splits(tmp_path / "features.parquet", outputs, split_settings(capped))
+    kept = with_null.filter(pc.is_valid(with_null["arr_delay"]))
+    expected, _ = split_table(kept, time_strategy(capped))
+    assert counts["no_target"] == 3
+    for name in SPLITS:
+        assert pq.read_table(outputs[name]).equals(expected[name]), name
+        assert counts[name] == expected[name].num_rows
+    assert counts["valid"] == counts["test"] == 1
 
 
 def test_write_splits_above_its_memory_request_stops_before_writing(features, tmp_path):
