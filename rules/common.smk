@@ -13,19 +13,15 @@ from snakeml.config_cache import CACHE_FILE
 from snakeml.command_line import runs_jobs
 from snakeml.dataset import table_files
 from snakeml.errors import ConfigError, DataError, SnakemlError
-from snakeml.experiments import (
-    EXPERIMENTS as EXPERIMENTS_DIR,
-    configured_pair,
-    experiments_on_disk,
-    pair_run,
-)
+from snakeml.experiments import EXPERIMENTS as EXPERIMENTS_DIR
+from snakeml.experiments import configured_pair, experiments_on_disk, pair_run
 from snakeml.manifest import code_files
 from snakeml.new_rows import NAME_PATTERN, check_prediction_root, new_rows_file
 from snakeml.outputs import report_figures, run_files
 from snakeml.routing import Routes
 from snakeml.workflow_config import load_workflow_config
 from snakeml.rule import share_import_path, share_job_environment
-from snakeml.start import before_first_job, check_as_loaded, check_estimators
+from snakeml.start import before_first_job, check_as_loaded, check_estimators, name_killed_jobs
 from snakeml.sweep import run_name
 from snakemake.settings.types import ExecMode
 
@@ -55,10 +51,8 @@ try:
     )
 except ConfigError as exc:
     sys.exit(f"snakeml: {exc}")
-OVERRIDES = LOADED.overrides
-CFG = LOADED.cfg
-EXPERIMENTS = LOADED.experiments
-SLICE_TEXTS = LOADED.slice_texts
+OVERRIDES, CFG = LOADED.overrides, LOADED.cfg
+EXPERIMENTS, SLICE_TEXTS = LOADED.experiments, LOADED.slice_texts
 # Where each job writes and reads (snakeml.routing): the plain run of the data set and task
 # conf/config.yaml chooses writes results/; another pair's writes results/runs/<data>/<task>/
 # with its jobs in the shared folders (snakeml.experiments), so each pair keeps its results.
@@ -246,3 +240,8 @@ onstart:
         before_first_job(workflow, ROUTES, CONF_DIR)
     except SnakemlError as exc:
         sys.exit(f"snakeml: {exc}")
+
+
+# A job killed for memory is named as such, with its request and how to raise it.
+onerror:
+    name_killed_jobs(log, RESOURCES)

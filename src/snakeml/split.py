@@ -655,7 +655,9 @@ def write_splits(
     rows, embargoed = part_rows(few, strategy)
     tuning = few.take(pa.concat_arrays([rows["train"], rows["valid"]]))
     frame = tuning.to_pandas().sort_values(strategy.tuning_order(), kind="stable")
-    strategy.check_folds(frame.reset_index(drop=True), frame[target].to_numpy(), settings["n_folds"])
+    strategy.check_folds(
+        frame.reset_index(drop=True), frame[target].to_numpy(), settings["n_folds"]
+    )
     del few, tuning, frame
     schema = pq.read_schema(features)
     counts: dict[str, int] = {}

@@ -294,9 +294,7 @@ def test_write_splits(features, tmp_path):
     assert pq.read_table(outputs["test"]).schema == features.schema
 
 
-def test_write_splits_writes_what_split_table_cuts_from_the_rows_with_a_target(
-    features, tmp_path
-):
+def test_write_splits_writes_what_split_table_cuts_from_the_rows_with_a_target(features, tmp_path):
     with_null = features.set_column(3, "arr_delay", pa.array([None] * 3 + [10] * 9, pa.int32()))
     pq.write_table(with_null, tmp_path / "features.parquet")
     outputs = {name: tmp_path / f"{name}.parquet" for name in SPLITS}

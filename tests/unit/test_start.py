@@ -52,3 +52,85 @@ def test_a_refused_models_param_names_the_sweep_point(conf_dir: Path) -> None:
     good = compose_config(["+experiment=smoke"], conf_dir, estimators=False)
     with pytest.raises(ConfigError, match=r"^sweep point point-a: "):
         check_estimators(good, ["+experiment=smoke"], [point], conf_dir)
+
+
+# A workflow whose job "grow" dies by SIGKILL, as under the kernel's out-of-memory killer, and
+# whose job "fail" fails plainly; its onerror hook is the project's.
+KILLING_SNAKEFILE = """
+import sys
+sys.path.insert(0, {src!r})
+from snakeml.start import name_killed_jobs
+
+rule all:
+    input: "out/big.txt", "failed.txt"
+
+rule grow:
+    output: "out/{{name}}.txt"
+    log: "logs/grow/{{name}}.log"
+    resources: mem_mb=100
+    script: "kill.py"
+
+rule fail:
+    output: "failed.txt"
+    log: "logs/fail.log"
+    shell: "exit 3"
+
+onerror:
+    name_killed_jobs(log, {{"grow": {{"mem_mb": 100}}, "fail": {{"mem_mb": 50}}}})
+"""
+
+
+def test_a_job_killed_by_sigkill_is_named_with_its_memory_request(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    (tmp_path / "Snakefile").write_text(KILLING_SNAKEFILE.format(src=src))
+    (tmp_path / "kill.py").write_text("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n")
+    snakemake = Path(sys.executable).with_name("snakemake")
+    run = subprocess.run(
+        [str(snakemake), "--cores", "1", "--keep-going"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode != 0
+    named = [line for line in run.stderr.splitlines() if line.startswith("snakeml: ")]
+    assert named == [
+        "snakeml: rule grow (name=big) was killed by SIGKILL, most likely out of memory (the "
+        "kernel's out-of-memory killer): its request is resources.grow.mem_mb = 100; raise it, "
+        'e.g. --config overrides="resources.grow.mem_mb=200", or lower the rows it reads '
+        "(docs/scaling.md)"
+    ], run.stderr[-3000:]
+    assert named[0] in (tmp_path / "logs/grow/big.log").read_text()
+    assert (
+        not (tmp_path / "logs/fail.log").exists()
+        or "snakeml" not in (tmp_path / "logs/fail.log").read_text()
+    )
+
+
+def test_a_slurm_job_out_of_memory_is_named() -> None:
+    from snakeml.start import killed_jobs
+
+    # What Snakemake logs for a SLURM job the scheduler stopped (the SLURM executor's message).
+    text = (
+        "Error in rule train:\n"
+        "    message: SLURM-job '42' failed, SLURM status is: 'OUT_OF_MEMORY'. Reason: Step 0: "
+        "OutOfMemory.\n"
+        "    jobid: 7\n"
+        "    log: logs/train/ridge.log (check log file(s) for error details)\n"
+        "    wildcards: root=, model=ridge\n"
+        "Error in rule evaluate:\n"
+        "    message: SLURM-job '43' failed, SLURM status is: 'FAILED'.\n"
+        "    jobid: 8\n"
+    )
+    assert killed_jobs(text) == [
+        {
+            "rule": "train",
+            "how": "OUT_OF_MEMORY",
+            "log": "logs/train/ridge.log",
+            "wildcards": "root=, model=ridge",
+        }
+    ]
