@@ -747,6 +747,7 @@ def validate_config(
     _check_features(cfg, declaration)
     strategy = _check_strategy(cfg["split"], task, declaration, task_file)
     _check_split(cfg["split"], strategy)
+    _check_bootstrap_blocks(cfg["evaluation"]["bootstrap_blocks"], task, strategy, task_file)
     for name, spec in cfg["model"].items():
         for param, search in spec["search_space"].items():
             _check_search_param(f"model.{name}.search_space.{param}", search)
@@ -758,6 +759,32 @@ def validate_config(
         from snakeml.tracking import check_tracking_uri
 
         check_tracking_uri(cfg["tracking"]["uri"])
+
+
+def _check_bootstrap_blocks(setting: str, task: dict[str, Any], strategy: str, task_file: str) -> None:
+    """evaluation.bootstrap_blocks: one of verdicts.BLOCK_SETTINGS the task can have."""
+    from snakeml.verdicts import BLOCK_SETTINGS, BLOCK_UNITS
+
+    key = "evaluation.bootstrap_blocks"
+    if setting not in BLOCK_SETTINGS:
+        hint = closest_name(str(setting), BLOCK_SETTINGS)
+        raise ConfigError(
+            f"{key}: {setting!r} is not a choice"
+            + (f" (did you mean {hint}?)" if hint else "")
+            + f"; choose from {list(BLOCK_SETTINGS)}"
+        )
+    _require(
+        setting not in BLOCK_UNITS or task["time"] is not None,
+        key,
+        f"{setting} blocks need the task's time column, which {task_file} does not set: "
+        "choose auto, rows or group",
+    )
+    _require(
+        setting != "group" or strategy == "group",
+        key,
+        f"group blocks are the split's groups, but split.strategy is {strategy}: choose auto, "
+        "rows or a time unit, or split.strategy=group",
+    )
 
 
 # The split settings that cut the tuning folds of train + valid (snakeml.split): the tune_shard
@@ -819,6 +846,10 @@ def rule_slices(
             "bootstrap": {
                 "resamples": evaluation["bootstrap_resamples"],
                 "random_state": evaluation["bootstrap_random_state"],
+                "blocks": evaluation["bootstrap_blocks"],
+                "time": task["time"],
+                "time_zone": cfg["split"]["time_zone"],
+                "group": cfg["split"]["group"],
             },
             "leakage": {
                 "max_rows": evaluation["leakage_max_rows"],

@@ -34,7 +34,7 @@ from snakeml.plots import (
     plot_predicted_vs_actual,
     plot_residuals_by,
 )
-from snakeml.split import sample_rows
+from snakeml.split import periods, sample_rows
 from snakeml.task_kinds import (
     BINARY,
     REGRESSION,
@@ -57,8 +57,6 @@ SCATTER_POINTS = 2000
 CURVE_POINTS = 2000
 # Bins of predicted probability in the calibration curve.
 CALIBRATION_BINS = 10
-# pandas' period codes of the split's period units.
-PERIOD_CODES = {"year": "Y", "month": "M", "week": "W", "day": "D"}
 # The scored frame's column of periods; named after split.period only in the written table, so a
 # task group column of that name (a month number, say) keeps its own values.
 PERIOD = "__period__"
@@ -80,13 +78,6 @@ def residual_table(frame: pd.DataFrame, key: str) -> pd.DataFrame:
         }
     )
     return table.rename_axis(key).reset_index()
-
-
-def periods(times: pd.Series, unit: str, time_zone: str) -> pd.Series:
-    """Each time's period (``"2013-12"`` for a month), as wall-clock periods in ``time_zone``."""
-    if getattr(times.dtype, "tz", None) is not None:
-        times = times.dt.tz_convert(time_zone).dt.tz_localize(None)
-    return pd.to_datetime(times).dt.to_period(PERIOD_CODES[unit]).astype(str)
 
 
 def scored_frame(

@@ -41,6 +41,7 @@ from snakeml.train import read_decision
 from snakeml.verdicts import (
     BEATS,
     Scored,
+    bootstrap_blocks,
     bootstrap_metric,
     compare,
     percentile_interval,
@@ -299,7 +300,16 @@ def run_leaderboard(
     frames = [pd.read_parquet(p, columns=wanted) for p in fit_paths]
     train = frames[0]
     valid = pd.concat(frames[1:], ignore_index=True) if len(frames) > 1 else train.iloc[:0]
-    test = pd.read_parquet(test_path, columns=wanted)
+    bootstrap = settings["bootstrap"]
+    dependent = [
+        column
+        for column in (bootstrap["time"], bootstrap["group"])
+        if column is not None and bootstrap["blocks"] != "rows"
+    ]
+    test = pd.read_parquet(test_path, columns=list(dict.fromkeys([*wanted, *dependent])))
+    blocks = bootstrap_blocks(
+        bootstrap["blocks"], test, bootstrap["time"], bootstrap["time_zone"], bootstrap["group"]
+    )
     group_names = list(settings["group_names"])
     predicted = baseline_outputs(
         kind, train, valid, test, target, keys, group_names, classes, declared
@@ -312,7 +322,6 @@ def run_leaderboard(
     for name, path in prediction_paths.items():
         values = read_model_predictions(path, test[target], kind, classes, name)
         scored[name] = Scored(values, thresholds.get(name))
-    bootstrap = settings["bootstrap"]
     resampled = bootstrap_metric(
         kind,
         metric,
@@ -321,6 +330,7 @@ def run_leaderboard(
         classes,
         int(bootstrap["resamples"]),
         int(bootstrap["random_state"]),
+        blocks.labels,
     )
     leakage = settings["leakage"]
     features = list(settings.get("features", []))
@@ -337,6 +347,8 @@ def run_leaderboard(
     )
     board = build_leaderboard(model_metrics, baselines, metric, kind, resampled)
     champion = pick_champion(board, metric, kind, resampled, leaking)
+    champion["interval_blocks"] = {"unit": blocks.unit, "blocks": blocks.count}
+    champion["statement"] += " " + blocks.describe()
     sampled = sampled_training(decisions if decision_paths else {})
     if sampled:
         champion["sampled_training"] = sampled

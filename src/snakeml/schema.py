@@ -245,6 +245,8 @@ class EvaluationConfig:
     importance_random_state: int = setting(low=0, high=MAX_SEED)
     bootstrap_resamples: int = setting(low=100, high=100_000)
     bootstrap_random_state: int = setting(low=0, high=MAX_SEED)
+    # What a resample draws: auto, rows, day, week, month or group (snakeml.verdicts)
+    bootstrap_blocks: str = MISSING
     leakage_max_rows: int = setting(low=100)
     leakage_threshold: float = setting(low=0.5, high=1.0, low_open=True, high_open=True)
 

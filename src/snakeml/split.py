@@ -54,6 +54,8 @@ SPLITS: tuple[str, ...] = ("train", "valid", "test")
 # A row's part in ``assign``'s result: its index in SPLITS, or EMBARGOED for a row the gap drops.
 EMBARGOED = -1
 Folds = list[tuple[np.ndarray, np.ndarray]]
+# pandas' period codes of the split's period units.
+PERIOD_CODES = {"year": "Y", "month": "M", "week": "W", "day": "D"}
 # DuckDB's memory_limit while it sorts a part (beyond it, it spills to disk): the split's other
 # holdings are the strategy's few columns and one row group of the part being written.
 DUCKDB_MEMORY_MB = 1536
@@ -66,6 +68,18 @@ def kept_rows(n_rows: int, max_rows: int | None, seed: int) -> np.ndarray | None
         return None
     rng = np.random.default_rng(seed)
     return np.sort(rng.choice(n_rows, size=max_rows, replace=False))
+
+
+def periods(times: pd.Series, unit: str, time_zone: str) -> pd.Series:
+    """Each time's period (``"2013-12"`` for a month), as wall-clock periods in ``time_zone``.
+
+    ``unit`` is one of PERIOD_CODES (split.period's units).
+    """
+    import pandas as pd
+
+    if getattr(times.dtype, "tz", None) is not None:
+        times = times.dt.tz_convert(time_zone).dt.tz_localize(None)
+    return pd.to_datetime(times).dt.to_period(PERIOD_CODES[unit]).astype(str)
 
 
 def sample_rows(frame: pd.DataFrame, max_rows: int | None, seed: int) -> pd.DataFrame:

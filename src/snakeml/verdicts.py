@@ -11,8 +11,15 @@ machine translation evaluation", EMNLP 2004, for its use to compare two systems)
 champion *beats* another row when the margin's interval lies above 0 in its favour, *is worse
 than* it when the interval lies below 0, and *cannot be told apart from* it otherwise.
 
-Resampling rows treats them as independent: rows close in time that share their errors make
-the intervals narrower than they should be.
+Rows that share their errors (the flights of one stormy day, the rows of one customer) are
+not independent, and resampling them one by one makes the intervals too narrow. Such rows are
+resampled as blocks (``evaluation.bootstrap_blocks``): a resample draws the test period's
+blocks with replacement and takes every row of each drawn block, the block (cluster)
+bootstrap (Davison & Hinkley, "Bootstrap Methods and their Application", 1997, sec. 3.8;
+Cameron, Gelbach & Miller, "Bootstrap-based improvements for inference with clustered
+errors", 2008). ``auto`` takes the split's groups under the group strategy; for a task with a
+time column, the finest of day, week and month that holds more than one test row a block on
+average and gives at least MIN_BLOCKS blocks; otherwise rows.
 """
 
 from __future__ import annotations
@@ -45,6 +52,82 @@ CHUNK = 50
 
 BEATS, TIED, WORSE = "beats", "cannot be told apart from", "is worse than"
 
+# evaluation.bootstrap_blocks: what a resample draws. "auto" chooses (bootstrap_blocks).
+BLOCK_UNITS: tuple[str, ...] = ("day", "week", "month")
+BLOCK_SETTINGS: tuple[str, ...] = ("auto", "rows", *BLOCK_UNITS, "group")
+# Fewer blocks than this make a poor bootstrap: "auto" does not choose such a unit.
+MIN_BLOCKS = 20
+
+
+@dataclass(frozen=True)
+class Blocks:
+    """How the intervals resample the test rows.
+
+    ``labels`` (rows,) names each test row's block, None to resample rows one by one; ``unit``
+    is "rows", "day", "week", "month" or the group column's name; ``count`` the blocks (the
+    rows when ``labels`` is None).
+    """
+
+    labels: np.ndarray | None
+    unit: str
+    count: int
+
+    def describe(self) -> str:
+        """One sentence for the champion's statement: what the intervals resampled."""
+        if self.labels is None:
+            return (
+                f"The intervals resample the {self.count} test rows one by one, taken as "
+                "independent."
+            )
+        what = f"{self.unit}s" if self.unit in BLOCK_UNITS else f"values of {self.unit}"
+        return (
+            f"The intervals resample the {self.count} {what} of the test rows as blocks (rows "
+            "of one block share their errors)."
+        )
+
+
+def bootstrap_blocks(
+    setting: str,
+    test: pd.DataFrame,
+    time: str | None,
+    time_zone: str,
+    group: str | None,
+) -> Blocks:
+    """The blocks ``setting`` (evaluation.bootstrap_blocks) makes of the ``test`` rows.
+
+    ``time`` is the task's time column (None without one), read as wall-clock time in
+    ``time_zone``; ``group`` the split's group column (split.group under the group strategy,
+    else None). Raises ConfigError, naming the setting, for a unit the task cannot have.
+    """
+    from snakeml.errors import ConfigError
+    from snakeml.split import periods
+
+    rows = Blocks(None, "rows", len(test))
+    if setting == "rows":
+        return rows
+    if setting == "group" or (setting == "auto" and group is not None):
+        if group is None:
+            raise ConfigError(
+                "evaluation.bootstrap_blocks: group needs split.strategy group and its "
+                "split.group column; choose auto, rows or a time unit"
+            )
+        labels = test[group].astype(str).to_numpy()
+        return Blocks(labels, group, len(np.unique(labels)))
+    if time is None:
+        if setting == "auto":
+            return rows
+        raise ConfigError(
+            f"evaluation.bootstrap_blocks: {setting} needs the task's time column (task.time): "
+            "choose auto, rows or group"
+        )
+    units = BLOCK_UNITS if setting == "auto" else (setting,)
+    for unit in units:
+        labels = periods(test[time], unit, time_zone).to_numpy()
+        count = len(np.unique(labels))
+        if setting != "auto" or (count < len(test) and count >= MIN_BLOCKS):
+            return Blocks(labels, unit, count)
+    return rows
+
 
 @dataclass(frozen=True)
 class Scored:
@@ -63,13 +146,17 @@ def bootstrap_metric(
     classes: Sequence[Any] | None,
     resamples: int,
     random_state: int,
+    blocks: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Each row's ``metric`` on the same ``resamples`` resamples of the test rows.
 
     ``y_true`` (rows,) are the test labels; each ``scored`` entry holds predictions for those
     rows in the same order. A resample draws len(y_true) row indices uniformly with
     replacement (``numpy.random.default_rng(random_state)``, CHUNK resamples at a time, so the
-    draws do not depend on the rows scored). Metrics that are means over rows
+    draws do not depend on the rows scored). With ``blocks`` (rows,), each row's block label
+    (Blocks.labels), a resample draws as many blocks as there are, uniformly with replacement,
+    and takes every row of each (its size varies); a mean over rows is then the drawn blocks'
+    summed losses over their summed rows. Metrics that are means over rows
     (``snakeml.task_kinds.ROW_MEAN_METRICS``) average precomputed per-row losses; the others
     call the metric (scikit-learn's) on each resample. A resample on which the metric is
     undefined (one class for ROC AUC) is NaN. Returns shape (resamples,) per row name.
@@ -85,6 +172,9 @@ def bootstrap_metric(
     out = {name: np.full(resamples, np.nan) for name in scored}
     rng = np.random.default_rng(random_state)
     labels = y.to_numpy()
+    if blocks is not None:
+        _block_bootstrap(kind, metric, labels, scored, classes, losses, blocks, rng, out)
+        return out
     for start in range(0, resamples, CHUNK):
         stop = min(start + CHUNK, resamples)
         index = rng.integers(0, n, size=(stop - start, n))
@@ -100,6 +190,47 @@ def bootstrap_metric(
                         kind, metric, labels[rows], s.predicted[rows], classes, s.threshold
                     )
     return out
+
+
+def _block_bootstrap(
+    kind: str,
+    metric: str,
+    labels: np.ndarray,
+    scored: dict[str, Scored],
+    classes: Sequence[Any] | None,
+    losses: dict[str, np.ndarray | None],
+    blocks: np.ndarray,
+    rng: np.random.Generator,
+    out: dict[str, np.ndarray],
+) -> None:
+    """bootstrap_metric over blocks: fills ``out`` (resamples,) per row name in place."""
+    if len(blocks) != len(labels):
+        raise ValueError(f"{len(blocks)} block labels for {len(labels)} test rows")
+    codes = np.unique(blocks, return_inverse=True)[1].ravel()
+    n_blocks = int(codes.max()) + 1
+    sizes = np.bincount(codes, minlength=n_blocks)
+    members = np.split(np.argsort(codes, kind="stable"), np.cumsum(sizes)[:-1])
+    sums = {
+        name: np.bincount(codes, weights=row, minlength=n_blocks)
+        for name, row in losses.items()
+        if row is not None
+    }
+    resamples = len(next(iter(out.values())))
+    for start in range(0, resamples, CHUNK):
+        stop = min(start + CHUNK, resamples)
+        drawn = rng.integers(0, n_blocks, size=(stop - start, n_blocks))
+        counts = sizes[drawn].sum(axis=1)
+        for name, s in scored.items():
+            if name in sums:
+                mean = sums[name][drawn].sum(axis=1) / counts
+                out[name][start:stop] = from_row_mean(metric, mean)
+                continue
+            for offset, chosen in enumerate(drawn):
+                rows = np.concatenate([members[block] for block in chosen])
+                with contextlib.suppress(DataError):
+                    out[name][start + offset] = metric_value(
+                        kind, metric, labels[rows], s.predicted[rows], classes, s.threshold
+                    )
 
 
 def percentile_interval(values: np.ndarray, level: float = LEVEL) -> tuple[float, float]:

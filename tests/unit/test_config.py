@@ -586,7 +586,14 @@ def test_rule_slices_hold_only_what_each_rule_uses(cfg):
         "baselines": [{"name": "previous_leg", "column": "prev_leg_arr_delay"}],
         "features": [*NUMERIC, *CATEGORICAL],
         "models": ["hgb", "rf", "ridge"],
-        "bootstrap": {"resamples": 1000, "random_state": 13},
+        "bootstrap": {
+            "resamples": 1000,
+            "random_state": 13,
+            "blocks": "auto",
+            "time": "time_hour",
+            "time_zone": "UTC",
+            "group": None,
+        },
         "leakage": {"max_rows": 5000, "threshold": 0.99, "random_state": 13},
     }
     # Every declared feature, numeric then categorical, in steps.yaml's order.
@@ -1069,6 +1076,21 @@ def test_a_task_without_time_composes_and_defaults_to_stratified_or_random(conf_
         (
             "split.train_fraction=1.5",
             "split.train_fraction = 1.5: must be null or a finite number > 0",
+        ),
+        (
+            "evaluation.bootstrap_blocks=days",
+            "evaluation.bootstrap_blocks: 'days' is not a choice (did you mean day?); choose from "
+            "['auto', 'rows', 'day', 'week', 'month', 'group']",
+        ),
+        (
+            "data=cars task=cars_origin evaluation.bootstrap_blocks=week",
+            "evaluation.bootstrap_blocks: week blocks need the task's time column, which "
+            "conf/task/cars_origin.yaml does not set: choose auto, rows or group",
+        ),
+        (
+            "evaluation.bootstrap_blocks=group",
+            "evaluation.bootstrap_blocks: group blocks are the split's groups, but split.strategy "
+            "is time: choose auto, rows or a time unit, or split.strategy=group",
         ),
         ("split.gap='1 fortnight'", "split.gap: '1 fortnight' is not a DuckDB interval"),
         ("split.gap='-1 day'", "split.gap: '-1 day' must be a positive interval"),

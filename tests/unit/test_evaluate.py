@@ -13,7 +13,6 @@ from snakeml.evaluate import (
     PERIOD,
     SCATTER_POINTS,
     evaluate_model,
-    periods,
     residual_table,
     scored_frame,
     write_breakdowns,
@@ -21,6 +20,7 @@ from snakeml.evaluate import (
 from snakeml.io import read_json
 from snakeml.models import build_pipeline, feature_frame, save_model, target_vector
 from snakeml.outputs import EVALUATE_FILES, breakdown_files
+from snakeml.split import periods
 from snakeml.task_kinds import regression_metrics
 
 pytestmark = pytest.mark.usefixtures("single_thread")

