@@ -591,7 +591,7 @@ def test_rule_slices_hold_only_what_each_rule_uses(cfg):
             "random_state": 13,
             "blocks": "auto",
             "time": "time_hour",
-            "time_zone": "UTC",
+            "time_zone": "America/New_York",
             "group": None,
         },
         "leakage": {"max_rows": 5000, "threshold": 0.99, "random_state": 13},
