@@ -534,12 +534,12 @@ def strategy_of(settings: dict[str, Any]) -> SplitStrategy:
     """The strategy of a rule's slice holding ``split``, ``task`` (kind, target, time,
     horizon), ``key`` and ``seed`` (the split and tune_shard slices)."""
     from snakeml.schema import SplitConfig
-    from snakeml.task_kinds import is_classifier_kind
+    from snakeml.task_kinds import task_kind
 
     task = settings["task"]
     return make_strategy(
         SplitConfig(**settings["split"]),
-        is_classifier_kind(task["kind"]),
+        task_kind(task["kind"]).is_classifier,
         task["target"],
         task["time"],
         task["horizon"],
@@ -613,7 +613,7 @@ def write_splits(
     with ConfigError before a row is read.
     """
     from snakeml.memory import SPLIT_BYTES_PER_VALUE, check_memory
-    from snakeml.task_kinds import check_target
+    from snakeml.task_kinds import task_kind
 
     footer = pq.ParquetFile(features).metadata
     check_memory("split", footer.num_rows, footer.num_columns, SPLIT_BYTES_PER_VALUE, memory_mb)
@@ -625,7 +625,9 @@ def write_splits(
             f"{strategy.target} (task.target): check the raw data"
         )
     distinct = pc.unique(table[strategy.target].combine_chunks())
-    check_target(settings["task"]["kind"], distinct.to_numpy(zero_copy_only=False), strategy.target)
+    task_kind(settings["task"]["kind"]).check_target(
+        distinct.to_numpy(zero_copy_only=False), strategy.target
+    )
     parts, embargoed = split_table(table, strategy)
     tuning = pa.concat_tables([parts["train"], parts["valid"]])
     frame = tuning.select(list(dict.fromkeys([*strategy.columns(), strategy.target])))
