@@ -23,6 +23,7 @@ from snakeml.workflow_config import load_workflow_config
 from snakeml.rule import share_import_path, share_job_environment
 from snakeml.start import before_first_job, check_as_loaded, check_estimators, name_killed_jobs
 from snakeml.sweep import run_name
+from snakeml.task_kinds import task_kind
 from snakemake.settings.types import ExecMode
 
 share_import_path(LIBRARY)
@@ -96,7 +97,7 @@ CODE_FILES = code_files(workflow.basedir)
 # What each per-model rule writes, and which of it are the report's figures (snakeml.outputs);
 # the error-by-period breakdown only for a task with a time column.
 PERIOD = CFG["split"]["period"] if CFG["task"]["time"] is not None else None
-GROUPS, KIND = CFG["task"]["groups"], CFG["task"]["kind"]
+GROUPS, KIND = CFG["task"]["groups"], task_kind(CFG["task"]["kind"])
 FILES = run_files([group["name"] for group in GROUPS], PERIOD, KIND)
 FIGURES = report_figures(GROUPS, PERIOD, KIND)
 SPLITS = ["train", "valid", "test"]

@@ -40,12 +40,7 @@ from snakeml.schema import (
     schema_bounds,
 )
 from snakeml.settings import check_model_settings, check_settings
-from snakeml.task_kinds import (
-    check_metric,
-    check_tuning_metric,
-    default_metric,
-    is_classifier_kind,
-)
+from snakeml.task_kinds import TaskKind, task_kind
 
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parents[2] / "conf"
 SLICE_HEADER = "# Resolved by snakeml from conf/ for one rule. Do not edit: edit conf/ instead.\n"
@@ -391,7 +386,7 @@ def check_estimator_settings(
     Raises SettingError naming the key, its value, what it must be and the file that sets it.
     """
     for name, spec in cfg["model"].items():
-        _check_estimator_kind(f"model.{name}", spec["_target_"], cfg["task"]["kind"])
+        _check_estimator_kind(f"model.{name}", spec["_target_"], task_kind(cfg["task"]["kind"]))
     try:
         for name, spec in cfg["model"].items():
             check_model_settings(name, spec)
@@ -461,7 +456,7 @@ def _check_strategy(
     split: dict[str, Any], task: dict[str, Any], declaration: Declaration, task_file: str
 ) -> str:
     """Check the split strategy against the task and the feature table; return its name."""
-    classifier = is_classifier_kind(task["kind"])
+    classifier = task_kind(task["kind"]).is_classifier
     strategy = split["strategy"]
     if strategy is not None and strategy not in STRATEGIES:
         hint = closest_name(str(strategy), STRATEGIES)
@@ -589,7 +584,7 @@ def _check_search_param(key: str, spec: dict[str, Any]) -> None:
         _require(low > 0, f"{key}.low", f"a log-scaled search needs low > 0, got {low}")
 
 
-def _check_models(models: dict[str, Any], kind: str, estimators: bool = True) -> None:
+def _check_models(models: dict[str, Any], kind: TaskKind, estimators: bool = True) -> None:
     _require(len(models) > 0, "model", "select at least one model, e.g. model=[ridge,hgb]")
     for name, spec in models.items():
         key = f"model.{name}"
@@ -621,14 +616,14 @@ def _check_importable(key: str, target: str) -> None:
     )
 
 
-def _check_estimator_kind(key: str, target: str, kind: str) -> None:
+def _check_estimator_kind(key: str, target: str, kind: TaskKind) -> None:
     """The estimator ``target`` can do a ``kind`` task (imports it: scikit-learn, 1-4 s)."""
     from snakeml.models import estimator_class
 
     try:
         estimator_class(target, kind)
     except ConfigError as exc:
-        raise ConfigError(f"{key}: {exc} (task.kind is {kind})") from None
+        raise ConfigError(f"{key}: {exc} (task.kind is {kind.name})") from None
 
 
 def _check_tuning(tuning: dict[str, Any], split: dict[str, Any]) -> None:
@@ -703,10 +698,10 @@ def _check_features(cfg: dict[str, Any], declaration: Declaration) -> None:
 
 def fill_metric_defaults(cfg: dict[str, Any]) -> None:
     """Set a null tuning.metric or evaluation.metric to the task kind's default, in place."""
-    kind = cfg["task"]["kind"]
+    name = cfg["task"]["kind"]
     for group in ("tuning", "evaluation"):
-        if cfg[group]["metric"] is None and kind in TASK_KINDS:
-            cfg[group]["metric"] = default_metric(kind)
+        if cfg[group]["metric"] is None and name in TASK_KINDS:
+            cfg[group]["metric"] = task_kind(name).default_metric
 
 
 def validate_config(
@@ -737,8 +732,8 @@ def validate_config(
         declaration = declaration_of(cfg, root)
     check_data(data, declaration, root)
     task = cfg["task"]
-    kind = task["kind"]
-    _require(kind in TASK_KINDS, "task.kind", f"must be one of {list(TASK_KINDS)}")
+    _require(task["kind"] in TASK_KINDS, "task.kind", f"must be one of {list(TASK_KINDS)}")
+    kind = task_kind(task["kind"])
     check_task(task, declaration)
     _check_models(cfg["model"], kind, estimators)
     # after the models: a changed kind is named by the models it no longer fits first
@@ -753,15 +748,17 @@ def validate_config(
             _check_search_param(f"model.{name}.search_space.{param}", search)
     _check_tuning(cfg["tuning"], cfg["split"])
     _check_audit(cfg["audit"], task, declaration)
-    check_tuning_metric(kind, cfg["tuning"]["metric"])
-    check_metric(kind, cfg["evaluation"]["metric"])
+    kind.check_tuning_metric(cfg["tuning"]["metric"])
+    kind.check_metric(cfg["evaluation"]["metric"])
     if cfg["tracking"]["mlflow"]:
         from snakeml.tracking import check_tracking_uri
 
         check_tracking_uri(cfg["tracking"]["uri"])
 
 
-def _check_bootstrap_blocks(setting: str, task: dict[str, Any], strategy: str, task_file: str) -> None:
+def _check_bootstrap_blocks(
+    setting: str, task: dict[str, Any], strategy: str, task_file: str
+) -> None:
     """evaluation.bootstrap_blocks: one of verdicts.BLOCK_SETTINGS the task can have."""
     from snakeml.verdicts import BLOCK_SETTINGS, BLOCK_UNITS
 

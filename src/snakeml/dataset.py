@@ -704,9 +704,11 @@ def check_task_baselines(task: dict[str, Any], declaration: Declaration) -> None
     steps.yaml). Raises ConfigError in one line naming the baseline, the closest column and the
     choices.
     """
+    from snakeml.task_kinds import task_kind
+
     where = f"the feature table of sql/{declaration.sql_dir.name}/ ({DECLARATION})"
-    classifier = task["kind"] in ("binary", "multiclass")
-    wanted = "categorical" if classifier else "numeric"
+    kind = task_kind(task["kind"])
+    wanted = kind.baseline_feature
     kinds = {f.name: f.kind for f in declaration.features}
     fitting = [name for name, kind in kinds.items() if kind == wanted]
     names = [baseline["name"] for baseline in task.get("baselines", [])]
@@ -730,8 +732,8 @@ def check_task_baselines(task: dict[str, Any], declaration: Declaration) -> None
         if column not in kinds:
             raise _not_a_column(f"{key}.column", column, fitting, where)
         if kinds[column] != wanted:
-            what = "a class" if classifier else "a number in the target's units"
+            what = kind.baseline_prediction
             raise ConfigError(
-                f"{key}.column: {column!r} is a {kinds[column]} feature, but a {task['kind']} "
+                f"{key}.column: {column!r} is a {kinds[column]} feature, but a {kind.name} "
                 f"baseline predicts {what}; choose a {wanted} feature from {fitting}"
             )

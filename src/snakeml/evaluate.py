@@ -35,18 +35,7 @@ from snakeml.plots import (
     plot_residuals_by,
 )
 from snakeml.split import periods, sample_rows
-from snakeml.task_kinds import (
-    BINARY,
-    REGRESSION,
-    align_proba,
-    check_unseen_classes,
-    classifier_metric,
-    is_classifier_kind,
-    metric_label,
-    metric_names,
-    prediction_frame,
-    score_predictions,
-)
+from snakeml.task_kinds import metric_label, task_kind
 from snakeml.train import read_decision
 
 log = logging.getLogger(__name__)
@@ -145,20 +134,19 @@ def metrics_by(
 
     A metric is undefined in a group whose true labels hold one class (ROC AUC, say).
     """
-    kind, classes, threshold = decision["kind"], decision["classes"], decision["threshold"]
+    kind = task_kind(decision["kind"])
+    classes, threshold = decision["classes"], decision["threshold"]
     actual = scored["actual"].to_numpy()
     rows = []
     for value, index in sorted(scored.groupby(key, sort=True).indices.items()):
         row: dict[str, Any] = {key: value, "rows": len(index)}
-        for name in metric_names(kind):
+        for name in kind.metrics:
             try:
-                row[name] = classifier_metric(
-                    kind, name, actual[index], proba[index], classes, threshold
-                )
+                row[name] = kind.metric_value(name, actual[index], proba[index], classes, threshold)
             except DataError:
                 row[name] = np.nan
         rows.append(row)
-    return pd.DataFrame(rows, columns=[key, "rows", *metric_names(kind)])
+    return pd.DataFrame(rows, columns=[key, "rows", *kind.metrics])
 
 
 def confusion_table(actual: np.ndarray, predicted: np.ndarray, classes: list[Any]) -> pd.DataFrame:
@@ -286,7 +274,7 @@ def write_classifier_breakdowns(
             outputs["by_period_png"],
         )
     curves = class_curves(scored["actual"].to_numpy(), proba, classes)
-    positive = classes[1] if decision["kind"] == BINARY else "the class"
+    positive = task_kind(decision["kind"]).curve_subject(classes)
     for key, x, y, axes, title in (
         (
             "roc",
@@ -323,7 +311,7 @@ def evaluate_model(
     a classifier. Raises DataError when the test period holds a class training never had.
     """
     columns, key = settings["columns"], list(settings["key"])
-    kind = settings.get("kind", REGRESSION)
+    kind = task_kind(settings["kind"])
     import pyarrow.parquet as pq
 
     if parquet_rows([test_path]) == 0:
@@ -340,24 +328,16 @@ def evaluate_model(
         test_path, columns=[c for c in dict.fromkeys(described) if c is not None and c in present]
     )
     model_rows = read_model_rows([test_path], columns)
-    decision = {"kind": kind, "classes": None, "threshold": None}
-    if is_classifier_kind(kind):
-        if decision_path is None:
-            raise ValueError(f"evaluating a {kind} task needs the model's decision file")
-        decision = read_decision(decision_path)
+    decision = None if decision_path is None else read_decision(decision_path)
+    classes, threshold = kind.decision_classes(decision, "evaluating")
     x, y = feature_frame(model_rows, columns), target_vector(model_rows, columns, kind)
     del model_rows
-    classes, threshold = decision["classes"], decision["threshold"]
-    if classes is not None:
-        check_unseen_classes(classes, y, columns["target"])
+    kind.check_unseen_classes(classes, y, columns["target"])
     pipeline = load_model(model_path)
     with limit_threads(threads):
-        if classes is None:
-            predicted = pipeline.predict(x)
-        else:
-            predicted = align_proba(pipeline.predict_proba(x), pipeline.classes_, classes)
-    scores = score_predictions(kind, y, predicted, classes, threshold)
-    output = prediction_frame(kind, predicted, classes, threshold)
+        predicted = kind.predict(pipeline, x, classes)
+    scores = kind.score_predictions(y, predicted, classes, threshold)
+    output = kind.prediction_frame(predicted, classes, threshold)
     scored = scored_frame(test, y, output["predicted"].to_numpy(), settings)
     write_json(outputs["metrics"], {"model": model_name, "rows": len(test), **scores})
     predictions = test[key].reset_index(drop=True).copy()
@@ -366,7 +346,7 @@ def evaluate_model(
         predictions[column] = output[column].to_numpy()
     with atomic_path(outputs["predictions"]) as tmp:
         predictions.to_parquet(tmp, index=False)
-    if classes is None:
+    if decision is None or classes is None:
         write_breakdowns(scored, model_name, outputs, settings)
     else:
         write_classifier_breakdowns(scored, predicted, decision, model_name, outputs, settings)

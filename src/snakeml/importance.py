@@ -27,12 +27,10 @@ from snakeml.models import (
 from snakeml.plots import plot_importances
 from snakeml.split import kept_rows
 from snakeml.task_kinds import (
-    REGRESSION,
     greater_is_better,
-    importance_scorer,
-    is_classifier_kind,
     metric_label,
     regression_metrics,
+    task_kind,
 )
 from snakeml.train import read_decision
 
@@ -56,16 +54,6 @@ def family_of(families: dict[str, list[str]]) -> dict[str, str]:
 def rmse_score(pipeline: Any, x: pd.DataFrame, y: np.ndarray) -> float:
     """The negated test RMSE of a regressor: greater is better, as a scikit-learn scorer."""
     return -regression_metrics(y, pipeline.predict(x))["rmse"]
-
-
-def regression_score(metric: str) -> Any:
-    """A greater-is-better scorer of a regression metric from snakeml's own formulas."""
-
-    def score(pipeline: Any, x: pd.DataFrame, y: np.ndarray) -> float:
-        value = regression_metrics(y, pipeline.predict(x))[metric]
-        return value if greater_is_better(metric) else -value
-
-    return score
 
 
 # Rows predicted in one call: a prediction's fixed cost (the ColumnTransformer's pass over the
@@ -204,15 +192,10 @@ def run_importance(
     """
     columns, options = settings["columns"], settings["importance"]
     families, units = settings["families"], settings["task"]["units"]
-    kind, metric = settings.get("kind", REGRESSION), settings.get("metric", "rmse")
-    classes = threshold = None
-    if is_classifier_kind(kind):
-        if decision_path is None:
-            raise ValueError(f"the importance of a {kind} task needs the model's decision file")
-        decision = read_decision(decision_path)
-        classes, threshold = decision["classes"], decision["threshold"]
-    scorer = importance_scorer(kind, metric, classes, threshold)  # checks the metric too
-    score = scorer if is_classifier_kind(kind) else regression_score(metric)
+    kind, metric = task_kind(settings["kind"]), settings.get("metric", "rmse")
+    decision = None if decision_path is None else read_decision(decision_path)
+    classes, threshold = kind.decision_classes(decision, "the importance of")
+    score = kind.importance_scorer(metric, classes, threshold)  # checks the metric too
     if metric not in ("rmse", "mae"):
         units = ""  # the other metrics have no units
     direction = "decrease" if greater_is_better(metric) else "increase"

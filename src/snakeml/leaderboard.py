@@ -25,17 +25,11 @@ import pandas as pd
 from snakeml.errors import DataError
 from snakeml.io import atomic_path, read_json, write_csv, write_json, write_text_atomic
 from snakeml.task_kinds import (
-    BINARY,
-    REGRESSION,
-    baseline_outputs,
+    TaskKind,
     greater_is_better,
     is_better,
-    is_classifier_kind,
-    leakage_metric,
     metric_label,
-    metric_names,
-    proba_columns,
-    score_predictions,
+    task_kind,
 )
 from snakeml.train import read_decision
 from snakeml.verdicts import (
@@ -55,7 +49,7 @@ def build_leaderboard(
     model_metrics: dict[str, dict[str, float]],
     baselines: dict[str, dict[str, float]],
     metric: str,
-    kind: str = REGRESSION,
+    kind: TaskKind,
     resampled: dict[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """One row per model and baseline, best first by ``metric`` (ties by name).
@@ -66,7 +60,7 @@ def build_leaderboard(
     """
     rows = [{"model": name, "kind": "model", **m} for name, m in model_metrics.items()]
     rows += [{"model": name, "kind": "baseline", **m} for name, m in baselines.items()]
-    columns = ["model", "kind", *metric_names(kind)]
+    columns = ["model", "kind", *kind.metrics]
     board = pd.DataFrame(rows)[columns]
     if resampled is not None:
         bounds = [percentile_interval(resampled[name]) for name in board["model"]]
@@ -132,20 +126,17 @@ def champion_statement(champion: dict[str, Any]) -> str:
     return " ".join(sentences)
 
 
-def _worse_metrics(board: pd.DataFrame, champion: pd.Series, metric: str, kind: str) -> list:
+def _worse_metrics(board: pd.DataFrame, champion: pd.Series, metric: str, kind: TaskKind) -> list:
     """Each metric but ``metric`` on which a baseline beats the champion: the best such one."""
     baselines = board[board["kind"] == "baseline"]
     out = []
-    for other in metric_names(kind):
+    for other in kind.metrics:
         if other == metric:
             continue  # stated with its interval in the comparisons
         best = baselines.sort_values(other, ascending=not greater_is_better(other)).iloc[0]
         if not is_better(other, best[other], champion[other]):
             continue
-        if kind == BINARY and other == "accuracy":
-            reason = "the decision threshold maximises F1, not accuracy"
-        else:
-            reason = f"the champion is chosen by {metric_label(metric)}, not {metric_label(other)}"
+        reason = kind.worse_metric_reason(metric, other)
         out.append(
             {
                 "metric": other,
@@ -161,7 +152,7 @@ def _worse_metrics(board: pd.DataFrame, champion: pd.Series, metric: str, kind: 
 def pick_champion(
     board: pd.DataFrame,
     metric: str,
-    kind: str = REGRESSION,
+    kind: TaskKind,
     resampled: dict[str, np.ndarray] | None = None,
     leaking: dict[str, float] | None = None,
 ) -> dict[str, Any]:
@@ -188,7 +179,7 @@ def pick_champion(
     champion: dict[str, Any] = {
         "model": str(best["model"]),
         "metric": metric,
-        **{name: float(best[name]) for name in metric_names(kind)},
+        **{name: float(best[name]) for name in kind.metrics},
         f"{metric}_low": low,
         f"{metric}_high": high,
         "beats_baselines": all(
@@ -198,7 +189,7 @@ def pick_champion(
         "best_baseline_value": float(reference[metric]),
         "comparisons": comparisons,
         "worse_metrics": _worse_metrics(board, best, metric, kind),
-        "leakage_metric": leakage_metric(kind),
+        "leakage_metric": kind.leakage_metric,
         "leaking_features": dict(leaking or {}),
     }
     champion["statement"] = champion_statement(champion)
@@ -206,7 +197,7 @@ def pick_champion(
 
 
 def read_model_predictions(
-    path: str | Path, y_test: pd.Series, kind: str, classes: Any, model: str
+    path: str | Path, y_test: pd.Series, kind: TaskKind, classes: Any, model: str
 ) -> np.ndarray:
     """A model's test predictions from its evaluation file, in the test split's row order.
 
@@ -219,9 +210,7 @@ def read_model_predictions(
         raise DataError(
             f"predictions of {model} ({path}) are not the test split's rows: rerun its evaluate"
         )
-    if not is_classifier_kind(kind):
-        return frame["predicted"].to_numpy(dtype="float64")
-    return frame[proba_columns(classes)].to_numpy(dtype="float64")
+    return kind.prediction_values(frame, classes)
 
 
 def screened_rows(
@@ -281,14 +270,14 @@ def run_leaderboard(
     predictions (evaluation/<model>/predictions.parquet), resampled for the intervals.
     """
     target, metric, keys = settings["target"], settings["metric"], list(settings["groups"])
-    kind = settings.get("kind", REGRESSION)
+    kind = task_kind(settings["kind"])
     declared = [dict(b) for b in settings.get("baselines", [])]
     if prediction_paths is None:
         raise ValueError("the leaderboard's intervals need each model's test predictions")
     model_metrics = {}
     for name, path in metrics_paths.items():
         data = read_json(path)
-        model_metrics[name] = {k: float(data[k]) for k in metric_names(kind)}
+        model_metrics[name] = {k: float(data[k]) for k in kind.metrics}
     classes, thresholds = None, dict.fromkeys(metrics_paths)
     if decision_paths:
         decisions = {name: read_decision(path) for name, path in decision_paths.items()}
@@ -311,11 +300,11 @@ def run_leaderboard(
         bootstrap["blocks"], test, bootstrap["time"], bootstrap["time_zone"], bootstrap["group"]
     )
     group_names = list(settings["group_names"])
-    predicted = baseline_outputs(
-        kind, train, valid, test, target, keys, group_names, classes, declared
+    predicted = kind.baseline_outputs(
+        train, valid, test, target, keys, group_names, classes, declared
     )
     baselines = {
-        name: score_predictions(kind, test[target], values, classes, threshold)
+        name: kind.score_predictions(test[target], values, classes, threshold)
         for name, (values, threshold) in predicted.items()
     }
     scored = {name: Scored(values, threshold) for name, (values, threshold) in predicted.items()}

@@ -15,11 +15,12 @@ import pandas as pd
 
 from snakeml.errors import ConfigError, DataError, ModelLoadError
 from snakeml.io import atomic_path
-from snakeml.task_kinds import REGRESSION, check_estimator, is_classifier_kind
 
 if TYPE_CHECKING:
     import optuna
     from sklearn.pipeline import Pipeline
+
+    from snakeml.task_kinds import TaskKind
 
 log = logging.getLogger(__name__)
 
@@ -147,9 +148,7 @@ def feature_frame(frame: pd.DataFrame, columns: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(out, index=frame.index)
 
 
-def target_vector(
-    frame: pd.DataFrame, columns: dict[str, Any], kind: str = REGRESSION
-) -> np.ndarray:
+def target_vector(frame: pd.DataFrame, columns: dict[str, Any], kind: TaskKind) -> np.ndarray:
     """The target (rows,): float64 for regression, the labels as they are for classifiers.
 
     Rows without a target are a data error.
@@ -157,18 +156,10 @@ def target_vector(
     target = columns["target"]
     if target not in frame.columns:
         raise DataError(f"input data lacks the target column {target!r}")
-    if is_classifier_kind(kind):
-        labels = frame[target]
-        if labels.isna().any():
-            raise DataError(f"target {target!r} has {int(labels.isna().sum())} missing values")
-        return labels.to_numpy()
-    values = frame[target].to_numpy(dtype="float64", na_value=np.nan)
-    if np.isnan(values).any():
-        raise DataError(f"target {target!r} has {int(np.isnan(values).sum())} missing values")
-    return values
+    return kind.target_values(frame[target], target)
 
 
-def estimator_class(target: str, kind: str | None = REGRESSION) -> type:
+def estimator_class(target: str, kind: TaskKind | None) -> type:
     """Import the estimator class named by ``_target_`` and check it can do a ``kind`` task.
 
     ``kind`` None imports it without that check. Raises ConfigError.
@@ -181,7 +172,7 @@ def estimator_class(target: str, kind: str | None = REGRESSION) -> type:
     if not isinstance(cls, type):
         raise ConfigError(f"model _target_ {target!r} is not a class")
     if kind is not None:
-        check_estimator(kind, cls(), target)
+        kind.check_estimator(cls(), target)
     return cls
 
 
@@ -194,9 +185,9 @@ def build_pipeline(
     model: dict[str, Any],
     columns: dict[str, Any],
     params: dict[str, Any],
+    kind: TaskKind,
     threads: int = 1,
     seed: int = 0,
-    kind: str = REGRESSION,
 ) -> Pipeline:
     """A Pipeline of the model's preprocessing and its estimator with ``params`` applied.
 

@@ -8,10 +8,11 @@ take their file lists from here, so adding a figure or a model is one change.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
-from snakeml.task_kinds import BINARY, REGRESSION, is_classifier_kind
+if TYPE_CHECKING:
+    from snakeml.task_kinds import TaskKind
 
 # Per model, under results/evaluation/{model}/: what the evaluate rule writes besides the
 # breakdowns by group and by period, keyed by the rule's output names.
@@ -33,6 +34,62 @@ CLASSIFIER_EVALUATE_FILES: dict[str, str] = {
     "calibration_csv": "calibration_curve.csv",
     "calibration_png": "calibration_curve.png",
 }
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What the evaluate rule writes for a task kind (its ``evaluation``, snakeml.task_kinds).
+
+    ``files``: its outputs besides the breakdowns, by output name; ``group_stem`` and
+    ``period_stem``: the stems of the breakdowns by group and by period; ``figures``: its own
+    figures in the report, by output name (caption file, label); ``group_caption`` and
+    ``period_caption``: the breakdowns' caption files and the words that label them;
+    ``dvc_curves``: the curves DVC plots per model (output name, title, x, y).
+    """
+
+    files: Mapping[str, str]
+    group_stem: str
+    period_stem: str
+    figures: Mapping[str, tuple[str, str]]
+    group_caption: tuple[str, str]
+    period_caption: tuple[str, str]
+    dvc_curves: tuple[tuple[str, str, str, str], ...] = ()
+
+
+# Regression: residuals per group, error per period.
+REGRESSION_EVALUATION = Evaluation(
+    files=EVALUATE_FILES,
+    group_stem="residuals_by",
+    period_stem="error_by",
+    figures={"scatter_png": ("predicted_vs_actual.rst", "predicted vs actual")},
+    group_caption=("residuals_by_group.rst", "residuals by"),
+    period_caption=("error_by_period.rst", "error"),
+)
+# Classifiers: the task's metrics by group and per period (a group may be named like the
+# period: month).
+CLASSIFIER_EVALUATION = Evaluation(
+    files=CLASSIFIER_EVALUATE_FILES,
+    group_stem="metrics_by",
+    period_stem="metrics_per",
+    figures={
+        "confusion_png": ("confusion_matrix.rst", "confusion matrix"),
+        "roc_png": ("roc_curve.rst", "ROC curve"),
+        "pr_png": ("precision_recall_curve.rst", "precision-recall curve"),
+        "calibration_png": ("calibration_curve.rst", "calibration curve"),
+    },
+    group_caption=("metrics_by_group.rst", "metrics by"),
+    period_caption=("metrics_by_period.rst", "metrics"),
+)
+# A binary task's ROC and precision-recall curves are one line each, which DVC can plot (a
+# multiclass task's hold one line per class in one CSV, which DVC's templates would draw as one
+# line: they are in the report only).
+BINARY_EVALUATION = replace(
+    CLASSIFIER_EVALUATION,
+    dvc_curves=(
+        ("roc_csv", "ROC curve", "false_positive_rate", "true_positive_rate"),
+        ("pr_csv", "Precision-recall curve", "recall", "precision"),
+    ),
+)
 # Per model, under results/evaluation/{model}/: what the importance rule writes.
 IMPORTANCE_FILES: dict[str, str] = {
     "importance": "importance.csv",
@@ -46,25 +103,19 @@ IMPORTANCE_FILES: dict[str, str] = {
 TUNING_FILES: tuple[str, ...] = ("best_params.yaml", "history.png", "param_importances.png")
 
 
-def evaluate_files(kind: str = REGRESSION) -> dict[str, str]:
+def evaluate_files(kind: TaskKind) -> dict[str, str]:
     """What the evaluate rule writes for a ``kind`` task besides the breakdowns."""
-    if not is_classifier_kind(kind):
-        return dict(EVALUATE_FILES)
-    return dict(CLASSIFIER_EVALUATE_FILES)
+    return dict(kind.evaluation.files)
 
 
-def breakdown_files(
-    group_names: list[str], period: str | None, kind: str = REGRESSION
-) -> dict[str, str]:
+def breakdown_files(group_names: list[str], period: str | None, kind: TaskKind) -> dict[str, str]:
     """The evaluate rule's breakdowns per task group and per period (``period`` None: a task
     without a time column has none).
 
     Regression: residuals per group, error per period. Classifiers: the task's metrics by
     group and per period (a group may be named like the period: month).
     """
-    group_stem, period_stem = "residuals_by", "error_by"
-    if is_classifier_kind(kind):
-        group_stem, period_stem = "metrics_by", "metrics_per"
+    group_stem, period_stem = kind.evaluation.group_stem, kind.evaluation.period_stem
     files: dict[str, str] = {}
     for name in group_names:
         files[f"by_{name}_csv"] = f"{group_stem}_{name}.csv"
@@ -75,9 +126,7 @@ def breakdown_files(
     return files
 
 
-def evaluation_files(
-    group_names: list[str], period: str | None, kind: str = REGRESSION
-) -> list[str]:
+def evaluation_files(group_names: list[str], period: str | None, kind: TaskKind) -> list[str]:
     """Every final file of one model under results/evaluation/{model}/."""
     return [
         *evaluate_files(kind).values(),
@@ -96,14 +145,14 @@ class RunFiles:
     tuning: Sequence[str]
 
 
-def run_files(group_names: list[str], period: str | None, kind: str = REGRESSION) -> RunFiles:
+def run_files(group_names: list[str], period: str | None, kind: TaskKind) -> RunFiles:
     """The RunFiles of a ``kind`` task with these groups and period (None: no time column)."""
     evaluate = {**evaluate_files(kind), **breakdown_files(group_names, period, kind)}
     return RunFiles(evaluate, dict(IMPORTANCE_FILES), tuning_files())
 
 
 def report_figures(
-    groups: Sequence[Mapping[str, str]], period: str | None, kind: str = REGRESSION
+    groups: Sequence[Mapping[str, str]], period: str | None, kind: TaskKind
 ) -> dict[str, tuple[str, str]]:
     """Each figure of the evaluate and importance rules by output name: its caption file in
     report/ and its label in the report. ``groups`` are the task's (``name``, ``label``)."""
@@ -111,21 +160,11 @@ def report_figures(
         "plot": ("importance.rst", "permutation importance per column"),
         "families_plot": ("family_importance.rst", "permutation importance per feature family"),
     }
-    if is_classifier_kind(kind):
-        figures |= {
-            "confusion_png": ("confusion_matrix.rst", "confusion matrix"),
-            "roc_png": ("roc_curve.rst", "ROC curve"),
-            "pr_png": ("precision_recall_curve.rst", "precision-recall curve"),
-            "calibration_png": ("calibration_curve.rst", "calibration curve"),
-        }
-        by_group, by_period = ("metrics_by_group.rst", "metrics by"), "metrics_by_period.rst"
-    else:
-        figures["scatter_png"] = ("predicted_vs_actual.rst", "predicted vs actual")
-        by_group, by_period = ("residuals_by_group.rst", "residuals by"), "error_by_period.rst"
+    figures |= kind.evaluation.figures
+    by_group, (by_period, what) = kind.evaluation.group_caption, kind.evaluation.period_caption
     for group in groups:
         figures[f"by_{group['name']}_png"] = (by_group[0], f"{by_group[1]} {group['label']}")
     if period is not None:
-        what = "metrics" if is_classifier_kind(kind) else "error"
         figures["by_period_png"] = (by_period, f"{what} by {period}")
     return figures
 
@@ -135,9 +174,7 @@ def tuning_files() -> list[str]:
     return list(TUNING_FILES)
 
 
-def dvc_yaml(
-    models: list[str], metric: str, params: list[str], kind: str = REGRESSION
-) -> dict[str, Any]:
+def dvc_yaml(models: list[str], metric: str, params: list[str], kind: TaskKind) -> dict[str, Any]:
     """dvc.yaml's content: metrics, params and plots of a run, no stages.
 
     ``params`` are the config slices (paths) whose values ``dvc params diff`` compares. The
@@ -145,22 +182,17 @@ def dvc_yaml(
     curves to the plots (a multiclass task's curves hold one line per class in one CSV, which
     DVC's templates would draw as one line: they are in the report only).
     """
-    curves = []
-    if kind == BINARY:
-        curves = [
-            {
-                f"results/evaluation/{m}/{CLASSIFIER_EVALUATE_FILES[key]}": {
-                    "title": f"{title}: {m}",
-                    "x": x,
-                    "y": y,
-                }
+    curves = [
+        {
+            f"results/evaluation/{m}/{kind.evaluation.files[key]}": {
+                "title": f"{title}: {m}",
+                "x": x,
+                "y": y,
             }
-            for m in models
-            for key, title, x, y in (
-                ("roc_csv", "ROC curve", "false_positive_rate", "true_positive_rate"),
-                ("pr_csv", "Precision-recall curve", "recall", "precision"),
-            )
-        ]
+        }
+        for m in models
+        for key, title, x, y in kind.evaluation.dvc_curves
+    ]
     return {
         "metrics": [
             "results/champion/metrics.json",

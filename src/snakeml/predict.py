@@ -495,15 +495,14 @@ def champion_predictions(
 ) -> pd.DataFrame:
     """``predicted_<target>``; for a classifier also one probability column per class."""
     from snakeml.models import feature_frame
-    from snakeml.task_kinds import REGRESSION, model_predictions
+    from snakeml.task_kinds import task_kind
     from snakeml.train import read_decision
 
-    kind = settings.get("kind", REGRESSION)
+    kind = task_kind(settings["kind"])
     decision = read_decision(decision_path) if decision_path else {}
-    return model_predictions(
+    return kind.model_predictions(
         pipeline,
         feature_frame(features, settings["columns"]),
-        kind,
         decision.get("classes"),
         decision.get("threshold"),
         f"predicted_{settings['columns']['target']}",

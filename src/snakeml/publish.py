@@ -176,6 +176,7 @@ def write_dvc_yaml(root: Path) -> bool:
     """
     from snakeml.io import dump_yaml, read_json, write_text_if_changed
     from snakeml.outputs import dvc_yaml
+    from snakeml.task_kinds import Regression, task_kind
 
     models = sorted(p.parent.name for p in (root / "results/evaluation").glob("*/metrics.json"))
     champion = root / "results/champion/metrics.json"
@@ -183,7 +184,8 @@ def write_dvc_yaml(root: Path) -> bool:
         return False  # no evaluated run to describe: dvc.yaml stays as it is
     metric = read_json(champion)["metric"]
     decision = root / "results/champion/decision.json"
-    kind = read_json(decision)["kind"] if decision.is_file() else "regression"
+    # a run without a decision file is a regression's from before classification
+    kind = task_kind(read_json(decision)["kind"]) if decision.is_file() else Regression()
     configs = root / "results/configs"
     params = [
         str(path.relative_to(root))

@@ -225,7 +225,7 @@ class TuningConfig:
     n_trials: int = setting(low=1)
     n_shards: int = setting(low=1)
     timeout_seconds: float | None = setting(low=0, low_open=True)
-    # null: the task kind's default (snakeml.task_kinds.DEFAULT_METRIC)
+    # null: the task kind's default (snakeml.task_kinds.TaskKind.default_metric)
     metric: str | None = MISSING
     n_folds: int = setting(low=2)
     # null: every train and valid row; else a seeded sample of this many, in the split's order
@@ -238,7 +238,7 @@ class TuningConfig:
 
 @dataclass
 class EvaluationConfig:
-    # null: the task kind's default (snakeml.task_kinds.DEFAULT_METRIC)
+    # null: the task kind's default (snakeml.task_kinds.TaskKind.default_metric)
     metric: str | None = MISSING
     importance_repeats: int = setting(low=1)
     importance_max_rows: int = setting(low=1)

@@ -547,12 +547,12 @@ def strategy_of(settings: dict[str, Any]) -> SplitStrategy:
     """The strategy of a rule's slice holding ``split``, ``task`` (kind, target, time,
     horizon), ``key`` and ``seed`` (the split and tune_shard slices)."""
     from snakeml.schema import SplitConfig
-    from snakeml.task_kinds import is_classifier_kind
+    from snakeml.task_kinds import task_kind
 
     task = settings["task"]
     return make_strategy(
         SplitConfig(**settings["split"]),
-        is_classifier_kind(task["kind"]),
+        task_kind(task["kind"]).is_classifier,
         task["target"],
         task["time"],
         task["horizon"],
@@ -638,7 +638,7 @@ def write_splits(
     before a row is read.
     """
     from snakeml.memory import SPLIT_BYTES_PER_VALUE, check_memory
-    from snakeml.task_kinds import check_target
+    from snakeml.task_kinds import task_kind
 
     strategy = strategy_of(settings)
     target = strategy.target
@@ -665,7 +665,9 @@ def write_splits(
             f"{target} (task.target): check the raw data"
         )
     distinct = pc.unique(few[target].combine_chunks())
-    check_target(settings["task"]["kind"], distinct.to_numpy(zero_copy_only=False), target)
+    task_kind(settings["task"]["kind"]).check_target(
+        distinct.to_numpy(zero_copy_only=False), target
+    )
     rows, embargoed = part_rows(few, strategy)
     tuning = few.take(pa.concat_arrays([rows["train"], rows["valid"]]))
     frame = tuning.to_pandas().sort_values(strategy.tuning_order(), kind="stable")

@@ -1,8 +1,10 @@
 """What depends on the task's kind: metrics, objective, baselines, target checks, predictions.
 
 A task is ``regression``, ``binary`` or ``multiclass`` (``task.kind``; scikit-learn's names of
-target types, ``sklearn.utils.multiclass.type_of_target``). Everything else in the library asks
-this module instead of branching on the kind itself.
+target types, ``sklearn.utils.multiclass.type_of_target``), an object here: :class:`Regression`,
+:class:`BinaryClassification` or :class:`MulticlassClassification`, one :class:`TaskKind`
+interface, made once from the configuration by :func:`task_kind`. Everything else in the library
+asks that object instead of branching on the kind itself.
 
 Conventions every classifier function follows:
 
@@ -14,7 +16,7 @@ Conventions every classifier function follows:
 - **Decision threshold** (binary accuracy and F1): a row is predicted positive when its
   positive-class probability is ``>= threshold``, the rule of
   ``sklearn.metrics.precision_recall_curve``; the threshold is chosen on the validation period
-  (:func:`choose_threshold`).
+  (:meth:`BinaryClassification.choose_threshold`).
 - **Classes absent from the scored rows**: log loss is computed against every class
   (``labels=``), so probability given to an absent class still costs; macro averages (F1,
   one-vs-rest ROC AUC) run over the classes present among the scored rows' true labels, since a
@@ -28,18 +30,21 @@ Regression metrics keep their NumPy formulas so existing leaderboards stay byte-
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from snakeml.errors import ConfigError, DataError
-
-REGRESSION, BINARY, MULTICLASS = "regression", "binary", "multiclass"
-KINDS: tuple[str, ...] = (REGRESSION, BINARY, MULTICLASS)
-CLASSIFIERS: tuple[str, ...] = (BINARY, MULTICLASS)
+from snakeml.outputs import (
+    BINARY_EVALUATION,
+    CLASSIFIER_EVALUATION,
+    REGRESSION_EVALUATION,
+    Evaluation,
+)
 
 # Probability rows may drift this far from summing to one (float rounding in a softmax) and are
 # renormalised; further is a broken model and an error.
@@ -84,16 +89,6 @@ METRICS: dict[str, Metric] = {
         Metric("roc_auc_ovr", "macro ROC AUC (one-vs-rest)", True, "roc_auc_ovr"),
     )
 }
-# Each kind's test-period metrics, in the order of the leaderboard's columns.
-KIND_METRICS: dict[str, tuple[str, ...]] = {
-    REGRESSION: ("rmse", "mae", "r2"),
-    BINARY: ("log_loss", "roc_auc", "average_precision", "brier_score", "accuracy", "f1"),
-    MULTICLASS: ("log_loss", "accuracy", "f1_macro", "roc_auc_ovr"),
-}
-# Binary accuracy depends on the threshold too; multiclass accuracy takes the likeliest class.
-THRESHOLD_METRICS: dict[str, tuple[str, ...]] = {BINARY: ("accuracy", "f1")}
-# The tuning objective of each kind unless the configuration names another.
-DEFAULT_METRIC: dict[str, str] = {REGRESSION: "rmse", BINARY: "log_loss", MULTICLASS: "log_loss"}
 # For each metric, whether a larger value is better.
 GREATER_IS_BETTER: dict[str, bool] = {name: m.greater_is_better for name, m in METRICS.items()}
 
@@ -101,66 +96,7 @@ BASELINE_MEAN = "baseline_mean"
 BASELINE_PRIOR = "baseline_prior"
 
 
-# --- kinds and metrics -----------------------------------------------------------------------
-
-
-def check_kind(kind: str) -> str:
-    """Return ``kind`` if it is a task kind; raise ConfigError naming ``task.kind`` otherwise."""
-    if kind not in KINDS:
-        raise ConfigError(f"task.kind: {kind!r} is not a task kind; choose from {list(KINDS)}")
-    return kind
-
-
-def is_classifier_kind(kind: str) -> bool:
-    """True for ``binary`` and ``multiclass``. Raises ConfigError for an unknown kind."""
-    return check_kind(kind) in CLASSIFIERS
-
-
-def metric_names(kind: str) -> tuple[str, ...]:
-    """The metrics a kind scores on the test period, in leaderboard column order."""
-    return KIND_METRICS[check_kind(kind)]
-
-
-def default_metric(kind: str) -> str:
-    """The default tuning objective: ``rmse`` for regression, ``log_loss`` for classifiers."""
-    return DEFAULT_METRIC[check_kind(kind)]
-
-
-def check_metric(kind: str, metric: str, key: str = "evaluation.metric") -> Metric:
-    """The metric ``metric`` if a ``kind`` task accepts it.
-
-    Raises ConfigError in one line naming ``key``, the metric, the kind and the allowed metrics.
-    """
-    allowed = metric_names(kind)
-    if metric not in allowed:
-        owners = [k for k in KINDS if metric in KIND_METRICS[k]]
-        what = f"a {' and '.join(owners)} metric" if owners else "not a metric"
-        raise ConfigError(
-            f"{key}: {metric!r} is {what}, not one of a {kind} task; choose from {list(allowed)}"
-        )
-    return METRICS[metric]
-
-
-def tuning_metric_names(kind: str) -> tuple[str, ...]:
-    """The metrics a kind can tune on: all but those needing a validation-chosen threshold."""
-    excluded = THRESHOLD_METRICS.get(kind, ())
-    return tuple(m for m in metric_names(kind) if m not in excluded)
-
-
-def check_tuning_metric(kind: str, metric: str, key: str = "tuning.metric") -> Metric:
-    """Like :func:`check_metric`, and refuse binary accuracy and F1 as a tuning objective.
-
-    Their threshold is chosen on the validation period, which the tuning folds do not have.
-    Raises ConfigError in one line.
-    """
-    spec = check_metric(kind, metric, key)
-    allowed = tuning_metric_names(kind)
-    if metric not in allowed:
-        raise ConfigError(
-            f"{key}: {metric!r} needs a decision threshold chosen on the validation period, "
-            f"which the tuning folds lack; choose from {list(allowed)}"
-        )
-    return spec
+# --- metrics ---------------------------------------------------------------------------------
 
 
 def _metric(metric: str) -> Metric:
@@ -343,164 +279,6 @@ def _scored(y_true: Any, proba: Any, classes: Sequence[Any]) -> tuple[np.ndarray
     return y, p
 
 
-def predicted_classes(
-    kind: str, proba: Any, classes: Sequence[Any], threshold: float | None = None
-) -> np.ndarray:
-    """The predicted class of each row (rows,) from probabilities (rows, classes).
-
-    Binary: the positive class ``classes[1]`` where its probability is ``>= threshold``
-    (required). Multiclass: the likeliest class, the first in class order among equals (as
-    ``np.argmax`` and scikit-learn's ``predict``). Raises ValueError for regression or a
-    missing threshold.
-    """
-    labels = np.asarray(classes)
-    p = checked_proba(proba, classes)
-    if kind == BINARY:
-        if threshold is None:
-            raise ValueError("a binary prediction needs the decision threshold")
-        return np.where(p[:, 1] >= threshold, labels[1], labels[0])
-    if kind == MULTICLASS:
-        return labels[np.argmax(p, axis=1)]
-    raise ValueError(f"a {kind} task predicts values, not classes")
-
-
-# --- classifier metrics ----------------------------------------------------------------------
-
-
-def _binary_metric(
-    metric: str, truth: np.ndarray, score: np.ndarray, threshold: float | None
-) -> float:
-    """One binary metric from true positives ``truth`` (bool) and positive-class ``score``."""
-    from sklearn import metrics as skm
-
-    if metric == "roc_auc":
-        return skm.roc_auc_score(truth, score)
-    if metric == "average_precision":
-        return skm.average_precision_score(truth, score, pos_label=True)
-    if metric == "brier_score":
-        return skm.brier_score_loss(truth, score, pos_label=True)
-    if threshold is None:
-        raise ValueError(f"binary {metric} needs the decision threshold")
-    decided = score >= threshold
-    if metric == "accuracy":
-        return skm.accuracy_score(truth, decided)
-    return skm.f1_score(truth, decided, pos_label=True, zero_division=0.0)
-
-
-def classifier_metric(
-    kind: str,
-    metric: str,
-    y_true: Any,
-    proba: Any,
-    classes: Sequence[Any],
-    threshold: float | None = None,
-) -> float:
-    """One classification metric of probabilities (rows, classes) against labels (rows,).
-
-    Formulas are scikit-learn's (``sklearn.metrics``): ``log_loss`` (natural log, per row, with
-    ``labels=classes``), ``roc_auc_score``, ``average_precision_score``, ``brier_score_loss``
-    (mean squared difference of the positive-class probability and the outcome),
-    ``accuracy_score``, ``f1_score``. Binary accuracy and F1 use the decision threshold.
-    Multiclass ``f1_macro`` and ``roc_auc_ovr`` average over the classes present among the
-    true labels (module docstring); ``roc_auc_ovr`` is ``roc_auc_score`` of the one-vs-rest
-    indicator columns of those classes, macro-averaged, as scikit-learn's
-    ``multi_class="ovr"`` is when every class is present.
-
-    Raises DataError when ROC AUC, average precision or binary F1 is asked of rows whose true
-    labels hold one class (undefined there: NEEDS_TWO_CLASSES), ConfigError for a metric the
-    kind lacks, ValueError on unequal or empty inputs or a threshold metric without a threshold.
-    """
-    from sklearn import metrics as skm
-
-    check_metric(kind, metric, "metric")
-    if not is_classifier_kind(kind):
-        raise ValueError("classifier_metric scores classifiers; use regression_metrics")
-    y, p = _scored(y_true, proba, classes)
-    labels = np.asarray(classes)
-    present = labels[np.isin(labels, y)]
-    if len(present) < 2 and metric in NEEDS_TWO_CLASSES:
-        raise DataError(
-            f"the scored rows hold one class only ({_show(present[0])}): {metric_label(metric)} "
-            "needs two or more; score a longer period"
-        )
-    if metric == "log_loss":
-        return float(skm.log_loss(y, p, labels=labels))
-    if kind == BINARY:
-        return float(_binary_metric(metric, y == labels[1], p[:, 1], threshold))
-    if metric == "accuracy":
-        return float(skm.accuracy_score(y, predicted_classes(kind, p, labels)))
-    if metric == "f1_macro":
-        predicted = predicted_classes(kind, p, labels)
-        return float(skm.f1_score(y, predicted, labels=present, average="macro", zero_division=0))
-    columns = np.isin(labels, present)
-    indicator = y[:, None] == labels[None, columns]
-    return float(skm.roc_auc_score(indicator, p[:, columns], average="macro"))
-
-
-def classifier_metrics(
-    kind: str,
-    y_true: Any,
-    proba: Any,
-    classes: Sequence[Any],
-    threshold: float | None = None,
-) -> dict[str, float]:
-    """Every metric of the kind (:func:`classifier_metric`), in leaderboard order.
-
-    Binary accuracy and F1 are left out when ``threshold`` is None (inside tuning folds).
-    """
-    skipped = THRESHOLD_METRICS.get(kind, ()) if threshold is None else ()
-    return {
-        name: classifier_metric(kind, name, y_true, proba, classes, threshold)
-        for name in metric_names(kind)
-        if name not in skipped
-    }
-
-
-def score_predictions(
-    kind: str,
-    y_true: Any,
-    predicted: Any,
-    classes: Sequence[Any] | None = None,
-    threshold: float | None = None,
-) -> dict[str, float]:
-    """The kind's metrics: ``predicted`` is values (rows,) or probabilities (rows, classes)."""
-    if not is_classifier_kind(kind):
-        return regression_metrics(y_true, predicted)
-    if classes is None:
-        raise ValueError(f"scoring a {kind} task needs its classes")
-    return classifier_metrics(kind, y_true, predicted, classes, threshold)
-
-
-def choose_threshold(y_valid: Any, proba: Any, classes: Sequence[Any]) -> float:
-    """The decision threshold maximising F1 on the validation period's rows.
-
-    ``proba`` (rows, 2) holds the validation rows' probabilities, ``y_valid`` (rows,) their
-    labels. Candidates are the distinct positive-class probabilities, from
-    ``sklearn.metrics.precision_recall_curve`` (a row is positive when its probability is
-    ``>= threshold``); F1 = 2PR / (P + R) at each (``f1_score``'s definition; 0 when P + R = 0).
-    Among ties (within F1_TIE) the smallest threshold wins: it keeps the most positives.
-    Returns a probability in [0, 1]. Raises DataError when the rows hold one class only.
-    """
-    from sklearn.metrics import precision_recall_curve
-
-    y, p = _scored(y_valid, proba, classes)
-    if len(classes) != 2:
-        raise ValueError(f"a decision threshold is for two classes, got {len(classes)}")
-    truth = y == np.asarray(classes)[1]
-    if truth.all() or not truth.any():
-        raise DataError(
-            f"the validation period holds one class only ({_show(y[0])}): the decision threshold "
-            "is chosen there and needs both; widen it (split.train_until, split.valid_until)"
-        )
-    precision, recall, thresholds = precision_recall_curve(truth, p[:, 1], pos_label=True)
-    # The last point (precision 1, recall 0) has no threshold.
-    precision, recall = precision[:-1], recall[:-1]
-    total = precision + recall
-    f1 = np.divide(2 * precision * recall, total, out=np.zeros_like(total), where=total > 0)
-    best = int(np.flatnonzero(f1 >= f1.max() - F1_TIE)[0])
-    return float(thresholds[best])
-
-
 # --- classifier baselines --------------------------------------------------------------------
 
 
@@ -651,101 +429,6 @@ def declared_class_baseline(
     return proba
 
 
-def baseline_predictions(
-    kind: str,
-    fit: pd.DataFrame,
-    test: pd.DataFrame,
-    target: str,
-    keys: list[str],
-    group_names: list[str],
-    classes: Sequence[Any] | None = None,
-    declared: Sequence[dict[str, str]] = (),
-) -> dict[str, np.ndarray]:
-    """Each baseline's predictions for the test rows, learnt from the fitting rows.
-
-    Regression: ``baseline_mean`` and the group median (rows,). Classifiers: ``baseline_prior``
-    and the group class frequencies (rows, classes). Then each of the task's ``declared``
-    baselines (``{name, column}``), as ``baseline_<name>`` (:func:`declared_value_baseline`,
-    :func:`declared_class_baseline`).
-    """
-    if not is_classifier_kind(kind):
-        out = {
-            BASELINE_MEAN: mean_baseline(fit, test, target),
-            median_baseline_name(group_names): median_baseline(fit, test, target, keys),
-        }
-        for baseline in declared:
-            out[declared_baseline_name(baseline["name"])] = declared_value_baseline(
-                fit, test, target, baseline["column"]
-            )
-        return out
-    if classes is None:
-        raise ValueError(f"baselines of a {kind} task need its classes")
-    out = {
-        BASELINE_PRIOR: prior_baseline(fit[target], len(test), classes),
-        frequency_baseline_name(group_names): frequency_baseline(fit, test, target, keys, classes),
-    }
-    for baseline in declared:
-        out[declared_baseline_name(baseline["name"])] = declared_class_baseline(
-            fit, test, target, baseline["column"], classes
-        )
-    return out
-
-
-def baseline_outputs(
-    kind: str,
-    train: pd.DataFrame,
-    valid: pd.DataFrame,
-    test: pd.DataFrame,
-    target: str,
-    keys: list[str],
-    group_names: list[str],
-    classes: Sequence[Any] | None = None,
-    declared: Sequence[dict[str, str]] = (),
-) -> dict[str, tuple[np.ndarray, float | None]]:
-    """Each baseline's test predictions and decision threshold (None but for binary).
-
-    Baselines learn from train + valid, as the models are refitted on both. A binary
-    baseline's threshold is chosen as a model's is: learnt from train alone, scored on valid
-    (:func:`choose_threshold`).
-    """
-    fit = pd.concat([train, valid], ignore_index=True)
-    predictions = baseline_predictions(
-        kind, fit, test, target, keys, group_names, classes, declared
-    )
-    thresholds: dict[str, float | None] = dict.fromkeys(predictions)
-    if kind == BINARY:
-        assert classes is not None
-        on_valid = baseline_predictions(
-            kind, train, valid, target, keys, group_names, classes, declared
-        )
-        thresholds = {
-            name: choose_threshold(valid[target], proba, classes)
-            for name, proba in on_valid.items()
-        }
-    return {name: (predicted, thresholds[name]) for name, predicted in predictions.items()}
-
-
-def baseline_scores(
-    kind: str,
-    train: pd.DataFrame,
-    valid: pd.DataFrame,
-    test: pd.DataFrame,
-    target: str,
-    keys: list[str],
-    group_names: list[str],
-    classes: Sequence[Any] | None = None,
-    declared: Sequence[dict[str, str]] = (),
-) -> dict[str, dict[str, float]]:
-    """The kind's metrics of each baseline on the test rows (:func:`baseline_outputs`)."""
-    outputs = baseline_outputs(
-        kind, train, valid, test, target, keys, group_names, classes, declared
-    )
-    return {
-        name: score_predictions(kind, test[target], predicted, classes, threshold)
-        for name, (predicted, threshold) in outputs.items()
-    }
-
-
 # --- one metric, per row and on resamples ------------------------------------------------------
 
 # Metrics that are the mean of a per-row loss (RMSE the square root of one): a resample's value
@@ -753,202 +436,21 @@ def baseline_scores(
 ROW_MEAN_METRICS: frozenset[str] = frozenset({"rmse", "mae", "log_loss", "brier_score", "accuracy"})
 
 
-def metric_value(
-    kind: str,
-    metric: str,
-    y_true: Any,
-    predicted: Any,
-    classes: Sequence[Any] | None = None,
-    threshold: float | None = None,
-) -> float:
-    """One metric of predictions (rows,) or probabilities (rows, classes) against labels (rows,).
-
-    scikit-learn's functions: regression ``root_mean_squared_error``, ``mean_absolute_error``,
-    ``r2_score``; classifiers :func:`classifier_metric`. Raises as those do (DataError for a
-    metric undefined on one class).
-    """
-    from sklearn import metrics as skm
-
-    check_metric(kind, metric, "metric")
-    if not is_classifier_kind(kind):
-        y = np.asarray(y_true, dtype="float64")
-        p = np.asarray(predicted, dtype="float64")
-        if metric == "rmse":
-            return float(skm.root_mean_squared_error(y, p))
-        if metric == "mae":
-            return float(skm.mean_absolute_error(y, p))
-        return float(skm.r2_score(y, p))
-    if classes is None:
-        raise ValueError(f"scoring a {kind} task needs its classes")
-    return classifier_metric(kind, metric, y_true, predicted, classes, threshold)
-
-
-def row_losses(
-    kind: str,
-    metric: str,
-    y_true: Any,
-    predicted: Any,
-    classes: Sequence[Any] | None = None,
-    threshold: float | None = None,
-) -> np.ndarray | None:
-    """Each row's share of ``metric`` (rows,), or None when it is not a mean over rows.
-
-    RMSE: squared errors (the metric is the root of their mean); MAE: absolute errors; log
-    loss: -ln of the true class's probability, clipped to [eps, 1 - eps] with eps float64's
-    machine epsilon as scikit-learn's ``log_loss``; Brier score: the squared difference of the
-    positive-class probability and the outcome; accuracy: 1 for a right class (binary at
-    ``threshold``). The mean over all rows is checked against :func:`metric_value` (a
-    ValueError if they differ), so the decomposition is scikit-learn's metric.
-    """
-    if metric not in ROW_MEAN_METRICS:
-        return None
-    if not is_classifier_kind(kind):
-        error = np.asarray(predicted, dtype="float64") - np.asarray(y_true, dtype="float64")
-        losses = error**2 if metric == "rmse" else np.abs(error)
-    else:
-        assert classes is not None
-        y, p = _scored(y_true, predicted, classes)
-        labels = np.asarray(classes)
-        truth = y[:, None] == labels[None, :]
-        if metric == "log_loss":
-            eps = np.finfo("float64").eps
-            losses = -np.log(np.clip(p[truth], eps, 1 - eps))
-        elif metric == "brier_score":
-            losses = (p[:, 1] - truth[:, 1]) ** 2
-        else:
-            losses = (predicted_classes(kind, p, labels, threshold) == y).astype("float64")
-    value = from_row_mean(metric, float(np.mean(losses)))
-    reference = metric_value(kind, metric, y_true, predicted, classes, threshold)
-    if not np.isclose(value, reference, rtol=1e-9, atol=1e-12):
-        raise ValueError(
-            f"per-row {metric} averages to {value!r}, not scikit-learn's {reference!r}"
-        )
-    return losses
-
-
 def from_row_mean(metric: str, mean: Any) -> Any:
-    """The metric from the mean of its :func:`row_losses`: the root for RMSE, else the mean."""
+    """The metric from the mean of its per-row losses (:meth:`TaskKind.row_losses`): the root
+    for RMSE, else the mean."""
     return np.sqrt(mean) if metric == "rmse" else mean
 
 
 # --- leakage screen --------------------------------------------------------------------------
 
-# What the leakage screen scores a single feature by, per kind.
-LEAKAGE_METRIC: dict[str, str] = {REGRESSION: "r2", BINARY: "roc_auc", MULTICLASS: "roc_auc_ovr"}
 # The single-feature fit of a numeric feature: a shallow tree (any monotone or step-shaped
 # relation, not only a line).
 LEAKAGE_LEAVES = 32
 LEAKAGE_MIN_LEAF = 5
 
 
-def leakage_metric(kind: str) -> str:
-    """The metric a lone feature is scored by: R², ROC AUC, macro one-vs-rest ROC AUC."""
-    return LEAKAGE_METRIC[check_kind(kind)]
-
-
-def single_feature_score(
-    kind: str,
-    values: pd.Series,
-    y: Any,
-    classes: Sequence[Any] | None,
-    random_state: int,
-) -> float:
-    """How well one feature (rows,) alone predicts the target (rows,), fitted out of sample.
-
-    The rows are halved at random (seeded); a fit on each half predicts the other, so a
-    feature that merely tells the rows apart (an identifier) scores nothing. The fit: for a
-    numeric feature a decision tree on its value (``LEAKAGE_LEAVES`` leaves, nulls handled by
-    scikit-learn's trees); for a categorical one the fitting half's median target of its value
-    (:func:`median_baseline`) or its class frequencies (:func:`frequency_baseline`). Scored
-    by :func:`leakage_metric` with scikit-learn's functions. A numeric feature of a regression
-    also gets a straight-line fit (nulls at the fitting half's mean), and the better of the
-    two scores counts: a tree's steps blur a feature that is the target in other units.
-    Returns NaN when the score is undefined (one class in a half).
-    """
-    from sklearn.linear_model import LinearRegression
-    from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
-
-    series = pd.Series(values).reset_index(drop=True)
-    target = pd.Series(_labels(y)).reset_index(drop=True)
-    rng = np.random.default_rng(random_state)
-    half = rng.permutation(len(series)) < len(series) // 2
-    classifier = is_classifier_kind(kind)
-    numeric = pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)
-    frame = pd.DataFrame({"x": series, "y": target})
-    out = np.zeros((len(series), len(classes))) if classifier else np.zeros(len(series))
-    line = np.zeros(len(series))
-    assert not classifier or classes is not None
-    for fold in (half, ~half):
-        fit, scored = frame[~fold], frame[fold]
-        if numeric:
-            x_fit = fit[["x"]].astype("float64").to_numpy()
-            x_scored = scored[["x"]].astype("float64").to_numpy()
-            options = {"max_leaf_nodes": LEAKAGE_LEAVES, "min_samples_leaf": LEAKAGE_MIN_LEAF}
-            if classifier:
-                tree = DecisionTreeClassifier(random_state=random_state, **options)
-                tree.fit(x_fit, fit["y"].to_numpy())
-                out[fold] = align_proba(tree.predict_proba(x_scored), tree.classes_, classes)
-            else:
-                tree = DecisionTreeRegressor(random_state=random_state, **options)
-                out[fold] = tree.fit(x_fit, fit["y"].to_numpy()).predict(x_scored)
-                middle = np.nanmean(x_fit) if np.isfinite(x_fit).any() else 0.0
-                straight = LinearRegression().fit(np.nan_to_num(x_fit, nan=middle), fit["y"])
-                line[fold] = straight.predict(np.nan_to_num(x_scored, nan=middle))
-        elif classifier:
-            out[fold] = frequency_baseline(fit, scored, "y", ["x"], classes)
-        else:
-            out[fold] = median_baseline(fit, scored, "y", ["x"])
-    try:
-        score = metric_value(kind, leakage_metric(kind), target, out, classes)
-        if numeric and not classifier:
-            score = max(score, metric_value(kind, "r2", target, line))
-        return score
-    except DataError:
-        return float("nan")
-
-
 # --- target checks ---------------------------------------------------------------------------
-
-
-def check_target(kind: str, values: Any, column: str) -> np.ndarray | None:
-    """Check a task's target over all its rows (rows,); return its classes (None: regression).
-
-    Raises DataError in one line, naming ``column``: missing values; a regression target that
-    is not numeric; a class target of non-integer numbers; a binary target without exactly two
-    distinct values or a multiclass one with fewer than two (the values found, capped).
-    """
-    series = pd.Series(values)
-    if series.isna().any():
-        raise DataError(f"target {column!r} has {int(series.isna().sum())} missing values")
-    numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
-    if not is_classifier_kind(kind):
-        if not numeric:
-            raise DataError(
-                f"target {column!r} of a regression task is not numeric (values like "
-                f"{_show(series.iloc[0])}): set task.kind to binary or multiclass for classes"
-            )
-        return None
-    if numeric and pd.api.types.is_float_dtype(series):
-        fractional = series[series.to_numpy() != np.floor(series.to_numpy())]
-        if len(fractional):
-            raise DataError(
-                f"target {column!r} of a {kind} task holds non-integer numbers (e.g. "
-                f"{_show(fractional.iloc[0])}): classes are labels; a quantity is task.kind "
-                "regression"
-            )
-    classes = class_order(series)
-    if kind == BINARY and len(classes) != 2:
-        raise DataError(
-            f"target {column!r} of a binary task must hold exactly two values; found "
-            f"{len(classes)}: {_show_all(classes)}: choose a target of two values "
-            "(task.target) or another task.kind (multiclass, regression)"
-        )
-    if kind == MULTICLASS and len(classes) < 2:
-        raise DataError(
-            f"target {column!r} of a multiclass task must hold at least two values; found "
-            f"{len(classes)}: {_show_all(classes)}: choose another target (task.target)"
-        )
-    return classes
 
 
 def check_training_classes(labels: Any, column: str) -> np.ndarray:
@@ -996,77 +498,6 @@ def check_unseen_classes(
         )
 
 
-# --- estimators and importance ---------------------------------------------------------------
-
-
-def check_estimator(kind: str, estimator: Any, target: str) -> None:
-    """Refuse an estimator that does not fit the kind (``target``: its ``_target_``).
-
-    Regression needs a scikit-learn regressor; binary and multiclass a classifier with
-    ``predict_proba``. Raises ConfigError in one line.
-    """
-    from sklearn.base import is_classifier, is_regressor
-
-    if not is_classifier_kind(kind):
-        if not is_regressor(estimator):
-            raise ConfigError(f"model _target_ {target!r} is not a scikit-learn regressor")
-        return
-    if not is_classifier(estimator):
-        raise ConfigError(
-            f"model _target_ {target!r} is not a scikit-learn classifier, as a {kind} task needs"
-        )
-    if not hasattr(estimator, "predict_proba"):
-        raise ConfigError(
-            f"model _target_ {target!r} has no predict_proba: a {kind} task scores probabilities"
-        )
-
-
-@dataclass(frozen=True)
-class ProbabilityScorer:
-    """A scorer ``(estimator, x, y) -> float`` for permutation importance of a classifier.
-
-    It scores ``predict_proba`` with this module's metric, signed so greater is better (as
-    scikit-learn's ``neg_*`` scorers): with the task's classes (a class absent from the sampled
-    rows is fine) and, for binary accuracy and F1, the chosen threshold.
-    """
-
-    kind: str
-    metric: str
-    classes: tuple[Any, ...]
-    threshold: float | None = None
-
-    def __call__(self, estimator: Any, x: Any, y: Any) -> float:
-        """The metric of ``estimator``'s probabilities for rows ``x`` against labels ``y``."""
-        proba = align_proba(estimator.predict_proba(x), estimator.classes_, self.classes)
-        value = classifier_metric(self.kind, self.metric, y, proba, self.classes, self.threshold)
-        return value if greater_is_better(self.metric) else -value
-
-
-def importance_scorer(
-    kind: str,
-    metric: str,
-    classes: Sequence[Any] | None = None,
-    threshold: float | None = None,
-) -> str | ProbabilityScorer:
-    """The ``scoring`` for ``sklearn.inspection.permutation_importance`` under the task's metric.
-
-    Regression: scikit-learn's scorer name (``neg_root_mean_squared_error`` for rmse).
-    Classifiers: a :class:`ProbabilityScorer` of the same metric. scikit-learn's named scorers
-    (:func:`scorer_name`) would infer the classes from the sampled rows (``neg_log_loss`` and
-    ``roc_auc_ovr`` fail when one is absent), assume the positive label is 1
-    (``average_precision``, ``neg_brier_score``, ``f1`` fail on string labels) and decide at
-    0.5 instead of the chosen threshold. Raises ConfigError for a metric the kind lacks.
-    """
-    check_metric(kind, metric, "metric")
-    if not is_classifier_kind(kind):
-        return scorer_name(metric)
-    if classes is None:
-        raise ValueError(f"the importance scorer of a {kind} task needs its classes")
-    if metric in THRESHOLD_METRICS.get(kind, ()) and threshold is None:
-        raise ValueError(f"binary {metric} needs the decision threshold")
-    return ProbabilityScorer(kind, metric, tuple(np.asarray(classes).tolist()), threshold)
-
-
 # --- prediction output -----------------------------------------------------------------------
 
 
@@ -1110,58 +541,1058 @@ def proba_columns(classes: Sequence[Any]) -> list[str]:
     return list(names)
 
 
-def prediction_columns(
-    kind: str, classes: Sequence[Any] | None = None, name: str = "predicted"
-) -> list[str]:
-    """The prediction output's columns: ``name``, then one probability per class if a classifier."""
-    if not is_classifier_kind(kind):
+# --- the task kinds ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TaskKind(ABC):
+    """What differs by the task's kind: one object per kind, made once from ``task.kind``.
+
+    Every stage gets its task's kind from :func:`task_kind` and asks it for its metrics,
+    checks, baselines, predictions and scores instead of branching on the kind's name. Its
+    attributes:
+
+    - ``name``: the kind as configured and written in a model's decision file.
+    - ``is_classifier``: whether it predicts classes (a split may stratify by them).
+    - ``metrics``: its test-period metrics, in the order of the leaderboard's columns.
+    - ``default_metric``: the tuning objective unless the configuration names another.
+    - ``threshold_metrics``: the metrics that need the decision threshold chosen on the
+      validation period (binary accuracy and F1; multiclass accuracy takes the likeliest class).
+    - ``leakage_metric``: what the leakage screen scores a lone feature by.
+    - ``evaluation``: what the evaluate rule writes for it (snakeml.outputs).
+    - ``baseline_feature``: the kind of feature (``numeric``, ``categorical``) a baseline the
+      task declares takes as its prediction, and ``baseline_prediction`` what that is.
+
+    ``predicted`` below is values (rows,) for regression and probabilities (rows, classes) for
+    classifiers; ``classes`` the task's classes (None for regression) and ``threshold`` the
+    binary decision threshold (None otherwise).
+    """
+
+    name: ClassVar[str]
+    is_classifier: ClassVar[bool]
+    metrics: ClassVar[tuple[str, ...]]
+    default_metric: ClassVar[str]
+    threshold_metrics: ClassVar[tuple[str, ...]] = ()
+    leakage_metric: ClassVar[str]
+    evaluation: ClassVar[Evaluation]
+    baseline_feature: ClassVar[str]
+    baseline_prediction: ClassVar[str]
+
+    # --- metrics
+
+    def check_metric(self, metric: str, key: str = "evaluation.metric") -> Metric:
+        """The metric ``metric`` if a task of this kind accepts it.
+
+        Raises ConfigError in one line naming ``key``, the metric, the kind and the allowed
+        metrics.
+        """
+        if metric not in self.metrics:
+            owners = [k.name for k in _KINDS.values() if metric in k.metrics]
+            what = f"a {' and '.join(owners)} metric" if owners else "not a metric"
+            raise ConfigError(
+                f"{key}: {metric!r} is {what}, not one of a {self.name} task; choose from "
+                f"{list(self.metrics)}"
+            )
+        return METRICS[metric]
+
+    @property
+    def tuning_metrics(self) -> tuple[str, ...]:
+        """The metrics it can tune on: all but those needing a validation-chosen threshold."""
+        return tuple(m for m in self.metrics if m not in self.threshold_metrics)
+
+    def check_tuning_metric(self, metric: str, key: str = "tuning.metric") -> Metric:
+        """Like :meth:`check_metric`, and refuse binary accuracy and F1 as a tuning objective.
+
+        Their threshold is chosen on the validation period, which the tuning folds do not have.
+        Raises ConfigError in one line.
+        """
+        spec = self.check_metric(metric, key)
+        allowed = self.tuning_metrics
+        if metric not in allowed:
+            raise ConfigError(
+                f"{key}: {metric!r} needs a decision threshold chosen on the validation period, "
+                f"which the tuning folds lack; choose from {list(allowed)}"
+            )
+        return spec
+
+    def worse_metric_reason(self, metric: str, other: str) -> str:
+        """Why a champion chosen by ``metric`` may lose to a baseline on ``other``."""
+        return f"the champion is chosen by {metric_label(metric)}, not {metric_label(other)}"
+
+    @abstractmethod
+    def score_predictions(
+        self,
+        y_true: Any,
+        predicted: Any,
+        classes: Sequence[Any] | None = None,
+        threshold: float | None = None,
+    ) -> dict[str, float]:
+        """The kind's metrics of ``predicted`` against ``y_true`` (rows,), in leaderboard order."""
+
+    @abstractmethod
+    def metric_value(
+        self,
+        metric: str,
+        y_true: Any,
+        predicted: Any,
+        classes: Sequence[Any] | None = None,
+        threshold: float | None = None,
+    ) -> float:
+        """One metric of predictions (rows,) or probabilities (rows, classes) against labels
+        (rows,), with scikit-learn's functions. Raises as those do (DataError for a metric
+        undefined on one class), ConfigError for a metric the kind lacks."""
+
+    def row_losses(
+        self,
+        metric: str,
+        y_true: Any,
+        predicted: Any,
+        classes: Sequence[Any] | None = None,
+        threshold: float | None = None,
+    ) -> np.ndarray | None:
+        """Each row's share of ``metric`` (rows,), or None when it is not a mean over rows.
+
+        RMSE: squared errors (the metric is the root of their mean); MAE: absolute errors; log
+        loss: -ln of the true class's probability, clipped to [eps, 1 - eps] with eps float64's
+        machine epsilon as scikit-learn's ``log_loss``; Brier score: the squared difference of
+        the positive-class probability and the outcome; accuracy: 1 for a right class (binary
+        at ``threshold``). The mean over all rows is checked against :meth:`metric_value` (a
+        ValueError if they differ), so the decomposition is scikit-learn's metric.
+        """
+        if metric not in ROW_MEAN_METRICS:
+            return None
+        losses = self._row_losses(metric, y_true, predicted, classes, threshold)
+        value = from_row_mean(metric, float(np.mean(losses)))
+        reference = self.metric_value(metric, y_true, predicted, classes, threshold)
+        if not np.isclose(value, reference, rtol=1e-9, atol=1e-12):
+            raise ValueError(
+                f"per-row {metric} averages to {value!r}, not scikit-learn's {reference!r}"
+            )
+        return losses
+
+    @abstractmethod
+    def _row_losses(
+        self,
+        metric: str,
+        y_true: Any,
+        predicted: Any,
+        classes: Sequence[Any] | None,
+        threshold: float | None,
+    ) -> np.ndarray:
+        """The per-row losses of a metric of ROW_MEAN_METRICS (:meth:`row_losses`)."""
+
+    # --- targets, estimators and decisions
+
+    @abstractmethod
+    def check_target(self, values: Any, column: str) -> np.ndarray | None:
+        """Check a task's target over all its rows (rows,); return its classes (None:
+        regression).
+
+        Raises DataError in one line, naming ``column``: missing values; a regression target
+        that is not numeric; a class target of non-integer numbers; a binary target without
+        exactly two distinct values or a multiclass one with fewer than two (the values found,
+        capped).
+        """
+
+    @abstractmethod
+    def target_values(self, values: pd.Series, column: str) -> np.ndarray:
+        """The target ``column`` (rows,) as fitted and scored: float64 for regression, the
+        labels as they are for classifiers. Raises DataError for missing values."""
+
+    @abstractmethod
+    def check_folds(self, y: np.ndarray, folds: Sequence[tuple[Any, Any]]) -> None:
+        """Refuse tuning folds the kind cannot score: a classifier's fit and scored rows must
+        each hold two classes or more (:func:`check_fold_classes`). ``folds`` are (fit rows,
+        scored rows) index arrays into ``y`` (rows,)."""
+
+    @abstractmethod
+    def check_unseen_classes(
+        self, classes: Sequence[Any] | None, labels: Any, column: str, period: str = "test period"
+    ) -> None:
+        """Refuse labels (rows,) of a classifier's target ``column`` of classes the training
+        period never held (:func:`check_unseen_classes`; ``classes`` are the model's)."""
+
+    @abstractmethod
+    def check_estimator(self, estimator: Any, target: str) -> None:
+        """Refuse an estimator that does not fit the kind (``target``: its ``_target_``).
+
+        Regression needs a scikit-learn regressor; binary and multiclass a classifier with
+        ``predict_proba``. Raises ConfigError in one line.
+        """
+
+    @abstractmethod
+    def decision(
+        self,
+        train_labels: Any,
+        valid_labels: Any,
+        column: str,
+        valid_proba: Callable[[np.ndarray], np.ndarray],
+    ) -> dict[str, Any]:
+        """A model's decision: ``kind``, ``classes`` (from the training period; None for
+        regression) and the binary ``threshold`` (None otherwise).
+
+        ``train_labels`` and ``valid_labels`` (rows,) are the target ``column`` of the train and
+        validation periods; ``valid_proba(classes)`` the validation rows' probabilities (rows,
+        classes) of a model fitted on train, called only when a threshold is chosen. Raises
+        DataError in one line for a target of the wrong shape for the kind, one class in the
+        training period, or a validation class the training period never held.
+        """
+
+    @abstractmethod
+    def decision_classes(
+        self, decision: dict[str, Any] | None, what: str
+    ) -> tuple[list[Any] | None, float | None]:
+        """The classes and threshold of a model's decision file (read: ``decision``; None when
+        there is none). ``what`` names the stage in the error (``evaluating``). Raises
+        ValueError when a classifier's decision is missing."""
+
+    def decision_threshold(
+        self, y_valid: Any, valid_proba: Callable[[], Any], classes: Sequence[Any] | None
+    ) -> float | None:
+        """The decision threshold of a model (binary; None otherwise): ``valid_proba()`` gives
+        its probabilities (rows, classes) of the validation rows ``y_valid`` (rows,), called
+        only when a threshold is chosen (:meth:`BinaryClassification.choose_threshold`)."""
+        return None
+
+    # --- baselines
+
+    @abstractmethod
+    def baseline_predictions(
+        self,
+        fit: pd.DataFrame,
+        test: pd.DataFrame,
+        target: str,
+        keys: list[str],
+        group_names: list[str],
+        classes: Sequence[Any] | None = None,
+        declared: Sequence[dict[str, str]] = (),
+    ) -> dict[str, np.ndarray]:
+        """Each baseline's predictions for the test rows, learnt from the fitting rows.
+
+        Regression: ``baseline_mean`` and the group median (rows,). Classifiers:
+        ``baseline_prior`` and the group class frequencies (rows, classes). Then each of the
+        task's ``declared`` baselines (``{name, column}``), as ``baseline_<name>``
+        (:func:`declared_value_baseline`, :func:`declared_class_baseline`).
+        """
+
+    def baseline_outputs(
+        self,
+        train: pd.DataFrame,
+        valid: pd.DataFrame,
+        test: pd.DataFrame,
+        target: str,
+        keys: list[str],
+        group_names: list[str],
+        classes: Sequence[Any] | None = None,
+        declared: Sequence[dict[str, str]] = (),
+    ) -> dict[str, tuple[np.ndarray, float | None]]:
+        """Each baseline's test predictions and decision threshold (None but for binary).
+
+        Baselines learn from train + valid, as the models are refitted on both. A binary
+        baseline's threshold is chosen as a model's is: learnt from train alone, scored on
+        valid (:meth:`decision_threshold`).
+        """
+        fit = pd.concat([train, valid], ignore_index=True)
+        predictions = self.baseline_predictions(
+            fit, test, target, keys, group_names, classes, declared
+        )
+        on_valid: dict[str, np.ndarray] = {}
+
+        def valid_proba(name: str) -> Callable[[], np.ndarray]:
+            def proba() -> np.ndarray:
+                if not on_valid:
+                    on_valid.update(
+                        self.baseline_predictions(
+                            train, valid, target, keys, group_names, classes, declared
+                        )
+                    )
+                return on_valid[name]
+
+            return proba
+
+        thresholds = {
+            name: self.decision_threshold(valid[target], valid_proba(name), classes)
+            for name in predictions
+        }
+        return {name: (predicted, thresholds[name]) for name, predicted in predictions.items()}
+
+    def baseline_scores(
+        self,
+        train: pd.DataFrame,
+        valid: pd.DataFrame,
+        test: pd.DataFrame,
+        target: str,
+        keys: list[str],
+        group_names: list[str],
+        classes: Sequence[Any] | None = None,
+        declared: Sequence[dict[str, str]] = (),
+    ) -> dict[str, dict[str, float]]:
+        """The kind's metrics of each baseline on the test rows (:meth:`baseline_outputs`)."""
+        outputs = self.baseline_outputs(
+            train, valid, test, target, keys, group_names, classes, declared
+        )
+        return {
+            name: self.score_predictions(test[target], predicted, classes, threshold)
+            for name, (predicted, threshold) in outputs.items()
+        }
+
+    # --- leakage screen
+
+    def single_feature_score(
+        self,
+        values: pd.Series,
+        y: Any,
+        classes: Sequence[Any] | None,
+        random_state: int,
+    ) -> float:
+        """How well one feature (rows,) alone predicts the target (rows,), fitted out of sample.
+
+        The rows are halved at random (seeded); a fit on each half predicts the other, so a
+        feature that merely tells the rows apart (an identifier) scores nothing. The fit: for a
+        numeric feature a decision tree on its value (``LEAKAGE_LEAVES`` leaves, nulls handled
+        by scikit-learn's trees); for a categorical one the fitting half's median target of its
+        value (:func:`median_baseline`) or its class frequencies (:func:`frequency_baseline`).
+        Scored by ``leakage_metric`` with scikit-learn's functions. A numeric feature of a
+        regression also gets a straight-line fit (nulls at the fitting half's mean), and the
+        better of the two scores counts: a tree's steps blur a feature that is the target in
+        other units. Returns NaN when the score is undefined (one class in a half).
+        """
+        from sklearn.linear_model import LinearRegression
+        from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+        series = pd.Series(values).reset_index(drop=True)
+        target = pd.Series(_labels(y)).reset_index(drop=True)
+        rng = np.random.default_rng(random_state)
+        half = rng.permutation(len(series)) < len(series) // 2
+        classifier = self.is_classifier
+        numeric = pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)
+        frame = pd.DataFrame({"x": series, "y": target})
+        out = np.zeros((len(series), len(classes))) if classifier else np.zeros(len(series))
+        line = np.zeros(len(series))
+        assert not classifier or classes is not None
+        for fold in (half, ~half):
+            fit, scored = frame[~fold], frame[fold]
+            if numeric:
+                x_fit = fit[["x"]].astype("float64").to_numpy()
+                x_scored = scored[["x"]].astype("float64").to_numpy()
+                options = {"max_leaf_nodes": LEAKAGE_LEAVES, "min_samples_leaf": LEAKAGE_MIN_LEAF}
+                if classifier:
+                    tree = DecisionTreeClassifier(random_state=random_state, **options)
+                    tree.fit(x_fit, fit["y"].to_numpy())
+                    out[fold] = align_proba(tree.predict_proba(x_scored), tree.classes_, classes)
+                else:
+                    tree = DecisionTreeRegressor(random_state=random_state, **options)
+                    out[fold] = tree.fit(x_fit, fit["y"].to_numpy()).predict(x_scored)
+                    middle = np.nanmean(x_fit) if np.isfinite(x_fit).any() else 0.0
+                    straight = LinearRegression().fit(np.nan_to_num(x_fit, nan=middle), fit["y"])
+                    line[fold] = straight.predict(np.nan_to_num(x_scored, nan=middle))
+            elif classifier:
+                out[fold] = frequency_baseline(fit, scored, "y", ["x"], classes)
+            else:
+                out[fold] = median_baseline(fit, scored, "y", ["x"])
+        try:
+            score = self.metric_value(self.leakage_metric, target, out, classes)
+            if numeric and not classifier:
+                score = max(score, self.metric_value("r2", target, line))
+            return score
+        except DataError:
+            return float("nan")
+
+    # --- predictions
+
+    @abstractmethod
+    def importance_scorer(
+        self,
+        metric: str,
+        classes: Sequence[Any] | None = None,
+        threshold: float | None = None,
+    ) -> ValueScorer | ProbabilityScorer:
+        """The ``score(estimator, x, y)`` of permutation importance under the task's metric,
+        signed so greater is better (as scikit-learn's ``neg_*`` scorers).
+
+        Regression: a :class:`ValueScorer` of snakeml's own formulas (:func:`regression_metrics`).
+        Classifiers: a :class:`ProbabilityScorer` of the same metric. scikit-learn's named
+        scorers (:func:`scorer_name`) would infer the classes from the sampled rows
+        (``neg_log_loss`` and ``roc_auc_ovr`` fail when one is absent), assume the positive
+        label is 1 (``average_precision``, ``neg_brier_score``, ``f1`` fail on string labels)
+        and decide at 0.5 instead of the chosen threshold. Raises ConfigError for a metric the
+        kind lacks.
+        """
+
+    @abstractmethod
+    def predict(self, estimator: Any, x: Any, classes: Sequence[Any] | None = None) -> np.ndarray:
+        """A fitted model's ``predicted`` for rows ``x``: ``estimator.predict`` for regression,
+        ``predict_proba`` aligned to ``classes`` (:func:`align_proba`) for classifiers."""
+
+    @abstractmethod
+    def prediction_columns(
+        self, classes: Sequence[Any] | None = None, name: str = "predicted"
+    ) -> list[str]:
+        """The prediction output's columns: ``name``, then one probability per class if a
+        classifier."""
+
+    @abstractmethod
+    def prediction_frame(
+        self,
+        predicted: Any,
+        classes: Sequence[Any] | None = None,
+        threshold: float | None = None,
+        name: str = "predicted",
+    ) -> pd.DataFrame:
+        """The prediction output of ``len(predicted)`` rows.
+
+        Regression: ``predicted`` (rows,) in one column ``name``. Classifiers: ``predicted``
+        holds probabilities (rows, classes); the output has the predicted class in ``name``
+        (:meth:`Classification.predicted_classes`, binary at ``threshold``) and the
+        probabilities in ``proba_<class>`` columns (:func:`proba_columns`), each row summing to
+        one (:func:`checked_proba`). Raises DataError on broken probabilities or clashing names.
+        """
+
+    def model_predictions(
+        self,
+        estimator: Any,
+        x: Any,
+        classes: Sequence[Any] | None = None,
+        threshold: float | None = None,
+        name: str = "predicted",
+    ) -> pd.DataFrame:
+        """A fitted model's prediction output for rows ``x`` (:meth:`prediction_frame` of
+        :meth:`predict`)."""
+        return self.prediction_frame(self.predict(estimator, x, classes), classes, threshold, name)
+
+    @abstractmethod
+    def prediction_values(
+        self, frame: pd.DataFrame, classes: Sequence[Any] | None = None, name: str = "predicted"
+    ) -> np.ndarray:
+        """What :meth:`prediction_frame` wrote, back as ``predicted``: the ``name`` column
+        (rows,) for regression, the ``proba_<class>`` columns (rows, classes) for classifiers."""
+
+    def curve_subject(self, classes: Sequence[Any]) -> Any:
+        """What a classifier's calibration curve is of: each class against the rest."""
+        return "the class"
+
+
+@dataclass(frozen=True)
+class Regression(TaskKind):
+    """A numeric target, predicted as a value: RMSE, MAE, R²; mean and median baselines."""
+
+    name = "regression"
+    is_classifier = False
+    metrics = ("rmse", "mae", "r2")
+    default_metric = "rmse"
+    leakage_metric = "r2"
+    evaluation = REGRESSION_EVALUATION
+    baseline_feature = "numeric"
+    baseline_prediction = "a number in the target's units"
+
+    def score_predictions(
+        self,
+        y_true: Any,
+        predicted: Any,
+        classes: Sequence[Any] | None = None,
+        threshold: float | None = None,
+    ) -> dict[str, float]:
+        """RMSE, MAE and R² of values ``predicted`` (rows,) (:func:`regression_metrics`)."""
+        return regression_metrics(y_true, predicted)
+
+    def metric_value(
+        self,
+        metric: str,
+        y_true: Any,
+        predicted: Any,
+        classes: Sequence[Any] | None = None,
+        threshold: float | None = None,
+    ) -> float:
+        """One metric of predictions (rows,) against the truth (rows,): scikit-learn's
+        ``root_mean_squared_error``, ``mean_absolute_error``, ``r2_score``."""
+        from sklearn import metrics as skm
+
+        self.check_metric(metric, "metric")
+        y = np.asarray(y_true, dtype="float64")
+        p = np.asarray(predicted, dtype="float64")
+        if metric == "rmse":
+            return float(skm.root_mean_squared_error(y, p))
+        if metric == "mae":
+            return float(skm.mean_absolute_error(y, p))
+        return float(skm.r2_score(y, p))
+
+    def _row_losses(
+        self,
+        metric: str,
+        y_true: Any,
+        predicted: Any,
+        classes: Sequence[Any] | None,
+        threshold: float | None,
+    ) -> np.ndarray:
+        error = np.asarray(predicted, dtype="float64") - np.asarray(y_true, dtype="float64")
+        return error**2 if metric == "rmse" else np.abs(error)
+
+    def check_target(self, values: Any, column: str) -> np.ndarray | None:
+        series = _checked_target(values, column)
+        if not _is_number(series):
+            raise DataError(
+                f"target {column!r} of a regression task is not numeric (values like "
+                f"{_show(series.iloc[0])}): set task.kind to binary or multiclass for classes"
+            )
+        return None
+
+    def target_values(self, values: pd.Series, column: str) -> np.ndarray:
+        numbers = values.to_numpy(dtype="float64", na_value=np.nan)
+        if np.isnan(numbers).any():
+            raise DataError(f"target {column!r} has {int(np.isnan(numbers).sum())} missing values")
+        return numbers
+
+    def check_folds(self, y: np.ndarray, folds: Sequence[tuple[Any, Any]]) -> None:
+        return None  # no classes: any fold can be scored
+
+    def check_unseen_classes(
+        self, classes: Sequence[Any] | None, labels: Any, column: str, period: str = "test period"
+    ) -> None:
+        return None  # no classes
+
+    def check_estimator(self, estimator: Any, target: str) -> None:
+        from sklearn.base import is_regressor
+
+        if not is_regressor(estimator):
+            raise ConfigError(f"model _target_ {target!r} is not a scikit-learn regressor")
+
+    def decision(
+        self,
+        train_labels: Any,
+        valid_labels: Any,
+        column: str,
+        valid_proba: Callable[[np.ndarray], np.ndarray],
+    ) -> dict[str, Any]:
+        return {"kind": self.name, "classes": None, "threshold": None}
+
+    def decision_classes(
+        self, decision: dict[str, Any] | None, what: str
+    ) -> tuple[list[Any] | None, float | None]:
+        return None, None
+
+    def baseline_predictions(
+        self,
+        fit: pd.DataFrame,
+        test: pd.DataFrame,
+        target: str,
+        keys: list[str],
+        group_names: list[str],
+        classes: Sequence[Any] | None = None,
+        declared: Sequence[dict[str, str]] = (),
+    ) -> dict[str, np.ndarray]:
+        out = {
+            BASELINE_MEAN: mean_baseline(fit, test, target),
+            median_baseline_name(group_names): median_baseline(fit, test, target, keys),
+        }
+        for baseline in declared:
+            out[declared_baseline_name(baseline["name"])] = declared_value_baseline(
+                fit, test, target, baseline["column"]
+            )
+        return out
+
+    def importance_scorer(
+        self,
+        metric: str,
+        classes: Sequence[Any] | None = None,
+        threshold: float | None = None,
+    ) -> ValueScorer | ProbabilityScorer:
+        self.check_metric(metric, "metric")
+        return ValueScorer(metric)
+
+    def predict(self, estimator: Any, x: Any, classes: Sequence[Any] | None = None) -> np.ndarray:
+        return np.asarray(estimator.predict(x))
+
+    def prediction_columns(
+        self, classes: Sequence[Any] | None = None, name: str = "predicted"
+    ) -> list[str]:
         return [name]
-    if classes is None:
-        raise ValueError(f"the prediction columns of a {kind} task need its classes")
-    return [name, *proba_columns(classes)]
 
-
-def prediction_frame(
-    kind: str,
-    predicted: Any,
-    classes: Sequence[Any] | None = None,
-    threshold: float | None = None,
-    name: str = "predicted",
-) -> pd.DataFrame:
-    """The prediction output of ``len(predicted)`` rows.
-
-    Regression: ``predicted`` (rows,) in one column ``name``. Classifiers: ``predicted`` holds
-    probabilities (rows, classes); the output has the predicted class in ``name``
-    (:func:`predicted_classes`, binary at ``threshold``) and the probabilities in
-    ``proba_<class>`` columns (:func:`proba_columns`), each row summing to one
-    (:func:`checked_proba`). Raises DataError on broken probabilities or clashing names.
-    """
-    if not is_classifier_kind(kind):
+    def prediction_frame(
+        self,
+        predicted: Any,
+        classes: Sequence[Any] | None = None,
+        threshold: float | None = None,
+        name: str = "predicted",
+    ) -> pd.DataFrame:
         return pd.DataFrame({name: np.asarray(predicted, dtype="float64")})
-    if classes is None:
-        raise ValueError(f"the predictions of a {kind} task need its classes")
-    proba = checked_proba(predicted, classes)
-    columns = prediction_columns(kind, classes, name)
-    frame = pd.DataFrame(proba, columns=columns[1:])
-    frame.insert(0, name, predicted_classes(kind, proba, classes, threshold))
-    return frame
+
+    def prediction_values(
+        self, frame: pd.DataFrame, classes: Sequence[Any] | None = None, name: str = "predicted"
+    ) -> np.ndarray:
+        return frame[name].to_numpy(dtype="float64")
 
 
-def model_predictions(
-    estimator: Any,
-    x: Any,
-    kind: str,
-    classes: Sequence[Any] | None = None,
-    threshold: float | None = None,
-    name: str = "predicted",
-) -> pd.DataFrame:
-    """A fitted model's prediction output for rows ``x`` (:func:`prediction_frame`).
+@dataclass(frozen=True)
+class Classification(TaskKind):
+    """What binary and multiclass tasks share: labels as targets, probabilities as predictions,
+    the prior and class frequency baselines. The module docstring states the conventions."""
 
-    Regression: ``estimator.predict``. Classifiers: ``predict_proba`` aligned to ``classes``.
+    is_classifier = True
+    default_metric = "log_loss"
+    evaluation = CLASSIFIER_EVALUATION
+    baseline_feature = "categorical"
+    baseline_prediction = "a class"
+
+    def _classes(self, classes: Sequence[Any] | None, what: str) -> Sequence[Any]:
+        if classes is None:
+            raise ValueError(f"{what} of a {self.name} task need its classes")
+        return classes
+
+    @abstractmethod
+    def predicted_classes(
+        self, proba: Any, classes: Sequence[Any], threshold: float | None = None
+    ) -> np.ndarray:
+        """The predicted class of each row (rows,) from probabilities (rows, classes).
+
+        Binary: the positive class ``classes[1]`` where its probability is ``>= threshold``
+        (required). Multiclass: the likeliest class, the first in class order among equals (as
+        ``np.argmax`` and scikit-learn's ``predict``). Raises ValueError for a missing
+        threshold.
+        """
+
+    def score_predictions(
+        self,
+        y_true: Any,
+        predicted: Any,
+        classes: Sequence[Any] | None = None,
+        threshold: float | None = None,
+    ) -> dict[str, float]:
+        """Every metric of the kind (:meth:`metric_value`) of probabilities ``predicted``
+        (rows, classes), in leaderboard order.
+
+        Binary accuracy and F1 are left out when ``threshold`` is None (inside tuning folds).
+        """
+        if classes is None:
+            raise ValueError(f"scoring a {self.name} task needs its classes")
+        skipped = self.threshold_metrics if threshold is None else ()
+        return {
+            name: self.metric_value(name, y_true, predicted, classes, threshold)
+            for name in self.metrics
+            if name not in skipped
+        }
+
+    def metric_value(
+        self,
+        metric: str,
+        y_true: Any,
+        predicted: Any,
+        classes: Sequence[Any] | None = None,
+        threshold: float | None = None,
+    ) -> float:
+        """One classification metric of probabilities (rows, classes) against labels (rows,).
+
+        Formulas are scikit-learn's (``sklearn.metrics``): ``log_loss`` (natural log, per row,
+        with ``labels=classes``), ``roc_auc_score``, ``average_precision_score``,
+        ``brier_score_loss`` (mean squared difference of the positive-class probability and the
+        outcome), ``accuracy_score``, ``f1_score``. Binary accuracy and F1 use the decision
+        threshold. Multiclass ``f1_macro`` and ``roc_auc_ovr`` average over the classes present
+        among the true labels (module docstring); ``roc_auc_ovr`` is ``roc_auc_score`` of the
+        one-vs-rest indicator columns of those classes, macro-averaged, as scikit-learn's
+        ``multi_class="ovr"`` is when every class is present.
+
+        Raises DataError when ROC AUC, average precision or binary F1 is asked of rows whose
+        true labels hold one class (undefined there: NEEDS_TWO_CLASSES), ConfigError for a
+        metric the kind lacks, ValueError on unequal or empty inputs, missing classes or a
+        threshold metric without a threshold.
+        """
+        from sklearn import metrics as skm
+
+        self.check_metric(metric, "metric")
+        if classes is None:
+            raise ValueError(f"scoring a {self.name} task needs its classes")
+        y, p = _scored(y_true, predicted, classes)
+        labels = np.asarray(classes)
+        present = labels[np.isin(labels, y)]
+        if len(present) < 2 and metric in NEEDS_TWO_CLASSES:
+            raise DataError(
+                f"the scored rows hold one class only ({_show(present[0])}): "
+                f"{metric_label(metric)} needs two or more; score a longer period"
+            )
+        if metric == "log_loss":
+            return float(skm.log_loss(y, p, labels=labels))
+        return self._metric(metric, y, p, labels, present, threshold)
+
+    @abstractmethod
+    def _metric(
+        self,
+        metric: str,
+        y: np.ndarray,
+        p: np.ndarray,
+        labels: np.ndarray,
+        present: np.ndarray,
+        threshold: float | None,
+    ) -> float:
+        """A metric but log loss of checked labels ``y`` and probabilities ``p``
+        (:meth:`metric_value`); ``present`` are the classes among ``y``."""
+
+    def _row_losses(
+        self,
+        metric: str,
+        y_true: Any,
+        predicted: Any,
+        classes: Sequence[Any] | None,
+        threshold: float | None,
+    ) -> np.ndarray:
+        assert classes is not None
+        y, p = _scored(y_true, predicted, classes)
+        labels = np.asarray(classes)
+        truth = y[:, None] == labels[None, :]
+        if metric == "log_loss":
+            eps = np.finfo("float64").eps
+            return -np.log(np.clip(p[truth], eps, 1 - eps))
+        if metric == "brier_score":
+            return (p[:, 1] - truth[:, 1]) ** 2
+        return (self.predicted_classes(p, labels, threshold) == y).astype("float64")
+
+    def check_target(self, values: Any, column: str) -> np.ndarray | None:
+        series = _checked_target(values, column)
+        if _is_number(series) and pd.api.types.is_float_dtype(series):
+            fractional = series[series.to_numpy() != np.floor(series.to_numpy())]
+            if len(fractional):
+                raise DataError(
+                    f"target {column!r} of a {self.name} task holds non-integer numbers (e.g. "
+                    f"{_show(fractional.iloc[0])}): classes are labels; a quantity is task.kind "
+                    "regression"
+                )
+        classes = class_order(series)
+        self._check_class_count(classes, column)
+        return classes
+
+    @abstractmethod
+    def _check_class_count(self, classes: np.ndarray, column: str) -> None:
+        """Refuse a target of too few or too many classes (:meth:`check_target`)."""
+
+    def target_values(self, values: pd.Series, column: str) -> np.ndarray:
+        if values.isna().any():
+            raise DataError(f"target {column!r} has {int(values.isna().sum())} missing values")
+        return values.to_numpy()
+
+    def check_folds(self, y: np.ndarray, folds: Sequence[tuple[Any, Any]]) -> None:
+        for index, (fit_rows, score_rows) in enumerate(folds):
+            check_fold_classes(y[fit_rows], index)
+            check_fold_classes(y[score_rows], index)
+
+    def check_unseen_classes(
+        self, classes: Sequence[Any] | None, labels: Any, column: str, period: str = "test period"
+    ) -> None:
+        check_unseen_classes(self._classes(classes, "the checks"), labels, column, period)
+
+    def check_estimator(self, estimator: Any, target: str) -> None:
+        from sklearn.base import is_classifier
+
+        if not is_classifier(estimator):
+            raise ConfigError(
+                f"model _target_ {target!r} is not a scikit-learn classifier, as a {self.name} "
+                "task needs"
+            )
+        if not hasattr(estimator, "predict_proba"):
+            raise ConfigError(
+                f"model _target_ {target!r} has no predict_proba: a {self.name} task scores "
+                "probabilities"
+            )
+
+    def decision(
+        self,
+        train_labels: Any,
+        valid_labels: Any,
+        column: str,
+        valid_proba: Callable[[np.ndarray], np.ndarray],
+    ) -> dict[str, Any]:
+        both = pd.concat([pd.Series(train_labels), pd.Series(valid_labels)], ignore_index=True)
+        self.check_target(both, column)
+        classes = check_training_classes(train_labels, column)
+        check_unseen_classes(classes, valid_labels, column, "validation period")
+        threshold = self.decision_threshold(valid_labels, lambda: valid_proba(classes), classes)
+        return {"kind": self.name, "classes": classes.tolist(), "threshold": threshold}
+
+    def decision_classes(
+        self, decision: dict[str, Any] | None, what: str
+    ) -> tuple[list[Any] | None, float | None]:
+        if decision is None:
+            raise ValueError(f"{what} a {self.name} task needs the model's decision file")
+        return decision["classes"], decision["threshold"]
+
+    def baseline_predictions(
+        self,
+        fit: pd.DataFrame,
+        test: pd.DataFrame,
+        target: str,
+        keys: list[str],
+        group_names: list[str],
+        classes: Sequence[Any] | None = None,
+        declared: Sequence[dict[str, str]] = (),
+    ) -> dict[str, np.ndarray]:
+        if classes is None:
+            raise ValueError(f"baselines of a {self.name} task need its classes")
+        out = {
+            BASELINE_PRIOR: prior_baseline(fit[target], len(test), classes),
+            frequency_baseline_name(group_names): frequency_baseline(
+                fit, test, target, keys, classes
+            ),
+        }
+        for baseline in declared:
+            out[declared_baseline_name(baseline["name"])] = declared_class_baseline(
+                fit, test, target, baseline["column"], classes
+            )
+        return out
+
+    def importance_scorer(
+        self,
+        metric: str,
+        classes: Sequence[Any] | None = None,
+        threshold: float | None = None,
+    ) -> ValueScorer | ProbabilityScorer:
+        self.check_metric(metric, "metric")
+        if classes is None:
+            raise ValueError(f"the importance scorer of a {self.name} task needs its classes")
+        if metric in self.threshold_metrics and threshold is None:
+            raise ValueError(f"binary {metric} needs the decision threshold")
+        return ProbabilityScorer(self, metric, tuple(np.asarray(classes).tolist()), threshold)
+
+    def predict(self, estimator: Any, x: Any, classes: Sequence[Any] | None = None) -> np.ndarray:
+        if classes is None:
+            raise ValueError(f"the predictions of a {self.name} task need its classes")
+        return align_proba(estimator.predict_proba(x), estimator.classes_, classes)
+
+    def prediction_columns(
+        self, classes: Sequence[Any] | None = None, name: str = "predicted"
+    ) -> list[str]:
+        if classes is None:
+            raise ValueError(f"the prediction columns of a {self.name} task need its classes")
+        return [name, *proba_columns(classes)]
+
+    def prediction_frame(
+        self,
+        predicted: Any,
+        classes: Sequence[Any] | None = None,
+        threshold: float | None = None,
+        name: str = "predicted",
+    ) -> pd.DataFrame:
+        if classes is None:
+            raise ValueError(f"the predictions of a {self.name} task need its classes")
+        proba = checked_proba(predicted, classes)
+        columns = self.prediction_columns(classes, name)
+        frame = pd.DataFrame(proba, columns=columns[1:])
+        frame.insert(0, name, self.predicted_classes(proba, classes, threshold))
+        return frame
+
+    def prediction_values(
+        self, frame: pd.DataFrame, classes: Sequence[Any] | None = None, name: str = "predicted"
+    ) -> np.ndarray:
+        return frame[proba_columns(self._classes(classes, "the predictions"))].to_numpy(
+            dtype="float64"
+        )
+
+
+@dataclass(frozen=True)
+class BinaryClassification(Classification):
+    """Two classes, the positive one ``classes[1]``; a decision threshold chosen on the
+    validation period for accuracy and F1."""
+
+    name = "binary"
+    metrics = ("log_loss", "roc_auc", "average_precision", "brier_score", "accuracy", "f1")
+    # Binary accuracy depends on the threshold too.
+    threshold_metrics = ("accuracy", "f1")
+    leakage_metric = "roc_auc"
+    evaluation = BINARY_EVALUATION
+
+    def worse_metric_reason(self, metric: str, other: str) -> str:
+        """Why a champion chosen by ``metric`` may lose to a baseline on ``other``; accuracy:
+        the threshold maximises F1."""
+        if other == "accuracy":
+            return "the decision threshold maximises F1, not accuracy"
+        return super().worse_metric_reason(metric, other)
+
+    def predicted_classes(
+        self, proba: Any, classes: Sequence[Any], threshold: float | None = None
+    ) -> np.ndarray:
+        labels = np.asarray(classes)
+        p = checked_proba(proba, classes)
+        if threshold is None:
+            raise ValueError("a binary prediction needs the decision threshold")
+        return np.where(p[:, 1] >= threshold, labels[1], labels[0])
+
+    def _metric(
+        self,
+        metric: str,
+        y: np.ndarray,
+        p: np.ndarray,
+        labels: np.ndarray,
+        present: np.ndarray,
+        threshold: float | None,
+    ) -> float:
+        """One binary metric from true positives (bool) and the positive-class probability."""
+        from sklearn import metrics as skm
+
+        truth, score = y == labels[1], p[:, 1]
+        if metric == "roc_auc":
+            return float(skm.roc_auc_score(truth, score))
+        if metric == "average_precision":
+            return float(skm.average_precision_score(truth, score, pos_label=True))
+        if metric == "brier_score":
+            return float(skm.brier_score_loss(truth, score, pos_label=True))
+        if threshold is None:
+            raise ValueError(f"binary {metric} needs the decision threshold")
+        decided = score >= threshold
+        if metric == "accuracy":
+            return float(skm.accuracy_score(truth, decided))
+        return float(skm.f1_score(truth, decided, pos_label=True, zero_division=0.0))
+
+    def _check_class_count(self, classes: np.ndarray, column: str) -> None:
+        if len(classes) != 2:
+            raise DataError(
+                f"target {column!r} of a binary task must hold exactly two values; found "
+                f"{len(classes)}: {_show_all(classes)}: choose a target of two values "
+                "(task.target) or another task.kind (multiclass, regression)"
+            )
+
+    def decision_threshold(
+        self, y_valid: Any, valid_proba: Callable[[], Any], classes: Sequence[Any] | None
+    ) -> float | None:
+        assert classes is not None
+        return self.choose_threshold(y_valid, valid_proba(), classes)
+
+    def choose_threshold(self, y_valid: Any, proba: Any, classes: Sequence[Any]) -> float:
+        """The decision threshold maximising F1 on the validation period's rows.
+
+        ``proba`` (rows, 2) holds the validation rows' probabilities, ``y_valid`` (rows,) their
+        labels. Candidates are the distinct positive-class probabilities, from
+        ``sklearn.metrics.precision_recall_curve`` (a row is positive when its probability is
+        ``>= threshold``); F1 = 2PR / (P + R) at each (``f1_score``'s definition; 0 when
+        P + R = 0). Among ties (within F1_TIE) the smallest threshold wins: it keeps the most
+        positives. Returns a probability in [0, 1]. Raises DataError when the rows hold one
+        class only.
+        """
+        from sklearn.metrics import precision_recall_curve
+
+        y, p = _scored(y_valid, proba, classes)
+        if len(classes) != 2:
+            raise ValueError(f"a decision threshold is for two classes, got {len(classes)}")
+        truth = y == np.asarray(classes)[1]
+        if truth.all() or not truth.any():
+            raise DataError(
+                f"the validation period holds one class only ({_show(y[0])}): the decision "
+                "threshold is chosen there and needs both; widen it (split.train_until, "
+                "split.valid_until)"
+            )
+        precision, recall, thresholds = precision_recall_curve(truth, p[:, 1], pos_label=True)
+        # The last point (precision 1, recall 0) has no threshold.
+        precision, recall = precision[:-1], recall[:-1]
+        total = precision + recall
+        f1 = np.divide(2 * precision * recall, total, out=np.zeros_like(total), where=total > 0)
+        best = int(np.flatnonzero(f1 >= f1.max() - F1_TIE)[0])
+        return float(thresholds[best])
+
+    def curve_subject(self, classes: Sequence[Any]) -> Any:
+        """What the calibration curve is of: the positive class ``classes[1]``."""
+        return classes[1]
+
+
+@dataclass(frozen=True)
+class MulticlassClassification(Classification):
+    """Two classes or more, each row predicted as its likeliest class."""
+
+    name = "multiclass"
+    metrics = ("log_loss", "accuracy", "f1_macro", "roc_auc_ovr")
+    leakage_metric = "roc_auc_ovr"
+
+    def predicted_classes(
+        self, proba: Any, classes: Sequence[Any], threshold: float | None = None
+    ) -> np.ndarray:
+        labels = np.asarray(classes)
+        return labels[np.argmax(checked_proba(proba, classes), axis=1)]
+
+    def _metric(
+        self,
+        metric: str,
+        y: np.ndarray,
+        p: np.ndarray,
+        labels: np.ndarray,
+        present: np.ndarray,
+        threshold: float | None,
+    ) -> float:
+        from sklearn import metrics as skm
+
+        if metric == "accuracy":
+            return float(skm.accuracy_score(y, self.predicted_classes(p, labels)))
+        if metric == "f1_macro":
+            predicted = self.predicted_classes(p, labels)
+            return float(
+                skm.f1_score(y, predicted, labels=present, average="macro", zero_division=0)
+            )
+        columns = np.isin(labels, present)
+        indicator = y[:, None] == labels[None, columns]
+        return float(skm.roc_auc_score(indicator, p[:, columns], average="macro"))
+
+    def _check_class_count(self, classes: np.ndarray, column: str) -> None:
+        if len(classes) < 2:
+            raise DataError(
+                f"target {column!r} of a multiclass task must hold at least two values; found "
+                f"{len(classes)}: {_show_all(classes)}: choose another target (task.target)"
+            )
+
+
+_KINDS: dict[str, TaskKind] = {
+    kind.name: kind for kind in (Regression(), BinaryClassification(), MulticlassClassification())
+}
+# The task kinds' names, in the order of their choices in messages.
+KINDS: tuple[str, ...] = tuple(_KINDS)
+
+
+def task_kind(name: str) -> TaskKind:
+    """The task kind named ``name`` (``task.kind``). Raises ConfigError naming ``task.kind``
+    for another name."""
+    if name not in _KINDS:
+        raise ConfigError(f"task.kind: {name!r} is not a task kind; choose from {list(KINDS)}")
+    return _KINDS[name]
+
+
+def _checked_target(values: Any, column: str) -> pd.Series:
+    series = pd.Series(values)
+    if series.isna().any():
+        raise DataError(f"target {column!r} has {int(series.isna().sum())} missing values")
+    return series
+
+
+def _is_number(series: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+
+
+# --- importance scorers ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ValueScorer:
+    """A scorer ``(estimator, x, y) -> float`` for permutation importance of a regressor.
+
+    It scores ``predict`` with :func:`regression_metrics`, signed so greater is better (as
+    scikit-learn's ``neg_*`` scorers).
     """
-    if not is_classifier_kind(kind):
-        return prediction_frame(kind, estimator.predict(x), name=name)
-    if classes is None:
-        raise ValueError(f"the predictions of a {kind} task need its classes")
-    proba = align_proba(estimator.predict_proba(x), estimator.classes_, classes)
-    return prediction_frame(kind, proba, classes, threshold, name)
+
+    metric: str
+
+    def __call__(self, estimator: Any, x: Any, y: Any) -> float:
+        """The metric of ``estimator``'s predictions for rows ``x`` against the truth ``y``."""
+        value = regression_metrics(y, estimator.predict(x))[self.metric]
+        return value if greater_is_better(self.metric) else -value
+
+
+@dataclass(frozen=True)
+class ProbabilityScorer:
+    """A scorer ``(estimator, x, y) -> float`` for permutation importance of a classifier.
+
+    It scores ``predict_proba`` with the kind's metric, signed so greater is better (as
+    scikit-learn's ``neg_*`` scorers): with the task's classes (a class absent from the sampled
+    rows is fine) and, for binary accuracy and F1, the chosen threshold.
+    """
+
+    kind: Classification
+    metric: str
+    classes: tuple[Any, ...]
+    threshold: float | None = None
+
+    def __call__(self, estimator: Any, x: Any, y: Any) -> float:
+        """The metric of ``estimator``'s probabilities for rows ``x`` against labels ``y``."""
+        proba = align_proba(estimator.predict_proba(x), estimator.classes_, self.classes)
+        value = self.kind.metric_value(self.metric, y, proba, self.classes, self.threshold)
+        return value if greater_is_better(self.metric) else -value

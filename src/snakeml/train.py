@@ -1,7 +1,8 @@
 """Train: refit the model with its best parameters on train + valid, save it with skops.
 
 A binary classifier's decision threshold is chosen first: fitted on train alone, the model's
-validation probabilities give the threshold of maximum F1 (snakeml.task_kinds.choose_threshold);
+validation probabilities give the threshold of maximum F1
+(snakeml.task_kinds.BinaryClassification.choose_threshold);
 the refit on train + valid keeps it. The task's kind, classes and threshold are written beside
 the model (its decision file), read by every later stage.
 """
@@ -28,17 +29,7 @@ from snakeml.models import (
     target_vector,
 )
 from snakeml.split import kept_rows
-from snakeml.task_kinds import (
-    BINARY,
-    REGRESSION,
-    align_proba,
-    check_kind,
-    check_target,
-    check_training_classes,
-    check_unseen_classes,
-    choose_threshold,
-    is_classifier_kind,
-)
+from snakeml.task_kinds import task_kind
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
@@ -50,28 +41,28 @@ def train_model(
     frame: pd.DataFrame, settings: dict[str, Any], params: dict[str, Any], threads: int = 1
 ) -> Pipeline:
     """Fit the configured Pipeline with ``params`` on ``frame``."""
-    columns, kind = settings["columns"], settings.get("kind", REGRESSION)
-    pipeline = build_pipeline(settings["model"], columns, params, threads, settings["seed"], kind)
+    columns, kind = settings["columns"], task_kind(settings["kind"])
+    pipeline = build_pipeline(settings["model"], columns, params, kind, threads, settings["seed"])
     with limit_threads(threads):
         pipeline.fit(feature_frame(frame, columns), target_vector(frame, columns, kind))
     return pipeline
 
 
-def decision_threshold(
+def validation_proba(
     train: pd.DataFrame,
     valid: pd.DataFrame,
     settings: dict[str, Any],
     params: dict[str, Any],
     classes: np.ndarray,
     threads: int = 1,
-) -> float:
-    """The binary threshold of maximum F1 on the validation rows, of a model fitted on train."""
-    columns = settings["columns"]
+) -> np.ndarray:
+    """The validation rows' probabilities (rows, classes) of a model fitted on train: what a
+    binary threshold is chosen from."""
     pipeline = train_model(train, settings, params, threads)
     with limit_threads(threads):
-        proba = pipeline.predict_proba(feature_frame(valid, columns))
-    proba = align_proba(proba, pipeline.classes_, classes)
-    return choose_threshold(target_vector(valid, columns, BINARY), proba, classes)
+        return task_kind(settings["kind"]).predict(
+            pipeline, feature_frame(valid, settings["columns"]), classes
+        )
 
 
 def decision_of(
@@ -86,19 +77,13 @@ def decision_of(
     Raises DataError in one line for a target of the wrong shape for its kind, one class in
     the training period, or a validation class the training period never held.
     """
-    kind = check_kind(settings.get("kind", REGRESSION))
-    decision: dict[str, Any] = {"kind": kind, "classes": None, "threshold": None}
-    if not is_classifier_kind(kind):
-        return decision
     target = settings["columns"]["target"]
-    both = pd.concat([train[target], valid[target]], ignore_index=True)
-    check_target(kind, both, target)
-    classes = check_training_classes(target_vector(train, settings["columns"], kind), target)
-    check_unseen_classes(classes, valid[target], target, "validation period")
-    decision["classes"] = classes.tolist()
-    if kind == BINARY:
-        decision["threshold"] = decision_threshold(train, valid, settings, params, classes, threads)
-    return decision
+    return task_kind(settings["kind"]).decision(
+        train[target],
+        valid[target],
+        target,
+        lambda classes: validation_proba(train, valid, settings, params, classes, threads),
+    )
 
 
 def read_decision(path: str | Path) -> dict[str, Any]:

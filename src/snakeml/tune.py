@@ -40,17 +40,7 @@ from snakeml.models import (
 )
 from snakeml.split import kept_rows, sample_rows, strategy_of
 from snakeml.storage import display_url, open_storage
-from snakeml.task_kinds import (
-    REGRESSION,
-    align_proba,
-    check_fold_classes,
-    check_target,
-    greater_is_better,
-    is_classifier_kind,
-    loss,
-    regression_metrics,
-    score_predictions,
-)
+from snakeml.task_kinds import TaskKind, greater_is_better, loss, task_kind
 
 if TYPE_CHECKING:
     import optuna
@@ -93,7 +83,7 @@ def study_fingerprint(settings: dict[str, Any], data_hashes: list[str]) -> str:
     tuning = {k: v for k, v in settings["tuning"].items() if k not in BUDGET_KEYS}
     payload = {
         "seed": settings["seed"],
-        "kind": settings.get("kind", REGRESSION),
+        "kind": settings["kind"],
         "columns": settings["columns"],
         "model": settings["model"],
         "tuning": tuning,
@@ -177,17 +167,14 @@ def make_pruner(tuning: dict[str, Any]) -> optuna.pruners.BasePruner:
 
 
 def fold_scores(
-    pipeline: Any, x: pd.DataFrame, y: np.ndarray, kind: str, classes: np.ndarray | None
+    pipeline: Any, x: pd.DataFrame, y: np.ndarray, kind: TaskKind, classes: np.ndarray | None
 ) -> dict[str, float]:
     """The kind's metrics of a fitted fold's pipeline on the fold's scored rows ``x``, ``y``.
 
     Classifiers are scored on probabilities with every class of the task (a fold's fit rows
     may lack one); binary accuracy and F1 are left out, as their threshold is not chosen here.
     """
-    if not is_classifier_kind(kind):
-        return regression_metrics(y, pipeline.predict(x))
-    proba = align_proba(pipeline.predict_proba(x), pipeline.classes_, classes)
-    return score_predictions(kind, y, proba, classes)
+    return kind.score_predictions(y, kind.predict(pipeline, x, classes), classes)
 
 
 def make_objective(frame: pd.DataFrame, settings: dict[str, Any], shard: int, threads: int) -> Any:
@@ -206,14 +193,11 @@ def make_objective(frame: pd.DataFrame, settings: dict[str, Any], shard: int, th
     if tuning["max_rows"] is not None and len(frame) > tuning["max_rows"]:
         log.info("tuning folds a sample of %d of %d rows", tuning["max_rows"], len(frame))
         frame = sample_rows(frame, tuning["max_rows"], settings["seed"]).reset_index(drop=True)
-    kind = settings.get("kind", REGRESSION)
+    kind = task_kind(settings["kind"])
     x, y = feature_frame(frame, columns), target_vector(frame, columns, kind)
-    classes = check_target(kind, y, columns["target"])
+    classes = kind.check_target(y, columns["target"])
     folds = strategy_of(settings).folds(frame, y, tuning["n_folds"])
-    if classes is not None:
-        for index, (fit_rows, score_rows) in enumerate(folds):
-            check_fold_classes(y[fit_rows], index)
-            check_fold_classes(y[score_rows], index)
+    kind.check_folds(y, folds)
     metric = tuning["metric"]
 
     def objective(trial: optuna.Trial) -> float:
@@ -222,7 +206,7 @@ def make_objective(frame: pd.DataFrame, settings: dict[str, Any], shard: int, th
         losses: list[float] = []
         scored: list[dict[str, float]] = []
         for step, (fit_rows, score_rows) in enumerate(folds):
-            pipeline = build_pipeline(model, columns, params, threads, settings["seed"], kind)
+            pipeline = build_pipeline(model, columns, params, kind, threads, settings["seed"])
             with limit_threads(threads):
                 pipeline.fit(x.iloc[fit_rows], y[fit_rows])
                 scores = fold_scores(pipeline, x.iloc[score_rows], y[score_rows], kind, classes)

@@ -34,14 +34,7 @@ import numpy as np
 import pandas as pd
 
 from snakeml.errors import DataError
-from snakeml.task_kinds import (
-    from_row_mean,
-    greater_is_better,
-    leakage_metric,
-    metric_value,
-    row_losses,
-    single_feature_score,
-)
+from snakeml.task_kinds import TaskKind, from_row_mean, greater_is_better
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +132,7 @@ class Scored:
 
 
 def bootstrap_metric(
-    kind: str,
+    kind: TaskKind,
     metric: str,
     y_true: Any,
     scored: dict[str, Scored],
@@ -166,7 +159,7 @@ def bootstrap_metric(
     if n == 0:
         raise DataError("the test split is empty: no interval can be computed")
     losses = {
-        name: row_losses(kind, metric, y, s.predicted, classes, s.threshold)
+        name: kind.row_losses(metric, y, s.predicted, classes, s.threshold)
         for name, s in scored.items()
     }
     out = {name: np.full(resamples, np.nan) for name in scored}
@@ -186,14 +179,14 @@ def bootstrap_metric(
             for offset, rows in enumerate(index):
                 # undefined on this resample (one class for ROC AUC): left NaN
                 with contextlib.suppress(DataError):
-                    out[name][start + offset] = metric_value(
-                        kind, metric, labels[rows], s.predicted[rows], classes, s.threshold
+                    out[name][start + offset] = kind.metric_value(
+                        metric, labels[rows], s.predicted[rows], classes, s.threshold
                     )
     return out
 
 
 def _block_bootstrap(
-    kind: str,
+    kind: TaskKind,
     metric: str,
     labels: np.ndarray,
     scored: dict[str, Scored],
@@ -228,8 +221,8 @@ def _block_bootstrap(
             for offset, chosen in enumerate(drawn):
                 rows = np.concatenate([members[block] for block in chosen])
                 with contextlib.suppress(DataError):
-                    out[name][start + offset] = metric_value(
-                        kind, metric, labels[rows], s.predicted[rows], classes, s.threshold
+                    out[name][start + offset] = kind.metric_value(
+                        metric, labels[rows], s.predicted[rows], classes, s.threshold
                     )
 
 
@@ -295,7 +288,7 @@ def leakage_rows(n_rows: int, max_rows: int, random_state: int) -> np.ndarray:
 
 
 def screen_leakage(
-    kind: str,
+    kind: TaskKind,
     train: pd.DataFrame,
     features: Sequence[str],
     target: str,
@@ -307,7 +300,7 @@ def screen_leakage(
     """The features that alone predict the target almost perfectly on the training rows.
 
     On a seeded sample of at most ``max_rows`` training rows, each feature alone is fitted on
-    one half and scored on the other (``snakeml.task_kinds.single_feature_score``): R² for
+    one half and scored on the other (``snakeml.task_kinds.TaskKind.single_feature_score``): R² for
     regression, ROC AUC for binary, macro one-vs-rest ROC AUC for multiclass (the binary rule
     applied to each class against the rest). Returns {feature: score} for the scores above
     ``threshold`` (0.99 by default: a feature that good is the answer, not a clue), each
@@ -318,7 +311,7 @@ def screen_leakage(
         sample = train.iloc[leakage_rows(len(train), max_rows, random_state)]
     flagged = {}
     for feature in features:
-        score = single_feature_score(kind, sample[feature], sample[target], classes, random_state)
+        score = kind.single_feature_score(sample[feature], sample[target], classes, random_state)
         if np.isfinite(score) and score > threshold:
             flagged[feature] = float(score)
             log.warning(
@@ -326,7 +319,7 @@ def screen_leakage(
                 "check it is known when the prediction is made",
                 feature,
                 target,
-                leakage_metric(kind),
+                kind.leakage_metric,
                 score,
             )
     return flagged

@@ -15,6 +15,7 @@ from snakeml.evaluate import class_curves, evaluate_model
 from snakeml.io import read_json, write_json, write_yaml
 from snakeml.leaderboard import run_leaderboard
 from snakeml.outputs import breakdown_files, evaluate_files
+from snakeml.task_kinds import task_kind
 from snakeml.train import run_training
 from snakeml.tune import make_objective
 
@@ -154,7 +155,8 @@ def trained(split_files, slices, tmp_path):
     model, decision = tmp_path / "logreg.skops", tmp_path / "logreg.decision.json"
     run_training([train, valid], best, slices("train"), model, 1, decision)
     settings = slices("evaluate")
-    files = {**evaluate_files("binary"), **breakdown_files(["carrier", "hour"], "month", "binary")}
+    binary = task_kind("binary")
+    files = {**evaluate_files(binary), **breakdown_files(["carrier", "hour"], "month", binary)}
     outputs = {name: tmp_path / "out" / file for name, file in files.items()}
     outputs["predictions"] = tmp_path / "out" / "predictions.parquet"
     return model, decision, test, settings, outputs

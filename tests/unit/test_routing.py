@@ -14,6 +14,7 @@ from snakeml.config import compose_config, declaration_of, rule_slice_texts
 from snakeml.experiments import configured_pair, pair_run
 from snakeml.outputs import report_figures, run_files
 from snakeml.routing import LEADERBOARD_FILES, Routes
+from snakeml.task_kinds import task_kind
 from snakeml.workflow_config import sweep_experiments
 
 SMOKE = ["+experiment=smoke"]
@@ -39,7 +40,7 @@ def routes(conf_dir: Path, overrides: list[str], sweep: str = "", results: Path 
 
 def files_of(cfg: dict) -> Any:
     groups = [group["name"] for group in cfg["task"]["groups"]]
-    return run_files(groups, cfg["split"]["period"], cfg["task"]["kind"])
+    return run_files(groups, cfg["split"]["period"], task_kind(cfg["task"]["kind"]))
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +136,7 @@ def test_a_sweeps_experiments_leave_the_plain_runs_slices_alone(conf_dir: Path) 
     files = files_of(dict(sweep.cfg))
     outputs = sweep.experiment_outputs(first, files)
     assert outputs[-1] == f"results{first.root}/configs/experiment.yaml"
-    figures = report_figures(sweep.cfg["task"]["groups"], "month", "regression")
+    figures = report_figures(sweep.cfg["task"]["groups"], "month", task_kind("regression"))
     tracked = sweep.tracked_artifacts(Wildcards(root=first.root), files, figures)
     assert tracked[""] == [f"results{first.root}/leaderboard.csv"]
     assert all(p.endswith(".png") for p in tracked["ridge/evaluation"])
@@ -144,9 +145,9 @@ def test_a_sweeps_experiments_leave_the_plain_runs_slices_alone(conf_dir: Path) 
 
 def test_the_report_figures_follow_the_kind_groups_and_period() -> None:
     groups = [{"name": "carrier", "label": "carrier"}]
-    regression = report_figures(groups, None, "regression")
+    regression = report_figures(groups, None, task_kind("regression"))
     assert regression["by_carrier_png"] == ("residuals_by_group.rst", "residuals by carrier")
     assert "by_period_png" not in regression and "roc_png" not in regression
-    binary = report_figures(groups, "month", "binary")
+    binary = report_figures(groups, "month", task_kind("binary"))
     assert binary["by_period_png"] == ("metrics_by_period.rst", "metrics by month")
     assert binary["roc_png"][0] == "roc_curve.rst" and "scatter_png" not in binary

@@ -22,6 +22,9 @@ from snakeml.features import write_features
 from snakeml.logs import LOG_FORMAT
 from snakeml.models import build_pipeline, load_model, save_model
 from snakeml.rule import explain_failure, run_rule, share_import_path, usable_threads
+from snakeml.task_kinds import task_kind
+
+REGRESSION = task_kind("regression")
 
 
 @pytest.fixture(autouse=True)
@@ -264,7 +267,7 @@ def truncate(path, size=None):
 def champion(tmp_path, monkeypatch, synthetic_frame, model_spec, columns, single_thread):
     """A fitted pipeline saved as results/champion/model.skops, the working directory its root."""
     monkeypatch.chdir(tmp_path)
-    pipeline = build_pipeline(model_spec("ridge"), columns, {})
+    pipeline = build_pipeline(model_spec("ridge"), columns, {}, REGRESSION)
     pipeline.fit(synthetic_frame[[*columns["numeric"], *columns["categorical"]]],
                  synthetic_frame["arr_delay"])  # fmt: skip
     path = Path("results/champion/model.skops")

@@ -18,47 +18,34 @@ from snakeml.schema import TASK_KINDS
 from snakeml.task_kinds import (
     BASELINE_MEAN,
     BASELINE_PRIOR,
-    DEFAULT_METRIC,
     FREQUENCY_PSEUDO_ROWS,
     GREATER_IS_BETTER,
-    KIND_METRICS,
     KINDS,
     METRICS,
+    BinaryClassification,
+    MulticlassClassification,
     ProbabilityScorer,
+    Regression,
+    TaskKind,
+    ValueScorer,
     align_proba,
-    baseline_predictions,
-    baseline_scores,
-    check_estimator,
     check_fold_classes,
-    check_kind,
-    check_metric,
-    check_target,
     check_training_classes,
-    check_tuning_metric,
     check_unseen_classes,
     checked_proba,
-    choose_threshold,
-    classifier_metric,
-    classifier_metrics,
-    default_metric,
     frequency_baseline,
     frequency_baseline_name,
-    importance_scorer,
     is_better,
     loss,
     mean_baseline,
     median_baseline,
     metric_label,
-    predicted_classes,
-    prediction_columns,
-    prediction_frame,
     prior_baseline,
     proba_column,
     proba_columns,
     regression_metrics,
-    score_predictions,
     scorer_name,
-    tuning_metric_names,
+    task_kind,
 )
 
 
@@ -131,6 +118,11 @@ def two_columns(positive: list[float]) -> np.ndarray:
     return np.column_stack([1 - score, score])
 
 
+REGRESSION_TASK = task_kind("regression")
+BINARY_TASK = task_kind("binary")
+MULTICLASS_TASK = task_kind("multiclass")
+
+
 # --- kinds and metrics -----------------------------------------------------------------------
 
 
@@ -142,19 +134,27 @@ def test_importing_the_module_does_not_import_scikit_learn():
 
 def test_kinds_are_the_schemas_and_every_kind_has_its_metrics():
     assert KINDS == TASK_KINDS
-    assert set(KIND_METRICS) == set(KINDS)
-    assert all(name in METRICS for names in KIND_METRICS.values() for name in names)
-    assert DEFAULT_METRIC == {"regression": "rmse", "binary": "log_loss", "multiclass": "log_loss"}
-    assert default_metric("multiclass") == "log_loss"
+    kinds = [task_kind(name) for name in KINDS]
+    assert [kind.name for kind in kinds] == list(KINDS)
+    assert [type(kind) for kind in kinds] == [
+        Regression,
+        BinaryClassification,
+        MulticlassClassification,
+    ]
+    assert all(isinstance(kind, TaskKind) for kind in kinds)
+    assert all(name in METRICS for kind in kinds for name in kind.metrics)
+    assert [kind.default_metric for kind in kinds] == ["rmse", "log_loss", "log_loss"]
+    assert [kind.is_classifier for kind in kinds] == [False, True, True]
+    assert [kind.leakage_metric for kind in kinds] == ["r2", "roc_auc", "roc_auc_ovr"]
 
 
 def test_unknown_kind_is_one_line_naming_task_kind():
     with pytest.raises(ConfigError, match=r"^task.kind: 'ordinal' is not a task kind; choose"):
-        check_kind("ordinal")
+        task_kind("ordinal")
 
 
 def test_directions_labels_and_scorer_names():
-    assert [GREATER_IS_BETTER[m] for m in KIND_METRICS["binary"]] == [
+    assert [GREATER_IS_BETTER[m] for m in BINARY_TASK.metrics] == [
         False,  # log loss
         True,  # ROC AUC
         True,  # average precision
@@ -162,7 +162,7 @@ def test_directions_labels_and_scorer_names():
         True,  # accuracy
         True,  # F1
     ]
-    assert [GREATER_IS_BETTER[m] for m in KIND_METRICS["multiclass"]] == [False, True, True, True]
+    assert [GREATER_IS_BETTER[m] for m in MULTICLASS_TASK.metrics] == [False, True, True, True]
     assert metric_label("roc_auc_ovr") == "macro ROC AUC (one-vs-rest)"
     assert metric_label("brier_score") == "Brier score"
     assert scorer_name("rmse") == "neg_root_mean_squared_error"
@@ -182,7 +182,7 @@ def test_champion_direction_bigger_roc_auc_wins_smaller_log_loss_wins():
 
 def test_a_regression_metric_asked_of_a_classifier_is_one_line():
     with pytest.raises(ConfigError) as caught:
-        check_metric("binary", "rmse", "tuning.metric")
+        BINARY_TASK.check_metric("rmse", "tuning.metric")
     assert str(caught.value) == (
         "tuning.metric: 'rmse' is a regression metric, not one of a binary task; choose from "
         "['log_loss', 'roc_auc', 'average_precision', 'brier_score', 'accuracy', 'f1']"
@@ -191,31 +191,31 @@ def test_a_regression_metric_asked_of_a_classifier_is_one_line():
 
 def test_a_classifier_metric_asked_of_regression_is_one_line():
     with pytest.raises(ConfigError) as caught:
-        check_metric("regression", "log_loss")
+        REGRESSION_TASK.check_metric("log_loss")
     assert str(caught.value) == (
         "evaluation.metric: 'log_loss' is a binary and multiclass metric, not one of a "
         "regression task; choose from ['rmse', 'mae', 'r2']"
     )
     with pytest.raises(ConfigError, match=r"'f1' is a binary metric, not one of a multiclass"):
-        check_metric("multiclass", "f1")
+        MULTICLASS_TASK.check_metric("f1")
     with pytest.raises(ConfigError, match=r"'auc' is not a metric, not one of a binary task"):
-        check_metric("binary", "auc")
-    assert check_metric("multiclass", "f1_macro").greater_is_better is True
+        BINARY_TASK.check_metric("auc")
+    assert MULTICLASS_TASK.check_metric("f1_macro").greater_is_better is True
 
 
 def test_binary_threshold_metrics_cannot_be_tuned():
-    assert tuning_metric_names("binary") == (
+    assert BINARY_TASK.tuning_metrics == (
         "log_loss",
         "roc_auc",
         "average_precision",
         "brier_score",
     )
-    assert tuning_metric_names("multiclass") == KIND_METRICS["multiclass"]
+    assert MULTICLASS_TASK.tuning_metrics == MULTICLASS_TASK.metrics
     with pytest.raises(ConfigError, match=r"^tuning.metric: 'f1' needs a decision threshold"):
-        check_tuning_metric("binary", "f1")
-    assert check_tuning_metric("multiclass", "accuracy").name == "accuracy"
+        BINARY_TASK.check_tuning_metric("f1")
+    assert MULTICLASS_TASK.check_tuning_metric("accuracy").name == "accuracy"
     with pytest.raises(ConfigError, match="'r2' is a regression metric"):
-        check_tuning_metric("multiclass", "r2")
+        MULTICLASS_TASK.check_tuning_metric("r2")
 
 
 # --- binary metrics --------------------------------------------------------------------------
@@ -226,8 +226,8 @@ BINARY = np.array(["no", "yes"])
 def test_binary_metrics_by_hand_with_string_labels():
     y = ["no", "yes", "no", "yes"]
     proba = two_columns([0.2, 0.7, 0.4, 0.9])
-    scores = classifier_metrics("binary", y, proba, BINARY, threshold=0.4)
-    assert list(scores) == list(KIND_METRICS["binary"])
+    scores = BINARY_TASK.score_predictions(y, proba, BINARY, threshold=0.4)
+    assert list(scores) == list(BINARY_TASK.metrics)
     # probability of the true class: 0.8, 0.7, 0.6, 0.9
     assert scores["log_loss"] == pytest.approx(-np.mean(np.log([0.8, 0.7, 0.6, 0.9])))
     # every positive above every negative
@@ -245,47 +245,47 @@ def test_binary_ranking_metrics_by_hand():
     proba = two_columns([0.1, 0.4, 0.35, 0.8])
     y = [0, 0, 1, 1]
     # positive-negative pairs ordered right: 0.35 > 0.1, 0.8 > 0.1, 0.8 > 0.4; not 0.35 > 0.4
-    assert classifier_metric("binary", "roc_auc", y, proba, [0, 1]) == pytest.approx(3 / 4)
+    assert BINARY_TASK.metric_value("roc_auc", y, proba, [0, 1]) == pytest.approx(3 / 4)
     # ranked: 0.8 (pos: P 1, R 1/2), 0.4 (neg), 0.35 (pos: P 2/3, R 1): 1/2 * 1 + 1/2 * 2/3
-    ap = classifier_metric("binary", "average_precision", y, proba, [0, 1])
+    ap = BINARY_TASK.metric_value("average_precision", y, proba, [0, 1])
     assert ap == pytest.approx(5 / 6)
 
 
 def test_binary_positive_class_is_the_greater_label():
     # True is positive: a high probability in the True column where the label is True
     y = [True, False]
-    assert classifier_metric("binary", "roc_auc", y, two_columns([0.9, 0.2]), [False, True]) == 1
-    assert classifier_metric("binary", "roc_auc", y, two_columns([0.2, 0.9]), [False, True]) == 0
+    assert BINARY_TASK.metric_value("roc_auc", y, two_columns([0.9, 0.2]), [False, True]) == 1
+    assert BINARY_TASK.metric_value("roc_auc", y, two_columns([0.2, 0.9]), [False, True]) == 0
 
 
 def test_binary_metrics_without_a_threshold_leave_out_accuracy_and_f1():
-    scores = score_predictions("binary", [0, 1], two_columns([0.3, 0.6]), [0, 1])
+    scores = BINARY_TASK.score_predictions([0, 1], two_columns([0.3, 0.6]), [0, 1])
     assert list(scores) == ["log_loss", "roc_auc", "average_precision", "brier_score"]
     with pytest.raises(ValueError, match="binary f1 needs the decision threshold"):
-        classifier_metric("binary", "f1", [0, 1], two_columns([0.3, 0.6]), [0, 1])
+        BINARY_TASK.metric_value("f1", [0, 1], two_columns([0.3, 0.6]), [0, 1])
 
 
 def test_ranking_metrics_of_rows_of_one_class_are_refused():
     with pytest.raises(DataError, match=r"^the scored rows hold one class only \('yes'\): ROC AUC"):
-        classifier_metric("binary", "roc_auc", ["yes", "yes"], two_columns([0.3, 0.6]), BINARY)
+        BINARY_TASK.metric_value("roc_auc", ["yes", "yes"], two_columns([0.3, 0.6]), BINARY)
     with pytest.raises(DataError, match=r"one class only \('fog'\): macro ROC AUC"):
-        classifier_metric("multiclass", "roc_auc_ovr", ["fog"], WEATHER_PROBA[:1], WEATHER)
+        MULTICLASS_TASK.metric_value("roc_auc_ovr", ["fog"], WEATHER_PROBA[:1], WEATHER)
     # log loss and accuracy are defined on rows of one class
     y, proba = ["yes", "yes"], two_columns([0.3, 0.6])
-    log_loss = classifier_metric("binary", "log_loss", y, proba, BINARY)
+    log_loss = BINARY_TASK.metric_value("log_loss", y, proba, BINARY)
     assert log_loss == pytest.approx(-(np.log(0.3) + np.log(0.6)) / 2)
-    assert classifier_metric("binary", "accuracy", y, proba, BINARY, 0.5) == 0.5
+    assert BINARY_TASK.metric_value("accuracy", y, proba, BINARY, 0.5) == 0.5
 
 
 def test_scored_rows_of_an_unknown_class_are_refused():
     with pytest.raises(DataError, match=r"hold classes \['maybe'\] outside the task's classes"):
-        classifier_metrics("binary", ["no", "maybe"], two_columns([0.3, 0.6]), BINARY, 0.5)
+        BINARY_TASK.score_predictions(["no", "maybe"], two_columns([0.3, 0.6]), BINARY, 0.5)
 
 
 def test_scoring_a_classifier_needs_its_classes():
     with pytest.raises(ValueError, match="needs its classes"):
-        score_predictions("multiclass", [0, 1], two_columns([0.3, 0.6]))
-    assert score_predictions("regression", [1.0, 3.0], [2.0, 2.0])["r2"] == 0.0
+        MULTICLASS_TASK.score_predictions([0, 1], two_columns([0.3, 0.6]))
+    assert REGRESSION_TASK.score_predictions([1.0, 3.0], [2.0, 2.0])["r2"] == 0.0
 
 
 # --- multiclass metrics ----------------------------------------------------------------------
@@ -305,7 +305,7 @@ WEATHER_PROBA = np.array(
 
 
 def test_multiclass_metrics_by_hand_with_a_class_absent_from_the_test_rows():
-    scores = classifier_metrics("multiclass", WEATHER_Y, WEATHER_PROBA, WEATHER)
+    scores = MULTICLASS_TASK.score_predictions(WEATHER_Y, WEATHER_PROBA, WEATHER)
     assert list(scores) == ["log_loss", "accuracy", "f1_macro", "roc_auc_ovr"]
     # probability of the true class: 0.5, 0.4, 0.3, 0.6, 0.6
     assert scores["log_loss"] == pytest.approx(-np.mean(np.log([0.5, 0.4, 0.3, 0.6, 0.6])))
@@ -321,8 +321,8 @@ def test_multiclass_log_loss_charges_probability_given_to_the_absent_class():
     shifted = WEATHER_PROBA.copy()
     # move 0.1 of row 0 from rain (its true class) to snow, which never occurs
     shifted[0, 1], shifted[0, 2] = 0.4, 0.2
-    base = classifier_metric("multiclass", "log_loss", WEATHER_Y, WEATHER_PROBA, WEATHER)
-    worse = classifier_metric("multiclass", "log_loss", WEATHER_Y, shifted, WEATHER)
+    base = MULTICLASS_TASK.metric_value("log_loss", WEATHER_Y, WEATHER_PROBA, WEATHER)
+    worse = MULTICLASS_TASK.metric_value("log_loss", WEATHER_Y, shifted, WEATHER)
     assert worse - base == pytest.approx((np.log(0.5) - np.log(0.4)) / 5)
 
 
@@ -331,7 +331,7 @@ def test_multiclass_roc_auc_equals_scikit_learns_when_every_class_is_present():
 
     classes = np.array(["fog", "rain", "sun"])
     proba = WEATHER_PROBA[:, [0, 1, 3]] / WEATHER_PROBA[:, [0, 1, 3]].sum(axis=1, keepdims=True)
-    ours = classifier_metric("multiclass", "roc_auc_ovr", WEATHER_Y, proba, classes)
+    ours = MULTICLASS_TASK.metric_value("roc_auc_ovr", WEATHER_Y, proba, classes)
     assert ours == pytest.approx(roc_auc_score(WEATHER_Y, proba, multi_class="ovr"))
 
 
@@ -342,20 +342,22 @@ def test_threshold_maximises_f1_on_validation_rows():
     y = [0, 0, 1, 0, 1, 1]
     score = [0.1, 0.3, 0.35, 0.4, 0.6, 0.8]
     # F1 at >= t: 0.1: 2/3; 0.3: 3/4; 0.35: 6/7 (TP 3, FP 1); 0.4: 2/3; 0.6: 4/5; 0.8: 1/2
-    threshold = choose_threshold(y, two_columns(score), [0, 1])
+    threshold = BINARY_TASK.choose_threshold(y, two_columns(score), [0, 1])
     assert threshold == 0.35
-    scores = classifier_metrics("binary", y, two_columns(score), [0, 1], threshold)
+    scores = BINARY_TASK.score_predictions(y, two_columns(score), [0, 1], threshold)
     assert scores["f1"] == pytest.approx(6 / 7)
 
 
 def test_threshold_ties_go_to_the_smallest():
     # F1 at >= 0.1: 2/3 (TP 2, FP 2); 0.2: 2/5; 0.3: 1/2; 0.4: 2/3 (TP 1, FN 1): a tie
-    assert choose_threshold([1, 0, 0, 1], two_columns([0.1, 0.2, 0.3, 0.4]), [0, 1]) == 0.1
+    assert (
+        BINARY_TASK.choose_threshold([1, 0, 0, 1], two_columns([0.1, 0.2, 0.3, 0.4]), [0, 1]) == 0.1
+    )
 
 
 def test_threshold_needs_both_classes_in_the_validation_period():
     with pytest.raises(DataError, match=r"^the validation period holds one class only \('no'\)"):
-        choose_threshold(["no", "no"], two_columns([0.2, 0.7]), BINARY)
+        BINARY_TASK.choose_threshold(["no", "no"], two_columns([0.2, 0.7]), BINARY)
 
 
 # --- baselines -------------------------------------------------------------------------------
@@ -417,11 +419,11 @@ def test_frequency_baseline_names_missing_columns():
 
 def test_baseline_names_follow_the_kind_and_the_groups():
     test = FIT.head(1)
-    names = baseline_predictions("multiclass", FIT, test, "next", ["month"], ["month"], WEATHER)
+    names = MULTICLASS_TASK.baseline_predictions(FIT, test, "next", ["month"], ["month"], WEATHER)
     assert list(names) == [BASELINE_PRIOR, "baseline_frequency_month"]
     assert frequency_baseline_name([]) == "baseline_frequency"
     numeric = pd.DataFrame({"month": [1, 2], "y": [1.0, 3.0]})
-    assert list(baseline_predictions("regression", numeric, numeric, "y", ["month"], ["m"])) == [
+    assert list(REGRESSION_TASK.baseline_predictions(numeric, numeric, "y", ["month"], ["m"])) == [
         BASELINE_MEAN,
         "baseline_median_m",
     ]
@@ -431,7 +433,7 @@ def test_regression_baseline_scores_are_todays():
     train = pd.DataFrame({"carrier": ["UA", "UA", "DL"], "y": [0.0, 10.0, 5.0]})
     valid = pd.DataFrame({"carrier": ["DL", "AA"], "y": [7.0, 100.0]})
     test = pd.DataFrame({"carrier": ["UA", "DL", "B6"], "y": [3.0, 6.0, 20.0]})
-    ours = baseline_scores("regression", train, valid, test, "y", ["carrier"], ["carrier"])
+    ours = REGRESSION_TASK.baseline_scores(train, valid, test, "y", ["carrier"], ["carrier"])
     fit = pd.concat([train, valid], ignore_index=True)
     actual = test["y"].to_numpy(dtype="float64")
     assert ours == {
@@ -446,7 +448,7 @@ def test_binary_baseline_scores_by_hand():
     train = pd.DataFrame({"g": ["a", "a", "b", "b"], "y": [0, 0, 1, 1]})
     valid = pd.DataFrame({"g": ["a", "b"], "y": [0, 1]})
     test = pd.DataFrame({"g": ["a", "b", "c"], "y": [0, 1, 1]})
-    scores = baseline_scores("binary", train, valid, test, "y", ["g"], ["g"], [0, 1])
+    scores = BINARY_TASK.baseline_scores(train, valid, test, "y", ["g"], ["g"], [0, 1])
     prior, groups = scores[BASELINE_PRIOR], scores["baseline_frequency_g"]
     # prior 1/2 everywhere; on valid its one threshold, 1/2, calls every row positive
     assert prior["log_loss"] == pytest.approx(np.log(2))
@@ -468,7 +470,7 @@ def test_binary_baseline_scores_by_hand():
 def test_multiclass_baseline_scores_with_a_class_absent_from_the_test_rows():
     train, valid = FIT.head(3), FIT.tail(2)
     test = pd.DataFrame({"month": [1, 2], "weather": ["wet", "dry"], "next": ["sun", "fog"]})
-    scores = baseline_scores("multiclass", train, valid, test, "next", ["month"], ["m"], WEATHER)
+    scores = MULTICLASS_TASK.baseline_scores(train, valid, test, "next", ["month"], ["m"], WEATHER)
     # the prior: fog 0.4, rain 0.4, snow 0, sun 0.2; predicts fog (first among equals)
     prior = scores[BASELINE_PRIOR]
     assert prior["log_loss"] == pytest.approx(-(np.log(0.2) + np.log(0.4)) / 2)
@@ -488,9 +490,9 @@ def test_multiclass_baseline_scores_with_a_class_absent_from_the_test_rows():
 
 
 def test_binary_target_needs_exactly_two_values():
-    assert check_target("binary", pd.Series([1, 0, 1]), "delayed").tolist() == [0, 1]
+    assert BINARY_TASK.check_target(pd.Series([1, 0, 1]), "delayed").tolist() == [0, 1]
     with pytest.raises(DataError) as caught:
-        check_target("binary", ["rain", "sun", "fog", "sun"], "weather_next_day")
+        BINARY_TASK.check_target(["rain", "sun", "fog", "sun"], "weather_next_day")
     assert str(caught.value) == (
         "target 'weather_next_day' of a binary task must hold exactly two values; found 3: "
         "['fog', 'rain', 'sun']: choose a target of two values (task.target) or another "
@@ -500,13 +502,13 @@ def test_binary_target_needs_exactly_two_values():
 
 def test_the_values_found_are_capped():
     with pytest.raises(DataError, match=r"found 12: \[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, \.\.\. \(12"):
-        check_target("binary", list(range(12)), "hour")
+        BINARY_TASK.check_target(list(range(12)), "hour")
 
 
 def test_multiclass_target_needs_two_values():
     with pytest.raises(DataError, match=r"multiclass task must hold at least two values; found 1"):
-        check_target("multiclass", ["sun", "sun"], "weather_next_day")
-    assert check_target("multiclass", ["sun", "rain", "fog"], "w").tolist() == [
+        MULTICLASS_TASK.check_target(["sun", "sun"], "weather_next_day")
+    assert MULTICLASS_TASK.check_target(["sun", "rain", "fog"], "w").tolist() == [
         "fog",
         "rain",
         "sun",
@@ -515,20 +517,20 @@ def test_multiclass_target_needs_two_values():
 
 def test_target_with_missing_values_is_refused():
     with pytest.raises(DataError, match=r"^target 'delayed' has 1 missing values$"):
-        check_target("binary", [True, None, False], "delayed")
+        BINARY_TASK.check_target([True, None, False], "delayed")
 
 
 def test_a_quantity_is_not_a_class_target():
     with pytest.raises(DataError, match=r"holds non-integer numbers \(e.g. 12.5\)"):
-        check_target("multiclass", [1.0, 12.5, 3.0], "temp_max")
+        MULTICLASS_TASK.check_target([1.0, 12.5, 3.0], "temp_max")
     # whole numbers stored as floats are labels
-    assert check_target("binary", [0.0, 1.0], "delayed").tolist() == [0.0, 1.0]
+    assert BINARY_TASK.check_target([0.0, 1.0], "delayed").tolist() == [0.0, 1.0]
 
 
 def test_a_regression_target_must_be_numeric():
     with pytest.raises(DataError, match=r"is not numeric \(values like 'rain'\): set task.kind"):
-        check_target("regression", ["rain", "sun"], "weather_next_day")
-    assert check_target("regression", [1.5, 2.0], "arr_delay") is None
+        REGRESSION_TASK.check_target(["rain", "sun"], "weather_next_day")
+    assert REGRESSION_TASK.check_target([1.5, 2.0], "arr_delay") is None
 
 
 def test_one_class_in_the_training_period_is_refused():
@@ -580,8 +582,8 @@ def test_probability_columns_that_would_clash_are_refused():
 
 
 def test_classifier_prediction_frame_sums_to_one():
-    frame = prediction_frame("multiclass", WEATHER_PROBA, WEATHER)
-    assert list(frame.columns) == prediction_columns("multiclass", WEATHER)
+    frame = MULTICLASS_TASK.prediction_frame(WEATHER_PROBA, WEATHER)
+    assert list(frame.columns) == MULTICLASS_TASK.prediction_columns(WEATHER)
     assert list(frame.columns) == [
         "predicted",
         "proba_fog",
@@ -594,15 +596,15 @@ def test_classifier_prediction_frame_sums_to_one():
 
 
 def test_binary_prediction_frame_decides_at_the_threshold():
-    frame = prediction_frame("binary", two_columns([0.2, 0.35, 0.9]), BINARY, 0.35, "class")
+    frame = BINARY_TASK.prediction_frame(two_columns([0.2, 0.35, 0.9]), BINARY, 0.35, "class")
     assert frame["class"].tolist() == ["no", "yes", "yes"]
     assert list(frame.columns) == ["class", "proba_no", "proba_yes"]
     with pytest.raises(ValueError, match="needs the decision threshold"):
-        prediction_frame("binary", two_columns([0.2]), BINARY)
+        BINARY_TASK.prediction_frame(two_columns([0.2]), BINARY)
 
 
 def test_regression_prediction_frame_is_one_column():
-    frame = prediction_frame("regression", [1.5, -2.0], name="predicted_arr_delay")
+    frame = REGRESSION_TASK.prediction_frame([1.5, -2.0], name="predicted_arr_delay")
     assert list(frame.columns) == ["predicted_arr_delay"]
     assert frame["predicted_arr_delay"].tolist() == [1.5, -2.0]
 
@@ -627,7 +629,7 @@ def test_probabilities_that_do_not_sum_to_one_are_refused():
 
 def test_multiclass_ties_go_to_the_first_class():
     tied = [[0.4, 0.4, 0.2], [0.2, 0.4, 0.4]]
-    assert predicted_classes("multiclass", tied, ["a", "b", "c"]).tolist() == ["a", "b"]
+    assert MULTICLASS_TASK.predicted_classes(tied, ["a", "b", "c"]).tolist() == ["a", "b"]
 
 
 def test_align_proba_adds_zero_columns_for_classes_the_model_never_saw():
@@ -650,30 +652,46 @@ class FixedModel:
         return self.proba
 
 
-def test_importance_scorer_names_for_regression():
-    assert importance_scorer("regression", "rmse") == "neg_root_mean_squared_error"
-    assert importance_scorer("regression", "mae") == "neg_mean_absolute_error"
-    assert importance_scorer("regression", "r2") == "r2"
+class Constant:
+    """A fitted regressor stand-in predicting fixed values."""
+
+    def __init__(self, values: list[float]) -> None:
+        self.values = np.asarray(values, dtype="float64")
+
+    def predict(self, x: object) -> np.ndarray:
+        return self.values
+
+
+def test_regression_importance_scorer_is_signed_greater_is_better():
+    model, y = Constant([1.0, 2.0, 6.0]), np.array([1.0, 4.0, 3.0])
+    # errors 0, -2, 3: RMSE sqrt(13/3), MAE 5/3; R² = 1 - 13 / 4.6667 (mean 8/3)
+    assert REGRESSION_TASK.importance_scorer("rmse") == ValueScorer("rmse")
+    assert REGRESSION_TASK.importance_scorer("rmse")(model, None, y) == pytest.approx(
+        -math.sqrt(13 / 3)
+    )
+    assert REGRESSION_TASK.importance_scorer("mae")(model, None, y) == pytest.approx(-5 / 3)
+    assert REGRESSION_TASK.importance_scorer("r2")(model, None, y) == pytest.approx(
+        1 - 13 / (14 / 3)
+    )
     with pytest.raises(ConfigError, match="'log_loss' is a binary and multiclass metric"):
-        importance_scorer("regression", "log_loss")
+        REGRESSION_TASK.importance_scorer("log_loss")
 
 
 def test_classifier_importance_scorer_is_signed_and_knows_absent_classes():
-    scorer = importance_scorer("multiclass", "log_loss", WEATHER)
+    scorer = MULTICLASS_TASK.importance_scorer("log_loss", WEATHER)
     assert isinstance(scorer, ProbabilityScorer)
     # the model was fitted without snow: its column is filled with zeros
     model = FixedModel(WEATHER_PROBA[:, [3, 1, 0]] / 0.9, ["sun", "rain", "fog"])
     model.proba = model.proba / model.proba.sum(axis=1, keepdims=True)
     value = scorer(model, None, np.array(WEATHER_Y))
-    expected = classifier_metric(
-        "multiclass",
+    expected = MULTICLASS_TASK.metric_value(
         "log_loss",
         WEATHER_Y,
         align_proba(model.proba, model.classes_, WEATHER),
         WEATHER,
     )
     assert value == pytest.approx(-expected)
-    auc = importance_scorer("multiclass", "roc_auc_ovr", WEATHER)
+    auc = MULTICLASS_TASK.importance_scorer("roc_auc_ovr", WEATHER)
     assert auc(model, None, np.array(WEATHER_Y)) > 0
 
 
@@ -681,10 +699,10 @@ def test_binary_importance_scorer_uses_the_threshold():
     model = FixedModel(two_columns([0.2, 0.35, 0.9]), ["no", "yes"])
     y = np.array(["no", "yes", "no"])
     # >= 0.3: no, yes, yes: one wrong; >= 0.5: no, no, yes: two wrong
-    assert importance_scorer("binary", "accuracy", BINARY, 0.3)(model, None, y) == 2 / 3
-    assert importance_scorer("binary", "accuracy", BINARY, 0.5)(model, None, y) == 1 / 3
+    assert BINARY_TASK.importance_scorer("accuracy", BINARY, 0.3)(model, None, y) == 2 / 3
+    assert BINARY_TASK.importance_scorer("accuracy", BINARY, 0.5)(model, None, y) == 1 / 3
     with pytest.raises(ValueError, match="binary f1 needs the decision threshold"):
-        importance_scorer("binary", "f1", BINARY)
+        BINARY_TASK.importance_scorer("f1", BINARY)
 
 
 def test_classifier_scorer_runs_in_permutation_importance_on_string_labels():
@@ -694,7 +712,7 @@ def test_classifier_scorer_runs_in_permutation_importance_on_string_labels():
     x = np.array([[0.0], [1.0], [2.0], [3.0], [4.0], [5.0]])
     y = np.array(["no", "no", "no", "yes", "yes", "yes"])
     model = LogisticRegression().fit(x, y)
-    scorer = importance_scorer("binary", "average_precision", BINARY)
+    scorer = BINARY_TASK.importance_scorer("average_precision", BINARY)
     result = permutation_importance(model, x, y, scoring=scorer, n_repeats=3, random_state=0)
     assert result.importances.shape == (1, 3)
     assert result.importances_mean[0] > 0
@@ -704,11 +722,11 @@ def test_estimators_must_fit_the_kind():
     from sklearn.linear_model import LogisticRegression, Ridge
     from sklearn.svm import LinearSVC
 
-    check_estimator("binary", LogisticRegression(), "sklearn.linear_model.LogisticRegression")
-    check_estimator("regression", Ridge(), "sklearn.linear_model.Ridge")
+    BINARY_TASK.check_estimator(LogisticRegression(), "sklearn.linear_model.LogisticRegression")
+    REGRESSION_TASK.check_estimator(Ridge(), "sklearn.linear_model.Ridge")
     with pytest.raises(ConfigError, match=r"'sklearn.linear_model.Ridge' is not a scikit-learn "):
-        check_estimator("multiclass", Ridge(), "sklearn.linear_model.Ridge")
+        MULTICLASS_TASK.check_estimator(Ridge(), "sklearn.linear_model.Ridge")
     with pytest.raises(ConfigError, match="has no predict_proba: a binary task scores"):
-        check_estimator("binary", LinearSVC(), "sklearn.svm.LinearSVC")
+        BINARY_TASK.check_estimator(LinearSVC(), "sklearn.svm.LinearSVC")
     with pytest.raises(ConfigError, match="is not a scikit-learn regressor"):
-        check_estimator("regression", LogisticRegression(), "LogisticRegression")
+        REGRESSION_TASK.check_estimator(LogisticRegression(), "LogisticRegression")
