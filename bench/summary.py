@@ -192,9 +192,60 @@ def measured_on(path: Path) -> str | None:
     return day if cpus is None else f"{day}, {cpus} CPUs"
 
 
-def markdown(rows: list[dict[str, Any]]) -> str:
+def scale_section(scale: dict[str, Any] | None) -> list[str]:
+    """The scale benchmark's runs (scale.json) as markdown lines: per factor its command, wall
+    time, ratio to x1 and champion, then each rule's largest peak RSS (MB) and summed seconds.
+    No lines when the benchmark did not run."""
+    runs = [run for run in (scale or {}).get("runs", []) if run.get("rules")]
+    if not runs:
+        return []
+    factors = ", ".join(f"x{run['factor']}" for run in runs)
+    lines = [
+        "",
+        "## The pipeline by scale",
+        "",
+        f"`python -m bench.scale --factors {' '.join(str(run['factor']) for run in runs)}`"
+        f" ({factors}; `--cores {scale.get('cores', '-')}`), each factor cold in a fresh copy;"
+        " a rule's figures are its largest job's peak RSS and all its jobs' seconds, from"
+        " Snakemake's benchmark files.",
+        "",
+        "| factor | ran | wall (s) | vs x1 | champion |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for run in runs:
+        champion = run.get("champion") or {}
+        metric = champion.get("metric")
+        score = champion.get(metric) if metric else None
+        named = (
+            f"{champion.get('model')}, {metric} {score:.4g}"
+            if isinstance(score, int | float)
+            else "-"
+        )
+        lines.append(
+            f"| x{run['factor']} | {'yes' if run.get('ok') else 'failed'} | "
+            f"{run.get('wall_seconds', '-')} | {run.get('wall_ratio_vs_x1', '-')} | {named} |"
+        )
+    rules = sorted({rule for run in runs for rule in run["rules"]})
+    header = " | ".join(f"x{run['factor']} peak RSS (MB) | x{run['factor']} s" for run in runs)
+    lines += ["", f"| rule | {header} |", "| --- " * (1 + 2 * len(runs)) + "|"]
+    for rule in rules:
+        cells = []
+        for run in runs:
+            entry = run["rules"].get(rule)
+            if entry is None:
+                cells += ["-", "-"]
+                continue
+            largest = entry.get("largest_job", "")
+            job = f" ({Path(largest).stem})" if entry.get("jobs", 1) > 1 and largest else ""
+            cells += [f"{entry['max_rss_mb']:.0f}{job}", f"{entry['seconds']:.1f}"]
+        lines.append(f"| {rule} | {' | '.join(cells)} |")
+    return lines
+
+
+def markdown(rows: list[dict[str, Any]], scale: dict[str, Any] | None = None) -> str:
     """The rows as the markdown page docs/benchmarks.md: a header saying who writes it, then
-    one table row per figure, or a line saying nothing was measured yet."""
+    one table row per figure, or a line saying nothing was measured yet; then the scale
+    benchmark's runs rule by rule (scale_section) when ``scale`` (scale.json) holds any."""
     lines = [
         "# Benchmarks",
         "",
@@ -214,7 +265,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
             "| --- | --- |",
         ]
         lines += [f"| {row['figure']} | {row['goal']} |" for row in rows]
-        return "\n".join(lines) + "\n"
+        return "\n".join([*lines, *scale_section(scale)]) + "\n"
     lines += ["| figure | value | goal | met | measured |", "| --- | --- | --- | --- | --- |"]
     for row in rows:
         value = "-" if row["value"] is None else f"{row['value']:.3g}"
@@ -222,6 +273,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {row['figure']} | {value} | {row['goal']} | {met} | {row['measured'] or '-'} |"
         )
+    lines += scale_section(scale)
     return "\n".join(lines) + "\n"
 
 
@@ -252,7 +304,14 @@ def main() -> int:
     args.folder.mkdir(parents=True, exist_ok=True)
     (args.folder / "summary.json").write_text(json.dumps(rows, indent=2) + "\n")
     if args.markdown is not None:
-        args.markdown.write_text(markdown(rows), encoding="utf-8")
+        scale_path = args.folder / "scale.json"
+        scale = None
+        if scale_path.is_file():
+            try:
+                scale = json.loads(scale_path.read_text(encoding="utf-8"))
+            except ValueError:
+                scale = None  # its figures' rows already say it is unreadable
+        args.markdown.write_text(markdown(rows, scale), encoding="utf-8")
     print(table(rows))
     return 0
 

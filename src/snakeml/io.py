@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import numpy as np
     import pandas as pd
     import pyarrow as pa
 
@@ -147,6 +150,41 @@ def write_parquet_batches(
             out.write_table(pa.Table.from_batches(pending).cast(schema), row_group_size=held)
             written += held
     return written
+
+
+def read_parquet_rows(
+    paths: Sequence[str | Path], columns: Sequence[str], keep: np.ndarray
+) -> pa.Table:
+    """The rows at positions ``keep`` (rows,), in any order, of the parquet files at ``paths``
+    read one after the other: a pyarrow Table of ``columns``, its rows in ``keep``'s order.
+
+    Reads one row group at a time and keeps only its wanted rows, so memory holds the kept
+    rows and one row group, never every row. Raises IndexError for a position past the end.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    wanted = list(columns)
+    order = np.argsort(keep, kind="stable")
+    ascending = np.asarray(keep)[order]
+    pieces, start = [], 0
+    for path in paths:
+        file = pq.ParquetFile(path)
+        for group in range(file.num_row_groups):
+            stop = start + file.metadata.row_group(group).num_rows
+            low, high = np.searchsorted(ascending, [start, stop])
+            if high > low:
+                rows = file.read_row_group(group, columns=wanted)
+                pieces.append(rows.take(pa.array(ascending[low:high] - start)))
+            start = stop
+    if len(ascending) and ascending[-1] >= start:
+        raise IndexError(f"row {ascending[-1]} asked of {start} rows")
+    table = pa.concat_tables(pieces) if pieces else pq.read_schema(paths[0]).empty_table()
+    table = table.select(wanted)
+    if np.any(order != np.arange(len(order))):
+        table = table.take(pa.array(np.argsort(order, kind="stable")))
+    return table
 
 
 def remove_stale_temporaries(

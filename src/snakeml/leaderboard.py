@@ -23,7 +23,14 @@ import numpy as np
 import pandas as pd
 
 from snakeml.errors import DataError
-from snakeml.io import atomic_path, read_json, write_csv, write_json, write_text_atomic
+from snakeml.io import (
+    atomic_path,
+    read_json,
+    read_parquet_rows,
+    write_csv,
+    write_json,
+    write_text_atomic,
+)
 from snakeml.task_kinds import (
     TaskKind,
     greater_is_better,
@@ -219,16 +226,16 @@ def screened_rows(
     """The training rows the leakage screen scores, with ``columns`` only: the screen's own
     seeded sample (snakeml.verdicts.leakage_rows) read from the file, or every row when there
     are no more than ``max_rows``."""
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     from snakeml.verdicts import leakage_rows
 
     rows = pq.ParquetFile(path).metadata.num_rows
-    table = pq.read_table(path, columns=list(dict.fromkeys(columns)))
-    if rows > max_rows:
-        table = table.take(pa.array(leakage_rows(rows, max_rows, int(leakage["random_state"]))))
-    return table.to_pandas()
+    columns = list(dict.fromkeys(columns))
+    if rows <= max_rows:
+        return pq.read_table(path, columns=columns).to_pandas()
+    keep = leakage_rows(rows, max_rows, int(leakage["random_state"]))
+    return read_parquet_rows([path], columns, keep).to_pandas()
 
 
 def sampled_training(decisions: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -15,16 +15,17 @@ from snakeml.errors import ConfigError
 BASE_MB = 400
 # Bytes a job's peak holds per row and model input column, by what the rule does with them:
 # the float32 and category inputs, the preprocessed copy and what the estimator makes of it.
-# Measured on the default data set at x10 (3.24 M train + valid rows, 44 model inputs, one thread):
-# peak RSS ridge 8.5 GB, hgb 5.0 GB, rf 2.8 GB; minus BASE_MB, rounded up (docs/scaling.md).
+# Measured on the default data set (44 model inputs, one thread): peak RSS minus BASE_MB over
+# rows x inputs, rounded up (docs/scaling.md).
 BYTES_PER_VALUE: dict[str, float] = {
-    # sparse one-hot for a linear model: float32 inputs, imputed and scaled numerics, and
-    # scipy's hstack of them with the one-hot columns, which goes through COO (row, column and
-    # value per stored value) before the CSR matrix the solver gets: 57 bytes measured
-    "onehot": 60.0,
+    # sparse one-hot for a linear model: float32 inputs, the imputer's sorted copy for its
+    # medians, imputed and scaled numerics, and scipy's hstack of them with the one-hot
+    # columns, which goes through COO (row, column and value per stored value) before the CSR
+    # matrix the solver gets: 82 bytes measured at x30 (1.4 M of 9.79 M rows, 5.46 GB peak)
+    "onehot": 85.0,
     # ordinal codes beside float32 numerics, dense; HistGradientBoosting converts them to
-    # float64 and copies its training and early-stopping rows (34 bytes measured), a random
-    # forest keeps float32 (17)
+    # float64 and copies its training and early-stopping rows (34 bytes measured at x10,
+    # 3.24 M rows, 5.0 GB peak), a random forest keeps float32 (17)
     "ordinal": 36.0,
 }
 

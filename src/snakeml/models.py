@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from snakeml.errors import ConfigError, DataError, ModelLoadError
-from snakeml.io import atomic_path
+from snakeml.io import atomic_path, read_parquet_rows
 
 if TYPE_CHECKING:
     import optuna
@@ -77,9 +77,10 @@ def read_model_rows(
         missing = [name for name in wanted if name not in pq.read_schema(path).names]
         if missing:
             raise DataError(f"{path} lacks the columns {missing}: rebuild the features")
-    table = pa.concat_tables([pq.read_table(path, columns=wanted) for path in paths])
-    if keep is not None:
-        table = table.take(pa.array(keep))
+    if keep is None:
+        table = pa.concat_tables([pq.read_table(path, columns=wanted) for path in paths])
+    else:
+        table = read_parquet_rows(paths, wanted, keep)
     numeric, categorical = set(columns["numeric"]), set(columns["categorical"])
     out = {}
     for name in wanted:

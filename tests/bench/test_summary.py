@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bench.summary import main, summarise, table
+from bench.summary import main, markdown, summarise, table
 
 
 def write(folder, name, data):
@@ -97,3 +97,23 @@ def test_the_scale_figures_are_read_per_factor_and_a_missing_or_failed_run_is_no
     assert (wall["value"], wall["met"]) == (7.5, True)
     assert rows["pipeline x30, largest job's peak RSS (GiB)"]["value"] is None  # it failed
     assert rows["pipeline x30, wall time vs x1"]["met"] is None
+
+
+def test_the_page_lists_each_scale_runs_rules_and_champion(tmp_path):
+    rule = {"jobs": 3, "seconds": 12.34, "max_rss_mb": 6617.9, "largest_job": "ridge.tsv"}
+    runs = [
+        {"factor": 1, "ok": True, "wall_seconds": 80.0, "wall_ratio_vs_x1": 1.0,
+         "champion": {"model": "hgb", "metric": "rmse", "rmse": 40.74},
+         "rules": {"train": {**rule, "max_rss_mb": 1041.0}, "split": {"jobs": 1, "seconds": 2.0,
+                   "max_rss_mb": 603.0, "largest_job": "split.tsv"}}},
+        {"factor": 30, "ok": False, "wall_seconds": 900.0, "wall_ratio_vs_x1": 11.25,
+         "rules": {"train": rule}},
+    ]  # fmt: skip
+    page = markdown(summarise(tmp_path), {"cores": 2, "runs": runs}).splitlines()
+    assert "## The pipeline by scale" in page
+    assert "| x1 | yes | 80.0 | 1.0 | hgb, rmse 40.74 |" in page
+    assert "| x30 | failed | 900.0 | 11.25 | - |" in page
+    assert "| train | 1041 (ridge) | 12.3 | 6618 (ridge) | 12.3 |" in page
+    assert "| split | 603 | 2.0 | - | - |" in page
+    # Without scale.json the page has no such section.
+    assert "## The pipeline by scale" not in markdown(summarise(tmp_path))

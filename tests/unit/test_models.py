@@ -437,6 +437,30 @@ def test_read_model_rows_reads_the_model_columns_in_compact_types(tiny_frame, co
     assert kept["arr_delay"].tolist() == [2.0, 5.0, 6.0]
 
 
+def test_read_model_rows_keeps_rows_in_any_order_across_files_and_row_groups(
+    tiny_frame, columns, tmp_path
+):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from snakeml.models import read_model_rows
+
+    first, second = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    # Row groups of 2 rows: positions 0-1, 2-3 | 4-5 across the two files.
+    pq.write_table(pa.Table.from_pandas(tiny_frame.iloc[:4]), first, row_group_size=2)
+    pq.write_table(pa.Table.from_pandas(tiny_frame.iloc[4:]), second, row_group_size=2)
+    keep = np.array([5, 0, 3, 2])
+    kept = read_model_rows([first, second], columns, extra=["flight_id"], keep=keep)
+    assert kept["flight_id"].tolist() == [5, 0, 3, 2]
+    everything = read_model_rows([first, second], columns, extra=["flight_id"])
+    pd.testing.assert_frame_equal(
+        kept, everything.iloc[keep].reset_index(drop=True), check_categorical=False
+    )
+    assert read_model_rows([first, second], columns, keep=np.array([], dtype=int)).empty
+    with pytest.raises(IndexError, match="row 6 asked of 6 rows"):
+        read_model_rows([first, second], columns, keep=np.array([1, 6]))
+
+
 def test_read_model_rows_names_the_missing_column(tiny_frame, columns, tmp_path):
     from snakeml.models import read_model_rows
 
