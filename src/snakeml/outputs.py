@@ -9,10 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from snakeml.task_kinds import TaskKind
+from typing import Any, Protocol
 
 # Per model, under results/evaluation/{model}/: what the evaluate rule writes besides the
 # breakdowns by group and by period, keyed by the rule's output names.
@@ -54,6 +51,13 @@ class Evaluation:
     group_caption: tuple[str, str]
     period_caption: tuple[str, str]
     dvc_curves: tuple[tuple[str, str, str, str], ...] = ()
+
+
+class HasEvaluation(Protocol):
+    """What this module asks of a task kind (snakeml.task_kinds.TaskKind): its Evaluation."""
+
+    @property
+    def evaluation(self) -> Evaluation: ...
 
 
 # Regression: residuals per group, error per period.
@@ -103,12 +107,14 @@ IMPORTANCE_FILES: dict[str, str] = {
 TUNING_FILES: tuple[str, ...] = ("best_params.yaml", "history.png", "param_importances.png")
 
 
-def evaluate_files(kind: TaskKind) -> dict[str, str]:
+def evaluate_files(kind: HasEvaluation) -> dict[str, str]:
     """What the evaluate rule writes for a ``kind`` task besides the breakdowns."""
     return dict(kind.evaluation.files)
 
 
-def breakdown_files(group_names: list[str], period: str | None, kind: TaskKind) -> dict[str, str]:
+def breakdown_files(
+    group_names: list[str], period: str | None, kind: HasEvaluation
+) -> dict[str, str]:
     """The evaluate rule's breakdowns per task group and per period (``period`` None: a task
     without a time column has none).
 
@@ -126,7 +132,7 @@ def breakdown_files(group_names: list[str], period: str | None, kind: TaskKind) 
     return files
 
 
-def evaluation_files(group_names: list[str], period: str | None, kind: TaskKind) -> list[str]:
+def evaluation_files(group_names: list[str], period: str | None, kind: HasEvaluation) -> list[str]:
     """Every final file of one model under results/evaluation/{model}/."""
     return [
         *evaluate_files(kind).values(),
@@ -145,14 +151,14 @@ class RunFiles:
     tuning: Sequence[str]
 
 
-def run_files(group_names: list[str], period: str | None, kind: TaskKind) -> RunFiles:
+def run_files(group_names: list[str], period: str | None, kind: HasEvaluation) -> RunFiles:
     """The RunFiles of a ``kind`` task with these groups and period (None: no time column)."""
     evaluate = {**evaluate_files(kind), **breakdown_files(group_names, period, kind)}
     return RunFiles(evaluate, dict(IMPORTANCE_FILES), tuning_files())
 
 
 def report_figures(
-    groups: Sequence[Mapping[str, str]], period: str | None, kind: TaskKind
+    groups: Sequence[Mapping[str, str]], period: str | None, kind: HasEvaluation
 ) -> dict[str, tuple[str, str]]:
     """Each figure of the evaluate and importance rules by output name: its caption file in
     report/ and its label in the report. ``groups`` are the task's (``name``, ``label``)."""
@@ -174,7 +180,9 @@ def tuning_files() -> list[str]:
     return list(TUNING_FILES)
 
 
-def dvc_yaml(models: list[str], metric: str, params: list[str], kind: TaskKind) -> dict[str, Any]:
+def dvc_yaml(
+    models: list[str], metric: str, params: list[str], kind: HasEvaluation
+) -> dict[str, Any]:
     """dvc.yaml's content: metrics, params and plots of a run, no stages.
 
     ``params`` are the config slices (paths) whose values ``dvc params diff`` compares. The
