@@ -192,7 +192,7 @@ def run_importance(
     """
     columns, options = settings["columns"], settings["importance"]
     families, units = settings["families"], settings["task"]["units"]
-    kind, metric = task_kind(settings["kind"]), settings.get("metric", "rmse")
+    kind, metric = task_kind(settings["kind"]), settings["metric"]
     decision = None if decision_path is None else read_decision(decision_path)
     classes, threshold = kind.decision_classes(decision, "the importance of")
     score = kind.importance_scorer(metric, classes, threshold)  # checks the metric too

@@ -278,7 +278,7 @@ def run_leaderboard(
     """
     target, metric, keys = settings["target"], settings["metric"], list(settings["groups"])
     kind = task_kind(settings["kind"])
-    declared = [dict(b) for b in settings.get("baselines", [])]
+    declared = [dict(b) for b in settings["baselines"]]
     if prediction_paths is None:
         raise ValueError("the leaderboard's intervals need each model's test predictions")
     model_metrics = {}
@@ -329,7 +329,7 @@ def run_leaderboard(
         blocks.labels,
     )
     leakage = settings["leakage"]
-    features = list(settings.get("features", []))
+    features = list(settings["features"])
     screened = screened_rows(fit_paths[0], [*features, target], int(leakage["max_rows"]), leakage)
     leaking = screen_leakage(
         kind,

@@ -582,7 +582,7 @@ def score_new_rows(
         rule,
         check=False,
         training_features=training_features,
-        history_rows=settings.get("serving_rows", 0),
+        history_rows=settings["serving_rows"],
     )
     with limit_threads(threads):
         predicted = champion_predictions(pipeline, features, settings, decision_path)
