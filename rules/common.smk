@@ -8,22 +8,27 @@ from pathlib import Path
 LIBRARY = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, LIBRARY)
 
-from snakeml.config import changed_slices, rewrite_changed_slices
-from snakeml.config_cache import CACHE_FILE
-from snakeml.command_line import runs_jobs
-from snakeml.dataset import table_files
-from snakeml.errors import ConfigError, DataError, SnakemlError
-from snakeml.experiments import EXPERIMENTS as EXPERIMENTS_DIR
-from snakeml.experiments import configured_pair, experiments_on_disk, pair_run
-from snakeml.manifest import code_files
-from snakeml.new_rows import NAME_PATTERN, check_prediction_root, new_rows_file
-from snakeml.outputs import report_figures, run_files
-from snakeml.routing import Routes
-from snakeml.workflow_config import load_workflow_config
-from snakeml.rule import share_import_path, share_job_environment
-from snakeml.start import before_first_job, check_as_loaded, check_estimators, name_killed_jobs
-from snakeml.sweep import run_name
-from snakeml.task_kinds import task_kind
+from snakeml.configuration.config import changed_slices, rewrite_changed_slices
+from snakeml.configuration.cache import CACHE_FILE
+from snakeml.operations.command_line import runs_jobs
+from snakeml.data.dataset import table_files
+from snakeml.core.errors import ConfigError, DataError, SnakemlError
+from snakeml.experiments.runs import EXPERIMENTS as EXPERIMENTS_DIR
+from snakeml.experiments.runs import configured_pair, experiments_on_disk, pair_run
+from snakeml.operations.manifest import code_files
+from snakeml.prediction.new_rows import NAME_PATTERN, check_prediction_root, new_rows_file
+from snakeml.core.outputs import report_figures, run_files
+from snakeml.experiments.routing import Routes
+from snakeml.experiments.workflow_config import load_workflow_config
+from snakeml.operations.rule import share_import_path, share_job_environment
+from snakeml.operations.start import (
+    before_first_job,
+    check_as_loaded,
+    check_estimators,
+    name_killed_jobs,
+)
+from snakeml.experiments.sweep import run_name
+from snakeml.models.task_kinds import task_kind
 from snakemake.settings.types import ExecMode
 
 share_import_path(LIBRARY)
@@ -31,7 +36,7 @@ share_job_environment()
 
 CONF_DIR = Path(workflow.basedir) / "conf"
 
-# Before anything runs (snakeml.start): the project's root as the working directory, core and
+# Before anything runs (snakeml.operations.start): the project's root as the working directory, core and
 # job counts of at least 1, predictions asked for by name; a lock a killed run left is cleared.
 try:
     COMMAND_LINE = check_as_loaded(
@@ -44,7 +49,7 @@ try:
     # The configuration, its rule slices and, with --config sweep="key=a,b ...", the
     # experiments, each composed and checked before any job. Kept in .snakemake/ and read back
     # while conf/, sql/, the overrides, the sweep and the code stay the same
-    # (snakeml.config_cache): a run with nothing to do skips Hydra. The models' params against
+    # (snakeml.configuration.cache): a run with nothing to do skips Hydra. The models' params against
     # scikit-learn's constraints cost an import of scikit-learn: checked in onstart, which a
     # run reaches before its first job, and only when it has jobs.
     LOADED = load_workflow_config(
@@ -54,9 +59,9 @@ except ConfigError as exc:
     sys.exit(f"snakeml: {exc}")
 OVERRIDES, CFG = LOADED.overrides, LOADED.cfg
 EXPERIMENTS, SLICE_TEXTS = LOADED.experiments, LOADED.slice_texts
-# Where each job writes and reads (snakeml.routing): the plain run of the data set and task
+# Where each job writes and reads (snakeml.experiments.routing): the plain run of the data set and task
 # conf/config.yaml chooses writes results/; another pair's writes results/runs/<data>/<task>/
-# with its jobs in the shared folders (snakeml.experiments), so each pair keeps its results.
+# with its jobs in the shared folders (snakeml.experiments.runs), so each pair keeps its results.
 try:
     PAIR = pair_run(CFG, SLICE_TEXTS, OVERRIDES, configured_pair(CONF_DIR))
     check_prediction_root(COMMAND_LINE.targets if COMMAND_LINE else [], PAIR and PAIR.root)
@@ -91,10 +96,10 @@ RAW_TABLES = list(CFG["data"]["tables"])
 # scripts find the SQL folder from it).
 FEATURE_SQL = LOADED.feature_sql
 # The files under conf/ Hydra composed the configuration from, and snakeml's own code: with the
-# SQL and the tables' files, what the manifest records (snakeml.manifest).
+# SQL and the tables' files, what the manifest records (snakeml.operations.manifest).
 CONFIG_FILES = LOADED.config_files
 CODE_FILES = code_files(workflow.basedir)
-# What each per-model rule writes, and which of it are the report's figures (snakeml.outputs);
+# What each per-model rule writes, and which of it are the report's figures (snakeml.core.outputs);
 # the error-by-period breakdown only for a task with a time column.
 PERIOD = CFG["split"]["period"] if CFG["task"]["time"] is not None else None
 GROUPS, KIND = CFG["task"]["groups"], task_kind(CFG["task"]["kind"])
@@ -113,14 +118,14 @@ wildcard_constraints:
 
 def shared_root(rule):
     """The folder suffixes a shared rule's outputs may have: "" (the plain run's results/) or
-    /shared/<rule>/<key> (a routed run's job, snakeml.experiments)."""
+    /shared/<rule>/<key> (a routed run's job, snakeml.experiments.runs)."""
     return rf"(/shared/{rule}/[0-9a-f]{{12}})?"
 
 
 # A routed run's own outputs (leaderboard, track): "", or this run's experiments' or pair's
 # folder. Another sweep's are inputs of the comparison, never rebuilt.
 EXPERIMENT_ROOT = ROUTES.own_root_pattern()
-# The input functions of the rules (snakeml.routing).
+# The input functions of the rules (snakeml.experiments.routing).
 read_from, slice_text, rule_config = ROUTES.read_from, ROUTES.slice_text, ROUTES.rule_config
 experiment_labels, get_split, plain_file = (
     ROUTES.experiment_labels,
@@ -159,12 +164,12 @@ def get_new_rows(wildcards):
 
 
 def evaluate_outputs():
-    """The evaluate rule's named outputs (snakeml.outputs), figures marked for the report."""
+    """The evaluate rule's named outputs (snakeml.core.outputs), figures marked for the report."""
     return model_outputs(FILES.evaluate)
 
 
 def importance_outputs():
-    """The importance rule's named outputs (snakeml.outputs), figures marked for the report."""
+    """The importance rule's named outputs (snakeml.core.outputs), figures marked for the report."""
     return model_outputs(FILES.importance)
 
 
@@ -211,7 +216,7 @@ result_name, result_overrides = ROUTES.result_name, ROUTES.result_overrides
 
 
 def tracked_artifacts(wildcards):
-    """What a result's MLflow run holds, by artifact folder (snakeml.routing)."""
+    """What a result's MLflow run holds, by artifact folder (snakeml.experiments.routing)."""
     return ROUTES.tracked_artifacts(wildcards, FILES, FIGURES)
 
 
@@ -234,7 +239,7 @@ COMPARISON_FILES = {
 COMPARED = sorted({*experiments_on_disk(), *(experiment.name for experiment in EXPERIMENTS)})
 
 
-# Once a run has jobs, before the first (snakeml.start): the lock's holder, temporaries of a
+# Once a run has jobs, before the first (snakeml.operations.start): the lock's holder, temporaries of a
 # stopped run, the models against scikit-learn, the trials' storage, MLflow, SLURM's nodes.
 onstart:
     try:

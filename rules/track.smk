@@ -1,4 +1,4 @@
-# MLflow tracking (tracking.mlflow=true, snakeml.tracking): one MLflow run per result, the
+# MLflow tracking (tracking.mlflow=true, snakeml.evaluation.tracking): one MLflow run per result, the
 # plain run's or each experiment's, with its overrides, metrics, leaderboard, champion and
 # figures. It reruns only when the result changes, and logs nothing when the store already
 # holds the same result.

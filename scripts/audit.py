@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from snakeml.audit import audit_features
-from snakeml.io import read_yaml, write_json
-from snakeml.rule import run_rule
+from snakeml.core.io import read_yaml, write_json
+from snakeml.data.audit import audit_features
+from snakeml.operations.rule import run_rule
 
 
 def main(smk) -> None:

@@ -1,7 +1,7 @@
 """Rule compare: every experiment's leaderboard side by side -> results/experiments/comparison.*"""
 
-from snakeml.compare import run_compare
-from snakeml.rule import run_rule
+from snakeml.evaluation.compare import run_compare
+from snakeml.operations.rule import run_rule
 
 
 def main(smk) -> None:

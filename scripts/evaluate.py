@@ -1,9 +1,9 @@
 """Rule evaluate: test metrics, predictions and error breakdowns (CSV and PNG) of one model."""
 
-from snakeml.evaluate import evaluate_model
-from snakeml.io import read_yaml
-from snakeml.metadata import write_table_metadata
-from snakeml.rule import run_rule
+from snakeml.core.io import read_yaml
+from snakeml.core.metadata import write_table_metadata
+from snakeml.evaluation.evaluate import evaluate_model
+from snakeml.operations.rule import run_rule
 
 
 def main(smk) -> None:

@@ -2,10 +2,10 @@
 
 from pathlib import Path
 
-from snakeml.features import write_features
-from snakeml.io import read_yaml
-from snakeml.metadata import write_table_metadata
-from snakeml.rule import run_rule
+from snakeml.core.io import read_yaml
+from snakeml.core.metadata import write_table_metadata
+from snakeml.data.features import write_features
+from snakeml.operations.rule import run_rule
 
 
 def main(smk) -> None:

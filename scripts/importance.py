@@ -1,8 +1,8 @@
 """Rule importance: permutation importance of one model per column and per feature family."""
 
-from snakeml.importance import run_importance
-from snakeml.io import read_yaml
-from snakeml.rule import run_rule
+from snakeml.core.io import read_yaml
+from snakeml.evaluation.importance import run_importance
+from snakeml.operations.rule import run_rule
 
 
 def main(smk) -> None:

@@ -1,9 +1,9 @@
 """Rule ingest: the data set's declared tables, typed and checked -> data/raw/<data set>/."""
 
-from snakeml.ingest import ingest_tables
-from snakeml.io import read_yaml
-from snakeml.metadata import write_table_metadata
-from snakeml.rule import run_rule
+from snakeml.core.io import read_yaml
+from snakeml.core.metadata import write_table_metadata
+from snakeml.data.ingest import ingest_tables
+from snakeml.operations.rule import run_rule
 
 
 def main(smk) -> None:

@@ -1,8 +1,8 @@
 """Rule leaderboard: models and baselines ranked -> leaderboard.csv, the champion and its model."""
 
-from snakeml.io import read_yaml
-from snakeml.leaderboard import run_leaderboard
-from snakeml.rule import run_rule
+from snakeml.core.io import read_yaml
+from snakeml.evaluation.leaderboard import run_leaderboard
+from snakeml.operations.rule import run_rule
 
 
 def main(smk) -> None:

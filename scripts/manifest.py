@@ -1,8 +1,8 @@
 """Rule manifest: git state, configuration, checksums of what the run read and made, the
 leaderboard, versions and benchmarks -> manifest.json."""
 
-from snakeml.manifest import input_files, write_manifest
-from snakeml.rule import run_rule
+from snakeml.operations.manifest import input_files, write_manifest
+from snakeml.operations.rule import run_rule
 
 
 def main(smk) -> None:

@@ -5,10 +5,10 @@ Beside it: {name}.summary.json (rows read, scored, refused; drift against the tr
 
 from pathlib import Path
 
-from snakeml.io import read_yaml
-from snakeml.metadata import write_table_metadata
-from snakeml.predict import score_new_rows
-from snakeml.rule import run_rule
+from snakeml.core.io import read_yaml
+from snakeml.core.metadata import write_table_metadata
+from snakeml.operations.rule import run_rule
+from snakeml.prediction.predict import score_new_rows
 
 
 def main(smk) -> None:

@@ -1,9 +1,9 @@
 """Rule split: the task's split strategy cuts train / valid / test -> results/split/."""
 
-from snakeml.io import read_yaml
-from snakeml.metadata import write_table_metadata
-from snakeml.rule import run_rule
-from snakeml.split import SPLITS, write_splits
+from snakeml.core.io import read_yaml
+from snakeml.core.metadata import write_table_metadata
+from snakeml.operations.rule import run_rule
+from snakeml.validation.split import SPLITS, write_splits
 
 
 def main(smk) -> None:

@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from snakeml.io import write_json
-from snakeml.rule import run_rule
-from snakeml.tracking import log_experiment
+from snakeml.core.io import write_json
+from snakeml.evaluation.tracking import log_experiment
+from snakeml.operations.rule import run_rule
 
 
 def main(smk) -> None:

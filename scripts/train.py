@@ -3,9 +3,9 @@
 Beside it, results/models/{model}.decision.json: the task kind, classes and decision threshold.
 """
 
-from snakeml.io import read_yaml
-from snakeml.rule import run_rule
-from snakeml.train import run_training
+from snakeml.core.io import read_yaml
+from snakeml.operations.rule import run_rule
+from snakeml.training.train import run_training
 
 
 def main(smk) -> None:

@@ -1,9 +1,9 @@
 """Rule tune_best: gather a model's shards -> best_params.yaml, trials.parquet and plots."""
 
-from snakeml.io import read_yaml
-from snakeml.metadata import write_table_metadata
-from snakeml.rule import run_rule
-from snakeml.tune import run_tune_best
+from snakeml.core.io import read_yaml
+from snakeml.core.metadata import write_table_metadata
+from snakeml.operations.rule import run_rule
+from snakeml.training.tune import run_tune_best
 
 
 def main(smk) -> None:

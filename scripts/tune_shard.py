@@ -1,9 +1,9 @@
 """Rule tune_shard: one shard of a model's Optuna trials -> its trial table."""
 
-from snakeml.io import read_yaml
-from snakeml.metadata import write_table_metadata
-from snakeml.rule import run_rule
-from snakeml.tune import run_tune_shard
+from snakeml.core.io import read_yaml
+from snakeml.core.metadata import write_table_metadata
+from snakeml.operations.rule import run_rule
+from snakeml.training.tune import run_tune_shard
 
 
 def main(smk) -> None:

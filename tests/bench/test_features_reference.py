@@ -15,9 +15,9 @@ import pytest
 
 from bench.features import compare
 from bench.features_pandas import build_features, load_raw
-from snakeml.config import compose_config, rule_slices
-from snakeml.features import write_features
-from snakeml.ingest import read_table
+from snakeml.configuration.config import compose_config, rule_slices
+from snakeml.data.features import write_features
+from snakeml.data.ingest import read_table
 
 REPO = Path(__file__).resolve().parents[2]
 SQL_DIR = REPO / "sql" / "nycflights13"

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from snakeml.publish import PUBLISHED
+from snakeml.operations.publish import PUBLISHED
 from tests.workflow.project import ROOT, SMOKE, Run, copy_project
 
 # The files of a clone that the DVC workflow needs on top of the pipeline's own.

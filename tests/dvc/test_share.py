@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from snakeml.publish import PUBLISHED, dvc_file
+from snakeml.operations.publish import PUBLISHED, dvc_file
 from tests.dvc.conftest import SshServer
 from tests.dvc.repo import DVC, clone, dvc, git, make, mtimes, ok, published_files
 from tests.workflow.project import SMOKE, snakemake

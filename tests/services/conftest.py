@@ -36,8 +36,8 @@ def postgres() -> Postgres:
         unavailable(f"no PostgreSQL for the tests: {env_file} is missing; " + POSTGRES_SETUP)
     values = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line)
     server = Postgres(values["SNAKEML_TEST_POSTGRES_URL"], values["SNAKEML_TEST_POSTGRES_PASSWORD"])
-    from snakeml.errors import ConfigError
-    from snakeml.storage import check_storage
+    from snakeml.core.errors import ConfigError
+    from snakeml.training.storage import check_storage
 
     previous = os.environ.get("PGPASSWORD")
     os.environ["PGPASSWORD"] = server.password

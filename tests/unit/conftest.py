@@ -16,9 +16,9 @@ import pyarrow.parquet as pq
 import pytest
 from threadpoolctl import threadpool_limits
 
-from snakeml.config import compose_config, rule_slices
-from snakeml.ingest import arrow_schema
-from snakeml.io import read_yaml
+from snakeml.configuration.config import compose_config, rule_slices
+from snakeml.core.io import read_yaml
+from snakeml.data.ingest import arrow_schema
 
 REPO = Path(__file__).resolve().parents[2]
 CONF_DIR = REPO / "conf"

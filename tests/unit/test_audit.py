@@ -1,4 +1,4 @@
-"""The look-ahead audit (snakeml.audit) on copies of seattle_weather's and the sales example's
+"""The look-ahead audit (snakeml.data.audit) on copies of seattle_weather's and the sales example's
 SQL: the honest SQL passes; each kind of look-ahead planted in it stops with one line naming
 the columns and the step that makes them."""
 
@@ -13,12 +13,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from snakeml.audit import LookAheadError, audit_features
-from snakeml.config import compose_config, rule_slices
-from snakeml.dataset import load_declaration
-from snakeml.errors import ConfigError
-from snakeml.features import write_features
-from snakeml.ingest import read_table
+from snakeml.configuration.config import compose_config, rule_slices
+from snakeml.core.errors import ConfigError
+from snakeml.data.audit import LookAheadError, audit_features
+from snakeml.data.dataset import load_declaration
+from snakeml.data.features import write_features
+from snakeml.data.ingest import read_table
 
 REPO = Path(__file__).resolve().parents[2]
 SALES = REPO / "tests/workflow/sales_example"

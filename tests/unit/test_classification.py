@@ -9,15 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from snakeml.config import compose_config, rule_slices
-from snakeml.errors import ConfigError, DataError
-from snakeml.evaluate import class_curves, evaluate_model
-from snakeml.io import read_json, write_json, write_yaml
-from snakeml.leaderboard import run_leaderboard
-from snakeml.outputs import breakdown_files, evaluate_files
-from snakeml.task_kinds import task_kind
-from snakeml.train import run_training
-from snakeml.tune import make_objective
+from snakeml.configuration.config import compose_config, rule_slices
+from snakeml.core.errors import ConfigError, DataError
+from snakeml.core.io import read_json, write_json, write_yaml
+from snakeml.core.outputs import breakdown_files, evaluate_files
+from snakeml.evaluation.evaluate import class_curves, evaluate_model
+from snakeml.evaluation.leaderboard import run_leaderboard
+from snakeml.models.task_kinds import task_kind
+from snakeml.training.train import run_training
+from snakeml.training.tune import make_objective
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
@@ -277,8 +277,8 @@ def test_the_binary_leaderboard_has_the_kinds_columns_and_baselines(trained, sli
 
 
 def test_batch_predictions_hold_the_class_and_probabilities(trained, slices, delayed_cfg):
-    from snakeml.models import load_model
-    from snakeml.predict import champion_predictions
+    from snakeml.models.estimators import load_model
+    from snakeml.prediction.predict import champion_predictions
 
     model, decision, test, _, _ = trained
     settings = copy.deepcopy(rule_slices(delayed_cfg)["predict"])

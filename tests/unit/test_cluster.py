@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from snakeml.cluster import check_fits_node
-from snakeml.errors import ConfigError
+from snakeml.core.errors import ConfigError
+from snakeml.operations.cluster import check_fits_node
 
 RESOURCES = {
     "ingest": {"threads": 1, "mem_mb": 1000, "runtime": 5},

@@ -1,11 +1,12 @@
-"""snakeml.command_line: what the Snakemake command line reading the Snakefile will do."""
+"""snakeml.operations.command_line: what the Snakemake command line reading the Snakefile will
+do."""
 
 from __future__ import annotations
 
 import pytest
 
-from snakeml.command_line import check_core_counts, runs_jobs, snakemake_args
-from snakeml.errors import ConfigError
+from snakeml.core.errors import ConfigError
+from snakeml.operations.command_line import check_core_counts, runs_jobs, snakemake_args
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""snakeml.config: Hydra composition, validation, per-rule slices and their export."""
+"""snakeml.configuration.config: Hydra composition, validation, per-rule slices and their export."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 import yaml
 from conftest import REPO, SQL_DIR
 
-from snakeml.config import (
+from snakeml.configuration.config import (
     SLICE_HEADER,
     compose_config,
     composed_files,
@@ -21,9 +21,9 @@ from snakeml.config import (
     rule_slices,
     validate_config,
 )
-from snakeml.dataset import load_declaration
-from snakeml.errors import ConfigError
-from snakeml.io import write_text_if_changed
+from snakeml.core.errors import ConfigError
+from snakeml.core.io import write_text_if_changed
+from snakeml.data.dataset import load_declaration
 
 DECLARATION = load_declaration(SQL_DIR)
 NUMERIC = DECLARATION.feature_columns("numeric")
@@ -854,7 +854,7 @@ def test_a_model_param_may_be_added_with_plus(conf_dir):
 
 
 def test_a_run_rewrites_only_the_slices_that_exist_and_changed(conf_dir, tmp_path):
-    from snakeml.config import rewrite_changed_slices
+    from snakeml.configuration.config import rewrite_changed_slices
 
     paths = export_rule_configs(compose_config(None, conf_dir), tmp_path)
     split = paths.pop("split")
@@ -869,7 +869,7 @@ def test_a_run_rewrites_only_the_slices_that_exist_and_changed(conf_dir, tmp_pat
 
 
 def test_workflow_overrides_take_a_string_a_file_or_nothing(tmp_path):
-    from snakeml.config import workflow_overrides
+    from snakeml.configuration.config import workflow_overrides
 
     assert workflow_overrides({}) == []
     assert workflow_overrides({"overrides": "seed=7 model=[ridge]"}) == ["seed=7", "model=[ridge]"]
@@ -892,7 +892,7 @@ def test_workflow_overrides_take_a_string_a_file_or_nothing(tmp_path):
     ],
 )
 def test_workflow_overrides_refuse_what_cannot_work(config, named):
-    from snakeml.config import workflow_overrides
+    from snakeml.configuration.config import workflow_overrides
 
     with pytest.raises(ConfigError) as error:
         workflow_overrides(config)

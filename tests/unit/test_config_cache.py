@@ -1,5 +1,5 @@
-"""snakeml.config_cache: the workflow's configuration read back only while nothing it depends on
-changed (conf/, sql/, overrides, sweep, code), and recomposed otherwise."""
+"""snakeml.configuration.cache: the workflow's configuration read back only while nothing it depends
+on changed (conf/, sql/, overrides, sweep, code), and recomposed otherwise."""
 
 from __future__ import annotations
 
@@ -12,12 +12,13 @@ import pytest
 import yaml
 from conftest import REPO
 
-import snakeml.config as config_module
-import snakeml.workflow_config as workflow_module
-from snakeml import config_cache, schema
-from snakeml.config_cache import cache_key, read_cache, write_cache
-from snakeml.errors import ConfigError
-from snakeml.workflow_config import WorkflowConfig, load_workflow_config
+import snakeml.configuration.config as config_module
+import snakeml.experiments.workflow_config as workflow_module
+from snakeml.configuration import cache as config_cache
+from snakeml.configuration.cache import cache_key, read_cache, write_cache
+from snakeml.core import schema
+from snakeml.core.errors import ConfigError
+from snakeml.experiments.workflow_config import WorkflowConfig, load_workflow_config
 
 SMOKE = {"overrides": "+experiment=smoke"}
 
@@ -41,7 +42,9 @@ def composed(monkeypatch):
         return compose(overrides, *args, **kwargs)
 
     monkeypatch.setattr(workflow_module, "compose_config", spy)  # the run's own
-    monkeypatch.setattr(config_module, "compose_config", spy)  # each point's (snakeml.sweep)
+    monkeypatch.setattr(
+        config_module, "compose_config", spy
+    )  # each point's (snakeml.experiments.sweep)
     return calls
 
 

@@ -8,15 +8,15 @@ import duckdb
 import pytest
 from conftest import REPO, SQL_DIR, TABLES
 
-from snakeml.contracts import (
+from snakeml.data.contracts import (
     Contract,
     ContractError,
     check_contract,
     feature_contract,
     table_contract,
 )
-from snakeml.dataset import NUMERIC_TYPES, TIME_TYPES, load_declaration
-from snakeml.ingest import read_table
+from snakeml.data.dataset import NUMERIC_TYPES, TIME_TYPES, load_declaration
+from snakeml.data.ingest import read_table
 
 CONTRACT = Contract(
     table="things",

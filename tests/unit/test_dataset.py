@@ -1,4 +1,4 @@
-"""snakeml.dataset: the predict declaration, its span of history and its checks."""
+"""snakeml.data.dataset: the predict declaration, its span of history and its checks."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 import yaml
 from conftest import CONF_DIR, REPO, SQL_DIR
 
-from snakeml.config import compose_config
-from snakeml.dataset import Prediction, check_data, load_declaration, parse_interval
-from snakeml.errors import ConfigError
+from snakeml.configuration.config import compose_config
+from snakeml.core.errors import ConfigError
+from snakeml.data.dataset import Prediction, check_data, load_declaration, parse_interval
 
 SPAN = {"table": "flights", "time": "time_hour", "reach": "1 day"}
 

@@ -1,4 +1,5 @@
-"""snakeml.drift: scored rows against the rows the model was fitted on, on tiny tables."""
+"""snakeml.prediction.drift: scored rows against the rows the model was fitted on, on tiny
+tables."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import math
 import pandas as pd
 import pytest
 
-from snakeml.drift import UNSEEN_LISTED, column_drift, drift_warnings, training_reference
+from snakeml.prediction.drift import UNSEEN_LISTED, column_drift, drift_warnings, training_reference
 
 COLUMNS = {"target": "y", "numeric": ["distance", "temp"], "categorical": ["carrier"]}
 

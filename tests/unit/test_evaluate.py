@@ -1,4 +1,4 @@
-"""snakeml.evaluate: test metrics, predictions and error breakdowns of one model."""
+"""snakeml.evaluation.evaluate: test metrics, predictions and error breakdowns of one model."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from snakeml.errors import DataError, ModelLoadError
-from snakeml.evaluate import (
+from snakeml.core.errors import DataError, ModelLoadError
+from snakeml.core.io import read_json
+from snakeml.core.outputs import EVALUATE_FILES, breakdown_files
+from snakeml.evaluation.evaluate import (
     PERIOD,
     SCATTER_POINTS,
     evaluate_model,
@@ -17,11 +19,9 @@ from snakeml.evaluate import (
     scored_frame,
     write_breakdowns,
 )
-from snakeml.io import read_json
-from snakeml.models import build_pipeline, feature_frame, save_model, target_vector
-from snakeml.outputs import EVALUATE_FILES, breakdown_files
-from snakeml.split import periods
-from snakeml.task_kinds import regression_metrics, task_kind
+from snakeml.models.estimators import build_pipeline, feature_frame, save_model, target_vector
+from snakeml.models.task_kinds import regression_metrics, task_kind
+from snakeml.validation.split import periods
 
 REGRESSION = task_kind("regression")
 

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 from conftest import SQL_DIR
 
-from snakeml.dataset import load_declaration
-from snakeml.features import WHOLE, bind_variables, connect, plan_blocks, raw_span, reach
+from snakeml.data.dataset import load_declaration
+from snakeml.data.features import WHOLE, bind_variables, connect, plan_blocks, raw_span, reach
 
 DECLARATION = load_declaration(SQL_DIR)
 VARIABLES = {

@@ -18,11 +18,11 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import RAW_SCHEMAS, REPO, SQL_DIR, TABLES
 
-from snakeml.config import compose_config, rule_slices
-from snakeml.contracts import ContractError
-from snakeml.errors import DataError
-from snakeml.features import write_features
-from snakeml.ingest import read_table
+from snakeml.configuration.config import compose_config, rule_slices
+from snakeml.core.errors import DataError
+from snakeml.data.contracts import ContractError
+from snakeml.data.features import write_features
+from snakeml.data.ingest import read_table
 
 
 def z(month: int, day: int, hour: int, minute: int = 0) -> datetime:

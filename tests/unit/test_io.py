@@ -1,4 +1,4 @@
-"""snakeml.io: atomic writes, write-if-changed, YAML and JSON helpers."""
+"""snakeml.core.io: atomic writes, write-if-changed, YAML and JSON helpers."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from snakeml.io import (
+from snakeml.core.io import (
     atomic_path,
     dump_yaml,
     file_damage,

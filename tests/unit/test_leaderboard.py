@@ -1,4 +1,5 @@
-"""snakeml.leaderboard: baselines, the ranked board, the champion and its plain statement."""
+"""snakeml.evaluation.leaderboard: baselines, the ranked board, the champion and its plain
+statement."""
 
 from __future__ import annotations
 
@@ -6,11 +7,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from snakeml.config import rule_slices
-from snakeml.errors import ConfigError, DataError
-from snakeml.io import read_json, write_json
-from snakeml.leaderboard import build_leaderboard, pick_champion, run_leaderboard
-from snakeml.task_kinds import (
+from snakeml.configuration.config import rule_slices
+from snakeml.core.errors import ConfigError, DataError
+from snakeml.core.io import read_json, write_json
+from snakeml.evaluation.leaderboard import build_leaderboard, pick_champion, run_leaderboard
+from snakeml.evaluation.verdicts import (
+    Scored,
+    bootstrap_blocks,
+    bootstrap_metric,
+    compare,
+    percentile_interval,
+)
+from snakeml.models.task_kinds import (
     BASELINE_MEAN,
     declared_class_baseline,
     declared_value_baseline,
@@ -18,13 +26,6 @@ from snakeml.task_kinds import (
     median_baseline,
     median_baseline_name,
     task_kind,
-)
-from snakeml.verdicts import (
-    Scored,
-    bootstrap_blocks,
-    bootstrap_metric,
-    compare,
-    percentile_interval,
 )
 
 REGRESSION, BINARY = task_kind("regression"), task_kind("binary")
@@ -426,7 +427,7 @@ def test_a_declared_value_baseline_predicts_the_column_and_the_mean_where_null()
 
 
 def test_a_model_fitted_on_a_sample_is_named_in_the_statement():
-    from snakeml.leaderboard import sampled_sentence, sampled_training
+    from snakeml.evaluation.leaderboard import sampled_sentence, sampled_training
 
     record = {"available": 8_700_000, "fitted": 2_000_000, "sampled": True}
     decisions = {

@@ -1,5 +1,5 @@
-"""snakeml.manifest: git state, checksums of what a run read and made, versions, benchmarks;
-same inputs, same bytes; and the diff of two runs' manifests."""
+"""snakeml.operations.manifest: git state, checksums of what a run read and made, versions,
+benchmarks; same inputs, same bytes; and the diff of two runs' manifests."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from snakeml.manifest import (
+from snakeml.operations.manifest import (
     Difference,
     benchmarks,
     build_manifest,

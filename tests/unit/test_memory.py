@@ -1,11 +1,11 @@
-"""snakeml.memory: a job's peak memory estimated from its rows, checked against its request."""
+"""snakeml.core.memory: a job's peak memory estimated from its rows, checked against its request."""
 
 from __future__ import annotations
 
 import pytest
 
-from snakeml.errors import ConfigError
-from snakeml.memory import BASE_MB, check_memory, estimate_mb
+from snakeml.core.errors import ConfigError
+from snakeml.core.memory import BASE_MB, check_memory, estimate_mb
 
 
 def test_the_estimate_is_the_base_plus_rows_times_columns_times_bytes():

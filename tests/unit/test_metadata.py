@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from snakeml.metadata import write_table_metadata
+from snakeml.core.metadata import write_table_metadata
 
 
 def test_sidecar_describes_the_table_and_who_made_it(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""snakeml.models: input frames, Pipelines from config, search spaces and skops persistence."""
+"""snakeml.models.estimators: input frames, Pipelines from config, search spaces and skops
+persistence."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ import pytest
 import skops.io as sio
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from snakeml.errors import ConfigError, DataError, ModelLoadError
-from snakeml.models import (
+from snakeml.core.errors import ConfigError, DataError, ModelLoadError
+from snakeml.models.estimators import (
     MISSING_CATEGORY,
     build_pipeline,
     estimator_class,
@@ -25,7 +26,7 @@ from snakeml.models import (
     suggest_params,
     target_vector,
 )
-from snakeml.task_kinds import task_kind
+from snakeml.models.task_kinds import task_kind
 
 REGRESSION = task_kind("regression")
 
@@ -411,7 +412,7 @@ def test_load_model_missing_file_names_it(tmp_path):
 
 
 def test_read_model_rows_reads_the_model_columns_in_compact_types(tiny_frame, columns, tmp_path):
-    from snakeml.models import read_model_rows
+    from snakeml.models.estimators import read_model_rows
 
     first, second = tmp_path / "a.parquet", tmp_path / "b.parquet"
     wide = tiny_frame.assign(unused=["x" * 100] * len(tiny_frame))
@@ -443,7 +444,7 @@ def test_read_model_rows_keeps_rows_in_any_order_across_files_and_row_groups(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from snakeml.models import read_model_rows
+    from snakeml.models.estimators import read_model_rows
 
     first, second = tmp_path / "a.parquet", tmp_path / "b.parquet"
     # Row groups of 2 rows: positions 0-1, 2-3 | 4-5 across the two files.
@@ -462,7 +463,7 @@ def test_read_model_rows_keeps_rows_in_any_order_across_files_and_row_groups(
 
 
 def test_read_model_rows_names_the_missing_column(tiny_frame, columns, tmp_path):
-    from snakeml.models import read_model_rows
+    from snakeml.models.estimators import read_model_rows
 
     path = tmp_path / "a.parquet"
     tiny_frame.drop(columns="temp").to_parquet(path)

@@ -1,11 +1,11 @@
-"""snakeml.new_rows: a prediction's name finds exactly one file; a path is refused."""
+"""snakeml.prediction.new_rows: a prediction's name finds exactly one file; a path is refused."""
 
 from __future__ import annotations
 
 import pytest
 
-from snakeml.errors import DataError
-from snakeml.new_rows import (
+from snakeml.core.errors import DataError
+from snakeml.prediction.new_rows import (
     check_prediction_root,
     check_prediction_targets,
     new_rows_file,

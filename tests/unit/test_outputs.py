@@ -1,13 +1,14 @@
-"""snakeml.outputs: the registry of per-model files, and the committed dvc.yaml built from it."""
+"""snakeml.core.outputs: the registry of per-model files, and the committed dvc.yaml built from
+it."""
 
 from __future__ import annotations
 
 import yaml
 from conftest import REPO
 
-from snakeml.config import model_names, rule_slices
-from snakeml.io import dump_yaml
-from snakeml.outputs import (
+from snakeml.configuration.config import model_names, rule_slices
+from snakeml.core.io import dump_yaml
+from snakeml.core.outputs import (
     EVALUATE_FILES,
     IMPORTANCE_FILES,
     TUNING_FILES,
@@ -16,8 +17,8 @@ from snakeml.outputs import (
     evaluation_files,
     tuning_files,
 )
-from snakeml.publish import DVC_PARAMS, DVC_YAML_HEADER
-from snakeml.task_kinds import task_kind
+from snakeml.models.task_kinds import task_kind
+from snakeml.operations.publish import DVC_PARAMS, DVC_YAML_HEADER
 
 REGRESSION = task_kind("regression")
 

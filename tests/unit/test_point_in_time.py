@@ -22,10 +22,10 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import RAW_SCHEMAS, REPO, SQL_DIR, TABLES
 
-from snakeml.config import compose_config, rule_slices
-from snakeml.dataset import load_declaration
-from snakeml.features import write_features
-from snakeml.ingest import read_table
+from snakeml.configuration.config import compose_config, rule_slices
+from snakeml.data.dataset import load_declaration
+from snakeml.data.features import write_features
+from snakeml.data.ingest import read_table
 
 FEATURE_COLUMNS = [f.name for f in load_declaration(SQL_DIR).features]
 HORIZON = 60
@@ -177,7 +177,7 @@ def test_a_block_that_fails_leaves_no_output(
     raw: dict[str, pd.DataFrame], settings: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The third block fails while the second is being written: nothing is left behind."""
-    import snakeml.features as features
+    import snakeml.data.features as features
 
     define = features.define_steps
     calls = []

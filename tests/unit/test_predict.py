@@ -1,4 +1,5 @@
-"""snakeml.predict: new rows checked on entry, featurised by the same build, scored in order."""
+"""snakeml.prediction.predict: new rows checked on entry, featurised by the same build, scored in
+order."""
 
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import SQL_DIR
 
-from snakeml.config import rule_slices
-from snakeml.dataset import load_declaration
-from snakeml.errors import DataError
-from snakeml.features import write_features
-from snakeml.predict import (
+from snakeml.configuration.config import rule_slices
+from snakeml.core.errors import DataError
+from snakeml.data.dataset import load_declaration
+from snakeml.data.features import write_features
+from snakeml.prediction.predict import (
     new_row_features,
     new_row_types,
     read_new_rows,
@@ -148,7 +149,7 @@ def test_score_new_rows_keeps_keys_and_order(new_flights, paths, settings, tmp_p
     from sklearn.dummy import DummyRegressor
     from sklearn.pipeline import make_pipeline
 
-    from snakeml.models import save_model
+    from snakeml.models.estimators import save_model
 
     pipeline = make_pipeline(DummyRegressor(strategy="constant", constant=7.0))
     pipeline.fit(np.zeros((2, 1)), [7.0, 7.0])
@@ -278,7 +279,7 @@ def constant_model(tmp_path):
     from sklearn.dummy import DummyRegressor
     from sklearn.pipeline import make_pipeline
 
-    from snakeml.models import save_model
+    from snakeml.models.estimators import save_model
 
     pipeline = make_pipeline(DummyRegressor(strategy="constant", constant=7.0))
     pipeline.fit(np.zeros((2, 1)), [7.0, 7.0])
@@ -387,8 +388,8 @@ def seattle_serving(tmp_path, edit: tuple[str, str] | None) -> pd.DataFrame:
 
     from conftest import REPO
 
-    from snakeml.config import compose_config
-    from snakeml.ingest import read_table
+    from snakeml.configuration.config import compose_config
+    from snakeml.data.ingest import read_table
 
     cfg = compose_config("data=seattle_weather task=seattle_temp_max audit.enabled=false")
     settings = rule_slices(cfg)["predict"]

@@ -1,4 +1,5 @@
-"""snakeml.publish on a tiny git + DVC project with the repository's own DVC configuration."""
+"""snakeml.operations.publish on a tiny git + DVC project with the repository's own DVC
+configuration."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from snakeml.publish import (
+from snakeml.operations.publish import (
     EXPERIMENTS_PUBLISHED,
     PAIRS_PUBLISHED,
     PUBLISHED,

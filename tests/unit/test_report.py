@@ -1,4 +1,5 @@
-"""snakeml.report: the HTML report is rebuilt only when stale and rewritten only when it differs."""
+"""snakeml.operations.report: the HTML report is rebuilt only when stale and rewritten only when it
+differs."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from snakeml.errors import SnakemlError
-from snakeml.report import STAMP, is_stale, update_report
+from snakeml.core.errors import SnakemlError
+from snakeml.operations.report import STAMP, is_stale, update_report
 
 # Stands in for snakemake: `--report <path>` copies content.txt there (or fails when told to).
 FAKE_SNAKEMAKE = """\
@@ -157,7 +158,7 @@ def test_failed_build_raises_and_keeps_the_old_report(project):
 def test_a_setting_that_cannot_work_stops_the_report_before_snakemake(tmp_path, monkeypatch):
     from conftest import REPO
 
-    from snakeml.report import main
+    from snakeml.operations.report import main
 
     for folder in ("conf", "sql", "data/reference"):
         shutil.copytree(REPO / folder, tmp_path / folder)
@@ -192,12 +193,13 @@ def test_what_a_killed_build_left_is_removed_by_the_next_and_nothing_else(projec
 def test_a_second_build_at_the_same_time_stops_with_one_line(project):
     import fcntl
 
-    from snakeml.report import BUILD_LOCK
+    from snakeml.operations.report import BUILD_LOCK
 
     (project / BUILD_LOCK).parent.mkdir(parents=True, exist_ok=True)
     with (project / BUILD_LOCK).open("a") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
-        with pytest.raises(SnakemlError, match=r"another `python -m snakeml\.report` builds"):
+        expected = r"another `python -m snakeml\.operations\.report` builds"
+        with pytest.raises(SnakemlError, match=expected):
             update(project)
     assert calls(project) == []
     assert update(project) is True

@@ -1,5 +1,5 @@
-"""snakeml.routing: where each job of the configured pair's run, another pair's run and a
-sweep's experiments reads and writes."""
+"""snakeml.experiments.routing: where each job of the configured pair's run, another pair's run and
+a sweep's experiments reads and writes."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 import yaml
 
-from snakeml.config import compose_config, declaration_of, rule_slice_texts
-from snakeml.experiments import configured_pair, pair_run
-from snakeml.outputs import report_figures, run_files
-from snakeml.routing import LEADERBOARD_FILES, Routes
-from snakeml.task_kinds import task_kind
-from snakeml.workflow_config import sweep_experiments
+from snakeml.configuration.config import compose_config, declaration_of, rule_slice_texts
+from snakeml.core.outputs import report_figures, run_files
+from snakeml.experiments.routing import LEADERBOARD_FILES, Routes
+from snakeml.experiments.runs import configured_pair, pair_run
+from snakeml.experiments.workflow_config import sweep_experiments
+from snakeml.models.task_kinds import task_kind
 
 SMOKE = ["+experiment=smoke"]
 

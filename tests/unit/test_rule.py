@@ -1,4 +1,5 @@
-"""snakeml.rule.run_rule: the log file, and every failure turned into one line and exit 1."""
+"""snakeml.operations.rule.run_rule: the log file, and every failure turned into one line and exit
+1."""
 
 from __future__ import annotations
 
@@ -16,13 +17,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from snakeml.config import rule_slices
-from snakeml.errors import ConfigError, DataError
-from snakeml.features import write_features
-from snakeml.logs import LOG_FORMAT
-from snakeml.models import build_pipeline, load_model, save_model
-from snakeml.rule import explain_failure, run_rule, share_import_path, usable_threads
-from snakeml.task_kinds import task_kind
+from snakeml.configuration.config import rule_slices
+from snakeml.core.errors import ConfigError, DataError
+from snakeml.core.logs import LOG_FORMAT
+from snakeml.data.features import write_features
+from snakeml.models.estimators import build_pipeline, load_model, save_model
+from snakeml.models.task_kinds import task_kind
+from snakeml.operations.rule import explain_failure, run_rule, share_import_path, usable_threads
 
 REGRESSION = task_kind("regression")
 
@@ -49,13 +50,13 @@ def test_successful_body_runs_once_and_logs_to_the_file(tmp_path):
 
     def body(s):
         calls.append(s)
-        logging.getLogger("snakeml.features").info("kept %d rows", 3)
+        logging.getLogger("snakeml.data.features").info("kept %d rows", 3)
 
     job = smk(log_file)
     assert run_rule(body, job) is None
     assert calls == [job]
     (line,) = lines(log_file)
-    assert line.endswith("INFO    snakeml.features: kept 3 rows")
+    assert line.endswith("INFO    snakeml.data.features: kept 3 rows")
     assert LOG_FORMAT.startswith("%(asctime)s")
 
 
@@ -109,7 +110,7 @@ def test_data_error_exits_1_with_one_line_naming_it(tmp_path):
     (line,) = lines(log_file)
     assert " ERROR " in line
     assert line.endswith(
-        "snakeml.rule.split: split: split 'valid' is empty: no flights in months [12]"
+        "snakeml.operations.rule.split: split: split 'valid' is empty: no flights in months [12]"
     )
     assert "Traceback" not in log_file.read_text(encoding="utf-8")
 
@@ -132,11 +133,13 @@ def test_an_interrupt_exits_130_with_one_line_and_no_traceback(tmp_path, capsys)
 
     def body(_):
         # as Optuna does when Ctrl-C stops a trial: the failed trial logged with its exception
-        # (a logger that propagates to the root, as snakeml.tune sets Optuna's up)
+        # (a logger that propagates to the root, as snakeml.training.tune sets Optuna's up)
         try:
             raise KeyboardInterrupt
         except KeyboardInterrupt:
-            logging.getLogger("snakeml.tune.trial").warning("Trial 0 failed", exc_info=True)
+            logging.getLogger("snakeml.training.tune.trial").warning(
+                "Trial 0 failed", exc_info=True
+            )
             raise
 
     with pytest.raises(SystemExit) as info:
@@ -144,7 +147,7 @@ def test_an_interrupt_exits_130_with_one_line_and_no_traceback(tmp_path, capsys)
     assert info.value.code == 130
     assert info.value.__cause__ is None
     first, last = lines(log_file)
-    assert first.endswith("snakeml.tune.trial: Trial 0 failed")
+    assert first.endswith("snakeml.training.tune.trial: Trial 0 failed")
     assert last.endswith("tune_shard: interrupted (Ctrl-C); run again to resume")
     assert "Traceback" not in capsys.readouterr().err
     assert "Traceback" not in log_file.read_text(encoding="utf-8")
@@ -178,7 +181,7 @@ def test_a_bug_exits_1_with_its_traceback_in_the_log_and_on_stderr(tmp_path, cap
         run_rule(body, smk(log_file, rule="train"))
     assert info.value.code == 1
     text = log_file.read_text(encoding="utf-8")
-    assert "ERROR   snakeml.rule.train: train: failed with ValueError, a bug" in text
+    assert "ERROR   snakeml.operations.rule.train: train: failed with ValueError, a bug" in text
     assert "Traceback (most recent call last)" in text
     assert text.rstrip().endswith("ValueError: a bug, not a user error")
     assert "Traceback (most recent call last)" in capsys.readouterr().err
@@ -253,8 +256,8 @@ def failure_line(tmp_path, body, rule, inputs=()):
     text = log_file.read_text(encoding="utf-8")
     assert "Traceback" not in text
     (line,) = text.splitlines()
-    assert " ERROR   snakeml.rule." in line
-    return line.split(f"snakeml.rule.{rule}: ", 1)[1]
+    assert " ERROR   snakeml.operations.rule." in line
+    return line.split(f"snakeml.operations.rule.{rule}: ", 1)[1]
 
 
 def truncate(path, size=None):
@@ -431,7 +434,7 @@ def test_quoted_text_that_is_no_path_is_ignored():
 
 
 def test_jobs_get_a_sleeping_openmp_wait_unless_the_user_chose_one(monkeypatch):
-    from snakeml.rule import share_job_environment
+    from snakeml.operations.rule import share_job_environment
 
     monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
     share_job_environment()

@@ -1,4 +1,5 @@
-"""snakeml.runlock: Snakemake's lock left by a killed run is cleared only when no run holds it."""
+"""snakeml.operations.runlock: Snakemake's lock left by a killed run is cleared only when no run
+holds it."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from snakeml.runlock import (
+from snakeml.operations.runlock import (
     UNLOCK_COMMAND,
     clear_before_run,
     clear_stale_lock,
@@ -175,7 +176,13 @@ def test_snakemake_working_elsewhere_does_not_count(tmp_path, running_snakemake)
 def test_the_command_exits_1_with_one_line_while_a_run_holds_the_lock(tmp_path, running_snakemake):
     leave_lock(tmp_path)
     env = {**os.environ, "PYTHONPATH": SRC}
-    command = [sys.executable, "-m", "snakeml.runlock", "--overrides", "+experiment=smoke"]
+    command = [
+        sys.executable,
+        "-m",
+        "snakeml.operations.runlock",
+        "--overrides",
+        "+experiment=smoke",
+    ]
     held = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
     assert held.returncode == 1
     assert len(held.stderr.strip().splitlines()) == 1

@@ -20,10 +20,15 @@ from conftest import CONF_DIR, REPO
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from snakeml import schema
-from snakeml.config import compose_config, declaration_of, refused_setting, validate_config
-from snakeml.errors import ConfigError, SettingError, show_value
-from snakeml.schema import Bounds, Config, field_bounds, schema_bounds
+from snakeml.configuration.config import (
+    compose_config,
+    declaration_of,
+    refused_setting,
+    validate_config,
+)
+from snakeml.core import schema
+from snakeml.core.errors import ConfigError, SettingError, show_value
+from snakeml.core.schema import Bounds, Config, field_bounds, schema_bounds
 
 # Each bundled data set with its task (conf/config.yaml's defaults are the first).
 CONFIGURATIONS = {

@@ -1,4 +1,5 @@
-"""snakeml.split's time strategy: boundaries or fractions, the gap, and deterministic row caps.
+"""snakeml.validation.split's time strategy: boundaries or fractions, the gap, and deterministic row
+caps.
 
 The other strategies and the folds are in test_split_strategies.py."""
 
@@ -11,9 +12,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from snakeml.errors import DataError
-from snakeml.schema import SplitConfig
-from snakeml.split import (
+from snakeml.core.errors import DataError
+from snakeml.core.schema import SplitConfig
+from snakeml.validation.split import (
     EMBARGOED,
     SPLITS,
     boundary,
@@ -310,7 +311,7 @@ def test_write_splits_writes_what_split_table_cuts_from_the_rows_with_a_target(f
 
 
 def test_write_splits_above_its_memory_request_stops_before_writing(features, tmp_path):
-    from snakeml.errors import ConfigError
+    from snakeml.core.errors import ConfigError
 
     pq.write_table(features, tmp_path / "features.parquet")
     outputs = {name: tmp_path / "split" / f"{name}.parquet" for name in ("train", "valid", "test")}

@@ -1,4 +1,5 @@
-"""snakeml.split's strategies: parts and folds from one object, for tables with or without time.
+"""snakeml.validation.split's strategies: parts and folds from one object, for tables with or
+without time.
 
 Per strategy: parts and folds disjoint and complete, deterministic, unchanged by row order,
 stable when rows are appended, stratification within one row per class, groups never split,
@@ -14,9 +15,9 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from snakeml.errors import ConfigError, DataError
-from snakeml.schema import SplitConfig
-from snakeml.split import (
+from snakeml.core.errors import ConfigError, DataError
+from snakeml.core.schema import SplitConfig
+from snakeml.validation.split import (
     EMBARGOED,
     SPLITS,
     make_strategy,

@@ -1,4 +1,4 @@
-"""snakeml.start: the checks a workflow makes as it loads, each one line."""
+"""snakeml.operations.start: the checks a workflow makes as it loads, each one line."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from snakeml.errors import ConfigError, DataError, SnakemlError
-from snakeml.start import check_as_loaded, check_estimators
+from snakeml.core.errors import ConfigError, DataError, SnakemlError
+from snakeml.operations.start import check_as_loaded, check_estimators
 
 SNAKEMAKE = "/venv/bin/snakemake"
 
@@ -42,7 +42,7 @@ def test_a_command_line_that_can_work_returns_its_targets(tmp_path: Path, monkey
 def test_a_refused_models_param_names_the_sweep_point(conf_dir: Path) -> None:
     from types import SimpleNamespace
 
-    from snakeml.config import compose_config
+    from snakeml.configuration.config import compose_config
 
     bad = ["+experiment=smoke", "model.hgb.params.validation_fraction=2.0"]
     cfg = compose_config(bad, conf_dir, estimators=False)
@@ -59,7 +59,7 @@ def test_a_refused_models_param_names_the_sweep_point(conf_dir: Path) -> None:
 KILLING_SNAKEFILE = """
 import sys
 sys.path.insert(0, {src!r})
-from snakeml.start import name_killed_jobs
+from snakeml.operations.start import name_killed_jobs
 
 rule all:
     input: "out/big.txt", "failed.txt"
@@ -112,7 +112,7 @@ def test_a_job_killed_by_sigkill_is_named_with_its_memory_request(tmp_path: Path
 
 
 def test_a_slurm_job_out_of_memory_is_named() -> None:
-    from snakeml.start import killed_jobs
+    from snakeml.operations.start import killed_jobs
 
     # What Snakemake logs for a SLURM job the scheduler stopped (the SLURM executor's message).
     text = (

@@ -1,4 +1,5 @@
-"""snakeml.storage: URL checks, the journal, its repair and lock, an unreachable database."""
+"""snakeml.training.storage: URL checks, the journal, its repair and lock, an unreachable
+database."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from pathlib import Path
 import optuna
 import pytest
 
-from snakeml.errors import ConfigError, DataError
-from snakeml.storage import (
+from snakeml.core.errors import ConfigError, DataError
+from snakeml.training.storage import (
     check_storage,
     check_storage_url,
     display_url,
@@ -99,7 +100,7 @@ def test_a_torn_tail_is_cut_kept_as_a_backup_and_every_finished_trial_kept(tmp_p
     whole = journal.read_bytes()
     with journal.open("ab") as handle:  # the issue's printf '...' >> journal.log
         handle.write(TORN)
-    with caplog.at_level(logging.WARNING, logger="snakeml.storage"):
+    with caplog.at_level(logging.WARNING, logger="snakeml.training.storage"):
         assert tune(open_storage(None, journal), 1) == 4
     (backup,) = tmp_path.glob("results/tuning/ridge/journal.log.*.torn")
     assert backup.read_bytes() == whole + TORN
@@ -166,7 +167,7 @@ def acquire_within(lock, seconds=60):
 @pytest.fixture
 def short_grace(monkeypatch):
     """Optuna's smallest grace period without a warning, so a stale lock goes in seconds."""
-    monkeypatch.setattr("snakeml.storage.LOCK_GRACE_SECONDS", 3)
+    monkeypatch.setattr("snakeml.training.storage.LOCK_GRACE_SECONDS", 3)
 
 
 def test_a_lock_a_killed_writer_left_is_broken_after_the_grace_period(
@@ -192,7 +193,7 @@ def test_optunas_dangling_symlink_lock_is_removed(tmp_path, caplog):
     lock_file = Path(f"{journal}.lock")
     lock_file.symlink_to("results/tuning/ridge/journal.log")
     assert not lock_file.exists()  # dangling: Optuna cannot stat it, so never breaks it
-    with caplog.at_level(logging.WARNING, logger="snakeml.storage"):
+    with caplog.at_level(logging.WARNING, logger="snakeml.training.storage"):
         lock = journal_lock(journal)
     assert f"removed the journal lock {lock_file}" in caplog.text
     assert acquire_within(lock)

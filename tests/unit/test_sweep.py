@@ -1,11 +1,12 @@
-"""snakeml.sweep: a sweep in Hydra's grammar -> named points, each composed and checked."""
+"""snakeml.experiments.sweep: a sweep in Hydra's grammar -> named points, each composed and
+checked."""
 
 from __future__ import annotations
 
 import pytest
 
-from snakeml.errors import ConfigError
-from snakeml.sweep import compose_points, read_sweep_file, sweep_points
+from snakeml.core.errors import ConfigError
+from snakeml.experiments.sweep import compose_points, read_sweep_file, sweep_points
 
 
 def test_a_sweep_is_the_product_of_its_swept_keys_in_order():

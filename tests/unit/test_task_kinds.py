@@ -1,4 +1,5 @@
-"""snakeml.task_kinds: metrics, thresholds, baselines, target checks and predictions per kind.
+"""snakeml.models.task_kinds: metrics, thresholds, baselines, target checks and predictions per
+kind.
 
 Every expected number is worked out by hand in the comment beside it.
 """
@@ -13,9 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from snakeml.errors import ConfigError, DataError
-from snakeml.schema import TASK_KINDS
-from snakeml.task_kinds import (
+from snakeml.core.errors import ConfigError, DataError
+from snakeml.core.schema import TASK_KINDS
+from snakeml.models.task_kinds import (
     BASELINE_MEAN,
     BASELINE_PRIOR,
     FREQUENCY_PSEUDO_ROWS,
@@ -127,7 +128,7 @@ MULTICLASS_TASK = task_kind("multiclass")
 
 
 def test_importing_the_module_does_not_import_scikit_learn():
-    code = "import sys, snakeml.task_kinds; print('sklearn' in sys.modules)"
+    code = "import sys, snakeml.models.task_kinds; print('sklearn' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

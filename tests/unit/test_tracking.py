@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from snakeml.errors import ConfigError
-from snakeml.tracking import check_tracking, check_tracking_uri, log_experiment
+from snakeml.core.errors import ConfigError
+from snakeml.evaluation.tracking import check_tracking, check_tracking_uri, log_experiment
 from tests.services import require_module
 
 

@@ -1,14 +1,14 @@
-"""snakeml.train: refit with the best parameters on train + valid and save with skops."""
+"""snakeml.training.train: refit with the best parameters on train + valid and save with skops."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from snakeml.errors import ConfigError, DataError
-from snakeml.io import read_json, write_yaml
-from snakeml.models import feature_frame, load_model
-from snakeml.train import run_training, train_model
+from snakeml.core.errors import ConfigError, DataError
+from snakeml.core.io import read_json, write_yaml
+from snakeml.models.estimators import feature_frame, load_model
+from snakeml.training.train import run_training, train_model
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 

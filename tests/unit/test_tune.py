@@ -1,4 +1,5 @@
-"""snakeml.tune: shards of Optuna trials on a 200-row synthetic frame, and their gathering."""
+"""snakeml.training.tune: shards of Optuna trials on a 200-row synthetic frame, and their
+gathering."""
 
 from __future__ import annotations
 
@@ -7,11 +8,10 @@ import optuna
 import pandas as pd
 import pytest
 
-from snakeml.errors import ConfigError, DataError
-from snakeml.io import read_yaml
-from snakeml.split import strategy_of
-from snakeml.storage import journal_path, open_storage
-from snakeml.tune import (
+from snakeml.core.errors import ConfigError, DataError
+from snakeml.core.io import read_yaml
+from snakeml.training.storage import journal_path, open_storage
+from snakeml.training.tune import (
     best_params,
     gather_trials,
     param_importances,
@@ -23,6 +23,7 @@ from snakeml.tune import (
     study_name,
     tuning_frame,
 )
+from snakeml.validation.split import strategy_of
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
@@ -141,7 +142,7 @@ def test_a_shard_runs_its_budget_with_every_fold_reported(tune_settings, frame, 
 
 def test_max_rows_folds_a_seeded_sample_of_the_rows(tune_settings, frame, tmp_path, caplog):
     settings = tune_settings("ridge", n_trials=2, pruner="none", max_rows=60)
-    with caplog.at_level("INFO", logger="snakeml.tune"):
+    with caplog.at_level("INFO", logger="snakeml.training.tune"):
         sampled = shard(frame, settings, tmp_path=tmp_path / "a")
     assert f"tuning folds a sample of 60 of {len(frame)} rows" in caplog.text
     again = shard(frame, settings, tmp_path=tmp_path / "b")
@@ -310,9 +311,9 @@ def test_a_timeout_stops_starting_trials_and_a_rerun_continues(tune_settings, fr
 def test_read_tuning_rows_are_the_sorted_rows_sample_in_compact_types(
     tune_settings, synthetic_frame, tmp_path
 ):
-    from snakeml.models import feature_frame
-    from snakeml.split import sample_rows
-    from snakeml.tune import read_tuning_rows
+    from snakeml.models.estimators import feature_frame
+    from snakeml.training.tune import read_tuning_rows
+    from snakeml.validation.split import sample_rows
 
     settings = tune_settings("ridge", max_rows=50)
     shuffled = synthetic_frame.sample(frac=1.0, random_state=3)  # file order must not count

@@ -37,7 +37,7 @@ def test_a_look_ahead_stops_the_run_at_the_audit(seattle_build: Path, tmp_path: 
     assert run.returncode != 0
     errors = [line for line in audit_log.read_text().splitlines() if " ERROR " in line]
     assert len(errors) == 1, errors
-    assert "snakeml.rule.audit: audit: look-ahead: 4 feature(s) change" in errors[0]
+    assert "snakeml.operations.rule.audit: audit: look-ahead: 4 feature(s) change" in errors[0]
     assert (
         "temp_max_mean_short, temp_min_mean_short, precipitation_mean_short, wind_mean_short "
         "(sql/seattle_weather/rolling.sql)" in errors[0]

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from snakeml.io import read_json, write_json
-from snakeml.runlock import OWNER_PREFIX, lock_files, snakemake_processes, unlock_command
+from snakeml.core.io import read_json, write_json
+from snakeml.operations.runlock import OWNER_PREFIX, lock_files, snakemake_processes, unlock_command
 from tests.workflow.project import SMOKE, SNAKEMAKE
 
 pytestmark = pytest.mark.workflow
@@ -38,7 +38,7 @@ def snakemake_run(*options: str, overrides: str = SMOKE) -> list[str]:
 RUN_RIDGE = snakemake_run(overrides=f"{SMOKE} model=[ridge]")
 # A run with one quick job to do (the manifest), so it takes the lock for that job's files.
 RUN_MANIFEST = snakemake_run("--forcerun", "manifest")
-REPORT_BUILD = [sys.executable, "-m", "snakeml.report", "--overrides", SMOKE]
+REPORT_BUILD = [sys.executable, "-m", "snakeml.operations.report", "--overrides", SMOKE]
 
 
 def start(command: list[str], workdir: Path) -> subprocess.Popen[str]:

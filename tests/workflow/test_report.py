@@ -35,7 +35,7 @@ FIGURES = {
 
 
 def build_report(project: Path) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "snakeml.report", "--overrides", SMOKE]
+    command = [sys.executable, "-m", "snakeml.operations.report", "--overrides", SMOKE]
     return subprocess.run(
         command, cwd=project, capture_output=True, text=True, timeout=600, check=False
     )

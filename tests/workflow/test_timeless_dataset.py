@@ -64,7 +64,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Session:
     runs = {"stratified": snakemake(project, OVERRIDES)}
     parts = {"stratified": read_parts(project)}
     runs["report"] = run(
-        [sys.executable, "-m", "snakeml.report", "--overrides", OVERRIDES], project
+        [sys.executable, "-m", "snakeml.operations.report", "--overrides", OVERRIDES], project
     )
     (project / "data/new").mkdir(parents=True, exist_ok=True)
     (project / "data/new/applications.csv").write_text(APPLICATIONS, encoding="utf-8")

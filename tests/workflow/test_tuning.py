@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from snakeml.io import read_yaml
+from snakeml.core.io import read_yaml
 from tests.workflow.project import SMOKE, SNAKEMAKE, copy_run, snakemake
 
 pytestmark = pytest.mark.workflow

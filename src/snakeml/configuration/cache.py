@@ -1,0 +1,121 @@
+"""The workflow's configuration as it was last composed, kept under ``.snakemake/``.
+
+Every time Snakemake reads the workflow (a run, a dry run, a run with nothing to do, a cluster
+job's own Snakemake) rules/common.smk composes conf/ with Hydra, validates it, reads the data
+set's steps.yaml and cuts the rule slices: more than a second, most of a run with nothing to do.
+What that produces depends only on what the key below is made of:
+
+- every file under conf/ and sql/ (their paths and bytes);
+- the overrides and the sweep given with ``--config`` (an overrides file by its lines);
+- snakeml's own code (every ``.py`` file of this package);
+- the Python version and the installed distributions (their ``*.dist-info`` names, which carry
+  their versions: Hydra's, OmegaConf's, PyYAML's, the estimators' packages);
+- the project's folder.
+
+So the cache holds one result under a SHA-256 of all of these; any change to any of them is a
+miss, and the workflow composes again and stores the new result. A file that cannot be read or
+parsed, or that holds another key, is a miss too; writing is atomic and a write that fails (a
+read-only project) is skipped. A configuration that reads the environment (``${oc.env:...}``
+in conf/) is never cached. The checks that look beyond conf/ and sql/ (the tables' files exist,
+each model's package is installed) run on every read: snakeml.configuration.config.check_installed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+# Where the cache lives, under the project (Snakemake's own folder: never shared, never results).
+CACHE_FILE = Path(".snakemake") / "snakeml" / "configuration.json"
+# Bumped when what the cache holds changes shape.
+FORMAT = 2
+# snakeml's own code, every subpackage.
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+# A resolver whose value comes from outside conf/: a configuration using it is not cached.
+ENVIRONMENT_RESOLVER = b"${oc.env:"
+# An installed distribution's metadata folder: <name>-<version>.dist-info (or .egg-info).
+METADATA_SUFFIXES = (".dist-info", ".egg-info")
+
+
+def _files(folder: Path, suffix: str = "") -> list[Path]:
+    """Every file below ``folder`` (ending in ``suffix``), in a stable order; caches aside."""
+    found = []
+    for directory, subdirectories, names in os.walk(folder):
+        subdirectories[:] = sorted(d for d in subdirectories if d != "__pycache__")
+        found.extend(Path(directory) / name for name in sorted(names) if name.endswith(suffix))
+    return found
+
+
+def _distributions() -> list[str]:
+    """The names of the installed distributions' metadata folders on sys.path (name-version)."""
+    names: set[str] = set()
+    for entry in sys.path:
+        try:
+            with os.scandir(entry or ".") as entries:
+                names.update(e.name for e in entries if e.name.endswith(METADATA_SUFFIXES))
+        except OSError:  # a zip file, a folder that is gone
+            continue
+    return sorted(names)
+
+
+def cache_key(root: str | Path, inputs: Any) -> str | None:
+    """The key of the configuration composed in project ``root`` from ``inputs`` (JSON data:
+    the overrides and the sweep); None when the configuration must not be cached."""
+    root = Path(root).resolve()
+    digest = hashlib.sha256()
+
+    def add(text: str | bytes) -> None:
+        data = text.encode() if isinstance(text, str) else text
+        digest.update(len(data).to_bytes(8, "little"))
+        digest.update(data)
+
+    add(json.dumps([FORMAT, sys.version, str(root), inputs], sort_keys=True, default=repr))
+    for folder, suffix in ((root / "conf", ""), (root / "sql", ""), (PACKAGE_DIR, ".py")):
+        for path in _files(folder, suffix):
+            try:
+                content = path.read_bytes()
+            except OSError:  # unreadable: composing says so, in its own words
+                return None
+            if folder.name == "conf" and ENVIRONMENT_RESOLVER in content:
+                return None
+            add(str(path.relative_to(folder.parent)))
+            add(content)
+    add("\n".join(_distributions()))
+    return digest.hexdigest()
+
+
+def read_cache(path: str | Path, key: str) -> dict[str, Any] | None:
+    """The value stored under ``key`` in the cache file, or None (no file, another key, damage)."""
+    try:
+        stored = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(stored, dict) or stored.get("key") != key:
+        return None
+    value = stored.get("value")
+    return value if isinstance(value, dict) else None
+
+
+def write_cache(path: str | Path, key: str, value: dict[str, Any]) -> bool:
+    """Store ``value`` under ``key``, replacing what the file held; whether it was stored.
+
+    Only a value that JSON gives back equal is stored (no tuples, no keys other than strings):
+    what a later read returns is then exactly what was composed.
+    """
+    from snakeml.core.io import write_text_atomic
+
+    try:
+        text = json.dumps({"key": key, "value": value}, allow_nan=False)
+    except (TypeError, ValueError):
+        return False
+    if json.loads(text)["value"] != value:
+        return False
+    try:
+        write_text_atomic(path, text)
+    except OSError:
+        return False
+    return True

@@ -1,0 +1,2 @@
+"""Data sets as declarations, their contracts, ingest, the DuckDB feature build and its look-ahead
+audit."""

@@ -1,0 +1,2 @@
+"""Test-set metrics, permutation importance, verdicts with intervals, the leaderboard, and
+experiments compared and tracked."""

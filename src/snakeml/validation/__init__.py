@@ -1,0 +1,2 @@
+"""The validation scheme: split strategies for the train / valid / test parts and the tuning
+folds."""
