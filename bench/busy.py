@@ -54,7 +54,8 @@ def child(model: str, threads: int, check: bool) -> None:
     """Fit the model once in this (child) process; print the fit's seconds as JSON."""
     import pandas as pd
 
-    from snakeml.configuration.config import compose_config, rule_slices
+    from snakeml.configuration.compose import compose_config
+    from snakeml.configuration.slices import rule_slices
     from snakeml.core.io import read_yaml
     from snakeml.models.estimators import (
         build_pipeline,

@@ -36,7 +36,8 @@ SQL_DIR = ROOT / "sql/nycflights13"
 
 def settings_and_resources(rule: str = "features") -> tuple[dict, dict]:
     """A rule's configuration slice and its resources (threads, mem_mb), from conf/."""
-    from snakeml.configuration.config import compose_config, rule_slices
+    from snakeml.configuration.compose import compose_config
+    from snakeml.configuration.slices import rule_slices
 
     cfg = compose_config(config_dir=ROOT / "conf")
     return rule_slices(cfg)[rule], cfg["resources"][rule]

@@ -34,7 +34,8 @@ SPLITS = (ROOT / "results/split/train.parquet", ROOT / "results/split/valid.parq
 
 
 def shard_settings(model: str, n_trials: int, n_shards: int) -> dict:
-    from snakeml.configuration.config import compose_config, rule_slices
+    from snakeml.configuration.compose import compose_config
+    from snakeml.configuration.slices import rule_slices
 
     cfg = compose_config(
         f"model=[{model}] tuning.n_trials={n_trials} tuning.n_shards={n_shards} "

@@ -8,7 +8,7 @@ from pathlib import Path
 LIBRARY = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, LIBRARY)
 
-from snakeml.configuration.config import changed_slices, rewrite_changed_slices
+from snakeml.configuration.slices import changed_slices, rewrite_changed_slices
 from snakeml.configuration.cache import CACHE_FILE
 from snakeml.operations.command_line import runs_jobs
 from snakeml.data.dataset import table_files

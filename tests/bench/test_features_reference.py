@@ -15,7 +15,8 @@ import pytest
 
 from bench.features import compare
 from bench.features_pandas import build_features, load_raw
-from snakeml.configuration.config import compose_config, rule_slices
+from snakeml.configuration.compose import compose_config
+from snakeml.configuration.slices import rule_slices
 from snakeml.data.features import write_features
 from snakeml.data.ingest import read_table
 

@@ -16,7 +16,8 @@ import pyarrow.parquet as pq
 import pytest
 from threadpoolctl import threadpool_limits
 
-from snakeml.configuration.config import compose_config, rule_slices
+from snakeml.configuration.compose import compose_config
+from snakeml.configuration.slices import rule_slices
 from snakeml.core.io import read_yaml
 from snakeml.data.ingest import arrow_schema
 

@@ -13,7 +13,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from snakeml.configuration.config import compose_config, rule_slices
+from snakeml.configuration.compose import compose_config
+from snakeml.configuration.slices import rule_slices
 from snakeml.core.errors import ConfigError
 from snakeml.data.audit import LookAheadError, audit_features
 from snakeml.data.dataset import load_declaration

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from snakeml.configuration.config import compose_config, rule_slices
+from snakeml.configuration.compose import compose_config
+from snakeml.configuration.slices import rule_slices
 from snakeml.core.errors import ConfigError, DataError
 from snakeml.core.io import read_json, write_json, write_yaml
 from snakeml.core.outputs import breakdown_files, evaluate_files

@@ -1,4 +1,4 @@
-"""snakeml.configuration.config: Hydra composition, validation, per-rule slices and their export."""
+"""snakeml.configuration: Hydra composition, validation, per-rule slices and their export."""
 
 from __future__ import annotations
 
@@ -11,16 +11,10 @@ import pytest
 import yaml
 from conftest import REPO, SQL_DIR
 
-from snakeml.configuration.config import (
-    SLICE_HEADER,
-    compose_config,
-    composed_files,
-    model_names,
-    parse_overrides,
-    rule_slice_texts,
-    rule_slices,
-    validate_config,
-)
+from snakeml.configuration.compose import compose_config, composed_files
+from snakeml.configuration.overrides import parse_overrides
+from snakeml.configuration.slices import SLICE_HEADER, model_names, rule_slice_texts, rule_slices
+from snakeml.configuration.validate import validate_config
 from snakeml.core.errors import ConfigError
 from snakeml.core.io import write_text_if_changed
 from snakeml.data.dataset import load_declaration
@@ -854,7 +848,7 @@ def test_a_model_param_may_be_added_with_plus(conf_dir):
 
 
 def test_a_run_rewrites_only_the_slices_that_exist_and_changed(conf_dir, tmp_path):
-    from snakeml.configuration.config import rewrite_changed_slices
+    from snakeml.configuration.slices import rewrite_changed_slices
 
     paths = export_rule_configs(compose_config(None, conf_dir), tmp_path)
     split = paths.pop("split")
@@ -869,7 +863,7 @@ def test_a_run_rewrites_only_the_slices_that_exist_and_changed(conf_dir, tmp_pat
 
 
 def test_workflow_overrides_take_a_string_a_file_or_nothing(tmp_path):
-    from snakeml.configuration.config import workflow_overrides
+    from snakeml.configuration.overrides import workflow_overrides
 
     assert workflow_overrides({}) == []
     assert workflow_overrides({"overrides": "seed=7 model=[ridge]"}) == ["seed=7", "model=[ridge]"]
@@ -892,7 +886,7 @@ def test_workflow_overrides_take_a_string_a_file_or_nothing(tmp_path):
     ],
 )
 def test_workflow_overrides_refuse_what_cannot_work(config, named):
-    from snakeml.configuration.config import workflow_overrides
+    from snakeml.configuration.overrides import workflow_overrides
 
     with pytest.raises(ConfigError) as error:
         workflow_overrides(config)

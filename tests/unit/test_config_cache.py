@@ -12,7 +12,8 @@ import pytest
 import yaml
 from conftest import REPO
 
-import snakeml.configuration.config as config_module
+import snakeml.configuration.compose as compose_module
+import snakeml.configuration.validate as validate_module
 import snakeml.experiments.workflow_config as workflow_module
 from snakeml.configuration import cache as config_cache
 from snakeml.configuration.cache import cache_key, read_cache, write_cache
@@ -42,9 +43,8 @@ def composed(monkeypatch):
         return compose(overrides, *args, **kwargs)
 
     monkeypatch.setattr(workflow_module, "compose_config", spy)  # the run's own
-    monkeypatch.setattr(
-        config_module, "compose_config", spy
-    )  # each point's (snakeml.experiments.sweep)
+    # each point's (snakeml.experiments.sweep)
+    monkeypatch.setattr(compose_module, "compose_config", spy)
     return calls
 
 
@@ -211,9 +211,9 @@ def test_a_missing_table_file_fails_with_a_cached_configuration(project):
 
 def test_a_model_package_gone_fails_with_a_cached_configuration(project, monkeypatch):
     load(project)
-    find_spec = config_module.importlib.util.find_spec
+    find_spec = validate_module.importlib.util.find_spec
     monkeypatch.setattr(
-        config_module.importlib.util,
+        validate_module.importlib.util,
         "find_spec",
         lambda name, *args: None if name == "sklearn" else find_spec(name, *args),
     )

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from conftest import CONF_DIR, REPO, SQL_DIR
 
-from snakeml.configuration.config import compose_config
+from snakeml.configuration.compose import compose_config
 from snakeml.core.errors import ConfigError
 from snakeml.data.dataset import Prediction, check_data, load_declaration, parse_interval
 

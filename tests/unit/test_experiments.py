@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from snakeml.configuration.config import rule_slice_texts
+from snakeml.configuration.slices import rule_slice_texts
 from snakeml.core.errors import ConfigError
 from snakeml.core.io import write_yaml
 from snakeml.evaluation.compare import (
@@ -70,7 +70,8 @@ def test_a_model_folder_differs_from_another_models_with_the_same_text() -> None
 
 
 def test_the_config_keys_and_sweep_points_become_experiments(conf_dir: Path) -> None:
-    from snakeml.configuration.config import compose_config, declaration_of
+    from snakeml.configuration.compose import compose_config
+    from snakeml.configuration.validate import declaration_of
 
     base = ["+experiment=smoke"]
     cfg = compose_config(base, conf_dir, estimators=False)
@@ -121,7 +122,8 @@ def test_the_config_keys_and_sweep_points_become_experiments(conf_dir: Path) -> 
 def test_bad_sweep_settings_are_refused(
     conf_dir: Path, config: dict[str, str], expected: str
 ) -> None:
-    from snakeml.configuration.config import compose_config, declaration_of
+    from snakeml.configuration.compose import compose_config
+    from snakeml.configuration.validate import declaration_of
 
     cfg = compose_config([], conf_dir, estimators=False)
     declaration = declaration_of(cfg, conf_dir.parent)
@@ -236,7 +238,8 @@ def test_experiments_of_other_data_sets_or_tasks_are_kept_apart(tmp_path: Path) 
 
 
 def test_a_run_of_another_pair_is_routed_to_its_own_folder(conf_dir: Path) -> None:
-    from snakeml.configuration.config import compose_config, declaration_of
+    from snakeml.configuration.compose import compose_config
+    from snakeml.configuration.validate import declaration_of
 
     configured = configured_pair(conf_dir)
     assert configured == ("nycflights13", "arr_delay")
@@ -262,7 +265,8 @@ def test_a_run_of_another_pair_is_routed_to_its_own_folder(conf_dir: Path) -> No
 def test_a_task_switch_reads_the_configured_runs_feature_table(
     conf_dir: Path, tmp_path: Path
 ) -> None:
-    from snakeml.configuration.config import compose_config, declaration_of
+    from snakeml.configuration.compose import compose_config
+    from snakeml.configuration.validate import declaration_of
 
     configured = configured_pair(conf_dir)
     overrides = ["+experiment=smoke", "task=delayed"]

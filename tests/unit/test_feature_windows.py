@@ -18,7 +18,8 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import RAW_SCHEMAS, REPO, SQL_DIR, TABLES
 
-from snakeml.configuration.config import compose_config, rule_slices
+from snakeml.configuration.compose import compose_config
+from snakeml.configuration.slices import rule_slices
 from snakeml.core.errors import DataError
 from snakeml.data.contracts import ContractError
 from snakeml.data.features import write_features

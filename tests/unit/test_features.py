@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import RAW_SCHEMAS, SQL_DIR
 
-from snakeml.configuration.config import rule_slices
+from snakeml.configuration.slices import rule_slices
 from snakeml.core.errors import ConfigError, DataError
 from snakeml.data.contracts import ContractError
 from snakeml.data.dataset import load_declaration, sql_variables

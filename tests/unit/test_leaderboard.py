@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from snakeml.configuration.config import rule_slices
+from snakeml.configuration.slices import rule_slices
 from snakeml.core.errors import ConfigError, DataError
 from snakeml.core.io import read_json, write_json
 from snakeml.evaluation.leaderboard import build_leaderboard, pick_champion, run_leaderboard

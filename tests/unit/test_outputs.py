@@ -6,7 +6,7 @@ from __future__ import annotations
 import yaml
 from conftest import REPO
 
-from snakeml.configuration.config import model_names, rule_slices
+from snakeml.configuration.slices import model_names, rule_slices
 from snakeml.core.io import dump_yaml
 from snakeml.core.outputs import (
     EVALUATE_FILES,

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import SQL_DIR
 
-from snakeml.configuration.config import rule_slices
+from snakeml.configuration.slices import rule_slices
 from snakeml.core.errors import DataError
 from snakeml.data.dataset import load_declaration
 from snakeml.data.features import write_features
@@ -388,7 +388,7 @@ def seattle_serving(tmp_path, edit: tuple[str, str] | None) -> pd.DataFrame:
 
     from conftest import REPO
 
-    from snakeml.configuration.config import compose_config
+    from snakeml.configuration.compose import compose_config
     from snakeml.data.ingest import read_table
 
     cfg = compose_config("data=seattle_weather task=seattle_temp_max audit.enabled=false")

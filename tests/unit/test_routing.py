@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
-from snakeml.configuration.config import compose_config, declaration_of, rule_slice_texts
+from snakeml.configuration.compose import compose_config
+from snakeml.configuration.slices import rule_slice_texts
+from snakeml.configuration.validate import declaration_of
 from snakeml.core.outputs import report_figures, run_files
 from snakeml.experiments.routing import LEADERBOARD_FILES, Routes
 from snakeml.experiments.runs import configured_pair, pair_run

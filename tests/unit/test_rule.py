@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from snakeml.configuration.config import rule_slices
+from snakeml.configuration.slices import rule_slices
 from snakeml.core.errors import ConfigError, DataError
 from snakeml.core.logs import LOG_FORMAT
 from snakeml.data.features import write_features

@@ -20,12 +20,9 @@ from conftest import CONF_DIR, REPO
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from snakeml.configuration.config import (
-    compose_config,
-    declaration_of,
-    refused_setting,
-    validate_config,
-)
+from snakeml.configuration.compose import compose_config
+from snakeml.configuration.hydra_errors import refused_setting
+from snakeml.configuration.validate import declaration_of, validate_config
 from snakeml.core import schema
 from snakeml.core.errors import ConfigError, SettingError, show_value
 from snakeml.core.schema import Bounds, Config, field_bounds, schema_bounds

@@ -42,7 +42,7 @@ def test_a_command_line_that_can_work_returns_its_targets(tmp_path: Path, monkey
 def test_a_refused_models_param_names_the_sweep_point(conf_dir: Path) -> None:
     from types import SimpleNamespace
 
-    from snakeml.configuration.config import compose_config
+    from snakeml.configuration.compose import compose_config
 
     bad = ["+experiment=smoke", "model.hgb.params.validation_fraction=2.0"]
     cfg = compose_config(bad, conf_dir, estimators=False)

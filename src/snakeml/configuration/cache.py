@@ -17,7 +17,8 @@ miss, and the workflow composes again and stores the new result. A file that can
 parsed, or that holds another key, is a miss too; writing is atomic and a write that fails (a
 read-only project) is skipped. A configuration that reads the environment (``${oc.env:...}``
 in conf/) is never cached. The checks that look beyond conf/ and sql/ (the tables' files exist,
-each model's package is installed) run on every read: snakeml.configuration.config.check_installed.
+each model's package is installed) run on every read:
+snakeml.configuration.validate.check_installed.
 """
 
 from __future__ import annotations

@@ -188,7 +188,7 @@ def build_experiments(
     gives a configuration's slice texts. Raises ConfigError, one line naming the point, when a point
     changes a setting of FIXED_SETTINGS.
     """
-    from snakeml.configuration.config import model_names
+    from snakeml.configuration.slices import model_names
     from snakeml.experiments.sweep import experiment_name
 
     expected = fixed_settings(base_cfg, slice_texts_of(base_cfg))
@@ -267,7 +267,7 @@ def pair_run(
     one when it was built from the same slice: a task switch on the configured data set
     builds no features. The other folders' keys stay those of the content.
     """
-    from snakeml.configuration.config import model_names
+    from snakeml.configuration.slices import model_names
 
     data, task = cfg["data"]["name"], cfg["task"]["name"]
     if (data, task) == tuple(configured):

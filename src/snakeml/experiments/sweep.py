@@ -142,7 +142,7 @@ def sweep_points(items: str | Sequence[str], max_points: int) -> list[Point]:
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
 
-    from snakeml.configuration.config import parse_overrides
+    from snakeml.configuration.overrides import parse_overrides
 
     listed = parse_overrides(items)
     if not listed:
@@ -202,7 +202,7 @@ def compose_points(
     ``base`` overrides apply to every point first. Raises ConfigError naming the point for its
     first bad value, and naming both points when two resolve to the same configuration.
     """
-    from snakeml.configuration.config import compose_config
+    from snakeml.configuration.compose import compose_config
     from snakeml.core.io import dump_yaml
 
     configs: dict[str, dict[str, Any]] = {}

@@ -2,7 +2,7 @@
 read (the composed configuration, its slices, the data set's SQL files, a sweep's experiments),
 cached while nothing it depends on changes (snakeml.configuration.cache).
 
-Above snakeml.configuration.config (compose, validate, slice), snakeml.experiments.sweep (points)
+Above snakeml.configuration (compose, validate, slices), snakeml.experiments.sweep (points)
 and snakeml.experiments.runs (their folders): each of those imports only downwards.
 """
 
@@ -14,15 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from snakeml.configuration.config import (
-    check_installed,
-    compose_config,
-    composed_files,
-    declaration_of,
-    looks_like_path,
-    rule_slice_texts,
-    workflow_overrides,
-)
+from snakeml.configuration.compose import compose_config, composed_files
+from snakeml.configuration.overrides import looks_like_path, workflow_overrides
+from snakeml.configuration.slices import rule_slice_texts
+from snakeml.configuration.validate import check_installed, declaration_of
 from snakeml.core.errors import ConfigError
 from snakeml.data.dataset import Declaration
 from snakeml.experiments.runs import Experiment, build_experiments

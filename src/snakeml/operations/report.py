@@ -33,7 +33,7 @@ import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-from snakeml.configuration.config import compose_config
+from snakeml.configuration.compose import compose_config
 from snakeml.core.errors import ConfigError, SnakemlError
 from snakeml.core.io import TEMPORARY_NAME, write_text_if_changed
 from snakeml.core.logs import setup_logging

@@ -55,7 +55,7 @@ def check_estimators(
     Raises ConfigError, one line (naming the sweep point). Imports scikit-learn: called only
     when a run has jobs.
     """
-    from snakeml.configuration.config import check_estimator_settings
+    from snakeml.configuration.compose import check_estimator_settings
 
     if not experiments:
         check_estimator_settings(dict(cfg), list(overrides), conf_dir)
