@@ -26,10 +26,12 @@ override OVERRIDES := $(strip $(OVERRIDES))
 override SWEEP := $(strip $(SWEEP))
 # The DVC remote for publish and pull when not the default one, e.g. make pull REMOTE=ssh
 REMOTE ?=
-# pytest-xdist workers for make test and test-fast. loadgroup keeps the tests marked
-# xdist_group("<name>") on one worker: they share a project built once per module.
+# pytest-xdist workers for make test and test-fast. loadfile runs each test file on one worker,
+# so a module's project (a module-scoped fixture) is built once. (loadgroup cannot: with pytest 9,
+# pytest-xdist 3.8 no longer tags the tests marked xdist_group, and spreads them.) Files go out
+# in collection order, the workflow tests first (tests/conftest.py), not largest first.
 TEST_WORKERS ?= 2
-PYTEST := $(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
+PYTEST := $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 TARGETS := help venv venv-slurm venv-tracking run smoke sweep compare report publish pull test \
 	test-fast test-slurm test-postgres lint format bench rulegraph lock clean

@@ -17,12 +17,11 @@ import yaml
 
 from tests.workflow.project import SMOKE, SNAKEMAKE, Run, copy_project
 
-# One worker at a time submits to the one-node test cluster.
+# One worker submits to the one-node test cluster: make test runs a file on one worker.
 pytestmark = [
     pytest.mark.workflow,
     pytest.mark.slurm,
     pytest.mark.usefixtures("slurm"),
-    pytest.mark.xdist_group("slurm"),
 ]
 
 # Layered over profiles/slurm: polls every second instead of after 40 s, for jobs of seconds.

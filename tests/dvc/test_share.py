@@ -19,7 +19,7 @@ from tests.dvc.repo import DVC, clone, dvc, git, make, mtimes, ok, published_fil
 from tests.workflow.project import SMOKE, snakemake
 
 # One worker builds the published project and runs every test that reads it.
-pytestmark = [pytest.mark.workflow, pytest.mark.dvc, pytest.mark.xdist_group("dvc")]
+pytestmark = [pytest.mark.workflow, pytest.mark.dvc]
 
 CLEAN = "Data and pipelines are up to date."
 

@@ -43,7 +43,6 @@ def weather_project(seattle_build: Path, tmp_path_factory: pytest.TempPathFactor
 
 
 # Both use delayed_project: one worker builds it.
-@pytest.mark.xdist_group("delayed")
 def test_the_binary_task_runs_with_its_metrics_baselines_and_curves(delayed_project: Path):
     board = pd.read_csv(delayed_project / DELAYED_RESULTS / "leaderboard.csv")
     assert list(board.columns) == [
@@ -84,7 +83,6 @@ def files_below(folder: Path) -> dict[str, tuple[bytes, int]]:
     }
 
 
-@pytest.mark.xdist_group("delayed")
 def test_each_task_keeps_its_results_and_switching_back_reruns_nothing(
     delayed_project: Path, smoke_build: Path
 ):
@@ -152,7 +150,6 @@ def test_a_model_or_metric_of_the_wrong_kind_is_refused_before_any_job(
     assert not (workdir / "results/tuning").exists()
 
 
-@pytest.mark.xdist_group("delayed")
 def test_batch_prediction_of_the_binary_champion_matches_its_evaluation(delayed_project: Path):
     from tests.workflow.test_predict import held_out_flights
 

@@ -19,8 +19,8 @@ NAMES_A = ("experiment-smoke_model-ridge__n_trials-2", "experiment-smoke_model-r
 NAME_B = "experiment-smoke_model-ridge__n_trials-4"
 
 pytestmark = pytest.mark.workflow
-# The tests on the swept project change it in turn: one worker builds it and runs them in order.
-swept_group = pytest.mark.xdist_group("sweep")
+# The tests on the swept project change it in turn: one worker (make test runs a file on one
+# worker) builds it and runs them in order.
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,6 @@ def swept(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, int
     return workdir, run.job_counts()
 
 
-@swept_group
 def test_a_sweep_runs_the_common_jobs_once_and_each_points_own(
     swept: tuple[Path, dict[str, int]],
 ) -> None:
@@ -53,7 +52,6 @@ def test_a_sweep_runs_the_common_jobs_once_and_each_points_own(
     }
 
 
-@swept_group
 def test_each_experiment_has_its_own_folder_and_the_plain_run_none(
     swept: tuple[Path, dict[str, int]],
 ) -> None:
@@ -69,7 +67,6 @@ def test_each_experiment_has_its_own_folder_and_the_plain_run_none(
     assert not (workdir / "results/split").exists()
 
 
-@swept_group
 def test_the_comparison_has_a_row_per_experiment_and_model(
     swept: tuple[Path, dict[str, int]],
 ) -> None:
@@ -94,7 +91,6 @@ def test_the_comparison_has_a_row_per_experiment_and_model(
     assert png.read_bytes()[:4] == b"\x89PNG"
 
 
-@swept_group
 def test_the_sweeps_report_has_a_page_of_experiments(swept: tuple[Path, dict[str, int]]) -> None:
     workdir, _ = swept
     report = workdir / "results/experiments/report.html"
@@ -107,7 +103,6 @@ def test_the_sweeps_report_has_a_page_of_experiments(swept: tuple[Path, dict[str
         assert name in html
 
 
-@swept_group
 def test_a_b_a_shares_and_switching_back_is_free(swept: tuple[Path, dict[str, int]]) -> None:
     workdir, _ = swept
     b = snakemake(workdir, SMOKE, sweep=SWEEP_B)
@@ -133,7 +128,6 @@ def test_a_b_a_shares_and_switching_back_is_free(swept: tuple[Path, dict[str, in
     assert every_file(workdir) == before
 
 
-@swept_group
 def test_a_dry_run_of_another_sweep_changes_nothing(swept: tuple[Path, dict[str, int]]) -> None:
     workdir, _ = swept
     before = every_file(workdir)
@@ -143,7 +137,6 @@ def test_a_dry_run_of_another_sweep_changes_nothing(swept: tuple[Path, dict[str,
     assert every_file(workdir) == before
 
 
-@swept_group
 def test_an_experiments_leaderboard_equals_a_plain_runs(swept: tuple[Path, dict[str, int]]) -> None:
     workdir, _ = swept
     plain = snakemake(workdir, f"{SMOKE} tuning.n_trials=2 model=[ridge]")
@@ -191,7 +184,6 @@ def test_a_bad_sweep_is_refused_with_one_line_and_nothing_run(
     assert not (workdir / "data/raw").exists()
 
 
-@swept_group
 def test_tracking_logs_each_experiment_once_to_a_real_mlflow_store(
     swept: tuple[Path, dict[str, int]],
 ) -> None:

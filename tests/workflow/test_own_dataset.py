@@ -44,9 +44,6 @@ FIRST_DAY, DAYS = "2023-01-01", 456  # to 2024-03-31
 UNKNOWN_DAYS = ("2023-03-14", "2023-08-02", "2024-02-20")
 NO_TARGET = len(UNKNOWN_DAYS) * len(STORES) * len(PRODUCTS)
 NEW_DAYS = 7
-# The tests that read the user's session: one worker builds it.
-session_group = pytest.mark.xdist_group("sales")
-
 
 def sales_rows(first_day: str = FIRST_DAY, days: int = DAYS, seed: int = 13) -> pd.DataFrame:
     """Daily units per store and product, in date order: weekday, promotion, store size,
@@ -152,7 +149,6 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Session:
     return Session(project, rows, new, runs, before, engine_hashes(project))
 
 
-@session_group
 def test_the_smoke_dag_ranks_three_models_and_two_baselines(session: Session) -> None:
     run = session.runs["run"]
     assert run.returncode == 0, run.output[-5000:]
@@ -167,7 +163,6 @@ def test_the_smoke_dag_ranks_three_models_and_two_baselines(session: Session) ->
     assert champion["beats_baselines"], champion
 
 
-@session_group
 def test_rows_without_units_are_dropped_and_counted(session: Session) -> None:
     features = job_folder(session.project, RESULTS, "features") / "features"
     meta = json.loads((features / "features.parquet.meta.json").read_text())
@@ -183,14 +178,12 @@ def test_rows_without_units_are_dropped_and_counted(session: Session) -> None:
     assert len(raw) == len(session.rows) and raw["units"].isna().sum() == NO_TARGET
 
 
-@session_group
 def test_the_report_is_written(session: Session) -> None:
     report = session.runs["report"]
     assert report.returncode == 0, report.output[-3000:]
     assert (session.project / RESULTS / "report.html").stat().st_size > 0
 
 
-@session_group
 def test_new_sales_rows_are_scored_without_rerunning_the_pipeline(session: Session) -> None:
     predict = session.runs["predict"]
     assert predict.returncode == 0, predict.output[-3000:]
@@ -215,7 +208,6 @@ def test_new_sales_rows_are_scored_without_rerunning_the_pipeline(session: Sessi
     )
 
 
-@session_group
 def test_the_run_is_published_to_the_dvc_remote(session: Session) -> None:
     publish = session.runs["publish"]
     assert publish.returncode == 0, publish.output[-3000:]
@@ -226,7 +218,6 @@ def test_the_run_is_published_to_the_dvc_remote(session: Session) -> None:
     assert cloud.returncode == 0 and "in sync" in cloud.output, cloud.output
 
 
-@session_group
 def test_no_engine_file_changed(session: Session) -> None:
     assert len(session.engine_before) > 20
     assert session.engine_after == session.engine_before
