@@ -1,6 +1,6 @@
 # The look-ahead audit: the feature SQL rebuilt from the tables cut at a few moments, compared
-# with the full build (snakeml.data.audit). The split reads its record, so a feature that looks ahead
-# stops the run before tuning.
+# with the full build (snakeml.data.audit). The split reads its record, so a feature that looks
+# ahead stops the run before tuning.
 
 
 rule audit:

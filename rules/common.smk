@@ -36,8 +36,9 @@ share_job_environment()
 
 CONF_DIR = Path(workflow.basedir) / "conf"
 
-# Before anything runs (snakeml.operations.start): the project's root as the working directory, core and
-# job counts of at least 1, predictions asked for by name; a lock a killed run left is cleared.
+# Before anything runs (snakeml.operations.start): the project's root as the working directory,
+# core and job counts of at least 1, predictions asked for by name; a lock a killed run left is
+# cleared.
 try:
     COMMAND_LINE = check_as_loaded(
         sys.argv, workflow.basedir, workflow.exec_mode == ExecMode.DEFAULT
@@ -49,9 +50,9 @@ try:
     # The configuration, its rule slices and, with --config sweep="key=a,b ...", the
     # experiments, each composed and checked before any job. Kept in .snakemake/ and read back
     # while conf/, sql/, the overrides, the sweep and the code stay the same
-    # (snakeml.configuration.cache): a run with nothing to do skips Hydra. The models' params against
-    # scikit-learn's constraints cost an import of scikit-learn: checked in onstart, which a
-    # run reaches before its first job, and only when it has jobs.
+    # (snakeml.configuration.cache): a run with nothing to do skips Hydra. The models' params
+    # against scikit-learn's constraints cost an import of scikit-learn: checked in onstart,
+    # which a run reaches before its first job, and only when it has jobs.
     LOADED = load_workflow_config(
         config, workflow.basedir, cache_file=Path(workflow.basedir) / CACHE_FILE
     )
@@ -59,8 +60,8 @@ except ConfigError as exc:
     sys.exit(f"snakeml: {exc}")
 OVERRIDES, CFG = LOADED.overrides, LOADED.cfg
 EXPERIMENTS, SLICE_TEXTS = LOADED.experiments, LOADED.slice_texts
-# Where each job writes and reads (snakeml.experiments.routing): the plain run of the data set and task
-# conf/config.yaml chooses writes results/; another pair's writes results/runs/<data>/<task>/
+# Where each job writes and reads (snakeml.experiments.routing): the plain run of the data set and
+# task conf/config.yaml chooses writes results/; another pair's writes results/runs/<data>/<task>/
 # with its jobs in the shared folders (snakeml.experiments.runs), so each pair keeps its results.
 try:
     PAIR = pair_run(CFG, SLICE_TEXTS, OVERRIDES, configured_pair(CONF_DIR))
@@ -99,8 +100,8 @@ FEATURE_SQL = LOADED.feature_sql
 # SQL and the tables' files, what the manifest records (snakeml.operations.manifest).
 CONFIG_FILES = LOADED.config_files
 CODE_FILES = code_files(workflow.basedir)
-# What each per-model rule writes, and which of it are the report's figures (snakeml.core.outputs);
-# the error-by-period breakdown only for a task with a time column.
+# What each per-model rule writes, and which of it are the report's figures
+# (snakeml.core.outputs); the error-by-period breakdown only for a task with a time column.
 PERIOD = CFG["split"]["period"] if CFG["task"]["time"] is not None else None
 GROUPS, KIND = CFG["task"]["groups"], task_kind(CFG["task"]["kind"])
 FILES = run_files([group["name"] for group in GROUPS], PERIOD, KIND)
@@ -163,18 +164,9 @@ def get_new_rows(wildcards):
         sys.exit(f"snakeml: {exc}")
 
 
-def evaluate_outputs():
-    """The evaluate rule's named outputs (snakeml.core.outputs), figures marked for the report."""
-    return model_outputs(FILES.evaluate)
-
-
-def importance_outputs():
-    """The importance rule's named outputs (snakeml.core.outputs), figures marked for the report."""
-    return model_outputs(FILES.importance)
-
-
 def model_outputs(files):
-    """results/evaluation/{model}/<file> per output name; figures go into the report."""
+    """results/evaluation/{model}/<file> per output name of a per-model rule's files
+    (FILES.evaluate, FILES.importance: snakeml.core.outputs); figures go into the report."""
     outputs = {}
     for key, name in files.items():
         path = f"results{{root}}/evaluation/{{model}}/{name}"
@@ -239,8 +231,8 @@ COMPARISON_FILES = {
 COMPARED = sorted({*experiments_on_disk(), *(experiment.name for experiment in EXPERIMENTS)})
 
 
-# Once a run has jobs, before the first (snakeml.operations.start): the lock's holder, temporaries of a
-# stopped run, the models against scikit-learn, the trials' storage, MLflow, SLURM's nodes.
+# Once a run has jobs, before the first (snakeml.operations.start): the lock's holder, temporaries
+# of a stopped run, the models against scikit-learn, the trials' storage, MLflow, SLURM's nodes.
 onstart:
     try:
         before_first_job(workflow, ROUTES, CONF_DIR)

@@ -5,7 +5,7 @@ rule evaluate:
         test=read_from("split", "results{root}/split/test.parquet"),
         cfg=job_config("evaluate/{model}"),
     output:
-        **evaluate_outputs(),
+        **model_outputs(FILES.evaluate),
         predictions="results{root}/evaluation/{model}/predictions.parquet",
         predictions_meta="results{root}/evaluation/{model}/predictions.parquet.meta.json",
     log:
@@ -31,7 +31,7 @@ rule importance:
         test=read_from("split", "results{root}/split/test.parquet"),
         cfg=job_config("importance/{model}"),
     output:
-        **importance_outputs(),
+        **model_outputs(FILES.importance),
     log:
         "logs{root}/importance/{model}.log",
     benchmark:

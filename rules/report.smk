@@ -1,6 +1,6 @@
 # The run manifest. The HTML report itself is `snakemake --report results/report.html`, which
-# `make run` calls after the run (python -m snakeml.operations.report): a report cannot be a job of the run
-# it describes.
+# `make run` calls after the run (python -m snakeml.operations.report): a report cannot be a job
+# of the run it describes.
 # What the manifest hashes is its input, so a changed conf/, SQL, table or code file rewrites
 # it; the composed configuration and the overrides are params, so a new value does too. The git
 # state is recorded as the manifest is written, not a trigger: a commit alone does not rewrite

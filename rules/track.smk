@@ -1,5 +1,5 @@
-# MLflow tracking (tracking.mlflow=true, snakeml.evaluation.tracking): one MLflow run per result, the
-# plain run's or each experiment's, with its overrides, metrics, leaderboard, champion and
+# MLflow tracking (tracking.mlflow=true, snakeml.evaluation.tracking): one MLflow run per result,
+# the plain run's or each experiment's, with its overrides, metrics, leaderboard, champion and
 # figures. It reruns only when the result changes, and logs nothing when the store already
 # holds the same result.
 

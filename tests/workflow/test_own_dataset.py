@@ -45,6 +45,7 @@ UNKNOWN_DAYS = ("2023-03-14", "2023-08-02", "2024-02-20")
 NO_TARGET = len(UNKNOWN_DAYS) * len(STORES) * len(PRODUCTS)
 NEW_DAYS = 7
 
+
 def sales_rows(first_day: str = FIRST_DAY, days: int = DAYS, seed: int = 13) -> pd.DataFrame:
     """Daily units per store and product, in date order: weekday, promotion, store size,
     product, and a slowly drifting demand level that past days reveal."""
