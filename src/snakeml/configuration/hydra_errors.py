@@ -104,10 +104,10 @@ def explain_unknown_file_key(exc: BaseException, config_dir: Path) -> None:
     known = sorted(field.name for field in dataclasses.fields(cls))
     where = re.search(r"In '([^']+)'", str(exc))
     file = f"conf/{where.group(1)}.yaml" if where else f"the files of {config_dir.name}/"
-    raise ConfigError(no_such_setting(key, known, f"fix it in {file}")) from None
+    raise ConfigError(_no_such_setting(key, known, f"fix it in {file}")) from None
 
 
-def no_such_setting(key: str, known: Sequence[str], fix: str) -> str:
+def _no_such_setting(key: str, known: Sequence[str], fix: str) -> str:
     """``<key>: no such setting (did you mean <closest>? <parent> has <known>); <fix>``."""
     parent, _, name = key.rpartition(".")
     close = closest_name(name, known)
@@ -136,7 +136,7 @@ def refuse_unknown_keys(data: dict[str, Any], items: Sequence[str], config_dir: 
         if added
         else f"remove it from {setting_file(key, items, config_dir)}"
     )
-    raise ConfigError(no_such_setting(key, known, where))
+    raise ConfigError(_no_such_setting(key, known, where))
 
 
 def refused_setting(exc: BaseException) -> SettingError | None:
