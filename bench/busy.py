@@ -63,17 +63,18 @@ def child(model: str, threads: int, check: bool) -> None:
         limit_threads,
         target_vector,
     )
+    from snakeml.models.task_kinds import task_kind
     from snakeml.operations.rule import usable_threads
 
     settings = rule_slices(compose_config(f"model=[{model}]", ROOT / "conf"))[f"train/{model}"]
     best = ROOT / f"results/tuning/{model}/best_params.yaml"
     params = read_yaml(best)["params"] if best.is_file() else {}
-    columns = settings["columns"]
+    columns, kind = settings.columns, task_kind(settings.task.kind)
     fit = pd.concat([pd.read_parquet(p) for p in SPLITS], ignore_index=True)
-    x, y = feature_frame(fit, columns), target_vector(fit, columns)
+    x, y = feature_frame(fit, columns), target_vector(fit, columns, kind)
     if check:
         threads = usable_threads(threads)  # as run_rule sets a job's threads
-    pipeline = build_pipeline(settings["model"], columns, params, threads, settings["seed"])
+    pipeline = build_pipeline(settings.model, columns, params, kind, threads, settings.seed)
     start = time.perf_counter()
     with limit_threads(threads):
         pipeline.fit(x, y)

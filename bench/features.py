@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -34,7 +35,7 @@ RAW_DIR = ROOT / "data/raw/nycflights13"
 SQL_DIR = ROOT / "sql/nycflights13"
 
 
-def settings_and_resources(rule: str = "features") -> tuple[dict, dict]:
+def settings_and_resources(rule: str = "features") -> tuple[Any, dict]:
     """A rule's configuration slice and its resources (threads, mem_mb), from conf/."""
     from snakeml.configuration.compose import compose_config
     from snakeml.configuration.slices import rule_slices
@@ -52,7 +53,7 @@ def child(engine: str, data_dir: Path, output: Path) -> None:
         name: data_dir / f"{name}.parquet"
         if (data_dir / f"{name}.parquet").is_file()
         else RAW_DIR / f"{name}.parquet"
-        for name in settings["data"]["tables"]
+        for name in settings.data.tables
     }
     if engine == "audit":
         from snakeml.data.audit import audit_features
@@ -74,7 +75,7 @@ def child(engine: str, data_dir: Path, output: Path) -> None:
         from bench.features_pandas import build_features, load_raw
 
         start = time.perf_counter()
-        build_features(load_raw(paths), settings["features"]).to_parquet(output, index=False)
+        build_features(load_raw(paths), settings.features).to_parquet(output, index=False)
     seconds = time.perf_counter() - start
     output.with_suffix(".seconds").write_text(f"{seconds:.3f}\n")
 
@@ -159,7 +160,7 @@ def main() -> int:
         "duckdb": {
             "threads": resources["threads"],
             "memory_limit_mb": resources["mem_mb"],
-            "block_rows": settings["features"]["block_rows"],
+            "block_rows": settings.features["block_rows"],
         },
         "runs": [],
     }
@@ -169,7 +170,7 @@ def main() -> int:
             data_dir = work / f"x{factor}"
             scale_up(raw_dir, data_dir, factor)
         rows = int(pd.read_parquet(data_dir / "flights.parquet", columns=["flight_id"]).shape[0])
-        blocks = math.ceil(rows / settings["features"]["block_rows"])
+        blocks = math.ceil(rows / settings.features["block_rows"])
         run: dict[str, object] = {"factor": factor, "flights": rows, "blocks": blocks}
         sql_output = work / f"sql_x{factor}.parquet"
         work.mkdir(parents=True, exist_ok=True)

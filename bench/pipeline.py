@@ -45,12 +45,14 @@ def bare_fits(project: Path) -> dict[str, float]:
     import pandas as pd
 
     from snakeml.core.io import read_yaml
+    from snakeml.core.slices import TrainSlice, load_slice
     from snakeml.models.estimators import (
         build_pipeline,
         feature_frame,
         limit_threads,
         target_vector,
     )
+    from snakeml.models.task_kinds import task_kind
 
     results = project / "results"
     fit = pd.concat(
@@ -59,17 +61,17 @@ def bare_fits(project: Path) -> dict[str, float]:
     )
     seconds: dict[str, float] = {}
     for config in sorted((results / "configs/train").glob("*.yaml")):
-        settings = read_yaml(config)
-        model, columns = settings["model"], settings["columns"]
-        kind = settings.get("kind", "regression")
-        best = results / f"tuning/{model['name']}/best_params.yaml"
+        settings = load_slice(config, TrainSlice)
+        model, columns = settings.model, settings.columns
+        kind = task_kind(settings.task.kind)
+        best = results / f"tuning/{model.name}/best_params.yaml"
         params = read_yaml(best)["params"] if best.is_file() else {}
         x, y = feature_frame(fit, columns), target_vector(fit, columns, kind)
-        pipeline = build_pipeline(model, columns, params, 1, settings["seed"], kind)
+        pipeline = build_pipeline(model, columns, params, kind, 1, settings.seed)
         start = time.perf_counter()
         with limit_threads(1):
             pipeline.fit(x, y)
-        seconds[model["name"]] = time.perf_counter() - start
+        seconds[model.name] = time.perf_counter() - start
     return seconds
 
 

@@ -28,12 +28,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 SPLITS = (ROOT / "results/split/train.parquet", ROOT / "results/split/valid.parquet")
 
 
-def shard_settings(model: str, n_trials: int, n_shards: int) -> dict:
+def shard_settings(model: str, n_trials: int, n_shards: int) -> Any:
     from snakeml.configuration.compose import compose_config
     from snakeml.configuration.slices import rule_slices
 
@@ -51,11 +52,12 @@ def child(model: str, n_trials: int, n_shards: int, shard: int, rows: int, folde
 
     from snakeml.models.estimators import limit_threads
     from snakeml.training.storage import open_storage
-    from snakeml.training.tune import run_shard, time_ordered
+    from snakeml.training.tune import run_shard, tuning_frame
+    from snakeml.validation.split import strategy_of
 
     settings = shard_settings(model, n_trials, n_shards)
-    order = [settings["order"]["time"], *settings["order"]["key"]]
-    frame = time_ordered([pd.read_parquet(p) for p in SPLITS], order).iloc[:rows]
+    order = strategy_of(settings).tuning_order()
+    frame = tuning_frame([pd.read_parquet(p) for p in SPLITS], order).iloc[:rows]
     storage = open_storage(None, Path(folder) / "journal.log")
     with limit_threads(1):
         trials = run_shard(frame, settings, shard, storage, "bench", threads=1)

@@ -2,18 +2,19 @@
 
 from pathlib import Path
 
-from snakeml.core.io import read_yaml, write_json
+from snakeml.core.io import write_json
+from snakeml.core.slices import AuditSlice, load_slice
 from snakeml.data.audit import audit_features
 from snakeml.operations.rule import run_rule
 
 
 def main(smk) -> None:
-    settings = read_yaml(smk.input.cfg)
+    cfg = load_slice(smk.input.cfg, AuditSlice)
     record = audit_features(
-        paths=dict(zip(settings["data"]["tables"], smk.input.tables, strict=True)),
+        paths=dict(zip(cfg.data.tables, smk.input.tables, strict=True)),
         sql_dir=Path(smk.input.sql[-1]).parent,  # its steps.yaml
         features_path=smk.input.features,
-        settings=settings,
+        cfg=cfg,
         threads=smk.threads,
         memory_limit_mb=smk.resources.mem_mb,
     )

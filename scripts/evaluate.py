@@ -1,7 +1,7 @@
 """Rule evaluate: test metrics, predictions and error breakdowns (CSV and PNG) of one model."""
 
-from snakeml.core.io import read_yaml
 from snakeml.core.metadata import write_table_metadata
+from snakeml.core.slices import EvaluateSlice, load_slice
 from snakeml.evaluation.evaluate import evaluate_model
 from snakeml.operations.rule import run_rule
 
@@ -10,7 +10,7 @@ def main(smk) -> None:
     evaluate_model(
         model_path=smk.input.model,
         test_path=smk.input.test,
-        settings=read_yaml(smk.input.cfg),
+        cfg=load_slice(smk.input.cfg, EvaluateSlice),
         model_name=smk.wildcards.model,
         outputs=dict(smk.output.items()),
         threads=smk.threads,

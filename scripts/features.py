@@ -2,19 +2,19 @@
 
 from pathlib import Path
 
-from snakeml.core.io import read_yaml
 from snakeml.core.metadata import write_table_metadata
+from snakeml.core.slices import FeaturesSlice, load_slice
 from snakeml.data.features import write_features
 from snakeml.operations.rule import run_rule
 
 
 def main(smk) -> None:
-    settings = read_yaml(smk.input.cfg)
+    cfg = load_slice(smk.input.cfg, FeaturesSlice)
     counts = write_features(
-        paths=dict(zip(settings["data"]["tables"], smk.input.tables, strict=True)),
+        paths=dict(zip(cfg.data.tables, smk.input.tables, strict=True)),
         sql_dir=Path(smk.input.sql[-1]).parent,  # its steps.yaml
         output=smk.output.features,
-        settings=settings,
+        cfg=cfg,
         threads=smk.threads,
         memory_limit_mb=smk.resources.mem_mb,
         rule=smk.rule,

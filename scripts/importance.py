@@ -1,6 +1,6 @@
 """Rule importance: permutation importance of one model per column and per feature family."""
 
-from snakeml.core.io import read_yaml
+from snakeml.core.slices import ImportanceSlice, load_slice
 from snakeml.evaluation.importance import run_importance
 from snakeml.operations.rule import run_rule
 
@@ -9,7 +9,7 @@ def main(smk) -> None:
     run_importance(
         model_path=smk.input.model,
         test_path=smk.input.test,
-        settings=read_yaml(smk.input.cfg),
+        cfg=load_slice(smk.input.cfg, ImportanceSlice),
         model_name=smk.wildcards.model,
         outputs=dict(smk.output.items()),
         threads=smk.threads,

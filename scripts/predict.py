@@ -5,20 +5,20 @@ Beside it: {name}.summary.json (rows read, scored, refused; drift against the tr
 
 from pathlib import Path
 
-from snakeml.core.io import read_yaml
 from snakeml.core.metadata import write_table_metadata
+from snakeml.core.slices import PredictSlice, load_slice
 from snakeml.operations.rule import run_rule
 from snakeml.prediction.predict import score_new_rows
 
 
 def main(smk) -> None:
-    settings = read_yaml(smk.input.cfg)
+    cfg = load_slice(smk.input.cfg, PredictSlice)
     score_new_rows(
         new_path=smk.input.new,
-        paths=dict(zip(settings["data"]["tables"], smk.input.tables, strict=True)),
+        paths=dict(zip(cfg.data.tables, smk.input.tables, strict=True)),
         sql_dir=Path(smk.input.sql[-1]).parent,  # its steps.yaml
         model_path=smk.input.model,
-        settings=settings,
+        cfg=cfg,
         output=smk.output.predictions,
         threads=smk.threads,
         memory_limit_mb=smk.resources.mem_mb,

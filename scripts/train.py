@@ -3,7 +3,7 @@
 Beside it, results/models/{model}.decision.json: the task kind, classes and decision threshold.
 """
 
-from snakeml.core.io import read_yaml
+from snakeml.core.slices import TrainSlice, load_slice
 from snakeml.operations.rule import run_rule
 from snakeml.training.train import run_training
 
@@ -12,7 +12,7 @@ def main(smk) -> None:
     run_training(
         split_paths=[smk.input.train, smk.input.valid],
         best_params_path=smk.input.best,
-        settings=read_yaml(smk.input.cfg),
+        cfg=load_slice(smk.input.cfg, TrainSlice),
         model_path=smk.output.model,
         threads=smk.threads,
         decision_path=smk.output.decision,

@@ -1,7 +1,7 @@
 """Rule tune_shard: one shard of a model's Optuna trials -> its trial table."""
 
-from snakeml.core.io import read_yaml
 from snakeml.core.metadata import write_table_metadata
+from snakeml.core.slices import TuneShardSlice, load_slice
 from snakeml.operations.rule import run_rule
 from snakeml.training.tune import run_tune_shard
 
@@ -9,7 +9,7 @@ from snakeml.training.tune import run_tune_shard
 def main(smk) -> None:
     run_tune_shard(
         split_paths=[smk.input.train, smk.input.valid],
-        settings=read_yaml(smk.input.cfg),
+        cfg=load_slice(smk.input.cfg, TuneShardSlice),
         shard=int(smk.wildcards.shard),
         tuning_dir=smk.params.tuning_dir,
         trials_path=smk.output.trials,

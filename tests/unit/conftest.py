@@ -19,6 +19,7 @@ from threadpoolctl import threadpool_limits
 from snakeml.configuration.compose import compose_config
 from snakeml.configuration.slices import rule_slices
 from snakeml.core.io import read_yaml
+from snakeml.core.slices import TrainedModel
 from snakeml.data.ingest import arrow_schema
 
 REPO = Path(__file__).resolve().parents[2]
@@ -98,22 +99,29 @@ def columns() -> dict[str, Any]:
 
 
 @pytest.fixture
-def model_spec() -> Callable[[str], dict[str, Any]]:
-    """The model's entry from conf/model/<name>.yaml, plus its name (as rule_slices adds it)."""
+def model_spec() -> Callable[[str], TrainedModel]:
+    """The model's entry from conf/model/<name>.yaml with the schema's defaults, as a train
+    slice holds it (its name added)."""
+    from omegaconf import OmegaConf
 
-    def load(name: str) -> dict[str, Any]:
-        return {"name": name, **read_yaml(CONF_DIR / "model" / f"{name}.yaml")[name]}
+    from snakeml.core.schema import ModelConfig
+
+    def load(name: str) -> TrainedModel:
+        entry = read_yaml(CONF_DIR / "model" / f"{name}.yaml")[name]
+        model = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(ModelConfig), entry))
+        return TrainedModel(name=name, **vars(model))
 
     return load
 
 
 @pytest.fixture
-def settings(cfg: dict[str, Any]) -> Callable[[str, str], dict[str, Any]]:
-    """A rule's slice of the default configuration, with the small frames' columns."""
+def settings(cfg: dict[str, Any]) -> Callable[[str, str], Any]:
+    """A model rule's slice (snakeml.core.slices) of the default configuration, with the small
+    frames' columns."""
 
-    def make(rule: str, model: str = "ridge") -> dict[str, Any]:
+    def make(rule: str, model: str = "ridge") -> Any:
         data = copy.deepcopy(rule_slices(cfg)[f"{rule}/{model}"])
-        data["columns"] = copy.deepcopy(COLUMNS)
+        data.columns = copy.deepcopy(COLUMNS)
         return data
 
     return make

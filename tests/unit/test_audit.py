@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,8 @@ import pytest
 from snakeml.configuration.compose import compose_config
 from snakeml.configuration.slices import rule_slices
 from snakeml.core.errors import ConfigError
+from snakeml.core.schema import TableConfig
+from snakeml.core.slices import FeaturesSlice, table_specs
 from snakeml.data.audit import LookAheadError, audit_features
 from snakeml.data.dataset import load_declaration
 from snakeml.data.features import write_features
@@ -32,7 +35,7 @@ class Project:
         self.folder, self.name, self.settings = folder, name, slices["audit"]
         self.sql = root / "sql" / name
         self.paths: dict[str, Path] = {}
-        for table, spec in self.settings["data"]["tables"].items():
+        for table, spec in table_specs(self.settings.data).items():
             self.paths[table] = folder / f"{table}.parquet"
             pq.write_table(read_table(table, spec, root), self.paths[table])
 
@@ -40,7 +43,7 @@ class Project:
         """Another table of the data set (its parquet file and its declaration)."""
         self.paths[table] = self.folder / f"{table}.parquet"
         pq.write_table(data, self.paths[table])
-        self.settings["data"]["tables"][table] = spec
+        self.settings.data.tables[table] = TableConfig(**spec)
 
     def audit(
         self, tmp_path: Path, edits: dict[str, tuple[str, str]] | None = None, **audit: Any
@@ -53,8 +56,9 @@ class Project:
             assert old in text, f"{old!r} is not in {file}"
             (sql / file).write_text(text.replace(old, new))
         features = tmp_path / "features.parquet"
-        write_features(self.paths, sql, features, self.settings)
-        settings = {**self.settings, "audit": {**self.settings["audit"], **audit}}
+        build = FeaturesSlice(data=self.settings.data, features=self.settings.features)
+        write_features(self.paths, sql, features, build)
+        settings = replace(self.settings, audit=replace(self.settings.audit, **audit))
         return audit_features(self.paths, sql, features, settings, threads=1)
 
 
@@ -185,7 +189,7 @@ def test_a_later_row_of_another_table_is_caught(seattle: Project, tmp_path: Path
         }
         named(caught(seattle, steps, edits), ["temp_max_lag1"], "lags")
     finally:
-        del seattle.settings["data"]["tables"]["forecasts"]
+        del seattle.settings.data.tables["forecasts"]
         del seattle.paths["forecasts"]
 
 
@@ -228,7 +232,7 @@ def test_the_audit_turned_off_says_so(seattle: Project, tmp_path: Path) -> None:
 def test_a_data_set_without_time_is_not_cut(tmp_path: Path) -> None:
     settings = rule_slices(compose_config("data=cars task=cars_origin"))["audit"]
     paths = {"cars": tmp_path / "cars.parquet"}
-    pq.write_table(read_table("cars", settings["data"]["tables"]["cars"], REPO), paths["cars"])
+    pq.write_table(read_table("cars", table_specs(settings.data)["cars"], REPO), paths["cars"])
     record = audit_features(paths, REPO / "sql/cars", tmp_path / "none.parquet", settings)
     assert record["audited"] is False and record["tables_without_time"] == ["cars"]
     assert "declares when its rows become known" in record["note"]
@@ -307,5 +311,5 @@ def test_sales_a_later_row_of_another_table_is_caught(sales: Project, tmp_path: 
         }
         named(caught(sales, tmp_path, edits), ["promo"], "features")
     finally:
-        del sales.settings["data"]["tables"]["promotions"]
+        del sales.settings.data.tables["promotions"]
         del sales.paths["promotions"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,7 @@ from snakeml.configuration.slices import rule_slices
 from snakeml.core.errors import ConfigError, DataError
 from snakeml.core.io import read_json, write_json, write_yaml
 from snakeml.core.outputs import breakdown_files, evaluate_files
+from snakeml.core.slices import LeaderboardGroup
 from snakeml.evaluation.evaluate import class_curves, evaluate_model
 from snakeml.evaluation.leaderboard import run_leaderboard
 from snakeml.models.task_kinds import task_kind
@@ -32,11 +34,11 @@ def delayed_cfg(conf_dir):
 
 @pytest.fixture
 def slices(delayed_cfg):
-    def make(rule: str, model: str = "logreg") -> dict:
+    def make(rule: str, model: str = "logreg") -> Any:
         key = rule if rule == "leaderboard" else f"{rule}/{model}"
         data = copy.deepcopy(rule_slices(delayed_cfg)[key])
-        if "columns" in data:
-            data["columns"] = copy.deepcopy(COLUMNS)
+        if hasattr(data, "columns"):
+            data.columns = copy.deepcopy(COLUMNS)
         return data
 
     return make
@@ -59,7 +61,8 @@ def test_a_binary_task_composes_with_classifiers_and_log_loss(delayed_cfg):
     assert delayed_cfg["task"]["kind"] == "binary"
     assert sorted(delayed_cfg["model"]) == ["hgbc", "logreg", "rfc"]
     assert delayed_cfg["tuning"]["metric"] == delayed_cfg["evaluation"]["metric"] == "log_loss"
-    assert all(s.get("kind", "binary") == "binary" for s in rule_slices(delayed_cfg).values())
+    slices = rule_slices(delayed_cfg).values()
+    assert {s.task.kind for s in slices if hasattr(s, "task")} == {"binary"}
 
 
 def test_the_default_task_keeps_rmse(cfg):
@@ -247,9 +250,9 @@ def test_the_binary_leaderboard_has_the_kinds_columns_and_baselines(trained, sli
     model, decision, test, settings, outputs = trained
     evaluate_model(model, test, settings, "logreg", outputs, 1, decision)
     board_settings = slices("leaderboard")
-    board_settings.update(
-        models=["logreg"], groups=["carrier"], group_names=["carrier"], baselines=[], features=[]
-    )
+    board_settings.models, board_settings.feature_columns = ["logreg"], []
+    board_settings.task.groups = [LeaderboardGroup(column="carrier", name="carrier")]
+    board_settings.task.baselines = []
     board_outputs = {
         "leaderboard": tmp_path / "board" / "leaderboard.csv",
         "champion": tmp_path / "board" / "champion.json",
@@ -283,7 +286,7 @@ def test_batch_predictions_hold_the_class_and_probabilities(trained, slices, del
 
     model, decision, test, _, _ = trained
     settings = copy.deepcopy(rule_slices(delayed_cfg)["predict"])
-    settings["columns"] = copy.deepcopy(COLUMNS)
+    settings.columns = copy.deepcopy(COLUMNS)
     rows = pd.read_parquet(test)
     out = champion_predictions(load_model(model), rows, settings, decision)
     assert list(out.columns) == ["predicted_delayed", "proba_false", "proba_true"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import os
 import shutil
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -13,10 +14,44 @@ from conftest import REPO, SQL_DIR
 
 from snakeml.configuration.compose import compose_config, composed_files
 from snakeml.configuration.overrides import parse_overrides
-from snakeml.configuration.slices import SLICE_HEADER, model_names, rule_slice_texts, rule_slices
+from snakeml.configuration.slices import (
+    SLICE_HEADER,
+    data_config,
+    model_names,
+    rule_slice_texts,
+    rule_slices,
+)
 from snakeml.configuration.validate import validate_config
 from snakeml.core.errors import ConfigError
 from snakeml.core.io import write_text_if_changed
+from snakeml.core.schema import AuditConfig, BaselineConfig, GroupConfig, SplitConfig
+from snakeml.core.slices import (
+    AuditSlice,
+    EvaluateSlice,
+    EvaluateTask,
+    FeaturesSlice,
+    FoldCount,
+    ImportanceEvaluation,
+    ImportanceSlice,
+    ImportanceTask,
+    IngestSlice,
+    KindOnlyTask,
+    LeaderboardEvaluation,
+    LeaderboardGroup,
+    LeaderboardSlice,
+    LeaderboardSplit,
+    LeaderboardTask,
+    MetricEvaluation,
+    PeriodSplit,
+    PredictSlice,
+    PredictTask,
+    ServingAudit,
+    SplitSlice,
+    TuneBestSlice,
+    TuneBestTuning,
+    TuneShardSlice,
+    ValidationTask,
+)
 from snakeml.data.dataset import load_declaration
 
 DECLARATION = load_declaration(SQL_DIR)
@@ -160,13 +195,13 @@ def test_compose_another_data_set_and_task(conf_dir):
 
 def test_a_feature_subset_is_selected_in_declared_order(conf_dir):
     cfg = compose_config("features.columns=[carrier,temp,distance]", conf_dir)
-    columns = rule_slices(cfg)["train/ridge"]["columns"]
+    columns = rule_slices(cfg)["train/ridge"].columns
     assert columns == {
         "target": "arr_delay",
         "numeric": ["distance", "temp"],
         "categorical": ["carrier"],
     }
-    families = rule_slices(cfg)["importance/ridge"]["families"]
+    families = rule_slices(cfg)["importance/ridge"].families
     assert families == {"route": ["distance"], "carrier": ["carrier"], "weather": ["temp"]}
 
 
@@ -437,8 +472,8 @@ def test_a_copied_project_composes_with_its_own_sql(project):
     edit_yaml(project / "sql" / "nycflights13" / "steps.yaml",
               lambda d: d["features"].pop("plane_engine"))  # fmt: skip
     slices = rule_slices(compose_config(None, project / "conf"), project)
-    assert "plane_engine" not in slices["train/ridge"]["columns"]["categorical"]
-    assert "plane_engine" in rule_slices(cfg)["train/ridge"]["columns"]["categorical"]
+    assert "plane_engine" not in slices["train/ridge"].columns["categorical"]
+    assert "plane_engine" in rule_slices(cfg)["train/ridge"].columns["categorical"]
 
 
 def test_a_table_path_that_matches_no_file_names_the_table(project):
@@ -546,140 +581,139 @@ def test_rule_slices_keys(cfg):
 
 def test_rule_slices_hold_only_what_each_rule_uses(cfg):
     slices = rule_slices(cfg)
-    assert slices["ingest"] == {"data": cfg["data"]}
-    assert slices["features"] == {
-        "data": cfg["data"],
-        "features": {
-            "horizon_minutes": 60,
-            "windows": {"short": 60, "day": 1440, "week": 10080},
-            "weather_change_minutes": 180,
-            "delay_quantile": 0.9,
-            "legs_lookback_days": 3,
-            "block_rows": 400_000,
-        },
+    data = data_config(cfg["data"])
+    assert slices["ingest"] == IngestSlice(data=data)
+    features = {
+        "block_rows": 400_000,
+        "horizon_minutes": 60,
+        "windows": {"short": 60, "day": 1440, "week": 10080},
+        "weather_change_minutes": 180,
+        "delay_quantile": 0.9,
+        "legs_lookback_days": 3,
     }
+    assert slices["features"] == FeaturesSlice(data=data, features=features)
     # The split strategy's view of the task, the same in the split and the tuning slices.
-    validation = {
-        "seed": 13,
-        "split": cfg["split"],
-        "task": {
-            "kind": "regression",
-            "target": "arr_delay",
-            "time": "time_hour",
-            "horizon": "36 hours",
-        },
-        "key": ["flight_id"],
-    }
-    assert slices["split"] == {**validation, "n_folds": 3}
-    assert slices["leaderboard"] == {
-        "kind": "regression",
-        "metric": "rmse",
-        "target": "arr_delay",
-        "groups": ["carrier", "sched_dep_hour"],
-        "group_names": ["carrier", "hour"],
-        "baselines": [{"name": "previous_leg", "column": "prev_leg_arr_delay"}],
-        "features": [*NUMERIC, *CATEGORICAL],
-        "models": ["hgb", "rf", "ridge"],
-        "bootstrap": {
-            "resamples": 1000,
-            "random_state": 13,
-            "blocks": "auto",
-            "time": "time_hour",
-            "time_zone": "America/New_York",
-            "group": None,
-        },
-        "leakage": {"max_rows": 5000, "threshold": 0.99, "random_state": 13},
-    }
+    task = ValidationTask(
+        kind="regression", target="arr_delay", time="time_hour", horizon="36 hours"
+    )
+    assert slices["split"] == SplitSlice(
+        seed=13,
+        split=SplitConfig(**cfg["split"]),
+        task=task,
+        key=["flight_id"],
+        tuning=FoldCount(n_folds=3),
+    )
+    assert slices["leaderboard"] == LeaderboardSlice(
+        task=LeaderboardTask(
+            kind="regression",
+            target="arr_delay",
+            time="time_hour",
+            groups=[
+                LeaderboardGroup("carrier", "carrier"),
+                LeaderboardGroup("sched_dep_hour", "hour"),
+            ],
+            baselines=[BaselineConfig(name="previous_leg", column="prev_leg_arr_delay")],
+        ),
+        evaluation=LeaderboardEvaluation(
+            metric="rmse",
+            bootstrap_resamples=1000,
+            bootstrap_random_state=13,
+            bootstrap_blocks="auto",
+            leakage_max_rows=5000,
+            leakage_threshold=0.99,
+        ),
+        split=LeaderboardSplit(time_zone="America/New_York", group=None),
+        feature_columns=[*NUMERIC, *CATEGORICAL],
+        models=["hgb", "rf", "ridge"],
+    )
     # Every declared feature, numeric then categorical, in steps.yaml's order.
     columns = {"target": "arr_delay", "numeric": NUMERIC, "categorical": CATEGORICAL}
     assert CATEGORICAL == ["carrier", "origin", "dest", "plane_engine"]
     assert {"month", "legs_today", "carrier_delay_high_day", "plane_age"} <= set(NUMERIC)
     tune = slices["tune_shard/ridge"]
-    assert sorted(tune) == ["columns", "key", "kind", "model", "seed", "split", "task", "tuning"]
-    assert tune["columns"] == columns
+    assert isinstance(tune, TuneShardSlice)
+    assert tune.columns == columns
     folds = ("strategy", "gap", "group", "column", "fold_column", "time_zone")
-    assert tune["split"] == {key: cfg["split"][key] for key in folds}
-    assert {key: tune[key] for key in ("seed", "task", "key")} == {
-        key: validation[key] for key in ("seed", "task", "key")
-    }
+    assert asdict(tune.split) == {key: cfg["split"][key] for key in folds}
+    assert (tune.seed, tune.task, tune.key) == (13, task, ["flight_id"])
     # the final fit's row cap is train's alone: changing it reruns no tuning
     searched = {k: v for k, v in cfg["model"]["ridge"].items() if k != "max_train_rows"}
-    assert tune["model"] == {"name": "ridge", **searched}
-    assert (
-        slices["train/ridge"]["model"]["max_train_rows"] == cfg["model"]["ridge"]["max_train_rows"]
+    assert asdict(tune.model) == {"name": "ridge", **searched}
+    assert slices["train/ridge"].model.max_train_rows == cfg["model"]["ridge"]["max_train_rows"]
+    assert asdict(tune.tuning) == cfg["tuning"]
+    assert slices["tune_best/ridge"] == TuneBestSlice(
+        seed=13, model=tune.model, tuning=TuneBestTuning(metric="rmse", n_shards=2)
     )
-    assert tune["tuning"] == cfg["tuning"]
-    assert slices["tune_best/ridge"] == {
-        "seed": 13,
-        "model": tune["model"],
-        "tuning": {"metric": "rmse", "n_shards": 2},
-    }
-    assert sorted(slices["train/hgb"]) == ["columns", "kind", "model", "seed"]
-    assert slices["train/hgb"]["model"]["name"] == "hgb"
-    assert slices["evaluate/hgb"] == {
-        "seed": 13,
-        "kind": "regression",
-        "metric": "rmse",
-        "columns": columns,
-        "task": {
-            "target": "arr_delay",
-            "label": "arrival delay",
-            "units": "minutes",
-            "groups": cfg["task"]["groups"],
-            "time": "time_hour",
-        },
-        "key": ["flight_id"],
-        "period": {"unit": "month", "time_zone": "America/New_York"},
-    }
-    assert slices["importance/hgb"] == {
-        "kind": "regression",
-        "metric": "rmse",
-        "columns": columns,
-        "families": DECLARATION.families(),
-        "task": {"target": "arr_delay", "label": "arrival delay", "units": "minutes"},
-        "importance": {"repeats": 5, "max_rows": 3000, "random_state": 13},
-    }
-    assert slices["predict"] == {
-        **slices["features"],
-        "kind": "regression",
-        "columns": columns,
-        "id_columns": cfg["task"]["id_columns"],
-        "serving_rows": 200,
-    }
-    assert slices["audit"] == {**slices["features"], "audit": cfg["audit"]}
+    train = slices["train/hgb"]
+    assert (train.seed, train.task, train.columns) == (13, KindOnlyTask("regression"), columns)
+    assert train.model.name == "hgb"
+    assert slices["evaluate/hgb"] == EvaluateSlice(
+        seed=13,
+        task=EvaluateTask(
+            kind="regression",
+            target="arr_delay",
+            label="arrival delay",
+            units="minutes",
+            groups=[GroupConfig(**group) for group in cfg["task"]["groups"]],
+            time="time_hour",
+        ),
+        evaluation=MetricEvaluation(metric="rmse"),
+        split=PeriodSplit(period="month", time_zone="America/New_York"),
+        columns=columns,
+        key=["flight_id"],
+    )
+    assert slices["importance/hgb"] == ImportanceSlice(
+        task=ImportanceTask(
+            kind="regression", target="arr_delay", label="arrival delay", units="minutes"
+        ),
+        evaluation=ImportanceEvaluation(
+            metric="rmse",
+            importance_repeats=5,
+            importance_max_rows=3000,
+            importance_random_state=13,
+        ),
+        columns=columns,
+        families=DECLARATION.families(),
+    )
+    assert slices["predict"] == PredictSlice(
+        data=data,
+        features=features,
+        task=PredictTask(kind="regression", id_columns=cfg["task"]["id_columns"]),
+        audit=ServingAudit(serving_rows=200),
+        columns=columns,
+    )
+    assert slices["audit"] == AuditSlice(
+        data=data, features=features, audit=AuditConfig(**cfg["audit"])
+    )
 
 
 def test_rule_slices_of_another_data_set(conf_dir):
     cfg = compose_config("data=seattle_weather task=seattle_temp_max", conf_dir)
     slices = rule_slices(cfg)
     declaration = load_declaration(REPO / "sql" / "seattle_weather")
-    assert slices["split"]["task"]["time"] == "date" and slices["split"]["key"] == ["day_id"]
-    assert slices["train/ridge"]["columns"] == {
+    assert slices["split"].task.time == "date" and slices["split"].key == ["day_id"]
+    assert slices["train/ridge"].columns == {
         "target": "temp_max_next_day",
         "numeric": declaration.feature_columns("numeric"),
         "categorical": declaration.feature_columns("categorical"),
     }
-    assert list(slices["importance/ridge"]["families"]) == list(declaration.families())
-    assert slices["leaderboard"]["group_names"] == ["month", "weather"]
-    assert slices["evaluate/ridge"]["period"] == {"unit": "month", "time_zone": "UTC"}
+    assert list(slices["importance/ridge"].families) == list(declaration.families())
+    assert [group.name for group in slices["leaderboard"].task.groups] == ["month", "weather"]
+    assert slices["evaluate/ridge"].split == PeriodSplit(period="month", time_zone="UTC")
 
 
 def test_importance_random_state_follows_the_seed_unless_set(conf_dir):
-    assert (
-        rule_slices(compose_config("seed=7", conf_dir))["importance/ridge"]["importance"][
-            "random_state"
-        ]
-        == 7
-    )
+    seeded = rule_slices(compose_config("seed=7", conf_dir))["importance/ridge"]
+    assert seeded.evaluation.importance_random_state == 7
     cfg = compose_config("seed=7 evaluation.importance_random_state=3", conf_dir)
-    assert rule_slices(cfg)["importance/ridge"]["importance"]["random_state"] == 3
+    assert rule_slices(cfg)["importance/ridge"].evaluation.importance_random_state == 3
 
 
 def test_rule_slices_follow_the_model_selection(conf_dir):
     cfg = compose_config("model=[ridge]", conf_dir)
     slices = rule_slices(cfg)
     assert not any(key.endswith(("/hgb", "/rf")) for key in slices)
-    assert slices["leaderboard"]["models"] == ["ridge"]
+    assert slices["leaderboard"].models == ["ridge"]
 
 
 # --- export_rule_configs --------------------------------------------------------------------
@@ -693,7 +727,7 @@ def test_export_writes_every_slice_with_the_header(cfg, tmp_path):
         assert path == tmp_path / "configs" / f"{key}.yaml"
         text = path.read_text(encoding="utf-8")
         assert text.startswith(SLICE_HEADER)
-        assert yaml.safe_load(text) == slices[key]
+        assert yaml.safe_load(text) == asdict(slices[key])
     assert sorted(p.name for p in (tmp_path / "configs" / "tune_shard").iterdir()) == [
         "hgb.yaml",
         "rf.yaml",
@@ -1020,14 +1054,11 @@ def test_a_task_without_time_composes_and_defaults_to_stratified_or_random(conf_
     cfg = compose_config("data=cars task=cars_origin", conf_dir)
     assert cfg["task"]["time"] is None and cfg["split"]["strategy"] is None
     slices = rule_slices(cfg)
-    assert slices["split"]["task"] == {
-        "kind": "multiclass",
-        "target": "origin",
-        "time": None,
-        "horizon": None,
-    }
+    assert slices["split"].task == ValidationTask(
+        kind="multiclass", target="origin", time=None, horizon=None
+    )
     # no period breakdown without time; the feature slice holds no task
-    assert "task" not in slices["features"]
+    assert not hasattr(slices["features"], "task")
     assert compose_config("data=cars task=cars_mpg", conf_dir)["split"]["strategy"] == "group"
 
 
@@ -1168,4 +1199,4 @@ def test_the_bundled_tasks_declare_their_naive_baselines():
     ]:
         cfg = compose_config(overrides)
         validate_config(cfg, estimators=False)
-        assert [b["column"] for b in rule_slices(cfg)["leaderboard"]["baselines"]] == expected
+        assert [b.column for b in rule_slices(cfg)["leaderboard"].task.baselines] == expected

@@ -11,6 +11,7 @@ import pytest
 from snakeml.core.errors import DataError, ModelLoadError
 from snakeml.core.io import read_json
 from snakeml.core.outputs import EVALUATE_FILES, breakdown_files
+from snakeml.core.schema import GroupConfig
 from snakeml.evaluation.evaluate import (
     PERIOD,
     SCATTER_POINTS,
@@ -224,8 +225,8 @@ def test_scored_frame_holds_groups_period_actual_and_predicted(settings):
 
 def test_write_breakdowns_follows_the_task_groups_and_period(settings, tmp_path):
     data = settings("evaluate")
-    data["task"]["groups"] = [{"column": "origin", "name": "airport", "label": "origin"}]
-    data["period"]["unit"] = "day"
+    data.task.groups = [GroupConfig(column="origin", name="airport", label="origin")]
+    data.split.period = "day"
     scored = pd.DataFrame(
         {
             "origin": ["EWR", "JFK", "EWR"],
@@ -249,8 +250,8 @@ def test_write_breakdowns_follows_the_task_groups_and_period(settings, tmp_path)
 
 def test_a_group_named_like_the_period_keeps_its_values(settings):
     data = settings("evaluate")
-    data["task"]["groups"] = [{"column": "month", "name": "month", "label": "month"}]
-    data["task"]["time"] = "date"
+    data.task.groups = [GroupConfig(column="month", name="month", label="month")]
+    data.task.time = "date"
     test = pd.DataFrame({"month": [1, 2], "date": [date(2015, 1, 5), date(2015, 2, 5)]})
     scored = scored_frame(test, np.array([1.0, 2.0]), np.array([1.0, 2.0]), data)
     assert scored["month"].tolist() == [1, 2]

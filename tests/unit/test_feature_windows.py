@@ -21,6 +21,7 @@ from conftest import RAW_SCHEMAS, REPO, SQL_DIR, TABLES
 from snakeml.configuration.compose import compose_config
 from snakeml.configuration.slices import rule_slices
 from snakeml.core.errors import DataError
+from snakeml.core.slices import FeaturesSlice
 from snakeml.data.contracts import ContractError
 from snakeml.data.features import write_features
 from snakeml.data.ingest import read_table
@@ -149,12 +150,12 @@ def write_raw(folder: Path, legs: list[dict[str, Any]], weather: list[tuple]) ->
 
 
 @pytest.fixture(scope="module")
-def settings() -> dict:
+def settings() -> FeaturesSlice:
     return rule_slices(compose_config())["features"]
 
 
 @pytest.fixture(scope="module")
-def features(tmp_path_factory: pytest.TempPathFactory, settings: dict) -> pd.DataFrame:
+def features(tmp_path_factory: pytest.TempPathFactory, settings: FeaturesSlice) -> pd.DataFrame:
     folder = tmp_path_factory.mktemp("windows")
     paths = write_raw(folder, LEGS, WEATHER)
     write_features(paths, SQL_DIR, folder / "out.parquet", settings)
@@ -236,7 +237,7 @@ def test_calendar_and_holidays(features: pd.DataFrame) -> None:
 
 
 def test_flights_without_arrival_delay_are_kept_for_the_split(
-    tmp_path: Path, settings: dict
+    tmp_path: Path, settings: FeaturesSlice
 ) -> None:
     """The feature table is the task's business no more: the split leaves out null targets."""
     legs = [*LEGS, leg("x", "N1", 1, 1, 1700, z(1, 1, 22), None, None)]
@@ -247,7 +248,7 @@ def test_flights_without_arrival_delay_are_kept_for_the_split(
 
 
 def test_duplicate_weather_key_fails_the_contract_and_writes_nothing(
-    tmp_path: Path, settings: dict
+    tmp_path: Path, settings: FeaturesSlice
 ) -> None:
     paths = write_raw(tmp_path, LEGS, [*WEATHER, WEATHER[0]])
     output = tmp_path / "out.parquet"
@@ -259,7 +260,7 @@ def test_duplicate_weather_key_fails_the_contract_and_writes_nothing(
     assert not output.exists() and list(tmp_path.glob(".out.parquet*")) == []
 
 
-def test_missing_raw_table_is_named(tmp_path: Path, settings: dict) -> None:
+def test_missing_raw_table_is_named(tmp_path: Path, settings: FeaturesSlice) -> None:
     paths = write_raw(tmp_path, LEGS, WEATHER)
     paths["planes"].unlink()
     with pytest.raises(DataError, match="table 'planes' missing"):

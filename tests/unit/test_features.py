@@ -47,7 +47,7 @@ def build(raw_paths, reference_paths, sql_dir, feature_settings, tmp_path):
     def run(sql=sql_dir, **changes):
         output = tmp_path / "features" / "flights.parquet"
         settings = copy.deepcopy(feature_settings)
-        settings["features"].update(changes)
+        settings.features.update(changes)
         return run_build(raw_paths, reference_paths, sql, output, settings)
 
     return run
@@ -335,7 +335,7 @@ def test_a_binary_task_on_a_target_of_many_values_fails_in_the_split(
     output = tmp_path / "features" / "flights.parquet"
     run_build(raw_paths, reference_paths, sql_dir, output, feature_settings)
     settings = copy.deepcopy(rule_slices(cfg)["split"])
-    settings["task"].update(kind="binary", target="arr_delay")
+    settings.task.kind, settings.task.target = "binary", "arr_delay"
     parts = {name: tmp_path / "split" / f"{name}.parquet" for name in SPLITS}
     with pytest.raises(DataError) as caught:
         write_splits(output, parts, settings)
@@ -398,7 +398,7 @@ def test_negative_horizon(build):
 
 
 def test_sql_variables_flatten_the_settings(feature_settings):
-    values = sql_variables(feature_settings["features"], DECLARATION)
+    values = sql_variables(feature_settings.features, DECLARATION)
     assert values == {
         "horizon_minutes": 60,
         "windows_short": 60,
@@ -411,9 +411,9 @@ def test_sql_variables_flatten_the_settings(feature_settings):
 
 
 def test_a_variable_the_sql_reads_must_be_set(feature_settings):
-    del feature_settings["features"]["windows"]
+    del feature_settings.features["windows"]
     with pytest.raises(ConfigError, match=r"reads \['windows_day', 'windows_short'"):
-        sql_variables(feature_settings["features"], DECLARATION)
+        sql_variables(feature_settings.features, DECLARATION)
 
 
 def test_every_step_has_its_sql_file(sql_dir):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -182,7 +183,12 @@ def importance_inputs(fitted, settings, tmp_path):
     save_model(pipeline, tmp_path / "ridge.skops")
     test.to_parquet(tmp_path / "test.parquet")
     options = settings("importance", "ridge")
-    options["importance"].update(repeats=2, max_rows=30, random_state=5)
+    options.evaluation = replace(
+        options.evaluation,
+        importance_repeats=2,
+        importance_max_rows=30,
+        importance_random_state=5,
+    )
     names = ("importance", "summary", "families", "families_summary")
     outputs = {name: tmp_path / "out" / f"{name}.csv" for name in names}
     outputs["plot"] = tmp_path / "out" / "importance.png"
@@ -222,7 +228,7 @@ def test_run_importance_writes_long_tables_summaries_and_plots(importance_inputs
 
 def test_run_importance_takes_the_families_from_its_settings(importance_inputs):
     model_path, test_path, options, outputs = importance_inputs
-    options["families"] = {"place": ["origin", "carrier"], "rest": ["distance", "temp"]}
+    options.families = {"place": ["origin", "carrier"], "rest": ["distance", "temp"]}
     run_importance(model_path, test_path, options, "ridge", outputs)
     long = pd.read_csv(outputs["importance"])
     assert dict(zip(long["feature"], long["family"], strict=True)) == {
@@ -241,7 +247,7 @@ def test_run_importance_follows_the_random_state(importance_inputs):
     first = outputs["importance"].read_bytes()
     run_importance(model_path, test_path, options, "ridge", outputs)
     assert outputs["importance"].read_bytes() == first
-    options["importance"]["random_state"] = 6
+    options.evaluation.importance_random_state = 6
     run_importance(model_path, test_path, options, "ridge", outputs)
     assert outputs["importance"].read_bytes() != first
 

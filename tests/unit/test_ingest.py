@@ -428,7 +428,7 @@ def test_the_ingest_rule_logs_the_empty_table_in_one_line_and_exits_1(
     spec.loader.exec_module(script)
     write_empty(tmp_path / "data" / "stations.csv", "csv", stations)
     (tmp_path / "ingest.yaml").write_text(
-        yaml.safe_dump({"data": {"tables": {"stations": stations}}})
+        yaml.safe_dump({"data": {"name": "stations", "tables": {"stations": stations}}})
     )
     monkeypatch.chdir(tmp_path)
     log_file = tmp_path / "logs" / "ingest.log"

@@ -10,6 +10,8 @@ import pytest
 from snakeml.configuration.slices import rule_slices
 from snakeml.core.errors import ConfigError, DataError
 from snakeml.core.io import read_json, write_json
+from snakeml.core.schema import BaselineConfig
+from snakeml.core.slices import LeaderboardGroup
 from snakeml.evaluation.leaderboard import build_leaderboard, pick_champion, run_leaderboard
 from snakeml.evaluation.verdicts import (
     Scored,
@@ -51,8 +53,8 @@ def test_median_baseline_is_named_after_the_task_groups():
 
 def test_leaderboard_slice_names_the_groups_and_their_names(cfg):
     board = rule_slices(cfg)["leaderboard"]
-    assert board["groups"] == KEYS
-    assert median_baseline_name(board["group_names"]) == BASELINE_MEDIAN
+    assert [group.column for group in board.task.groups] == KEYS
+    assert median_baseline_name([group.name for group in board.task.groups]) == BASELINE_MEDIAN
 
 
 def test_leaderboard_is_best_first_by_rmse():
@@ -283,8 +285,9 @@ def frame(delays, carrier="UA", hour=8):
 def board_settings(cfg):
     """The leaderboard rule's slice of the default configuration, for frames of three columns."""
     settings = rule_slices(cfg)["leaderboard"]
-    settings.update(baselines=[], features=[])
-    settings["bootstrap"].update(resamples=200, blocks="rows")
+    settings.task.baselines, settings.feature_columns = [], []
+    settings.evaluation.bootstrap_resamples = 200
+    settings.evaluation.bootstrap_blocks = "rows"
     return settings
 
 
@@ -309,7 +312,8 @@ def test_run_leaderboard_follows_the_task_groups_and_metric(tmp_path, board_sett
     metrics, models, fit, test, outputs = write_inputs(
         tmp_path, [frame([5.0, 15.0]), frame([50.0, 70.0], carrier="DL")], frame([10.0], "DL")
     )
-    board_settings.update(metric="mae", groups=["carrier"], group_names=["airline"])
+    board_settings.evaluation.metric = "mae"
+    board_settings.task.groups = [LeaderboardGroup(column="carrier", name="airline")]
     champion = run_leaderboard(
         metrics, models, fit, test, board_settings, outputs, None, PREDICTIONS
     )
@@ -347,10 +351,9 @@ def test_run_leaderboard_scores_a_declared_baseline_and_names_a_leaking_feature(
     fit = fit.assign(copy=fit["arr_delay"] * 2.0 + 1.0)  # the target in other units: a leak
     test = frame([10.0, 20.0, 30.0]).assign(last=[11.0, np.nan, 30.0], copy=0.0)
     metrics, models, fit_paths, test_path, outputs = write_inputs(tmp_path, [fit], test)
-    board_settings.update(
-        baselines=[{"name": "last", "column": "last"}], features=["copy", "sched_dep_hour"]
-    )
-    board_settings["leakage"]["max_rows"] = 100
+    board_settings.task.baselines = [BaselineConfig(name="last", column="last")]
+    board_settings.feature_columns = ["copy", "sched_dep_hour"]
+    board_settings.evaluation.leakage_max_rows = 100
     champion = run_leaderboard(
         metrics, models, fit_paths, test_path, board_settings, outputs, None, PREDICTIONS
     )

@@ -3,6 +3,7 @@ persistence."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 import zipfile
@@ -15,6 +16,7 @@ import skops.io as sio
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from snakeml.core.errors import ConfigError, DataError, ModelLoadError
+from snakeml.core.schema import SearchParam
 from snakeml.models.estimators import (
     MISSING_CATEGORY,
     build_pipeline,
@@ -211,13 +213,13 @@ def test_build_pipeline_unknown_param_is_named(model_spec, columns):
 
 def test_build_pipeline_unknown_configured_param_is_named(model_spec, columns):
     spec = model_spec("hgb")
-    spec["params"]["n_estimators"] = 10
+    spec.params["n_estimators"] = 10
     with pytest.raises(ConfigError, match=r"model\.hgb: .* \['n_estimators'\]"):
         build_pipeline(spec, columns, {}, REGRESSION)
 
 
 def test_build_pipeline_bad_target_is_named(model_spec, columns):
-    spec = {**model_spec("ridge"), "_target_": "sklearn.linear_model.Rigde"}
+    spec = dataclasses.replace(model_spec("ridge"), _target_="sklearn.linear_model.Rigde")
     with pytest.raises(ConfigError, match=r"'sklearn\.linear_model\.Rigde' cannot be imported"):
         build_pipeline(spec, columns, {}, REGRESSION)
 
@@ -233,9 +235,9 @@ def test_build_pipeline_gives_threads_to_n_jobs_where_it_has_an_effect(model_spe
 # --- suggest_params -------------------------------------------------------------------------
 
 SEARCH = {
-    "alpha": {"type": "float", "low": 0.1, "high": 10.0, "log": True, "choices": None},
-    "depth": {"type": "int", "low": 2.0, "high": 5.0, "log": False, "choices": None},
-    "kind": {"type": "categorical", "low": None, "high": None, "log": False, "choices": ["a", "b"]},
+    "alpha": SearchParam(type="float", low=0.1, high=10.0, log=True),
+    "depth": SearchParam(type="int", low=2.0, high=5.0, log=False),
+    "kind": SearchParam(type="categorical", choices=["a", "b"]),
 }
 
 

@@ -11,6 +11,7 @@ so history reaches across several blocks and last landings are carried through s
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -24,6 +25,7 @@ from conftest import RAW_SCHEMAS, REPO, SQL_DIR, TABLES
 
 from snakeml.configuration.compose import compose_config
 from snakeml.configuration.slices import rule_slices
+from snakeml.core.slices import FeaturesSlice
 from snakeml.data.dataset import load_declaration
 from snakeml.data.features import write_features
 from snakeml.data.ingest import read_table
@@ -35,7 +37,7 @@ BLOCK_FLIGHTS = 1500
 
 
 @pytest.fixture(scope="module")
-def settings() -> dict:
+def settings() -> FeaturesSlice:
     return rule_slices(compose_config(f"features.horizon_minutes={HORIZON}"))["features"]
 
 
@@ -51,7 +53,7 @@ def raw(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pd.DataFrame]:
     return tables
 
 
-def build(frames: dict[str, pd.DataFrame], folder: Path, settings: dict) -> pd.DataFrame:
+def build(frames: dict[str, pd.DataFrame], folder: Path, settings: FeaturesSlice) -> pd.DataFrame:
     folder.mkdir(parents=True, exist_ok=True)
     paths = {}
     for name, frame in frames.items():
@@ -66,9 +68,9 @@ def build(frames: dict[str, pd.DataFrame], folder: Path, settings: dict) -> pd.D
     return pd.read_parquet(output).set_index("flight_id")
 
 
-def blocks_of(settings: dict, rows: int) -> dict:
+def blocks_of(settings: FeaturesSlice, rows: int) -> FeaturesSlice:
     """The settings with blocks of about ``rows`` flights."""
-    return {**settings, "features": {**settings["features"], "block_rows": rows}}
+    return replace(settings, features={**settings.features, "block_rows": rows})
 
 
 def knowledge_times(flights: pd.DataFrame, airports: pd.DataFrame) -> pd.DataFrame:
@@ -131,7 +133,7 @@ def sample_flights(full: pd.DataFrame) -> list[int]:
 
 
 def test_features_use_only_what_was_known_at_the_prediction_moment(
-    raw: dict[str, pd.DataFrame], settings: dict, tmp_path: Path
+    raw: dict[str, pd.DataFrame], settings: FeaturesSlice, tmp_path: Path
 ) -> None:
     full = build(raw, tmp_path / "full", settings)
     times = knowledge_times(raw["flights"], raw["airports"])
@@ -158,7 +160,7 @@ def test_pruning_really_removes_future_rows(raw: dict[str, pd.DataFrame]) -> Non
 
 
 def test_blocks_give_the_same_table_as_one_pass(
-    raw: dict[str, pd.DataFrame], settings: dict, tmp_path: Path
+    raw: dict[str, pd.DataFrame], settings: FeaturesSlice, tmp_path: Path
 ) -> None:
     whole = build(raw, tmp_path / "whole", settings)
     blocked = build(raw, tmp_path / "blocks", blocks_of(settings, BLOCK_FLIGHTS))
@@ -175,7 +177,10 @@ def test_blocks_give_the_same_table_as_one_pass(
 
 
 def test_a_block_that_fails_leaves_no_output(
-    raw: dict[str, pd.DataFrame], settings: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    raw: dict[str, pd.DataFrame],
+    settings: FeaturesSlice,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The third block fails while the second is being written: nothing is left behind."""
     import snakeml.data.features as features

@@ -4,6 +4,7 @@ order."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
 
 import numpy as np
@@ -15,6 +16,7 @@ from conftest import SQL_DIR
 
 from snakeml.configuration.slices import rule_slices
 from snakeml.core.errors import DataError
+from snakeml.core.slices import FeaturesSlice, PredictSlice, table_specs
 from snakeml.data.dataset import load_declaration
 from snakeml.data.features import write_features
 from snakeml.prediction.predict import (
@@ -36,9 +38,14 @@ def settings(cfg):
     return rule_slices(cfg)["predict"]
 
 
+def as_features(predict: PredictSlice) -> FeaturesSlice:
+    """The feature build's slice within the predict slice: the same data and settings."""
+    return FeaturesSlice(data=predict.data, features=predict.features)
+
+
 @pytest.fixture
 def types(settings):
-    spec = settings["data"]["tables"]["flights"]
+    spec = table_specs(settings.data)["flights"]
     assert DECLARATION.predict is not None
     return new_row_types(spec, (*DECLARATION.predict.omit, "flight_id"))
 
@@ -62,7 +69,7 @@ def write(frame: pd.DataFrame, path) -> str:
 
 
 def test_new_row_features_equal_the_training_features(paths, settings, types, tmp_path):
-    write_features(paths, SQL_DIR, tmp_path / "features.parquet", settings)
+    write_features(paths, SQL_DIR, tmp_path / "features.parquet", as_features(settings))
     expected = pd.read_parquet(tmp_path / "features.parquet").set_index("flight_id")
 
     flights = pq.read_table(paths["flights"])
@@ -84,7 +91,7 @@ def test_new_rows_are_built_in_blocks_like_the_history(paths, settings, types):
     flights = pq.read_table(paths["flights"])
     new = typed_rows(flights.drop_columns(OUTCOMES), types, "new")
     whole = new_row_features(new, paths, DECLARATION, settings)
-    blocked = {**settings, "features": {**settings["features"], "block_rows": 2}}
+    blocked = replace(settings, features={**settings.features, "block_rows": 2})
     in_blocks = new_row_features(new, paths, DECLARATION, blocked)
     pd.testing.assert_frame_equal(in_blocks[FEATURE_COLUMNS], whole[FEATURE_COLUMNS])
 
@@ -167,7 +174,7 @@ def test_score_new_rows_keeps_keys_and_order(new_flights, paths, settings, tmp_p
     scored = pd.read_parquet(output)
     assert rows == len(reordered)
     assert scored["flight_id"].tolist() == reordered["flight_id"].tolist()
-    expected = [c for c in settings["id_columns"] if c in reordered.columns]
+    expected = [c for c in settings.task.id_columns if c in reordered.columns]
     assert list(scored.columns[:-2]) == expected
     assert list(scored.columns[-2:]) == ["predicted_arr_delay", "refused"]
     assert (scored["predicted_arr_delay"] == 7.0).all()
@@ -189,7 +196,7 @@ def test_bad_new_rows_write_nothing(new_flights, paths, settings, tmp_path):
 
 
 def test_new_rows_need_the_declared_columns_less_the_omitted(types, settings):
-    declared = set(settings["data"]["tables"]["flights"]["columns"])
+    declared = set(settings.data.tables["flights"].columns)
     assert set(types) == declared - set(OUTCOMES) - {"hour"}
 
 
@@ -290,7 +297,7 @@ def constant_model(tmp_path):
 def test_rows_outside_the_history_are_refused_and_the_summary_shows_drift(
     new_flights, paths, settings, constant_model, tmp_path
 ):
-    write_features(paths, SQL_DIR, tmp_path / "built.parquet", settings)
+    write_features(paths, SQL_DIR, tmp_path / "built.parquet", as_features(settings))
     # the rows with a target stand for the split's train + valid, the drift reference
     built = pd.read_parquet(tmp_path / "built.parquet")
     built[built["arr_delay"].notna()].to_parquet(tmp_path / "features.parquet")
@@ -327,8 +334,8 @@ def test_rows_outside_the_history_are_refused_and_the_summary_shows_drift(
     assert report["columns"]["carrier"]["unseen"] == {"DL": 1, "ZZ": 1}
     assert "carrier" in report["drifted"]
     assert set(report["columns"]) == {
-        *settings["columns"]["numeric"],
-        *settings["columns"]["categorical"],
+        *settings.columns["numeric"],
+        *settings.columns["categorical"],
     }
 
 
@@ -399,23 +406,23 @@ def seattle_serving(tmp_path, edit: tuple[str, str] | None) -> pd.DataFrame:
         text = (sql / "rolling.sql").read_text()
         assert edit[0] in text
         (sql / "rolling.sql").write_text(text.replace(edit[0], edit[1]))
-    spec = settings["data"]["tables"]["days"]
+    spec = table_specs(settings.data)["days"]
     paths = {"days": tmp_path / "days.parquet"}
     pq.write_table(read_table("days", spec, REPO), paths["days"])
-    write_features(paths, sql, tmp_path / "features.parquet", settings)
+    write_features(paths, sql, tmp_path / "features.parquet", as_features(settings))
     declaration = load_declaration(sql)
     types = new_row_types(spec, ("day_id",))
     new_day = {"date": [date(2016, 1, 1)], "precipitation": [0.0], "temp_max": [9.0]}
     new_day |= {"temp_min": [2.0], "wind": [3.0], "weather": ["sun"]}
     new = typed_rows(pa.table(new_day), types, "new")
-    assert settings["serving_rows"] == 200
+    assert settings.audit.serving_rows == 200
     return new_row_features(
         new,
         paths,
         declaration,
         settings,
         training_features=tmp_path / "features.parquet",
-        history_rows=settings["serving_rows"],
+        history_rows=settings.audit.serving_rows,
     )
 
 

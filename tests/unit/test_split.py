@@ -14,6 +14,7 @@ import pytest
 
 from snakeml.core.errors import DataError
 from snakeml.core.schema import SplitConfig
+from snakeml.core.slices import FoldCount, SplitSlice, ValidationTask
 from snakeml.validation.split import (
     EMBARGOED,
     SPLITS,
@@ -280,10 +281,12 @@ def test_split_caps_train_and_both_eval_splits_with_offset_seeds(features):
     assert parts["test"].equals(cap_rows(whole["test"], 1, 15))
 
 
-def split_settings(split_config: dict, horizon=None) -> dict:
+def split_settings(split_config: dict, horizon=None) -> SplitSlice:
     """The split rule's slice: seed, split, task, key and the tuning folds."""
-    task = {"kind": "regression", "target": "arr_delay", "time": "time_hour", "horizon": horizon}
-    return {"seed": 13, "split": split_config, "task": task, "key": KEY, "n_folds": 2}
+    task = ValidationTask(kind="regression", target="arr_delay", time="time_hour", horizon=horizon)
+    return SplitSlice(
+        seed=13, split=SplitConfig(**split_config), task=task, key=KEY, tuning=FoldCount(n_folds=2)
+    )
 
 
 def test_write_splits(features, tmp_path):

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.usefixtures("single_thread")
 def test_train_model_applies_params_and_fits(settings, synthetic_frame):
     pipeline = train_model(synthetic_frame, settings("train", "ridge"), {"alpha": 0.5}, threads=1)
     assert pipeline.named_steps["model"].alpha == 0.5
-    predicted = pipeline.predict(feature_frame(synthetic_frame, settings("train")["columns"]))
+    predicted = pipeline.predict(feature_frame(synthetic_frame, settings("train").columns))
     y = synthetic_frame["arr_delay"].to_numpy()
     # distance/100 + carrier effect + N(0, 1): a linear model gets close to the noise level.
     assert np.sqrt(np.mean((predicted - y) ** 2)) < 1.5
@@ -81,7 +81,7 @@ def test_max_train_rows_fits_a_seeded_sample_and_the_decision_says_so(
     best = tmp_path / "best_params.yaml"
     write_yaml(best, {"model": "ridge", "params": {"alpha": 1.0}})
     ridge = settings("train", "ridge")
-    ridge["model"]["max_train_rows"] = 120
+    ridge.model.max_train_rows = 120
     model_path, decision_path = tmp_path / "ridge.skops", tmp_path / "ridge.decision.json"
     run_training(split_files, best, ridge, model_path, 1, decision_path)
     scaler = load_model(model_path).named_steps["preprocess"].named_transformers_["num"][-1]
@@ -92,7 +92,7 @@ def test_max_train_rows_fits_a_seeded_sample_and_the_decision_says_so(
         "fitted": 120,
         "sampled": True,
         "max_train_rows": 120,
-        "seed": ridge["seed"],
+        "seed": ridge.seed,
     }
     again = tmp_path / "again.skops"
     run_training(split_files, best, ridge, again, 1)

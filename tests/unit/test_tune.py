@@ -3,6 +3,8 @@ gathering."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import optuna
 import pandas as pd
@@ -10,6 +12,7 @@ import pytest
 
 from snakeml.core.errors import ConfigError, DataError
 from snakeml.core.io import read_yaml
+from snakeml.core.slices import TuneShardSlice
 from snakeml.training.storage import journal_path, open_storage
 from snakeml.training.tune import (
     best_params,
@@ -33,11 +36,11 @@ ORDER = ["time_hour", "flight_id"]
 
 @pytest.fixture
 def tune_settings(settings):
-    def make(model: str, n_trials: int = 2, n_shards: int = 1, **tuning) -> dict:
+    def make(model: str, n_trials: int = 2, n_shards: int = 1, **tuning) -> TuneShardSlice:
         data = settings("tune_shard", model)
         # the time strategy of the default task, without its gap: plain expanding folds
-        data["task"]["horizon"] = None
-        data["tuning"].update(n_trials=n_trials, n_shards=n_shards, **tuning)
+        data.task.horizon = None
+        data.tuning = replace(data.tuning, n_trials=n_trials, n_shards=n_shards, **tuning)
         return data
 
     return make
@@ -85,7 +88,7 @@ def test_time_folds_fit_on_the_past_and_score_the_next_block(frame, tune_setting
     assert folds[-1][1].max() == 199
     assert [len(score) for _, score in folds] == [50, 50, 50]
     # with the task's horizon, the rows whose target reaches a fold's scored block leave it
-    settings["task"]["horizon"] = "36 hours"
+    settings.task.horizon = "36 hours"
     gapped = strategy_of(settings).folds(frame, frame["arr_delay"].to_numpy(), 3)
     assert [len(fit) for fit, _ in gapped] == [len(fit) - 36 for fit, _ in folds]
 
@@ -117,11 +120,11 @@ def test_fingerprint_ignores_the_budget_but_not_what_a_trial_computes(tune_setti
     base = tune_settings("ridge")
     fp = study_fingerprint(base, ["a"])
     budget = tune_settings("ridge", n_trials=50, n_shards=2, timeout_seconds=5.0)
-    budget["tuning"]["storage"] = "sqlite:///x.db"
+    budget.tuning.storage = "sqlite:///x.db"
     assert study_fingerprint(budget, ["a"]) == fp
     assert study_fingerprint(base, ["b"]) != fp
     assert study_fingerprint(tune_settings("ridge", n_folds=4), ["a"]) != fp
-    assert study_fingerprint({**base, "seed": 1}, ["a"]) != fp
+    assert study_fingerprint(replace(base, seed=1), ["a"]) != fp
     assert study_fingerprint(tune_settings("hgb"), ["a"]) != fp
     assert study_name("ridge", fp, 1, pooled=False) == f"snakeml-ridge-{fp}-shard1"
     assert study_name("ridge", fp, 1, pooled=True) == f"snakeml-ridge-{fp}"
@@ -204,7 +207,9 @@ def test_pooled_shards_share_one_study_and_split_the_budget(tune_settings, frame
 
 def test_the_median_pruner_stops_a_bad_trial(tune_settings, frame, tmp_path):
     settings = tune_settings("ridge", n_trials=6, startup_trials=1)
-    settings["model"]["search_space"]["alpha"].update(low=1e-3, high=1e6)
+    settings.model.search_space["alpha"] = replace(
+        settings.model.search_space["alpha"], low=1e-3, high=1e6
+    )
     trials = shard(frame, settings, tmp_path=tmp_path)
     pruned = trials[trials["state"] == "PRUNED"]
     assert len(pruned) >= 1
@@ -214,7 +219,7 @@ def test_the_median_pruner_stops_a_bad_trial(tune_settings, frame, tmp_path):
 
 def test_a_model_without_search_space_runs_one_trial_in_shard_zero(tune_settings, frame, tmp_path):
     settings = tune_settings("ridge", n_trials=5, n_shards=2)
-    settings["model"]["search_space"] = {}
+    settings.model.search_space = {}
     storage = journal(tmp_path)
     assert shard(frame, settings, 0, storage)["state"].tolist() == ["COMPLETE"]
     assert shard(frame, settings, 1, storage).empty
@@ -227,7 +232,7 @@ def test_missing_feature_is_named_before_any_trial(tune_settings, frame, tmp_pat
 
 def test_unknown_fixed_param_fails_with_config_error(tune_settings, frame, tmp_path):
     settings = tune_settings("ridge")
-    settings["model"]["params"] = {"alpah": 1.0}
+    settings.model.params = {"alpah": 1.0}
     with pytest.raises(ConfigError, match=r"\['alpah'\]"):
         shard(frame, settings, tmp_path=tmp_path)
 
@@ -243,7 +248,7 @@ def trial_rows(*rows):
 
 
 def test_the_best_trial_is_the_lowest_complete_one_ties_to_the_first_shard(model_spec):
-    space = model_spec("hgb")["search_space"]
+    space = model_spec("hgb").search_space
     trials = trial_rows(
         (1, 0, "COMPLETE", 2.0, 20),
         (0, 1, "COMPLETE", 2.0, 30),
@@ -264,7 +269,7 @@ def test_no_shard_with_a_trial_is_one_line():
 
 def test_param_importances_sum_to_one_and_are_seeded(tune_settings, frame, tmp_path):
     trials = shard(frame, tune_settings("hgb", n_trials=5, pruner="none"), tmp_path=tmp_path)
-    space = tune_settings("hgb")["model"]["search_space"]
+    space = tune_settings("hgb").model.search_space
     importances = param_importances(trials, space, seed=13)
     assert sorted(importances) == sorted(space)
     assert sum(importances.values()) == pytest.approx(1.0)
@@ -321,11 +326,11 @@ def test_read_tuning_rows_are_the_sorted_rows_sample_in_compact_types(
     shuffled.iloc[:120].to_parquet(paths[0])
     shuffled.iloc[120:].to_parquet(paths[1])
     read = read_tuning_rows(paths, settings)
-    expected = sample_rows(tuning_frame([shuffled], ORDER), 50, settings["seed"])
+    expected = sample_rows(tuning_frame([shuffled], ORDER), 50, settings.seed)
     assert read["flight_id"].tolist() == expected["flight_id"].tolist()
     assert read["distance"].dtype == np.float32
     pd.testing.assert_frame_equal(
-        feature_frame(read, settings["columns"]),
-        feature_frame(expected.reset_index(drop=True), settings["columns"]),
+        feature_frame(read, settings.columns),
+        feature_frame(expected.reset_index(drop=True), settings.columns),
         check_categorical=False,
     )

@@ -6,12 +6,54 @@ the rules whose slice holds it.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from snakeml.configuration.overrides import DEFAULT_CONFIG_DIR
 from snakeml.configuration.validate import declaration_of
 from snakeml.core.io import dump_yaml, write_text_if_changed
+from snakeml.core.schema import (
+    AuditConfig,
+    BaselineConfig,
+    DataConfig,
+    GroupConfig,
+    SearchParam,
+    SplitConfig,
+    TableConfig,
+    TuningConfig,
+)
+from snakeml.core.slices import (
+    AuditSlice,
+    EvaluateSlice,
+    EvaluateTask,
+    FeaturesSlice,
+    FoldCount,
+    FoldSplit,
+    ImportanceEvaluation,
+    ImportanceSlice,
+    ImportanceTask,
+    IngestSlice,
+    KindOnlyTask,
+    LeaderboardEvaluation,
+    LeaderboardGroup,
+    LeaderboardSlice,
+    LeaderboardSplit,
+    LeaderboardTask,
+    MetricEvaluation,
+    PeriodSplit,
+    PredictSlice,
+    PredictTask,
+    SearchedModel,
+    ServingAudit,
+    SplitSlice,
+    TrainedModel,
+    TrainSlice,
+    TuneBestSlice,
+    TuneBestTuning,
+    TuneShardSlice,
+    ValidationTask,
+)
 from snakeml.data.dataset import (
     Declaration,
     selected_features,
@@ -20,21 +62,34 @@ from snakeml.data.dataset import (
 SLICE_HEADER = "# Resolved by snakeml from conf/ for one rule. Do not edit: edit conf/ instead.\n"
 
 
-# The split settings that cut the tuning folds of train + valid (snakeml.validation.split): the
-# tune_shard slices hold only these, so moving a boundary reruns tuning only through the split's
-# files.
-FOLD_KEYS: tuple[str, ...] = ("strategy", "gap", "group", "column", "fold_column", "time_zone")
-
-
 def model_names(cfg: dict[str, Any]) -> list[str]:
     """The selected models, in a stable order."""
     return sorted(cfg["model"])
 
 
+def data_config(data: dict[str, Any]) -> DataConfig:
+    """The composed ``data`` section as the schema's DataConfig."""
+    tables = {name: TableConfig(**spec) for name, spec in data["tables"].items()}
+    return DataConfig(name=data["name"], tables=tables)
+
+
+def searched_model(name: str, model: dict[str, Any]) -> SearchedModel:
+    """Model ``name`` of the composed ``model`` section as tuning reads it."""
+    space = {param: SearchParam(**spec) for param, spec in model["search_space"].items()}
+    return SearchedModel(
+        name=name,
+        _target_=model["_target_"],
+        preprocessing=model["preprocessing"],
+        params=dict(model["params"]),
+        search_space=space,
+    )
+
+
 def rule_slices(
     cfg: dict[str, Any], root: str | Path | None = None, declaration: Declaration | None = None
-) -> dict[str, dict[str, Any]]:
-    """Each rule's own part of the configuration, keyed by its path under results/configs.
+) -> dict[str, Any]:
+    """Each rule's own part of the configuration (a snakeml.core.slices object), keyed by its
+    path under results/configs.
 
     A rule sees only the values it uses, so changing any other value does not rerun it. The
     feature columns and families come from the data set's declaration (sql/<data>/steps.yaml).
@@ -42,111 +97,125 @@ def rule_slices(
     if declaration is None:
         root = Path(root) if root is not None else DEFAULT_CONFIG_DIR.parent
         declaration = declaration_of(cfg, root)
-    task = cfg["task"]
+    task, split, evaluation = cfg["task"], cfg["split"], cfg["evaluation"]
     selected = selected_features(cfg["features"], declaration)
-    columns = {"target": task["target"], **selected}
     chosen = [*selected["numeric"], *selected["categorical"]]
     key = list(declaration.key)
-    kind = task["kind"]
-    # The split strategy's view of the task: the split and the tuning folds cut the same way.
-    validation = {
-        "seed": cfg["seed"],
-        "split": cfg["split"],
-        "task": {name: task[name] for name in ("kind", "target", "time", "horizon")},
-        "key": key,
-    }
-    labels = {"target": task["target"], "label": task["label"], "units": task["units"]}
-    evaluation = cfg["evaluation"]
-    features = {
-        "data": cfg["data"],
+    seed = cfg["seed"]
+
+    def columns() -> dict[str, Any]:
+        return {"target": task["target"], **selected}
+
+    def validation_task() -> ValidationTask:
+        # The split strategy's view of the task: the split and the tuning folds cut the same way.
+        return ValidationTask(
+            **{name: task[name] for name in ("kind", "target", "time", "horizon")}
+        )
+
+    def features() -> dict[str, Any]:
         # the feature build reads every declared feature; features.columns selects model inputs
-        "features": {k: v for k, v in cfg["features"].items() if k != "columns"},
-    }
-    slices: dict[str, dict[str, Any]] = {
-        "ingest": {"data": cfg["data"]},
-        "features": features,
+        return {k: v for k, v in cfg["features"].items() if k != "columns"}
+
+    slices: dict[str, Any] = {
+        "ingest": IngestSlice(data=data_config(cfg["data"])),
+        "features": FeaturesSlice(data=data_config(cfg["data"]), features=features()),
         # The look-ahead audit rebuilds the features, so it reads their slice and its own.
-        "audit": {**features, "audit": cfg["audit"]},
-        "split": {**validation, "n_folds": cfg["tuning"]["n_folds"]},
-        "leaderboard": {
-            "kind": kind,
-            "metric": evaluation["metric"],
-            "target": task["target"],
-            "groups": [group["column"] for group in task["groups"]],
-            "group_names": [group["name"] for group in task["groups"]],
-            "baselines": [dict(baseline) for baseline in task["baselines"]],
-            "features": chosen,
-            "models": model_names(cfg),
-            "bootstrap": {
-                "resamples": evaluation["bootstrap_resamples"],
-                "random_state": evaluation["bootstrap_random_state"],
-                "blocks": evaluation["bootstrap_blocks"],
-                "time": task["time"],
-                "time_zone": cfg["split"]["time_zone"],
-                "group": cfg["split"]["group"],
-            },
-            "leakage": {
-                "max_rows": evaluation["leakage_max_rows"],
-                "threshold": evaluation["leakage_threshold"],
-                "random_state": evaluation["bootstrap_random_state"],
-            },
-        },
+        "audit": AuditSlice(
+            data=data_config(cfg["data"]), features=features(), audit=AuditConfig(**cfg["audit"])
+        ),
+        "split": SplitSlice(
+            seed=seed,
+            split=SplitConfig(**split),
+            task=validation_task(),
+            key=list(key),
+            tuning=FoldCount(n_folds=cfg["tuning"]["n_folds"]),
+        ),
+        "leaderboard": LeaderboardSlice(
+            task=LeaderboardTask(
+                kind=task["kind"],
+                target=task["target"],
+                time=task["time"],
+                groups=[LeaderboardGroup(g["column"], g["name"]) for g in task["groups"]],
+                baselines=[BaselineConfig(**baseline) for baseline in task["baselines"]],
+            ),
+            evaluation=LeaderboardEvaluation(
+                metric=evaluation["metric"],
+                bootstrap_resamples=evaluation["bootstrap_resamples"],
+                bootstrap_random_state=evaluation["bootstrap_random_state"],
+                bootstrap_blocks=evaluation["bootstrap_blocks"],
+                leakage_max_rows=evaluation["leakage_max_rows"],
+                leakage_threshold=evaluation["leakage_threshold"],
+            ),
+            split=LeaderboardSplit(time_zone=split["time_zone"], group=split["group"]),
+            feature_columns=list(chosen),
+            models=model_names(cfg),
+        ),
         # Batch prediction runs the same feature build and feeds the champion the columns
         # every model was trained on.
-        "predict": {
-            **features,
-            "kind": kind,
-            "columns": columns,
-            "id_columns": list(task["id_columns"]),
-            "serving_rows": cfg["audit"]["serving_rows"],
-        },
+        "predict": PredictSlice(
+            data=data_config(cfg["data"]),
+            features=features(),
+            task=PredictTask(kind=task["kind"], id_columns=list(task["id_columns"])),
+            audit=ServingAudit(serving_rows=cfg["audit"]["serving_rows"]),
+            columns=columns(),
+        ),
     }
     for name in model_names(cfg):
-        model = {"name": name, **cfg["model"][name]}
-        # the final fit's row cap: tuning folds its own sample (tuning.max_rows)
-        searched = {k: v for k, v in model.items() if k != "max_train_rows"}
-        slices[f"tune_shard/{name}"] = {
-            "seed": cfg["seed"],
-            "kind": kind,
-            "columns": columns,
-            **validation,
+        model = cfg["model"][name]
+        # the final fit's row cap is train's alone: tuning folds its own sample (tuning.max_rows)
+        slices[f"tune_shard/{name}"] = TuneShardSlice(
+            seed=seed,
+            task=validation_task(),
+            key=list(key),
             # the folds: a boundary, fraction or cap moves them only through the split's files
-            "split": {k: cfg["split"][k] for k in FOLD_KEYS},
-            "model": searched,
-            "tuning": cfg["tuning"],
-        }
-        slices[f"tune_best/{name}"] = {
-            "seed": cfg["seed"],
-            "model": searched,
-            "tuning": {key: cfg["tuning"][key] for key in ("metric", "n_shards")},
-        }
-        slices[f"train/{name}"] = {
-            "seed": cfg["seed"],
-            "kind": kind,
-            "columns": columns,
-            "model": model,
-        }
-        slices[f"evaluate/{name}"] = {
-            "seed": cfg["seed"],
-            "kind": kind,
-            "metric": evaluation["metric"],
-            "columns": columns,
-            "task": {**labels, "groups": task["groups"], "time": task["time"]},
-            "key": key,
-            "period": {"unit": cfg["split"]["period"], "time_zone": cfg["split"]["time_zone"]},
-        }
-        slices[f"importance/{name}"] = {
-            "kind": kind,
-            "metric": evaluation["metric"],
-            "columns": columns,
-            "families": declaration.families(chosen),
-            "task": labels,
-            "importance": {
-                "repeats": evaluation["importance_repeats"],
-                "max_rows": evaluation["importance_max_rows"],
-                "random_state": evaluation["importance_random_state"],
-            },
-        }
+            split=FoldSplit(**{k: split[k] for k in FoldSplit.__dataclass_fields__}),
+            columns=columns(),
+            model=searched_model(name, model),
+            tuning=TuningConfig(**cfg["tuning"]),
+        )
+        slices[f"tune_best/{name}"] = TuneBestSlice(
+            seed=seed,
+            model=searched_model(name, model),
+            tuning=TuneBestTuning(
+                metric=cfg["tuning"]["metric"], n_shards=cfg["tuning"]["n_shards"]
+            ),
+        )
+        slices[f"train/{name}"] = TrainSlice(
+            seed=seed,
+            task=KindOnlyTask(kind=task["kind"]),
+            columns=columns(),
+            model=TrainedModel(
+                **vars(searched_model(name, model)), max_train_rows=model["max_train_rows"]
+            ),
+        )
+        slices[f"evaluate/{name}"] = EvaluateSlice(
+            seed=seed,
+            task=EvaluateTask(
+                kind=task["kind"],
+                target=task["target"],
+                label=task["label"],
+                units=task["units"],
+                groups=[GroupConfig(**group) for group in task["groups"]],
+                time=task["time"],
+            ),
+            evaluation=MetricEvaluation(metric=evaluation["metric"]),
+            split=PeriodSplit(period=split["period"], time_zone=split["time_zone"]),
+            columns=columns(),
+            key=list(key),
+        )
+        slices[f"importance/{name}"] = ImportanceSlice(
+            task=ImportanceTask(
+                kind=task["kind"], target=task["target"], label=task["label"], units=task["units"]
+            ),
+            evaluation=ImportanceEvaluation(
+                metric=evaluation["metric"],
+                importance_repeats=evaluation["importance_repeats"],
+                importance_max_rows=evaluation["importance_max_rows"],
+                importance_random_state=evaluation["importance_random_state"],
+            ),
+            columns=columns(),
+            families=declaration.families(chosen),
+        )
     return slices
 
 
@@ -155,12 +224,13 @@ def rule_slice_texts(
     root: str | Path | None = None,
     declaration: Declaration | None = None,
 ) -> dict[str, str]:
-    """Each rule's slice as the text of its file, ``results/configs/<key>.yaml``, by key.
+    """Each rule's slice as the text of its file, ``results/configs/<key>.yaml``, by key: the
+    slice's fields under Hydra's key names, in the order of its class.
 
     ``declaration`` (else read from ``root``) is the data set's steps.yaml, already loaded.
     """
     return {
-        key: SLICE_HEADER + dump_yaml(data)
+        key: SLICE_HEADER + dump_yaml(asdict(data))
         for key, data in rule_slices(cfg, root, declaration).items()
     }
 

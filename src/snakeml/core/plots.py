@@ -14,6 +14,8 @@ from snakeml.core.io import atomic_path
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from snakeml.core.slices import EvaluateTask
+
 DPI = 100
 
 
@@ -65,7 +67,7 @@ def plot_importances(
 
 
 def plot_predicted_vs_actual(
-    points: pd.DataFrame, title: str, target: str | Path, task: dict[str, Any]
+    points: pd.DataFrame, title: str, target: str | Path, task: EvaluateTask
 ) -> None:
     """Scatter of predicted against actual target, with the line where they agree.
 
@@ -76,8 +78,8 @@ def plot_predicted_vs_actual(
         low = float(min(points["actual"].min(), points["predicted"].min()))
         high = float(max(points["actual"].max(), points["predicted"].max()))
         ax.plot([low, high], [low, high], color="black", linewidth=0.8)
-        ax.set_xlabel(f"actual {task['label']}{_units(task['units'])}")
-        ax.set_ylabel(f"predicted {task['label']}{_units(task['units'])}")
+        ax.set_xlabel(f"actual {task.label}{_units(task.units)}")
+        ax.set_ylabel(f"predicted {task.label}{_units(task.units)}")
         ax.set_title(title)
 
 

@@ -309,8 +309,9 @@ class Config:
     data: DataConfig = field(default_factory=DataConfig)
     # The data set's feature settings: block_rows, the optional list of feature columns to use
     # (`columns`, default every declared one), and the variables its SQL reads, whose names
-    # and ranges sql/<data>/steps.yaml declares (checked by snakeml.data.dataset).
-    features: dict[str, Any] = field(default_factory=dict)
+    # and ranges sql/<data>/steps.yaml declares (checked by snakeml.data.dataset). block_rows
+    # null (its default): each materialized step is built in one statement.
+    features: dict[str, Any] = field(default_factory=lambda: {"block_rows": None})
     task: TaskConfig = field(default_factory=TaskConfig)
     split: SplitConfig = field(default_factory=SplitConfig)
     model: dict[str, ModelConfig] = field(default_factory=dict)

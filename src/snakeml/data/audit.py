@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from snakeml.core.errors import DataError
+from snakeml.core.slices import AuditSlice, table_specs
 from snakeml.data.dataset import DECLARATION, Declaration, load_declaration, sql_variables
 from snakeml.data.features import (
     WHOLE,
@@ -69,24 +70,25 @@ def audit_features(
     paths: dict[str, str | Path],
     sql_dir: str | Path,
     features_path: str | Path,
-    settings: dict[str, Any],
+    cfg: AuditSlice,
     threads: int = 1,
     memory_limit_mb: int | None = None,
 ) -> dict[str, Any]:
     """Audit a data set's features for look-ahead; return the audit's record.
 
     ``paths`` maps each declared table to its parquet file, ``features_path`` is the full
-    build (results/features/features.parquet), ``settings`` the audit rule's slice (``data``,
-    ``features``, ``audit``: enabled, rows_per_cut, cut_fractions). The record says whether the
-    audit ran, which tables were cut at which column and which hold no time, each cut's moment
-    and rows compared, and the columns declared safe with their reasons. Raises
+    build (results/features/features.parquet), ``cfg`` the audit rule's slice
+    (snakeml.core.slices.AuditSlice: ``data``, ``features``, ``audit``: enabled, rows_per_cut,
+    cut_fractions). The record says whether the audit ran, which tables were cut at which
+    column and which hold no time, each cut's moment and rows compared, and the columns
+    declared safe with their reasons. Raises
     LookAheadError, one line, naming the columns that change, their SQL step, a row's key, the
     cut and the fix; DataError for a missing table.
     """
     declaration = load_declaration(sql_dir)
-    audit = settings["audit"]
-    tables = list(settings["data"]["tables"])
-    if not audit["enabled"]:
+    audit = cfg.audit
+    tables = list(cfg.data.tables)
+    if not audit.enabled:
         log.warning("%s", OFF)
         return {"enabled": False, "audited": False, "note": OFF}
     spec = declaration.audit
@@ -97,18 +99,18 @@ def audit_features(
         )
         log.info("%s", note)
         return {"enabled": True, "audited": False, "note": note, "tables_without_time": tables}
-    variables = sql_variables(settings["features"], declaration)
+    variables = sql_variables(cfg.features, declaration)
     compared = [f.name for f in declaration.features if f.name not in spec.safe]
     con = connect(threads, memory_limit_mb)
     try:
-        expose_tables(con, paths, settings["data"]["tables"])
+        expose_tables(con, paths, table_specs(cfg.data))
         con.register(FULL_BUILD, con.read_parquet(str(features_path)))
-        moments = cut_moments(con, spec.time, audit["cut_fractions"])
+        moments = cut_moments(con, spec.time, audit.cut_fractions)
         carried: list[Block | None] = [None]  # the block the carry table was brought up to
         counts = []
         for index, moment in enumerate(moments):
-            _build_cut(con, declaration, variables, moment, audit["rows_per_cut"], carried)
-            counts.append(_keep_last_rows(con, declaration, audit["rows_per_cut"], index))
+            _build_cut(con, declaration, variables, moment, audit.rows_per_cut, carried)
+            counts.append(_keep_last_rows(con, declaration, audit.rows_per_cut, index))
         # One pass over the full build compares the rows of every cut.
         found = _compare(con, declaration, compared)
         for index, moment in enumerate(moments):
@@ -116,9 +118,7 @@ def audit_features(
                 differing, example = found[index]
                 # Rebuilt to tell which step makes the difference: only when there is one.
                 carried[0] = None
-                block = _build_cut(
-                    con, declaration, variables, moment, audit["rows_per_cut"], carried
-                )
+                block = _build_cut(con, declaration, variables, moment, audit.rows_per_cut, carried)
                 steps = _steps_of(con, declaration, variables, differing, block, index)
                 raise LookAheadError(
                     _message(declaration, moment, differing, steps, example, counts[index])
@@ -137,7 +137,7 @@ def audit_features(
         "audited": True,
         "tables_cut": dict(spec.known_at),
         "tables_without_time": [t for t in tables if t not in spec.known_at],
-        "rows_per_cut": audit["rows_per_cut"],
+        "rows_per_cut": audit.rows_per_cut,
         "cuts": cuts,
         "features_compared": len(compared),
         "safe": dict(spec.safe),

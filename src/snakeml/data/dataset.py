@@ -711,10 +711,10 @@ def check_task_baselines(task: dict[str, Any], declaration: Declaration) -> None
     wanted = kind.baseline_feature
     kinds = {f.name: f.kind for f in declaration.features}
     fitting = [name for name, kind in kinds.items() if kind == wanted]
-    names = [baseline["name"] for baseline in task.get("baselines", [])]
+    names = [baseline["name"] for baseline in task["baselines"]]
     if len(set(names)) != len(names):
         raise ConfigError(f"task.baselines: names must differ, got {names}")
-    for baseline in task.get("baselines", []):
+    for baseline in task["baselines"]:
         name, column = baseline["name"], baseline["column"]
         key = f"task.baselines.{name}"
         if not _NAME.match(name):

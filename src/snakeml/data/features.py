@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from snakeml.core.errors import DataError
 from snakeml.core.io import atomic_path
+from snakeml.core.slices import FeaturesSlice, table_specs
 from snakeml.data.contracts import check_contract, feature_contract, table_contract
 from snakeml.data.dataset import Declaration, load_declaration, sql_variables
 
@@ -282,30 +283,30 @@ def write_features(
     paths: dict[str, str | Path],
     sql_dir: str | Path,
     output: str | Path,
-    settings: dict[str, Any],
+    cfg: FeaturesSlice,
     threads: int = 1,
     memory_limit_mb: int | None = None,
     rule: str = "features",
 ) -> dict[str, int]:
     """Build the feature table of a data set, check its contract, write it as parquet.
 
-    ``paths`` maps each declared table to its parquet file; ``settings`` is the features
-    rule's config slice (``data``, ``features``): no task, so every task of the data set reads
-    the same table (the split leaves out the rows without the task's target). Returns
-    {"rows": rows written}. Raises DataError (one line naming the file, table or column) on
-    bad data or a failing step.
+    ``paths`` maps each declared table to its parquet file; ``cfg`` is the features rule's
+    slice (snakeml.core.slices.FeaturesSlice: ``data``, ``features``): no task, so every task
+    of the data set reads the same table (the split leaves out the rows without the task's
+    target). Returns {"rows": rows written}. Raises DataError (one line naming the file, table
+    or column) on bad data or a failing step.
     """
     import duckdb
 
     declaration = load_declaration(sql_dir)
-    variables = sql_variables(settings["features"], declaration)
+    variables = sql_variables(cfg.features, declaration)
     con = connect(threads, memory_limit_mb)
     try:
-        rows = register_tables(con, paths, settings["data"]["tables"], rule)
+        rows = register_tables(con, paths, table_specs(cfg.data), rule)
         every_row = duckdb.ConstantExpression(True)
         with atomic_path(output) as tmp:
             built, _, blocks = build_rows(
-                con, declaration, variables, settings["features"].get("block_rows"), every_row, tmp
+                con, declaration, variables, cfg.features["block_rows"], every_row, tmp
             )
             if built == 0:
                 raise DataError(

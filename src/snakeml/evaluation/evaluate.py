@@ -26,6 +26,7 @@ from snakeml.core.plots import (
     plot_predicted_vs_actual,
     plot_residuals_by,
 )
+from snakeml.core.slices import EvaluateSlice
 from snakeml.models.estimators import (
     feature_frame,
     limit_threads,
@@ -70,12 +71,13 @@ def residual_table(frame: pd.DataFrame, key: str) -> pd.DataFrame:
 
 
 def scored_frame(
-    test: pd.DataFrame, actual: np.ndarray, predicted: np.ndarray, settings: dict[str, Any]
+    test: pd.DataFrame, actual: np.ndarray, predicted: np.ndarray, cfg: EvaluateSlice
 ) -> pd.DataFrame:
-    """The test rows' group columns and period beside their actual and predicted values."""
-    task, period = settings["task"], settings["period"]
-    groups = [group["column"] for group in task["groups"]]
-    needed = [*groups] if task["time"] is None else [*groups, task["time"]]
+    """The test rows' group columns and period (``split.period`` in ``split.time_zone``) beside
+    their actual and predicted values. Raises DataError for a missing group or time column."""
+    task, split = cfg.task, cfg.split
+    groups = [group.column for group in task.groups]
+    needed = [*groups] if task.time is None else [*groups, task.time]
     missing = [c for c in needed if c not in test.columns]
     if missing:
         raise DataError(f"test split lacks columns {missing} the error breakdowns need: rebuild")
@@ -83,9 +85,9 @@ def scored_frame(
     for column in frame.columns:
         if not pd.api.types.is_numeric_dtype(frame[column]):
             frame[column] = frame[column].astype("string").fillna("unknown")
-    if task["time"] is not None:  # a table without time has no periods to break down by
+    if task.time is not None:  # a table without time has no periods to break down by
         frame[PERIOD] = periods(
-            test[task["time"]].reset_index(drop=True), period["unit"], period["time_zone"]
+            test[task.time].reset_index(drop=True), split.period, split.time_zone
         ).to_numpy()
     frame["actual"], frame["predicted"] = actual, predicted
     return frame
@@ -95,32 +97,32 @@ def write_breakdowns(
     scored: pd.DataFrame,
     model_name: str,
     outputs: dict[str, str | Path],
-    settings: dict[str, Any],
+    cfg: EvaluateSlice,
 ) -> None:
     """Predicted vs actual, residuals per task group, error per period: CSV and PNG each."""
-    task, unit = settings["task"], settings["period"]["unit"]
-    points = sample_rows(scored[["actual", "predicted"]], SCATTER_POINTS, settings["seed"])
+    task, unit = cfg.task, cfg.split.period
+    points = sample_rows(scored[["actual", "predicted"]], SCATTER_POINTS, cfg.seed)
     write_csv(points, outputs["scatter_csv"])
     plot_predicted_vs_actual(
         points, f"Predicted vs actual: {model_name}", outputs["scatter_png"], task
     )
-    for group in task["groups"]:
-        table = residual_table(scored, group["column"])
-        write_csv(table, outputs[f"by_{group['name']}_csv"])
+    for group in task.groups:
+        table = residual_table(scored, group.column)
+        write_csv(table, outputs[f"by_{group.name}_csv"])
         plot_residuals_by(
             table,
-            group["column"],
-            group["label"],
-            f"Residuals by {group['label']}: {model_name}",
-            outputs[f"by_{group['name']}_png"],
-            task["units"],
+            group.column,
+            group.label,
+            f"Residuals by {group.label}: {model_name}",
+            outputs[f"by_{group.name}_png"],
+            task.units,
         )
     if PERIOD not in scored.columns:
         return
     by_period = residual_table(scored, PERIOD).rename(columns={PERIOD: unit})
     write_csv(by_period, outputs["by_period_csv"])
     plot_error_by_period(
-        by_period, unit, f"Error by {unit}: {model_name}", outputs["by_period_png"], task["units"]
+        by_period, unit, f"Error by {unit}: {model_name}", outputs["by_period_png"], task.units
     )
 
 
@@ -240,26 +242,26 @@ def write_classifier_breakdowns(
     decision: dict[str, Any],
     model_name: str,
     outputs: dict[str, str | Path],
-    settings: dict[str, Any],
+    cfg: EvaluateSlice,
 ) -> None:
     """Confusion matrix, metrics per task group and per period, class curves: CSV and PNG."""
-    task, unit, metric = settings["task"], settings["period"]["unit"], settings["metric"]
+    task, unit, metric = cfg.task, cfg.split.period, cfg.evaluation.metric
     classes, label = list(decision["classes"]), metric_label(metric)
     confusion = confusion_table(scored["actual"].to_numpy(), scored["predicted"], classes)
     write_csv(confusion, outputs["confusion_csv"])
     decided = "" if decision["threshold"] is None else f" (threshold {decision['threshold']:.3f})"
     plot_confusion(confusion, f"Confusion matrix{decided}: {model_name}", outputs["confusion_png"])
-    for group in task["groups"]:
-        table = metrics_by(scored, group["column"], proba, decision)
-        write_csv(table, outputs[f"by_{group['name']}_csv"])
+    for group in task.groups:
+        table = metrics_by(scored, group.column, proba, decision)
+        write_csv(table, outputs[f"by_{group.name}_csv"])
         plot_metric_by(
             table,
-            group["column"],
-            group["label"],
+            group.column,
+            group.label,
             metric,
             label,
-            f"Test {label} by {group['label']}: {model_name}",
-            outputs[f"by_{group['name']}_png"],
+            f"Test {label} by {group.label}: {model_name}",
+            outputs[f"by_{group.name}_png"],
         )
     if PERIOD in scored.columns:  # a table without time has no periods
         by_period = metrics_by(scored, PERIOD, proba, decision).rename(columns={PERIOD: unit})
@@ -299,7 +301,7 @@ def write_classifier_breakdowns(
 def evaluate_model(
     model_path: str | Path,
     test_path: str | Path,
-    settings: dict[str, Any],
+    cfg: EvaluateSlice,
     model_name: str,
     outputs: dict[str, str | Path],
     threads: int = 1,
@@ -307,11 +309,13 @@ def evaluate_model(
 ) -> dict[str, float]:
     """Score the model on the test rows; write metrics, predictions and error breakdowns.
 
+    ``cfg`` is the model's evaluate slice (snakeml.core.slices.EvaluateSlice). Returns the test
+    metrics by name.
     ``decision_path`` is the model's decision file (task kind, classes, threshold), needed for
     a classifier. Raises DataError when the test period holds a class training never had.
     """
-    columns, key = settings["columns"], list(settings["key"])
-    kind = task_kind(settings["kind"])
+    columns, key = cfg.columns, list(cfg.key)
+    kind = task_kind(cfg.task.kind)
     import pyarrow.parquet as pq
 
     if parquet_rows([test_path]) == 0:
@@ -320,8 +324,8 @@ def evaluate_model(
     missing = [c for c in key if c not in present]
     if missing:
         raise DataError(f"test split {test_path} lacks key columns {missing}: rebuild the features")
-    task = settings["task"]
-    described = [*key, *(group["column"] for group in task["groups"]), task["time"]]
+    task = cfg.task
+    described = [*key, *(group.column for group in task.groups), task.time]
     # the key, group and time columns as stored (the breakdowns label their values), and the
     # model's columns in compact types
     test = pd.read_parquet(
@@ -338,7 +342,7 @@ def evaluate_model(
         predicted = kind.predict(pipeline, x, classes)
     scores = kind.score_predictions(y, predicted, classes, threshold)
     output = kind.prediction_frame(predicted, classes, threshold)
-    scored = scored_frame(test, y, output["predicted"].to_numpy(), settings)
+    scored = scored_frame(test, y, output["predicted"].to_numpy(), cfg)
     write_json(outputs["metrics"], {"model": model_name, "rows": len(test), **scores})
     predictions = test[key].reset_index(drop=True).copy()
     predictions["actual"] = y
@@ -347,8 +351,8 @@ def evaluate_model(
     with atomic_path(outputs["predictions"]) as tmp:
         predictions.to_parquet(tmp, index=False)
     if decision is None or classes is None:
-        write_breakdowns(scored, model_name, outputs, settings)
+        write_breakdowns(scored, model_name, outputs, cfg)
     else:
-        write_classifier_breakdowns(scored, predicted, decision, model_name, outputs, settings)
+        write_classifier_breakdowns(scored, predicted, decision, model_name, outputs, cfg)
     log.info("model %s on %d test rows: %s", model_name, len(test), scores)
     return scores

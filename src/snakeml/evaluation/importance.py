@@ -17,6 +17,7 @@ import pandas as pd
 from snakeml.core.errors import DataError
 from snakeml.core.io import write_csv
 from snakeml.core.plots import plot_importances
+from snakeml.core.slices import ImportanceSlice
 from snakeml.models.estimators import (
     feature_frame,
     limit_threads,
@@ -179,7 +180,7 @@ def summarize_importances(importances: pd.DataFrame, key: str) -> pd.DataFrame:
 def run_importance(
     model_path: str | Path,
     test_path: str | Path,
-    settings: dict[str, Any],
+    cfg: ImportanceSlice,
     model_name: str,
     outputs: dict[str, str | Path],
     threads: int = 1,
@@ -187,12 +188,15 @@ def run_importance(
 ) -> pd.DataFrame:
     """Permutation importance per column and per family on a sample of the test rows.
 
-    Scored with the task's metric (``settings["metric"]``, RMSE by default); a classifier's
-    classes and threshold come from its decision file, ``decision_path``.
+    ``cfg`` is the model's importance slice (snakeml.core.slices.ImportanceSlice): scored with
+    ``evaluation.metric`` on a seeded sample of ``evaluation.importance_max_rows`` test rows,
+    each column (and family) shuffled ``evaluation.importance_repeats`` times. A classifier's
+    classes and threshold come from its decision file, ``decision_path``. Returns the
+    per-column summary. Raises DataError for an empty test split.
     """
-    columns, options = settings["columns"], settings["importance"]
-    families, units = settings["families"], settings["task"]["units"]
-    kind, metric = task_kind(settings["kind"]), settings["metric"]
+    columns, options = cfg.columns, cfg.evaluation
+    families, units = cfg.families, cfg.task.units
+    kind, metric = task_kind(cfg.task.kind), options.metric
     decision = None if decision_path is None else read_decision(decision_path)
     classes, threshold = kind.decision_classes(decision, "the importance of")
     score = kind.importance_scorer(metric, classes, threshold)  # checks the metric too
@@ -205,20 +209,25 @@ def run_importance(
         raise DataError(f"test split {test_path} is empty: check the split settings (split.*)")
     pipeline = load_model(model_path)
     # the sampled rows only, with the model's columns only (as sample_rows would take them)
-    keep = kept_rows(rows, options["max_rows"], options["random_state"])
+    keep = kept_rows(rows, options.importance_max_rows, options.importance_random_state)
     sample = read_model_rows([test_path], columns, keep=keep).reset_index(drop=True)
     x, y = feature_frame(sample, columns), target_vector(sample, columns, kind)
     with limit_threads(threads):
         per_column = permutation_importances(
-            pipeline, x, y, options["repeats"], options["random_state"], score
+            pipeline,
+            x,
+            y,
+            options.importance_repeats,
+            options.importance_random_state,
+            score,
         )
         per_family = family_importances(
             pipeline,
             x,
             y,
             feature_groups(list(x.columns), families),
-            options["repeats"],
-            options["random_state"],
+            options.importance_repeats,
+            options.importance_random_state,
             score,
         )
     family = family_of(families)
@@ -249,7 +258,7 @@ def run_importance(
         "model %s, %d test rows, %d repeats: top features %s; families %s",
         model_name,
         len(sample),
-        options["repeats"],
+        options.importance_repeats,
         column_summary["feature"].head(5).tolist(),
         family_summary["family"].tolist(),
     )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from snakeml.core.io import (
     write_json,
     write_text_atomic,
 )
+from snakeml.core.slices import LeaderboardSlice
 from snakeml.evaluation.verdicts import (
     BEATS,
     Scored,
@@ -222,11 +224,11 @@ def read_model_predictions(
 
 
 def screened_rows(
-    path: str | Path, columns: list[str], max_rows: int, leakage: dict[str, Any]
+    path: str | Path, columns: list[str], max_rows: int, random_state: int
 ) -> pd.DataFrame:
     """The training rows the leakage screen scores, with ``columns`` only: the screen's own
     seeded sample (snakeml.evaluation.verdicts.leakage_rows) read from the file, or every row when
-    there are no more than ``max_rows``."""
+    there are no more than ``max_rows`` (``random_state`` seeds the sample)."""
     import pyarrow.parquet as pq
 
     from snakeml.evaluation.verdicts import leakage_rows
@@ -235,7 +237,7 @@ def screened_rows(
     columns = list(dict.fromkeys(columns))
     if rows <= max_rows:
         return pq.read_table(path, columns=columns).to_pandas()
-    keep = leakage_rows(rows, max_rows, int(leakage["random_state"]))
+    keep = leakage_rows(rows, max_rows, random_state)
     return read_parquet_rows([path], columns, keep).to_pandas()
 
 
@@ -264,22 +266,26 @@ def run_leaderboard(
     model_paths: dict[str, str | Path],
     fit_paths: list[str | Path],
     test_path: str | Path,
-    settings: dict[str, Any],
+    cfg: LeaderboardSlice,
     outputs: dict[str, str | Path],
     decision_paths: dict[str, str | Path] | None = None,
     prediction_paths: dict[str, str | Path] | None = None,
 ) -> dict[str, Any]:
     """Rank models and baselines; write the board, the champion, its statement and its model.
 
-    ``settings`` is the leaderboard rule's slice: kind, metric, target, groups, group_names,
-    baselines (the task's declared ones), features, bootstrap and leakage. ``fit_paths`` are
+    ``cfg`` is the leaderboard rule's slice (snakeml.core.slices.LeaderboardSlice): the task's
+    kind, target, time, groups and declared baselines, the metric, bootstrap and leakage
+    settings of ``evaluation``, the split's time zone and group, the model inputs
+    (``feature_columns``, screened for leakage) and the models. ``fit_paths`` are
     train, then valid; ``decision_paths`` each model's decision file (its classes and
     threshold), the champion's copied beside its model; ``prediction_paths`` each model's test
     predictions (evaluation/<model>/predictions.parquet), resampled for the intervals.
     """
-    target, metric, keys = settings["target"], settings["metric"], list(settings["groups"])
-    kind = task_kind(settings["kind"])
-    declared = [dict(b) for b in settings["baselines"]]
+    task, evaluation = cfg.task, cfg.evaluation
+    target, metric = task.target, evaluation.metric
+    keys = [group.column for group in task.groups]
+    kind = task_kind(task.kind)
+    declared = [asdict(baseline) for baseline in task.baselines]
     if prediction_paths is None:
         raise ValueError("the leaderboard's intervals need each model's test predictions")
     model_metrics = {}
@@ -297,17 +303,16 @@ def run_leaderboard(
     frames = [pd.read_parquet(p, columns=wanted) for p in fit_paths]
     train = frames[0]
     valid = pd.concat(frames[1:], ignore_index=True) if len(frames) > 1 else train.iloc[:0]
-    bootstrap = settings["bootstrap"]
     dependent = [
         column
-        for column in (bootstrap["time"], bootstrap["group"])
-        if column is not None and bootstrap["blocks"] != "rows"
+        for column in (task.time, cfg.split.group)
+        if column is not None and evaluation.bootstrap_blocks != "rows"
     ]
     test = pd.read_parquet(test_path, columns=list(dict.fromkeys([*wanted, *dependent])))
     blocks = bootstrap_blocks(
-        bootstrap["blocks"], test, bootstrap["time"], bootstrap["time_zone"], bootstrap["group"]
+        evaluation.bootstrap_blocks, test, task.time, cfg.split.time_zone, cfg.split.group
     )
-    group_names = list(settings["group_names"])
+    group_names = [group.name for group in task.groups]
     predicted = kind.baseline_outputs(
         train, valid, test, target, keys, group_names, classes, declared
     )
@@ -325,22 +330,27 @@ def run_leaderboard(
         test[target],
         scored,
         classes,
-        int(bootstrap["resamples"]),
-        int(bootstrap["random_state"]),
+        evaluation.bootstrap_resamples,
+        evaluation.bootstrap_random_state,
         blocks.labels,
     )
-    leakage = settings["leakage"]
-    features = list(settings["features"])
-    screened = screened_rows(fit_paths[0], [*features, target], int(leakage["max_rows"]), leakage)
+    # The leakage screen draws its sample with the bootstrap's seed.
+    features = list(cfg.feature_columns)
+    screened = screened_rows(
+        fit_paths[0],
+        [*features, target],
+        evaluation.leakage_max_rows,
+        evaluation.bootstrap_random_state,
+    )
     leaking = screen_leakage(
         kind,
         screened,
         features,
         target,
         classes,
-        int(leakage["max_rows"]),
-        float(leakage["threshold"]),
-        int(leakage["random_state"]),
+        evaluation.leakage_max_rows,
+        evaluation.leakage_threshold,
+        evaluation.bootstrap_random_state,
     )
     board = build_leaderboard(model_metrics, baselines, metric, kind, resampled)
     champion = pick_champion(board, metric, kind, resampled, leaking)

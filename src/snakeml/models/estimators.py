@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     import optuna
     from sklearn.pipeline import Pipeline
 
+    from snakeml.core.schema import SearchParam
+    from snakeml.core.slices import SearchedModel
     from snakeml.models.task_kinds import TaskKind
 
 log = logging.getLogger(__name__)
@@ -182,7 +184,7 @@ N_JOBS_WITHOUT_EFFECT = frozenset({"sklearn.linear_model.LogisticRegression"})
 
 
 def build_pipeline(
-    model: dict[str, Any],
+    model: SearchedModel,
     columns: dict[str, Any],
     params: dict[str, Any],
     kind: TaskKind,
@@ -190,6 +192,10 @@ def build_pipeline(
     seed: int = 0,
 ) -> Pipeline:
     """A Pipeline of the model's preprocessing and its estimator with ``params`` applied.
+
+    ``model`` is a slice's model (its estimator ``_target_``, ``preprocessing`` and fixed
+    ``params``), ``columns`` the model inputs ({"target", "numeric", "categorical"}), ``params``
+    the tuned parameters, over the fixed ones.
 
     ``onehot``: numerics imputed (median, plus missing indicators) and standardised beside
     sparse one-hot categoricals, a scipy CSR matrix of float32. ``ordinal``: categorical codes
@@ -203,17 +209,17 @@ def build_pipeline(
     from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
     numeric, categorical = list(columns["numeric"]), list(columns["categorical"])
-    cls = estimator_class(model["_target_"], kind)
-    settings = {**model["params"], **params}
+    cls = estimator_class(model._target_, kind)
+    arguments = {**model.params, **params}
     accepted = cls().get_params()
-    unknown = sorted(set(settings) - set(accepted))
+    unknown = sorted(set(arguments) - set(accepted))
     if unknown:
-        raise ConfigError(f"model.{model['name']}: {cls.__name__} has no parameters {unknown}")
-    if "n_jobs" in accepted and model["_target_"] not in N_JOBS_WITHOUT_EFFECT:
-        settings["n_jobs"] = threads
-    if "random_state" in accepted and "random_state" not in settings:
-        settings["random_state"] = seed
-    if model["preprocessing"] == "onehot":
+        raise ConfigError(f"model.{model.name}: {cls.__name__} has no parameters {unknown}")
+    if "n_jobs" in accepted and model._target_ not in N_JOBS_WITHOUT_EFFECT:
+        arguments["n_jobs"] = threads
+    if "random_state" in accepted and "random_state" not in arguments:
+        arguments["random_state"] = seed
+    if model.preprocessing == "onehot":
         # Sparse one-hot columns (a row holds one 1 per categorical): a linear model accepts
         # scipy sparse input, and a dense one-hot table costs rows x categories x 8 bytes.
         # sparse_threshold=1 keeps the output sparse whenever a value is zero.
@@ -256,22 +262,20 @@ def build_pipeline(
             ]
         )
         if "categorical_features" in accepted and categorical:
-            settings.setdefault("categorical_features", list(range(len(categorical))))
-    return Pipeline([("preprocess", preprocess), ("model", cls(**settings))])
+            arguments.setdefault("categorical_features", list(range(len(categorical))))
+    return Pipeline([("preprocess", preprocess), ("model", cls(**arguments))])
 
 
-def suggest_params(trial: optuna.Trial, search_space: dict[str, Any]) -> dict[str, Any]:
-    """Draw one value per searched parameter from the trial."""
+def suggest_params(trial: optuna.Trial, search_space: dict[str, SearchParam]) -> dict[str, Any]:
+    """Draw one value per searched parameter from the trial (the schema's SearchParam each)."""
     params: dict[str, Any] = {}
     for name, spec in search_space.items():
-        if spec["type"] == "float":
-            params[name] = trial.suggest_float(name, spec["low"], spec["high"], log=spec["log"])
-        elif spec["type"] == "int":
-            params[name] = trial.suggest_int(
-                name, int(spec["low"]), int(spec["high"]), log=spec["log"]
-            )
+        if spec.type == "float":
+            params[name] = trial.suggest_float(name, spec.low, spec.high, log=spec.log)
+        elif spec.type == "int":
+            params[name] = trial.suggest_int(name, int(spec.low), int(spec.high), log=spec.log)
         else:
-            params[name] = trial.suggest_categorical(name, list(spec["choices"]))
+            params[name] = trial.suggest_categorical(name, list(spec.choices or ()))
     return params
 
 

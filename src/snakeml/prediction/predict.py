@@ -37,6 +37,7 @@ import pyarrow as pa
 
 from snakeml.core.errors import DataError
 from snakeml.core.io import write_json, write_parquet
+from snakeml.core.slices import PredictSlice, table_specs
 from snakeml.data.contracts import Contract, check_contract, table_contract
 from snakeml.data.dataset import Declaration, Prediction, load_declaration, sql_variables
 from snakeml.data.features import build_rows, connect, register_tables
@@ -357,7 +358,7 @@ def new_row_features(
     new: pa.Table,
     paths: dict[str, str | Path],
     declaration: Declaration,
-    settings: dict[str, Any],
+    cfg: PredictSlice,
     threads: int = 1,
     memory_limit_mb: int | None = None,
     rule: str = "predict",
@@ -371,7 +372,7 @@ def new_row_features(
     the history's; the result has a ``row_index`` (0-based input position) instead of the id.
     With ``training_features`` (the training feature table) the same build also rebuilds the
     ``history_rows`` history rows placed last in time (by ``predict.time``, else by id), beside
-    the new rows, and compares their model inputs (``settings["columns"]``) with the training
+    the new rows, and compares their model inputs (``cfg.columns``) with the training
     table's: see ``check_serving``. Raises DataError when a new row breaks its table's checks
     (unless ``check`` is false: the caller checked them, see ``check_new_rows``), makes no
     feature row, or when a rebuilt history row differs from training.
@@ -383,11 +384,12 @@ def new_row_features(
 
     assert declaration.predict is not None
     table = declaration.predict.table
-    spec = settings["data"]["tables"][table]
+    tables = table_specs(cfg.data)
+    spec = tables[table]
     row_id = spec["row_id"]
     con = connect(threads, memory_limit_mb)
     try:
-        register_tables(con, paths, settings["data"]["tables"], rule)
+        register_tables(con, paths, tables, rule)
         present = set(new.column_names)
         if check:
             _check_entering(con, new, table, spec, paths[table], rule)
@@ -418,14 +420,12 @@ def new_row_features(
             if rebuilt:
                 ids_kept = [duckdb.ConstantExpression(i) for i in rebuilt]
                 keep = keep | duckdb.ColumnExpression(row_id).isin(*ids_kept)
-        variables = sql_variables(settings["features"], declaration)
+        variables = sql_variables(cfg.features, declaration)
         with tempfile.TemporaryDirectory(prefix="snakeml-predict-") as folder:
             built = Path(folder) / "rows.parquet"
-            build_rows(
-                con, declaration, variables, settings["features"].get("block_rows"), keep, built
-            )
+            build_rows(con, declaration, variables, cfg.features["block_rows"], keep, built)
             if rebuilt and training_features is not None:
-                columns = [*settings["columns"]["numeric"], *settings["columns"]["categorical"]]
+                columns = [*cfg.columns["numeric"], *cfg.columns["categorical"]]
                 history = con.read_parquet(str(built)).filter(
                     duckdb.ColumnExpression(row_id) < duckdb.ConstantExpression(first_id)
                 )
@@ -490,22 +490,26 @@ def check_serving(
 def champion_predictions(
     pipeline: Any,
     features: pd.DataFrame,
-    settings: dict[str, Any],
+    cfg: PredictSlice,
     decision_path: str | Path | None = None,
 ) -> pd.DataFrame:
-    """``predicted_<target>``; for a classifier also one probability column per class."""
+    """``predicted_<target>``; for a classifier also one probability column per class.
+
+    ``features`` holds the model inputs ``cfg.columns`` names (the task kind is ``cfg.task``'s);
+    ``decision_path`` the champion's decision file (a classifier's classes and threshold).
+    """
     from snakeml.models.estimators import feature_frame
     from snakeml.models.task_kinds import task_kind
     from snakeml.training.train import read_decision
 
-    kind = task_kind(settings["kind"])
+    kind = task_kind(cfg.task.kind)
     decision = read_decision(decision_path) if decision_path else {}
     return kind.model_predictions(
         pipeline,
-        feature_frame(features, settings["columns"]),
+        feature_frame(features, cfg.columns),
         decision.get("classes"),
         decision.get("threshold"),
-        f"predicted_{settings['columns']['target']}",
+        f"predicted_{cfg.columns['target']}",
     )
 
 
@@ -514,7 +518,7 @@ def score_new_rows(
     paths: dict[str, str | Path],
     sql_dir: str | Path,
     model_path: str | Path,
-    settings: dict[str, Any],
+    cfg: PredictSlice,
     output: str | Path,
     threads: int = 1,
     memory_limit_mb: int | None = None,
@@ -526,7 +530,8 @@ def score_new_rows(
 ) -> int:
     """Score the rows in ``new_path`` with the champion; write their ids and predictions.
 
-    ``settings`` is the predict rule's slice (data, features, task, kind, columns, id_columns);
+    ``cfg`` is the predict rule's slice (snakeml.core.slices.PredictSlice: data, features,
+    task.kind and task.id_columns, audit.serving_rows, columns);
     ``decision_path`` the champion's decision file (a classifier's classes and threshold).
     ``output`` gets one row per new row, in input order: the id columns the input has,
     ``predicted_<target>`` (for a classifier also one ``proba_<class>`` column per class; null
@@ -550,7 +555,7 @@ def score_new_rows(
             f"{declaration.sql_dir / 'steps.yaml'}: batch prediction is not set up for it"
         )
     table = declaration.predict.table
-    spec = settings["data"]["tables"][table]
+    spec = table_specs(cfg.data)[table]
     types = new_row_types(spec, (*declaration.predict.omit, spec["row_id"]))
     data = read_new_rows(new_path, table, types)
     new = typed_rows(data, types, new_path)
@@ -576,17 +581,17 @@ def score_new_rows(
         new.take(pa.array(kept, pa.int64())),
         paths,
         declaration,
-        settings,
+        cfg,
         threads,
         memory_limit_mb,
         rule,
         check=False,
         training_features=training_features,
-        history_rows=settings["serving_rows"],
+        history_rows=cfg.audit.serving_rows,
     )
     with limit_threads(threads):
-        predicted = champion_predictions(pipeline, features, settings, decision_path)
-    keys = [name for name in settings["id_columns"] if name in data.column_names]
+        predicted = champion_predictions(pipeline, features, cfg, decision_path)
+    keys = [name for name in cfg.task.id_columns if name in data.column_names]
     # Refused rows keep their place, with null predictions.
     out = data.select(keys)
     for column in predicted.columns:
@@ -596,7 +601,7 @@ def score_new_rows(
     drift: dict[str, dict[str, Any]] = {}
     reference_rows = None
     if reference_paths:
-        reference = training_reference(reference_paths, settings["columns"])
+        reference = training_reference(reference_paths, cfg.columns)
         drift, reference_rows = column_drift(features, reference), reference.rows
     for reason, n in counts.items():
         why = span.reasons()[reason] if span is not None else reason

@@ -22,6 +22,7 @@ import json
 import logging
 import math
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,8 @@ import pandas as pd
 
 from snakeml.core.errors import ConfigError, DataError
 from snakeml.core.io import atomic_path, read_json, write_parquet, write_yaml
+from snakeml.core.schema import SearchParam, TuningConfig
+from snakeml.core.slices import TuneBestSlice, TuneShardSlice
 from snakeml.models.estimators import (
     build_pipeline,
     feature_frame,
@@ -69,25 +72,25 @@ def shard_budget(n_trials: int, n_shards: int, shard: int) -> int:
     return n_trials // n_shards + (1 if shard < n_trials % n_shards else 0)
 
 
-def model_budget(settings: dict[str, Any]) -> int:
+def model_budget(cfg: TuneShardSlice) -> int:
     """Trials for the model: one when nothing is searched."""
-    return settings["tuning"]["n_trials"] if settings["model"]["search_space"] else 1
+    return cfg.tuning.n_trials if cfg.model.search_space else 1
 
 
-def study_fingerprint(settings: dict[str, Any], data_hashes: list[str]) -> str:
+def study_fingerprint(cfg: TuneShardSlice, data_hashes: list[str]) -> str:
     """A short hash of everything a trial's result depends on, the data included.
 
     Studies are named with it: a change of model, search space, folds or data starts new
     studies, while a change of budget, timeout or storage resumes the existing ones.
     """
-    tuning = {k: v for k, v in settings["tuning"].items() if k not in BUDGET_KEYS}
+    tuning = {k: v for k, v in asdict(cfg.tuning).items() if k not in BUDGET_KEYS}
     payload = {
-        "seed": settings["seed"],
-        "kind": settings["kind"],
-        "columns": settings["columns"],
-        "model": settings["model"],
+        "seed": cfg.seed,
+        "kind": cfg.task.kind,
+        "columns": cfg.columns,
+        "model": asdict(cfg.model),
         "tuning": tuning,
-        "split": settings["split"],
+        "split": asdict(cfg.split),
         "data": data_hashes,
     }
     text = json.dumps(payload, sort_keys=True, default=str)
@@ -127,7 +130,7 @@ def tuning_frame(frames: list[pd.DataFrame], order: list[str]) -> pd.DataFrame:
     return frame.sort_values(order, kind="stable").reset_index(drop=True)
 
 
-def read_tuning_rows(split_paths: list[str | Path], settings: dict[str, Any]) -> pd.DataFrame:
+def read_tuning_rows(split_paths: list[str | Path], cfg: TuneShardSlice) -> pd.DataFrame:
     """The rows the folds are cut from: train + valid in the split strategy's order, or the
     seeded sample of ``tuning.max_rows`` of them that make_objective would take.
 
@@ -139,7 +142,7 @@ def read_tuning_rows(split_paths: list[str | Path], settings: dict[str, Any]) ->
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    strategy = strategy_of(settings)
+    strategy = strategy_of(cfg)
     order = strategy.tuning_order()
     for path in split_paths:
         missing = [c for c in order if c not in pq.read_schema(path).names]
@@ -148,22 +151,23 @@ def read_tuning_rows(split_paths: list[str | Path], settings: dict[str, Any]) ->
     ordering = pa.concat_tables([pq.read_table(p, columns=order) for p in split_paths])
     positions = ordering.to_pandas().sort_values(order, kind="stable").index.to_numpy()
     del ordering
-    max_rows = settings["tuning"]["max_rows"]
-    keep = kept_rows(len(positions), max_rows, settings["seed"])
+    max_rows = cfg.tuning.max_rows
+    keep = kept_rows(len(positions), max_rows, cfg.seed)
     if keep is not None:
         log.info("tuning folds a sample of %d of %d rows", max_rows, len(positions))
         positions = positions[keep]
     extra = [*strategy.columns(), *order]
-    frame = read_model_rows(split_paths, settings["columns"], extra, keep=positions)
+    frame = read_model_rows(split_paths, cfg.columns, extra, keep=positions)
     return frame.reset_index(drop=True)
 
 
-def make_pruner(tuning: dict[str, Any]) -> optuna.pruners.BasePruner:
+def make_pruner(tuning: TuningConfig) -> optuna.pruners.BasePruner:
+    """The pruner ``tuning.pruner`` names: median (after ``tuning.startup_trials``) or none."""
     import optuna
 
-    if tuning["pruner"] == "none":
+    if tuning.pruner == "none":
         return optuna.pruners.NopPruner()
-    return optuna.pruners.MedianPruner(n_startup_trials=tuning["startup_trials"])
+    return optuna.pruners.MedianPruner(n_startup_trials=tuning.startup_trials)
 
 
 def fold_scores(
@@ -177,7 +181,7 @@ def fold_scores(
     return kind.score_predictions(y, kind.predict(pipeline, x, classes), classes)
 
 
-def make_objective(frame: pd.DataFrame, settings: dict[str, Any], shard: int, threads: int) -> Any:
+def make_objective(frame: pd.DataFrame, cfg: TuneShardSlice, shard: int, threads: int) -> Any:
     """The objective: mean loss over the folds, each fold reported for pruning.
 
     ``frame`` is in the split strategy's order, and the strategy (snakeml.validation.split) cuts the
@@ -189,24 +193,24 @@ def make_objective(frame: pd.DataFrame, settings: dict[str, Any], shard: int, th
     """
     import optuna
 
-    columns, model, tuning = settings["columns"], settings["model"], settings["tuning"]
-    if tuning["max_rows"] is not None and len(frame) > tuning["max_rows"]:
-        log.info("tuning folds a sample of %d of %d rows", tuning["max_rows"], len(frame))
-        frame = sample_rows(frame, tuning["max_rows"], settings["seed"]).reset_index(drop=True)
-    kind = task_kind(settings["kind"])
+    columns, model, tuning = cfg.columns, cfg.model, cfg.tuning
+    if tuning.max_rows is not None and len(frame) > tuning.max_rows:
+        log.info("tuning folds a sample of %d of %d rows", tuning.max_rows, len(frame))
+        frame = sample_rows(frame, tuning.max_rows, cfg.seed).reset_index(drop=True)
+    kind = task_kind(cfg.task.kind)
     x, y = feature_frame(frame, columns), target_vector(frame, columns, kind)
     classes = kind.check_target(y, columns["target"])
-    folds = strategy_of(settings).folds(frame, y, tuning["n_folds"])
+    folds = strategy_of(cfg).folds(frame, y, tuning.n_folds)
     kind.check_folds(y, folds)
-    metric = tuning["metric"]
+    metric = tuning.metric
 
     def objective(trial: optuna.Trial) -> float:
         trial.set_user_attr("shard", shard)
-        params = suggest_params(trial, model["search_space"])
+        params = suggest_params(trial, model.search_space)
         losses: list[float] = []
         scored: list[dict[str, float]] = []
         for step, (fit_rows, score_rows) in enumerate(folds):
-            pipeline = build_pipeline(model, columns, params, kind, threads, settings["seed"])
+            pipeline = build_pipeline(model, columns, params, kind, threads, cfg.seed)
             with limit_threads(threads):
                 pipeline.fit(x.iloc[fit_rows], y[fit_rows])
                 scores = fold_scores(pipeline, x.iloc[score_rows], y[score_rows], kind, classes)
@@ -249,7 +253,7 @@ def _finished(trials: list[optuna.trial.FrozenTrial]) -> int:
 
 def run_shard(
     frame: pd.DataFrame,
-    settings: dict[str, Any],
+    cfg: TuneShardSlice,
     shard: int,
     storage: optuna.storages.BaseStorage,
     fingerprint: str,
@@ -259,9 +263,9 @@ def run_shard(
     import optuna
 
     _quiet_optuna()
-    tuning, name = settings["tuning"], settings["model"]["name"]
-    pooled = bool(tuning["pooled"])
-    budget = shard_budget(model_budget(settings), tuning["n_shards"], shard)
+    tuning, name = cfg.tuning, cfg.model.name
+    pooled = bool(tuning.pooled)
+    budget = shard_budget(model_budget(cfg), tuning.n_shards, shard)
     study = optuna.create_study(
         study_name=study_name(name, fingerprint, shard, pooled),
         storage=storage,
@@ -281,15 +285,15 @@ def run_shard(
         f", {stale} left running by a stopped run marked failed" if stale else "",
     )
     started = time.monotonic()
-    objective = make_objective(frame, settings, shard, threads) if done < budget else None
-    timeout = tuning["timeout_seconds"]
+    objective = make_objective(frame, cfg, shard, threads) if done < budget else None
+    timeout = tuning.timeout_seconds
     while done < budget:
         if timeout is not None and time.monotonic() - started >= timeout:
             log.info("model %s shard %d: timeout after %d trials", name, shard, done)
             break
         study.sampler = optuna.samplers.TPESampler(
-            seed=trial_seed(settings["seed"], shard, done),
-            n_startup_trials=tuning["startup_trials"],
+            seed=trial_seed(cfg.seed, shard, done),
+            n_startup_trials=tuning.startup_trials,
         )
         study.optimize(objective, n_trials=1, catch=())
         done = _finished(_own_trials(study, shard, pooled))
@@ -329,24 +333,29 @@ def trials_frame(trials: list[optuna.trial.FrozenTrial], model: str, shard: int)
 
 def run_tune_shard(
     split_paths: list[str | Path],
-    settings: dict[str, Any],
+    cfg: TuneShardSlice,
     shard: int,
     tuning_dir: str | Path,
     trials_path: str | Path,
     threads: int = 1,
 ) -> pd.DataFrame:
-    """Rule tune_shard: open the storage, run the shard, write its trials."""
+    """Rule tune_shard: open the storage, run the shard, write its trials.
+
+    ``cfg`` is the model's tune_shard slice (snakeml.core.slices.TuneShardSlice), ``split_paths``
+    the train and valid parts, ``shard`` the shard's number (0-based). Returns the shard's
+    trials, one row each. Raises DataError for missing columns or folds the task cannot take.
+    """
     import pyarrow as pa
 
     from snakeml.training.storage import journal_path
 
     _quiet_optuna()  # before the journal's lock, whose waits Optuna logs
-    url = settings["tuning"]["storage"]
+    url = cfg.tuning.storage
     storage = open_storage(url, journal_path(tuning_dir))
     log.info("storage: %s", display_url(url) if url else journal_path(tuning_dir))
-    fingerprint = study_fingerprint(settings, [data_hash(p) for p in split_paths])
-    frame = read_tuning_rows(split_paths, settings)
-    trials = run_shard(frame, settings, shard, storage, fingerprint, threads)
+    fingerprint = study_fingerprint(cfg, [data_hash(p) for p in split_paths])
+    frame = read_tuning_rows(split_paths, cfg)
+    trials = run_shard(frame, cfg, shard, storage, fingerprint, threads)
     write_parquet(pa.Table.from_pandas(trials, preserve_index=False), trials_path)
     return trials
 
@@ -375,26 +384,26 @@ def best_trial(trials: pd.DataFrame) -> pd.Series:
     return complete.sort_values(["value", "shard", "shard_trial"], kind="stable").iloc[0]
 
 
-def typed_params(trial: pd.Series, search_space: dict[str, Any]) -> dict[str, Any]:
+def typed_params(trial: pd.Series, search_space: dict[str, SearchParam]) -> dict[str, Any]:
     """A trial row's ``param_*`` values with their configured types."""
     params: dict[str, Any] = {}
     for name, spec in search_space.items():
         value = trial[f"param_{name}"]
-        if spec["type"] == "int":
+        if spec.type == "int":
             params[name] = int(value)
-        elif spec["type"] == "float":
+        elif spec.type == "float":
             params[name] = float(value)
         else:
-            params[name] = next(c for c in spec["choices"] if c == value or str(c) == str(value))
+            params[name] = next(c for c in spec.choices or () if c == value or str(c) == str(value))
     return params
 
 
-def best_params(trials: pd.DataFrame, search_space: dict[str, Any]) -> dict[str, Any]:
+def best_params(trials: pd.DataFrame, search_space: dict[str, SearchParam]) -> dict[str, Any]:
     """The best trial's parameters with their configured types."""
     return typed_params(best_trial(trials), search_space)
 
 
-def search_distributions(search_space: dict[str, Any]) -> dict[str, Any]:
+def search_distributions(search_space: dict[str, SearchParam]) -> dict[str, Any]:
     """Optuna distributions equal to what suggest_params draws from."""
     from optuna.distributions import (
         CategoricalDistribution,
@@ -404,17 +413,17 @@ def search_distributions(search_space: dict[str, Any]) -> dict[str, Any]:
 
     out: dict[str, Any] = {}
     for name, spec in search_space.items():
-        if spec["type"] == "float":
-            out[name] = FloatDistribution(spec["low"], spec["high"], log=spec["log"])
-        elif spec["type"] == "int":
-            out[name] = IntDistribution(int(spec["low"]), int(spec["high"]), log=spec["log"])
+        if spec.type == "float":
+            out[name] = FloatDistribution(spec.low, spec.high, log=spec.log)
+        elif spec.type == "int":
+            out[name] = IntDistribution(int(spec.low), int(spec.high), log=spec.log)
         else:
-            out[name] = CategoricalDistribution(list(spec["choices"]))
+            out[name] = CategoricalDistribution(list(spec.choices or ()))
     return out
 
 
 def param_importances(
-    trials: pd.DataFrame, search_space: dict[str, Any], seed: int
+    trials: pd.DataFrame, search_space: dict[str, SearchParam], seed: int
 ) -> dict[str, float]:
     """fANOVA importance of each searched parameter over the complete trials (seeded)."""
     import optuna
@@ -510,28 +519,32 @@ def plot_param_importances(importances: dict[str, float], model: str, target: st
 
 def run_tune_best(
     shard_paths: list[str | Path],
-    settings: dict[str, Any],
+    cfg: TuneBestSlice,
     best_params_path: str | Path,
     trials_path: str | Path,
     history_path: str | Path,
     importances_path: str | Path,
 ) -> dict[str, Any]:
-    """Rule tune_best: gather the shards, write best_params.yaml, trials and both plots."""
+    """Rule tune_best: gather the shards, write best_params.yaml, trials and both plots.
+
+    ``cfg`` is the model's tune_best slice (snakeml.core.slices.TuneBestSlice). Returns the best
+    parameters, typed by the search space. Raises DataError when no trial completed.
+    """
     import pyarrow as pa
 
-    model = settings["model"]
+    model = cfg.model
     trials = gather_trials([pd.read_parquet(p) for p in shard_paths])
-    params = best_params(trials, model["search_space"])
+    params = best_params(trials, model.search_space)
     best = best_trial(trials)
-    importances = param_importances(trials, model["search_space"], settings["seed"])
-    metric = settings["tuning"]["metric"]
+    importances = param_importances(trials, model.search_space, cfg.seed)
+    metric = cfg.tuning.metric
     value = float(best["value"])
     states = trials["state"].value_counts().sort_index()
     write_parquet(pa.Table.from_pandas(trials, preserve_index=False), trials_path)
     write_yaml(
         best_params_path,
         {
-            "model": model["name"],
+            "model": model.name,
             "params": params,
             "trial": {"shard": int(best["shard"]), "shard_trial": int(best["shard_trial"])},
             "cv_loss": value if math.isfinite(value) else None,
@@ -540,7 +553,7 @@ def run_tune_best(
             "param_importances": importances,
         },
     )
-    plot_history(trials, metric, model["name"], history_path)
-    plot_param_importances(importances, model["name"], importances_path)
-    log.info("model %s: best mean %s %.4f with %s", model["name"], metric, value, params)
+    plot_history(trials, metric, model.name, history_path)
+    plot_param_importances(importances, model.name, importances_path)
+    log.info("model %s: best mean %s %.4f with %s", model.name, metric, value, params)
     return params

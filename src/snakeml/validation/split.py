@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from snakeml.core.schema import SplitConfig
+    from snakeml.core.slices import SplitSlice, TuneShardSlice
 
 log = logging.getLogger(__name__)
 
@@ -543,21 +544,25 @@ def make_strategy(
     )
 
 
-def strategy_of(settings: dict[str, Any]) -> SplitStrategy:
+def strategy_of(cfg: SplitSlice | TuneShardSlice) -> SplitStrategy:
     """The strategy of a rule's slice holding ``split``, ``task`` (kind, target, time,
-    horizon), ``key`` and ``seed`` (the split and tune_shard slices)."""
+    horizon), ``key`` and ``seed``: the split slice (the whole split section) or a tune_shard
+    slice (the split settings that cut the folds). Raises ConfigError as make_strategy."""
+    from dataclasses import asdict
+
     from snakeml.core.schema import SplitConfig
     from snakeml.models.task_kinds import task_kind
 
-    task = settings["task"]
+    split = cfg.split if isinstance(cfg.split, SplitConfig) else SplitConfig(**asdict(cfg.split))
+    task = cfg.task
     return make_strategy(
-        SplitConfig(**settings["split"]),
-        task_kind(task["kind"]).is_classifier,
-        task["target"],
-        task["time"],
-        task["horizon"],
-        settings["key"],
-        settings["seed"],
+        split,
+        task_kind(task.kind).is_classifier,
+        task.target,
+        task.time,
+        task.horizon,
+        cfg.key,
+        cfg.seed,
     )
 
 
@@ -620,13 +625,14 @@ def _how(strategy: SplitStrategy) -> str:
 def write_splits(
     features: str | Path,
     outputs: dict[str, str | Path],
-    settings: dict[str, Any],
+    cfg: SplitSlice,
     memory_mb: int | None = None,
     duckdb_memory_mb: int = DUCKDB_MEMORY_MB,
 ) -> dict[str, int]:
     """Read the feature table, split it and write each part; return the row counts.
 
-    ``settings`` is the split rule's slice: ``seed``, ``split``, ``task`` and ``key``. Rows
+    ``cfg`` is the split rule's slice (snakeml.core.slices.SplitSlice: ``seed``, ``split``,
+    ``task``, ``key`` and ``tuning.n_folds``, the folds train + valid must allow). Rows
     without a target are left out (``no_target``); rows the gap drops are counted (``gap``).
     The parts and the tuning folds of train + valid are found and checked from the few columns
     the strategy reads, so a task that cannot be split or folded stops before the whole table
@@ -640,7 +646,7 @@ def write_splits(
     from snakeml.core.memory import SPLIT_BYTES_PER_VALUE, check_memory
     from snakeml.models.task_kinds import task_kind
 
-    strategy = strategy_of(settings)
+    strategy = strategy_of(cfg)
     target = strategy.target
     file = pq.ParquetFile(features)
     names = file.schema_arrow.names
@@ -665,15 +671,11 @@ def write_splits(
             f"{target} (task.target): check the raw data"
         )
     distinct = pc.unique(few[target].combine_chunks())
-    task_kind(settings["task"]["kind"]).check_target(
-        distinct.to_numpy(zero_copy_only=False), target
-    )
+    task_kind(cfg.task.kind).check_target(distinct.to_numpy(zero_copy_only=False), target)
     rows, embargoed = part_rows(few, strategy)
     tuning = few.take(pa.concat_arrays([rows["train"], rows["valid"]]))
     frame = tuning.to_pandas().sort_values(strategy.tuning_order(), kind="stable")
-    strategy.check_folds(
-        frame.reset_index(drop=True), frame[target].to_numpy(), settings["n_folds"]
-    )
+    strategy.check_folds(frame.reset_index(drop=True), frame[target].to_numpy(), cfg.tuning.n_folds)
     del few, tuning, frame
     schema = pq.read_schema(features)
     counts: dict[str, int] = {}
