@@ -108,14 +108,21 @@ class KindOnlyTask:
 
 
 @dataclass
-class EvaluateTask:
-    """The task as the test-set evaluation reads it: the kind, target, its label and units for
-    the plots, the groups of the error breakdowns and the time column of the period one."""
+class ImportanceTask:
+    """The task as permutation importance reads it: the kind, target and its label and units."""
 
     kind: str = MISSING
     target: str = MISSING
     label: str = MISSING
     units: str = MISSING
+
+
+@dataclass
+class EvaluateTask(ImportanceTask):
+    """The task as the test-set evaluation reads it: importance's view (the kind, target, its
+    label and units for the plots), the groups of the error breakdowns and the time column of
+    the period one."""
+
     groups: list[GroupConfig] = MISSING
     time: str | None = MISSING
 
@@ -134,16 +141,6 @@ class PeriodSplit:
 
     period: str = MISSING
     time_zone: str = MISSING
-
-
-@dataclass
-class ImportanceTask:
-    """The task as permutation importance reads it: the kind, target and its label and units."""
-
-    kind: str = MISSING
-    target: str = MISSING
-    label: str = MISSING
-    units: str = MISSING
 
 
 @dataclass
@@ -237,12 +234,10 @@ class FeaturesSlice:
 
 
 @dataclass
-class AuditSlice:
+class AuditSlice(FeaturesSlice):
     """Rule audit: the look-ahead audit rebuilds the features, so it reads the feature build's
     settings and its own section."""
 
-    data: DataConfig = field(default_factory=DataConfig)
-    features: dict[str, Any] = MISSING
     audit: AuditConfig = field(default_factory=AuditConfig)
 
 
