@@ -143,7 +143,9 @@ def test_a_killed_shard_resumes_and_runs_only_the_missing_trials(
     uninterrupted = pd.read_parquet(whole / target)
     params = [c for c in uninterrupted.columns if c.startswith("param_")]
     resumed = trials[trials["state"] == "COMPLETE"].reset_index(drop=True)
-    pd.testing.assert_frame_equal(resumed[params], uninterrupted[params])
+    # A trial killed mid-run is kept as FAIL with no parameters, so the resumed frame's
+    # integer columns may hold a missing value and read as floats: compare the values.
+    pd.testing.assert_frame_equal(resumed[params], uninterrupted[params], check_dtype=False)
 
 
 def test_an_unreachable_storage_stops_before_any_job(fresh_project: Path) -> None:
