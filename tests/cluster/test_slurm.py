@@ -31,7 +31,7 @@ JOBS_PER_RULE = {
     "features": 1,
     "audit": 1,
     "split": 1,
-    "tune_shard": 6,
+    "tune_shard": 3,
     "tune_best": 3,
     "train": 3,
     "evaluate": 3,

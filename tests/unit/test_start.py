@@ -54,6 +54,35 @@ def test_a_refused_models_param_names_the_sweep_point(conf_dir: Path) -> None:
         check_estimators(good, ["+experiment=smoke"], [point], conf_dir)
 
 
+def test_models_that_passed_are_not_checked_again(conf_dir: Path, tmp_path: Path, monkeypatch):
+    import shutil
+
+    from snakeml.configuration import compose
+    from snakeml.configuration.cache import CHECKED_DIR
+    from snakeml.configuration.compose import compose_config
+
+    project_conf = tmp_path / "conf"
+    shutil.copytree(conf_dir, project_conf)
+    smoke = ["+experiment=smoke"]
+    cfg = compose_config(smoke, conf_dir, estimators=False)
+    check_estimators(cfg, smoke, [], project_conf)
+    assert len(list((tmp_path / CHECKED_DIR).iterdir())) == 1
+
+    calls = []
+
+    def refuse(cfg, overrides, config_dir):
+        calls.append(cfg)
+        raise ConfigError("refused")
+
+    monkeypatch.setattr(compose, "check_estimator_settings", refuse)
+    check_estimators(cfg, smoke, [], project_conf)  # the same models: not checked again
+    assert calls == []
+    other = compose_config([*smoke, "model.hgb.params.max_iter=7"], conf_dir, estimators=False)
+    with pytest.raises(ConfigError, match="refused"):
+        check_estimators(other, smoke, [], project_conf)
+    assert len(calls) == 1
+
+
 # A workflow whose job "grow" dies by SIGKILL, as under the kernel's out-of-memory killer, and
 # whose job "fail" fails plainly; its onerror hook is the project's.
 KILLING_SNAKEFILE = """

@@ -16,7 +16,8 @@ from tests.workflow.project import SMOKE, copy_project, copy_run, job_folder, sn
 pytestmark = pytest.mark.workflow
 
 DELAYED = "+experiment=smoke task=delayed"
-WEATHER = "+experiment=smoke data=seattle_weather task=seattle_weather_next_day"
+# On a linear and a tree classifier: the binary task's run has all three in the workflow.
+WEATHER = "+experiment=smoke data=seattle_weather task=seattle_weather_next_day model=[logreg,hgbc]"
 # Where each task's run keeps its own files: neither is the configured pair (results/).
 DELAYED_RESULTS = "results/runs/nycflights13/delayed"
 WEATHER_RESULTS = "results/runs/seattle_weather/seattle_weather_next_day"
@@ -120,6 +121,7 @@ def test_the_multiclass_task_runs_on_the_second_data_set(weather_project: Path):
         "log_loss_high",
     ]
     assert {"baseline_prior", "baseline_today"} <= set(board["model"])
+    assert set(board.loc[board["kind"] == "model", "model"]) == {"logreg", "hgbc"}
     folder = job_folder(weather_project, WEATHER_RESULTS, "evaluate/logreg") / "evaluation/logreg"
     predictions = pd.read_parquet(folder / "predictions.parquet")
     proba = predictions.filter(like="proba_")

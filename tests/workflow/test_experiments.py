@@ -41,7 +41,7 @@ def test_a_sweep_runs_the_common_jobs_once_and_each_points_own(
         "features": 1,
         "audit": 1,
         "split": 1,
-        "tune_shard": 4,  # 2 shards per point
+        "tune_shard": 2,  # a shard per point (the smoke budget)
         "tune_best": 2,
         "train": 2,
         "evaluate": 2,
@@ -110,7 +110,7 @@ def test_a_b_a_shares_and_switching_back_is_free(swept: tuple[Path, dict[str, in
     counts = {rule: n for rule, n in b.job_counts().items() if rule != "config_slice"}
     # the 3-trial point is SWEEP_A's: only the 4-trial point's jobs run
     assert counts == {
-        "tune_shard": 2,
+        "tune_shard": 1,
         "tune_best": 1,
         "train": 1,
         "evaluate": 1,
@@ -133,7 +133,7 @@ def test_a_dry_run_of_another_sweep_changes_nothing(swept: tuple[Path, dict[str,
     before = every_file(workdir)
     dry = snakemake(workdir, SMOKE, "--dry-run", sweep="tuning.n_trials=5,6 model=[ridge]")
     assert dry.returncode == 0, dry.output[-3000:]
-    assert dry.job_counts()["tune_shard"] == 4
+    assert dry.job_counts()["tune_shard"] == 2
     assert every_file(workdir) == before
 
 

@@ -32,6 +32,9 @@ from typing import Any
 
 # Where the cache lives, under the project (Snakemake's own folder: never shared, never results).
 CACHE_FILE = Path(".snakemake") / "snakeml" / "configuration.json"
+# The keys (check_key) of the models' settings that passed scikit-learn's constraints, one empty
+# file each: a run whose models passed before skips importing scikit-learn (about a second).
+CHECKED_DIR = Path(".snakemake") / "snakeml" / "checked-models"
 # Bumped when what the cache holds changes shape.
 FORMAT = 2
 # snakeml's own code, every subpackage.
@@ -63,10 +66,10 @@ def _distributions() -> list[str]:
     return sorted(names)
 
 
-def cache_key(root: str | Path, inputs: Any) -> str | None:
-    """The key of the configuration composed in project ``root`` from ``inputs`` (JSON data:
-    the overrides and the sweep); None when the configuration must not be cached."""
-    root = Path(root).resolve()
+def _digest(header: Any, folders: list[tuple[Path, str]], root: Path | None) -> str | None:
+    """A SHA-256 of ``header`` (JSON data), the files of ``folders`` (each with its name
+    suffix) and the installed distributions; None when a file cannot be read or, below
+    ``root``/conf, reads the environment."""
     digest = hashlib.sha256()
 
     def add(text: str | bytes) -> None:
@@ -74,19 +77,35 @@ def cache_key(root: str | Path, inputs: Any) -> str | None:
         digest.update(len(data).to_bytes(8, "little"))
         digest.update(data)
 
-    add(json.dumps([FORMAT, sys.version, str(root), inputs], sort_keys=True, default=repr))
-    for folder, suffix in ((root / "conf", ""), (root / "sql", ""), (PACKAGE_DIR, ".py")):
+    add(json.dumps(header, sort_keys=True, default=repr))
+    for folder, suffix in folders:
         for path in _files(folder, suffix):
             try:
                 content = path.read_bytes()
             except OSError:  # unreadable: composing says so, in its own words
                 return None
-            if folder.name == "conf" and ENVIRONMENT_RESOLVER in content:
+            if root is not None and folder == root / "conf" and ENVIRONMENT_RESOLVER in content:
                 return None
             add(str(path.relative_to(folder.parent)))
             add(content)
     add("\n".join(_distributions()))
     return digest.hexdigest()
+
+
+def cache_key(root: str | Path, inputs: Any) -> str | None:
+    """The key of the configuration composed in project ``root`` from ``inputs`` (JSON data:
+    the overrides and the sweep); None when the configuration must not be cached."""
+    root = Path(root).resolve()
+    header = [FORMAT, sys.version, str(root), inputs]
+    folders = [(root / "conf", ""), (root / "sql", ""), (PACKAGE_DIR, ".py")]
+    return _digest(header, folders, root)
+
+
+def check_key(inputs: Any) -> str | None:
+    """The key of a check of ``inputs`` (JSON data) whose verdict depends only on them, on
+    snakeml's code and on the installed distributions (scikit-learn's estimators and their
+    constraints): the models' settings, checked against scikit-learn. None: unreadable code."""
+    return _digest([FORMAT, sys.version, inputs], [(PACKAGE_DIR, ".py")], None)
 
 
 def read_cache(path: str | Path, key: str) -> dict[str, Any] | None:

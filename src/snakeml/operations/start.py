@@ -7,6 +7,7 @@ stop a run early, in the right one of those moments, live here rather than in ru
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sys
 from collections.abc import Mapping, Sequence
@@ -52,18 +53,35 @@ def check_estimators(
 ) -> None:
     """Each model of the run (or of each sweep point) against scikit-learn's constraints.
 
-    Raises ConfigError, one line (naming the sweep point). Imports scikit-learn: called only
-    when a run has jobs.
+    Raises ConfigError, one line (naming the sweep point). Imports scikit-learn (about a second
+    of every run): called only when a run has jobs, and skipped for models whose settings
+    passed before in this project (snakeml.configuration.cache.check_key: the same settings,
+    task kind, code and installed packages).
     """
-    from snakeml.configuration.compose import check_estimator_settings
-
     if not experiments:
-        check_estimator_settings(dict(cfg), list(overrides), conf_dir)
+        _check_once(dict(cfg), list(overrides), conf_dir)
     for experiment in experiments:
         try:
-            check_estimator_settings(experiment.config, experiment.overrides, conf_dir)
+            _check_once(experiment.config, experiment.overrides, conf_dir)
         except ConfigError as exc:
             raise ConfigError(f"sweep point {experiment.name}: {exc}") from None
+
+
+def _check_once(cfg: Mapping[str, Any], overrides: Sequence[str], conf_dir: Path) -> None:
+    """check_estimator_settings of one configuration, unless its models passed before."""
+    from snakeml.configuration.cache import CHECKED_DIR, check_key
+
+    key = check_key([cfg["task"]["kind"], cfg["model"]])
+    passed = Path(conf_dir).parent / CHECKED_DIR / key if key else None
+    if passed is not None and passed.is_file():
+        return
+    from snakeml.configuration.compose import check_estimator_settings
+    from snakeml.core.io import write_text_atomic
+
+    check_estimator_settings(dict(cfg), list(overrides), conf_dir)
+    if passed is not None:
+        with contextlib.suppress(OSError):  # a read-only project checks again next time
+            write_text_atomic(passed, "")
 
 
 def before_first_job(workflow: Any, routes: Any, conf_dir: Path) -> None:
