@@ -361,11 +361,3 @@ def load_slice(path: str | Path, cls: type[Slice]) -> Slice:
         raise ConfigError(
             f"{path}: {key}: {reason}; rerun the workflow so the slice is rewritten from conf/"
         ) from None
-
-
-def table_specs(data: DataConfig) -> dict[str, dict[str, Any]]:
-    """Each table of ``data`` as the mapping the ingest readers, the contracts and the DuckDB
-    views take (the composed configuration's form of ``data.tables``), in declared order."""
-    from dataclasses import asdict
-
-    return {name: asdict(spec) for name, spec in data.tables.items()}
