@@ -34,7 +34,8 @@ from snakeml.core.schema import (
 
 # A derived value of several slices: the model's target and its input columns, numeric and
 # categorical, in the data set's declared order ({"target": str, "numeric": [...],
-# "categorical": [...]}), as the estimators, the drift check and the new-rows path take it.
+# "categorical": [...]}), as the estimators, the drift check and the new-rows path take it. Its
+# values are a string and lists, which OmegaConf cannot type as one union: hence Any.
 Columns = dict[str, Any]
 
 
