@@ -12,6 +12,7 @@ from snakeml.configuration.slices import changed_slices, rewrite_changed_slices
 from snakeml.configuration.cache import CACHE_FILE
 from snakeml.operations.command_line import runs_jobs
 from snakeml.data.dataset import table_files
+from snakeml.core.schema import data_config
 from snakeml.core.errors import ConfigError, DataError, SnakemlError
 from snakeml.experiments.runs import EXPERIMENTS as EXPERIMENTS_DIR
 from snakeml.experiments.runs import configured_pair, experiments_on_disk, pair_run
@@ -152,8 +153,8 @@ def raw_table(table):
 
 def get_table_sources():
     """The project's own files the tables are read from (a package's files are not tracked)."""
-    tables = CFG["data"]["tables"].items()
-    return [str(p) for t, spec in tables if not spec["package"] for p in table_files(t, spec, ".")]
+    tables = data_config(CFG["data"]).tables.items()
+    return [str(p) for t, spec in tables if not spec.package for p in table_files(t, spec, ".")]
 
 
 def get_new_rows(wildcards):

@@ -1,13 +1,13 @@
 """Rule ingest: the data set's declared tables, typed and checked -> data/raw/<data set>/."""
 
 from snakeml.core.metadata import write_table_metadata
-from snakeml.core.slices import IngestSlice, load_slice, table_specs
+from snakeml.core.slices import IngestSlice, load_slice
 from snakeml.data.ingest import ingest_tables
 from snakeml.operations.rule import run_rule
 
 
 def main(smk) -> None:
-    tables = table_specs(load_slice(smk.input.cfg, IngestSlice).data)
+    tables = load_slice(smk.input.cfg, IngestSlice).data.tables
     outputs = dict(zip(tables, smk.output.tables, strict=True))
     ingest_tables(tables, outputs, rule=smk.rule)
     for path in outputs.values():

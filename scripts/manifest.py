@@ -1,6 +1,7 @@
 """Rule manifest: git state, configuration, checksums of what the run read and made, the
 leaderboard, versions and benchmarks -> manifest.json."""
 
+from snakeml.core.schema import data_config
 from snakeml.operations.manifest import input_files, write_manifest
 from snakeml.operations.rule import run_rule
 
@@ -19,7 +20,7 @@ def main(smk) -> None:
             list(smk.input.conf),
             list(smk.input.sql),
             list(smk.input.code),
-            settings["data"]["tables"],
+            data_config(settings["data"]).tables,
             root,
         ),
         settings=settings,

@@ -18,7 +18,7 @@ from bench.features import compare
 from bench.features_pandas import build_features, load_raw
 from snakeml.configuration.compose import compose_config
 from snakeml.configuration.slices import rule_slices
-from snakeml.core.slices import FeaturesSlice, table_specs
+from snakeml.core.slices import FeaturesSlice
 from snakeml.data.features import write_features
 from snakeml.data.ingest import read_table
 
@@ -35,7 +35,7 @@ def settings() -> FeaturesSlice:
 def raw_paths(settings: FeaturesSlice, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("raw")
     paths = {}
-    for name, spec in table_specs(settings.data).items():
+    for name, spec in settings.data.tables.items():
         table = read_table(name, spec, REPO)
         if name in ("flights", "weather"):
             frame = table.to_pandas()

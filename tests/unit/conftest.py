@@ -19,6 +19,7 @@ from threadpoolctl import threadpool_limits
 from snakeml.configuration.compose import compose_config
 from snakeml.configuration.slices import rule_slices
 from snakeml.core.io import read_yaml
+from snakeml.core.schema import TableConfig, data_config
 from snakeml.core.slices import TrainedModel
 from snakeml.data.ingest import arrow_schema
 
@@ -26,7 +27,7 @@ REPO = Path(__file__).resolve().parents[2]
 CONF_DIR = REPO / "conf"
 SQL_DIR = REPO / "sql" / "nycflights13"
 # nycflights13's declared tables (conf/data/nycflights13.yaml, composed) and their Arrow schemas.
-TABLES: dict[str, Any] = compose_config(None, CONF_DIR)["data"]["tables"]
+TABLES: dict[str, TableConfig] = data_config(compose_config(None, CONF_DIR)["data"]).tables
 RAW_SCHEMAS = {name: arrow_schema(spec) for name, spec in TABLES.items()}
 
 # The model input columns every small frame below provides.

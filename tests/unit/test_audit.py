@@ -18,7 +18,7 @@ from snakeml.configuration.compose import compose_config
 from snakeml.configuration.slices import rule_slices
 from snakeml.core.errors import ConfigError
 from snakeml.core.schema import TableConfig
-from snakeml.core.slices import FeaturesSlice, table_specs
+from snakeml.core.slices import FeaturesSlice
 from snakeml.data.audit import LookAheadError, audit_features
 from snakeml.data.dataset import load_declaration
 from snakeml.data.features import write_features
@@ -35,15 +35,15 @@ class Project:
         self.folder, self.name, self.settings = folder, name, slices["audit"]
         self.sql = root / "sql" / name
         self.paths: dict[str, Path] = {}
-        for table, spec in table_specs(self.settings.data).items():
+        for table, spec in self.settings.data.tables.items():
             self.paths[table] = folder / f"{table}.parquet"
             pq.write_table(read_table(table, spec, root), self.paths[table])
 
-    def add_table(self, table: str, data: pa.Table, spec: dict[str, Any]) -> None:
+    def add_table(self, table: str, data: pa.Table, spec: TableConfig) -> None:
         """Another table of the data set (its parquet file and its declaration)."""
         self.paths[table] = self.folder / f"{table}.parquet"
         pq.write_table(data, self.paths[table])
-        self.settings.data.tables[table] = TableConfig(**spec)
+        self.settings.data.tables[table] = spec
 
     def audit(
         self, tmp_path: Path, edits: dict[str, tuple[str, str]] | None = None, **audit: Any
@@ -167,15 +167,15 @@ def test_an_aggregate_over_a_whole_group_is_caught(seattle: Project, tmp_path: P
 def test_a_later_row_of_another_table_is_caught(seattle: Project, tmp_path: Path) -> None:
     """A second time-stamped table, forecasts, joined on the next day's date."""
     days = pq.read_table(seattle.paths["days"], columns=["date", "temp_max"])
-    spec = {
-        "columns": {"date": "DATE", "temp_max": "DOUBLE"},
-        "not_null": ["date"],
-        "unique": [["date"]],
-        "ranges": {},
-        "accepted_values": {},
-        "expressions": {},
-        "row_id": None,
-    }
+    spec = TableConfig(
+        columns={"date": "DATE", "temp_max": "DOUBLE"},
+        not_null=["date"],
+        unique=[["date"]],
+        ranges={},
+        accepted_values={},
+        expressions={},
+        row_id=None,
+    )
     seattle.add_table("forecasts", days, spec)
     steps = tmp_path / "steps_edit"
     try:
@@ -232,7 +232,7 @@ def test_the_audit_turned_off_says_so(seattle: Project, tmp_path: Path) -> None:
 def test_a_data_set_without_time_is_not_cut(tmp_path: Path) -> None:
     settings = rule_slices(compose_config("data=cars task=cars_origin"))["audit"]
     paths = {"cars": tmp_path / "cars.parquet"}
-    pq.write_table(read_table("cars", table_specs(settings.data)["cars"], REPO), paths["cars"])
+    pq.write_table(read_table("cars", settings.data.tables["cars"], REPO), paths["cars"])
     record = audit_features(paths, REPO / "sql/cars", tmp_path / "none.parquet", settings)
     assert record["audited"] is False and record["tables_without_time"] == ["cars"]
     assert "declares when its rows become known" in record["note"]
@@ -286,15 +286,15 @@ def test_sales_an_aggregate_over_a_whole_group_is_caught(sales: Project, tmp_pat
 def test_sales_a_later_row_of_another_table_is_caught(sales: Project, tmp_path: Path) -> None:
     """A second time-stamped table, promotions, joined on the next day's row."""
     rows = pq.read_table(sales.paths["sales"], columns=["date", "store", "product", "promo"])
-    spec = {
-        "columns": {"date": "DATE", "store": "VARCHAR", "product": "VARCHAR", "promo": "BOOLEAN"},
-        "not_null": ["date"],
-        "unique": [],
-        "ranges": {},
-        "accepted_values": {},
-        "expressions": {},
-        "row_id": None,
-    }
+    spec = TableConfig(
+        columns={"date": "DATE", "store": "VARCHAR", "product": "VARCHAR", "promo": "BOOLEAN"},
+        not_null=["date"],
+        unique=[],
+        ranges={},
+        accepted_values={},
+        expressions={},
+        row_id=None,
+    )
     sales.add_table("promotions", rows, spec)
     try:
         edits = {

@@ -16,7 +16,6 @@ from snakeml.configuration.compose import compose_config, composed_files
 from snakeml.configuration.overrides import parse_overrides
 from snakeml.configuration.slices import (
     SLICE_HEADER,
-    data_config,
     model_names,
     rule_slice_texts,
     rule_slices,
@@ -24,7 +23,13 @@ from snakeml.configuration.slices import (
 from snakeml.configuration.validate import validate_config
 from snakeml.core.errors import ConfigError
 from snakeml.core.io import write_text_if_changed
-from snakeml.core.schema import AuditConfig, BaselineConfig, GroupConfig, SplitConfig
+from snakeml.core.schema import (
+    AuditConfig,
+    BaselineConfig,
+    GroupConfig,
+    SplitConfig,
+    data_config,
+)
 from snakeml.core.slices import (
     AuditSlice,
     EvaluateSlice,

@@ -8,6 +8,7 @@ import duckdb
 import pytest
 from conftest import REPO, SQL_DIR, TABLES
 
+from snakeml.core.schema import TableConfig
 from snakeml.data.contracts import (
     Contract,
     ContractError,
@@ -117,11 +118,11 @@ def test_table_contract_follows_the_declaration() -> None:
     assert contract.types["carrier"] == "VARCHAR"
     assert "flight_id" in contract.not_null
     assert contract.ranges["month"] == (1, 12)
-    spec = {
-        "columns": {"d": "date", "v": "INTEGER"},
-        "ranges": {"v": [0, None]},
-        "accepted_values": {"v": [1, 2]},
-    }
+    spec = TableConfig(
+        columns={"d": "date", "v": "INTEGER"},
+        ranges={"v": [0, None]},
+        accepted_values={"v": [1, 2]},
+    )
     bare = table_contract("t", spec)
     assert bare.types == {"d": "DATE", "v": "INTEGER"}
     assert bare.ranges == {"v": (0, None)} and bare.accepted_values == {"v": (1, 2)}

@@ -12,6 +12,7 @@ from conftest import CONF_DIR, REPO, SQL_DIR
 
 from snakeml.configuration.compose import compose_config
 from snakeml.core.errors import ConfigError
+from snakeml.core.schema import data_config
 from snakeml.data.dataset import Prediction, check_data, load_declaration, parse_interval
 
 SPAN = {"table": "flights", "time": "time_hour", "reach": "1 day"}
@@ -78,7 +79,7 @@ def test_parse_interval_accepts_duckdb_intervals(text):
 
 
 def test_the_span_time_must_be_a_time_column_of_the_table():
-    data = compose_config(None, CONF_DIR)["data"]
+    data = data_config(compose_config(None, CONF_DIR)["data"])
     declaration = load_declaration(SQL_DIR)
     wrong = Prediction("flights", time="carrier", reach="1 hour")
     with pytest.raises(ConfigError, match=r"predict\.time 'carrier' must be a DATE, TIMESTAMP"):

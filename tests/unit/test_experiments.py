@@ -260,6 +260,10 @@ def test_a_run_of_another_pair_is_routed_to_its_own_folder(conf_dir: Path) -> No
     assert origin.roots["split"] != mpg.roots["split"]
     assert mpg.record()["task"] == "cars_mpg"
     assert type(origin).from_data(origin.as_data()) == origin
+    # as_data always writes the folder: data without it is not an experiment's
+    unrouted = {key: value for key, value in origin.as_data().items() if key != "folder"}
+    with pytest.raises(KeyError, match="folder"):
+        type(origin).from_data(unrouted)
 
 
 def test_a_task_switch_reads_the_configured_runs_feature_table(

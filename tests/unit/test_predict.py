@@ -16,7 +16,7 @@ from conftest import SQL_DIR
 
 from snakeml.configuration.slices import rule_slices
 from snakeml.core.errors import DataError
-from snakeml.core.slices import FeaturesSlice, PredictSlice, table_specs
+from snakeml.core.slices import FeaturesSlice, PredictSlice
 from snakeml.data.dataset import load_declaration
 from snakeml.data.features import write_features
 from snakeml.prediction.predict import (
@@ -45,7 +45,7 @@ def as_features(predict: PredictSlice) -> FeaturesSlice:
 
 @pytest.fixture
 def types(settings):
-    spec = table_specs(settings.data)["flights"]
+    spec = settings.data.tables["flights"]
     assert DECLARATION.predict is not None
     return new_row_types(spec, (*DECLARATION.predict.omit, "flight_id"))
 
@@ -406,7 +406,7 @@ def seattle_serving(tmp_path, edit: tuple[str, str] | None) -> pd.DataFrame:
         text = (sql / "rolling.sql").read_text()
         assert edit[0] in text
         (sql / "rolling.sql").write_text(text.replace(edit[0], edit[1]))
-    spec = table_specs(settings.data)["days"]
+    spec = settings.data.tables["days"]
     paths = {"days": tmp_path / "days.parquet"}
     pq.write_table(read_table("days", spec, REPO), paths["days"])
     write_features(paths, sql, tmp_path / "features.parquet", as_features(settings))

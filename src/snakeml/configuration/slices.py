@@ -16,12 +16,11 @@ from snakeml.core.io import dump_yaml, write_text_if_changed
 from snakeml.core.schema import (
     AuditConfig,
     BaselineConfig,
-    DataConfig,
     GroupConfig,
     SearchParam,
     SplitConfig,
-    TableConfig,
     TuningConfig,
+    data_config,
 )
 from snakeml.core.slices import (
     AuditSlice,
@@ -65,12 +64,6 @@ SLICE_HEADER = "# Resolved by snakeml from conf/ for one rule. Do not edit: edit
 def model_names(cfg: dict[str, Any]) -> list[str]:
     """The selected models, in a stable order."""
     return sorted(cfg["model"])
-
-
-def data_config(data: dict[str, Any]) -> DataConfig:
-    """The composed ``data`` section as the schema's DataConfig."""
-    tables = {name: TableConfig(**spec) for name, spec in data["tables"].items()}
-    return DataConfig(name=data["name"], tables=tables)
 
 
 def searched_model(name: str, model: dict[str, Any]) -> SearchedModel:

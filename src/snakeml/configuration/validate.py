@@ -22,6 +22,7 @@ from snakeml.core.schema import (
     STRATEGIES,
     TASK_KINDS,
     TIMELESS,
+    data_config,
     default_strategy,
 )
 from snakeml.data.dataset import (
@@ -47,7 +48,7 @@ def check_installed(cfg: dict[str, Any], root: str | Path) -> None:
     A configuration read back from snakeml.configuration.cache passes these again. Raises
     ConfigError.
     """
-    for table, spec in cfg["data"]["tables"].items():
+    for table, spec in data_config(cfg["data"]).tables.items():
         table_files(table, spec, root)
     for name, spec in cfg["model"].items():
         _check_importable(f"model.{name}", spec["_target_"])
@@ -336,7 +337,7 @@ def validate_config(
     )
     if declaration is None:
         declaration = declaration_of(cfg, root)
-    check_data(data, declaration, root)
+    check_data(data_config(data), declaration, root)
     task = cfg["task"]
     _require(task["kind"] in TASK_KINDS, "task.kind", f"must be one of {list(TASK_KINDS)}")
     kind = task_kind(task["kind"])

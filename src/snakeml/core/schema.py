@@ -11,6 +11,7 @@ import functools
 import math
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
@@ -136,6 +137,14 @@ class DataConfig:
 
     name: str = MISSING
     tables: dict[str, TableConfig] = MISSING
+
+
+def data_config(data: Mapping[str, Any]) -> DataConfig:
+    """The composed configuration's ``data`` section (plain mappings, every key of the schema
+    present) as a DataConfig, its tables in declared order. Raises TypeError when a table has
+    a key the schema does not."""
+    tables = {name: TableConfig(**spec) for name, spec in data["tables"].items()}
+    return DataConfig(name=data["name"], tables=tables)
 
 
 @dataclass

@@ -34,7 +34,8 @@ from snakeml.core.schema import (
 
 # A derived value of several slices: the model's target and its input columns, numeric and
 # categorical, in the data set's declared order ({"target": str, "numeric": [...],
-# "categorical": [...]}), as the estimators, the drift check and the new-rows path take it.
+# "categorical": [...]}), as the estimators, the drift check and the new-rows path take it. Its
+# values are a string and lists, which OmegaConf cannot type as one union: hence Any.
 Columns = dict[str, Any]
 
 
@@ -361,11 +362,3 @@ def load_slice(path: str | Path, cls: type[Slice]) -> Slice:
         raise ConfigError(
             f"{path}: {key}: {reason}; rerun the workflow so the slice is rewritten from conf/"
         ) from None
-
-
-def table_specs(data: DataConfig) -> dict[str, dict[str, Any]]:
-    """Each table of ``data`` as the mapping the ingest readers, the contracts and the DuckDB
-    views take (the composed configuration's form of ``data.tables``), in declared order."""
-    from dataclasses import asdict
-
-    return {name: asdict(spec) for name, spec in data.tables.items()}

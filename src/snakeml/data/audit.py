@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from snakeml.core.errors import DataError
-from snakeml.core.slices import AuditSlice, table_specs
+from snakeml.core.slices import AuditSlice
 from snakeml.data.dataset import DECLARATION, Declaration, load_declaration, sql_variables
 from snakeml.data.features import (
     WHOLE,
@@ -103,7 +103,7 @@ def audit_features(
     compared = [f.name for f in declaration.features if f.name not in spec.safe]
     con = connect(threads, memory_limit_mb)
     try:
-        expose_tables(con, paths, table_specs(cfg.data))
+        expose_tables(con, paths, cfg.data.tables)
         con.register(FULL_BUILD, con.read_parquet(str(features_path)))
         moments = cut_moments(con, spec.time, audit.cut_fractions)
         carried: list[Block | None] = [None]  # the block the carry table was brought up to

@@ -8,9 +8,10 @@ before it is renamed (tables on exit), so a violation leaves no output behind.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from snakeml.core.errors import DataError
+from snakeml.core.schema import TableConfig
 from snakeml.data.dataset import COLUMN_TYPES
 
 if TYPE_CHECKING:
@@ -38,21 +39,24 @@ class Contract:
     source: str | None = None  # the file the table was read from, named in errors
 
 
-def table_contract(name: str, spec: dict[str, Any], source: str | None = None) -> Contract:
-    """The contract a data set declares for one of its tables (conf/data/<name>.yaml)."""
+def table_contract(name: str, spec: TableConfig, source: str | None = None) -> Contract:
+    """The contract a data set (conf/data/<data set>.yaml) declares for its table ``name``,
+    declared as ``spec``: its columns' types (the row_id first, a BIGINT) and its checks;
+    ``source`` is the file named in a violation. Raises KeyError for a column type the data
+    set may not declare (snakeml.data.dataset.check_data refuses it first)."""
     types: dict[str, str | frozenset[str]] = {
-        column: COLUMN_TYPES[str(kind).upper()] for column, kind in spec["columns"].items()
+        column: COLUMN_TYPES[str(kind).upper()] for column, kind in spec.columns.items()
     }
-    if spec.get("row_id"):
-        types = {spec["row_id"]: "BIGINT", **types}
+    if spec.row_id:
+        types = {spec.row_id: "BIGINT", **types}
     return Contract(
         table=name,
         types=types,
-        not_null=tuple(spec.get("not_null") or ()),
-        unique=tuple(tuple(key) for key in spec.get("unique") or ()),
-        ranges={c: (b[0], b[1]) for c, b in (spec.get("ranges") or {}).items()},
-        accepted_values={c: tuple(v) for c, v in (spec.get("accepted_values") or {}).items()},
-        expressions=dict(spec.get("expressions") or {}),
+        not_null=tuple(spec.not_null),
+        unique=tuple(tuple(key) for key in spec.unique),
+        ranges={c: (b[0], b[1]) for c, b in spec.ranges.items()},
+        accepted_values={c: tuple(v) for c, v in spec.accepted_values.items()},
+        expressions=dict(spec.expressions),
         source=source,
     )
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from snakeml.core.errors import ConfigError, SettingError, closest_name
-from snakeml.core.schema import Bounds, is_non_finite
+from snakeml.core.schema import Bounds, DataConfig, TableConfig, is_non_finite
 
 FINITE_OR_NULL = Bounds(nullable=True)
 
@@ -531,22 +531,25 @@ def package_dir(package: str) -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-def table_files(table: str, spec: dict[str, Any], root: str | Path = ".") -> list[Path]:
-    """The files a table is read from: its path (or glob), under its package or the project.
+def table_files(table: str, spec: TableConfig, root: str | Path = ".") -> list[Path]:
+    """The files table ``table`` (declared as ``spec``) is read from: its path (or glob), under
+    its package or the project ``root``.
 
-    Raises ConfigError when nothing matches, naming the table and the path.
+    Raises ConfigError when the path is absolute or leaves the project, when nothing matches,
+    when a file is neither CSV, parquet nor JSON records, or when one part matches in two
+    formats, naming the table and the path.
     """
-    if Path(spec["path"]).is_absolute() or ".." in Path(spec["path"]).parts:
+    if Path(spec.path).is_absolute() or ".." in Path(spec.path).parts:
         raise ConfigError(
-            f"data.tables.{table}.path: {spec['path']!r} must be relative to the project (or to "
+            f"data.tables.{table}.path: {spec.path!r} must be relative to the project (or to "
             "its package): put the files under the project"
         )
-    base = package_dir(spec["package"]) if spec.get("package") else Path(root)
-    files = sorted(p for p in base.glob(spec["path"]) if p.is_file())
+    base = package_dir(spec.package) if spec.package else Path(root)
+    files = sorted(p for p in base.glob(spec.path) if p.is_file())
     if not files:
-        where = f"in package {spec['package']}" if spec.get("package") else "under the project"
+        where = f"in package {spec.package}" if spec.package else "under the project"
         raise ConfigError(
-            f"data.tables.{table}.path: {spec['path']!r} matches no file {where}; "
+            f"data.tables.{table}.path: {spec.path!r} matches no file {where}; "
             "put the file there or fix the path in conf/data/"
         )
     suffixes = (".csv", ".csv.zip", ".parquet", ".json", ".jsonl")
@@ -564,49 +567,50 @@ def table_files(table: str, spec: dict[str, Any], root: str | Path = ".") -> lis
         )
         if part in seen:
             raise ConfigError(
-                f"data.tables.{table}.path: {spec['path']!r} matches both {seen[part]} and "
+                f"data.tables.{table}.path: {spec.path!r} matches both {seen[part]} and "
                 f"{path}, the same rows twice; remove one, or narrow the path in conf/data/"
             )
         seen[part] = path
     return files
 
 
-def check_data(data: dict[str, Any], declaration: Declaration, root: str | Path = ".") -> None:
-    """Check a data set's tables against each other and its SQL declaration, without the data.
+def check_data(data: DataConfig, declaration: Declaration, root: str | Path = ".") -> None:
+    """Check a data set's tables (``data``) against each other and its SQL declaration, without
+    reading the data; each table's files must exist under ``root`` (or its package).
 
     Raises ConfigError naming ``data.tables.<table>.<key>``.
     """
-    tables = data["tables"]
+    tables = data.tables
     if not tables:
         raise ConfigError("data.tables: declare at least one table")
     for name, spec in tables.items():
         key = f"data.tables.{name}"
         if not _NAME.match(name):
             raise ConfigError(f"{key}: {name!r} is not a valid table name")
-        columns = _column_types(spec["columns"], key + ".columns")
+        columns = _column_types(spec.columns, key + ".columns")
         if not columns:
             raise ConfigError(f"{key}.columns: declare at least one column and its type")
-        if spec.get("row_id"):
-            if spec["row_id"] in columns:
-                raise ConfigError(f"{key}.row_id: {spec['row_id']!r} is already a column")
-            columns[spec["row_id"]] = "BIGINT"
+        if spec.row_id:
+            if spec.row_id in columns:
+                raise ConfigError(f"{key}.row_id: {spec.row_id!r} is already a column")
+            columns[spec.row_id] = "BIGINT"
         named = [
-            *(("not_null", c) for c in spec["not_null"]),
-            *(("unique", c) for group in spec["unique"] for c in group),
-            *(("ranges", c) for c in spec["ranges"]),
-            *(("accepted_values", c) for c in spec["accepted_values"]),
-            *(("formats", c) for c in spec.get("formats") or {}),
+            *(("not_null", c) for c in spec.not_null),
+            *(("unique", c) for group in spec.unique for c in group),
+            *(("ranges", c) for c in spec.ranges),
+            *(("accepted_values", c) for c in spec.accepted_values),
+            *(("formats", c) for c in spec.formats),
         ]
         for check, column in named:
             if column not in columns:
                 raise ConfigError(f"{key}.{check}: {column!r} is not one of the table's columns")
-        _ranges(spec["ranges"], f"{key}.ranges")
-        for rule, expression in (spec.get("expressions") or {}).items():
+        _ranges(spec.ranges, f"{key}.ranges")
+        for rule, expression in spec.expressions.items():
             if not _NAME.match(rule) or not str(expression).strip():
                 raise ConfigError(
                     f"{key}.expressions: {rule!r} needs a plain name and a boolean SQL expression"
                 )
-        for column, values in spec["accepted_values"].items():
+        for column, values in spec.accepted_values.items():
             if not values:
                 raise ConfigError(f"{key}.accepted_values.{column}: list at least one value")
         table_files(name, spec, root)
@@ -615,7 +619,7 @@ def check_data(data: dict[str, Any], declaration: Declaration, root: str | Path 
         blocks = declaration.blocks
         if blocks.table not in tables:
             raise ConfigError(f"{where}: blocks.table {blocks.table!r} is not a table of the data")
-        if blocks.time not in tables[blocks.table]["columns"]:
+        if blocks.time not in tables[blocks.table].columns:
             raise ConfigError(
                 f"{where}: blocks.time {blocks.time!r} is not a column of {blocks.table}"
             )
@@ -626,7 +630,7 @@ def check_data(data: dict[str, Any], declaration: Declaration, root: str | Path 
                     f"{where}: audit.known_at names {table!r}, not a table of the data; "
                     f"tables: {list(tables)}"
                 )
-            kind = str(tables[table]["columns"].get(column, "")).upper()
+            kind = str(tables[table].columns.get(column, "")).upper()
             if COLUMN_TYPES.get(kind) not in TIME_TYPES:
                 raise ConfigError(
                     f"{where}: audit.known_at.{table} {column!r} must be a DATE, TIMESTAMP or "
@@ -636,13 +640,13 @@ def check_data(data: dict[str, Any], declaration: Declaration, root: str | Path 
         table = declaration.predict.table
         if table not in tables:
             raise ConfigError(f"{where}: predict.table {table!r} is not a table of the data")
-        if not tables[table].get("row_id"):
+        if not tables[table].row_id:
             raise ConfigError(
                 f"data.tables.{table}.row_id: batch prediction needs a row_id on {table}"
             )
         time = declaration.predict.time
         if time is not None:
-            kind = str(tables[table]["columns"].get(time, "")).upper()
+            kind = str(tables[table].columns.get(time, "")).upper()
             if COLUMN_TYPES.get(kind) not in TIME_TYPES:
                 raise ConfigError(
                     f"{where}: predict.time {time!r} must be a DATE, TIMESTAMP or TIMESTAMPTZ "

@@ -21,13 +21,15 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from snakeml.core.errors import DataError
 from snakeml.core.io import atomic_path
-from snakeml.core.slices import FeaturesSlice, table_specs
+from snakeml.core.schema import TableConfig
+from snakeml.core.slices import FeaturesSlice
 from snakeml.data.contracts import check_contract, feature_contract, table_contract
 from snakeml.data.dataset import Declaration, load_declaration, sql_variables
 
@@ -61,12 +63,14 @@ def connect(threads: int, memory_limit_mb: int | None = None) -> duckdb.DuckDBPy
 def register_tables(
     con: duckdb.DuckDBPyConnection,
     paths: dict[str, str | Path],
-    tables: dict[str, dict[str, Any]],
+    tables: Mapping[str, TableConfig],
     rule: str = "features",
 ) -> dict[str, int]:
-    """Expose each declared table's parquet file as ``raw_<table>``; check its contract.
+    """Expose each declared table's parquet file (``paths``) as ``raw_<table>``; check it
+    against the contract ``tables`` declares for it.
 
-    Returns the row count of each table. Raises DataError naming a missing file.
+    Returns the row count of each table. Raises DataError naming a missing file, ContractError
+    (named for ``rule``) a broken check.
     """
     expose_tables(con, paths, tables)
     rows: dict[str, int] = {}
@@ -77,7 +81,9 @@ def register_tables(
 
 
 def expose_tables(
-    con: duckdb.DuckDBPyConnection, paths: dict[str, str | Path], tables: dict[str, Any]
+    con: duckdb.DuckDBPyConnection,
+    paths: dict[str, str | Path],
+    tables: Mapping[str, TableConfig],
 ) -> None:
     """Expose each declared table's parquet file as ``raw_<table>`` and ``whole_<table>``,
     without checking it. Raises DataError naming a missing file."""
@@ -302,7 +308,7 @@ def write_features(
     variables = sql_variables(cfg.features, declaration)
     con = connect(threads, memory_limit_mb)
     try:
-        rows = register_tables(con, paths, table_specs(cfg.data), rule)
+        rows = register_tables(con, paths, cfg.data.tables, rule)
         every_row = duckdb.ConstantExpression(True)
         with atomic_path(output) as tmp:
             built, _, blocks = build_rows(

@@ -15,13 +15,15 @@ import io
 import logging
 import re
 import zipfile
+from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 
 from snakeml.core.errors import ConfigError, DataError
 from snakeml.core.io import write_parquet
+from snakeml.core.schema import TableConfig
 from snakeml.data.contracts import Contract, check_contract, table_contract
 from snakeml.data.dataset import table_files
 
@@ -45,9 +47,10 @@ ARROW_TYPES: dict[str, pa.DataType] = {
 RAW_ROW_GROUP_ROWS = 65_536
 
 
-def arrow_schema(spec: dict[str, Any]) -> pa.Schema:
-    """The declared columns of a table as an Arrow schema (without its row_id)."""
-    return pa.schema([(name, ARROW_TYPES[kind.upper()]) for name, kind in spec["columns"].items()])
+def arrow_schema(spec: TableConfig) -> pa.Schema:
+    """The declared columns of table ``spec`` as an Arrow schema (without its row_id). Raises
+    KeyError for a column type the data set may not declare."""
+    return pa.schema([(name, ARROW_TYPES[kind.upper()]) for name, kind in spec.columns.items()])
 
 
 def _open_text(path: Path) -> io.BufferedIOBase:
@@ -132,8 +135,13 @@ def csv_value_error(path: Path, error: pa.ArrowInvalid, schema: pa.Schema) -> st
     return f"{_named_column(str(error), header)}{_where_invalid(path, str(error), header, schema)}"
 
 
-def read_csv_file(path: Path, table: str, spec: dict[str, Any]) -> pa.Table:
-    """One CSV (plain or zipped) with the table's declared columns and types."""
+def read_csv_file(path: Path, table: str, spec: TableConfig) -> pa.Table:
+    """One CSV file (plain or zipped) of table ``table``, with the declared columns and types
+    of ``spec``, its null values read as nulls and its formatted dates and times parsed.
+
+    Raises DataError naming the file, table and column (a missing column, a value that does not
+    parse, a format on a column that is not a date or time).
+    """
     import pyarrow.csv as pacsv
 
     schema = arrow_schema(spec)
@@ -143,12 +151,12 @@ def read_csv_file(path: Path, table: str, spec: dict[str, Any]) -> pa.Table:
         raise DataError(
             f"{path}: table {table} lacks declared columns {missing}; the file has {header}"
         )
-    formats = dict(spec.get("formats") or {})
+    formats = dict(spec.formats)
     read_types = {f.name: (pa.string() if f.name in formats else f.type) for f in schema}
     convert = pacsv.ConvertOptions(
         column_types=read_types,
         include_columns=schema.names,
-        null_values=list(spec.get("null_values") or []),
+        null_values=list(spec.null_values),
         strings_can_be_null=True,
     )
     try:
@@ -182,8 +190,9 @@ def _parse_times(
     return parsed.cast(dtype)
 
 
-def read_parquet_file(path: Path, table: str, spec: dict[str, Any]) -> pa.Table:
-    """One parquet file, its declared columns cast to their declared types."""
+def read_parquet_file(path: Path, table: str, spec: TableConfig) -> pa.Table:
+    """One parquet file of table ``table``, the declared columns of ``spec`` cast to their
+    declared types. Raises DataError naming the file (and the column that does not fit)."""
     import pyarrow.parquet as pq
 
     try:
@@ -193,9 +202,10 @@ def read_parquet_file(path: Path, table: str, spec: dict[str, Any]) -> pa.Table:
     return _declared_columns(data, path, table, spec)
 
 
-def read_json_file(path: Path, table: str, spec: dict[str, Any]) -> pa.Table:
-    """One JSON file of records (an array of objects, or one object a line, as JSON Lines),
-    its declared columns cast to their declared types. Raises DataError naming the file."""
+def read_json_file(path: Path, table: str, spec: TableConfig) -> pa.Table:
+    """One JSON file of records of table ``table`` (an array of objects, or one object a line,
+    as JSON Lines), the declared columns of ``spec`` cast to their declared types. Raises
+    DataError naming the file."""
     import json
 
     text = path.read_text(encoding="utf-8")
@@ -219,7 +229,7 @@ def read_json_file(path: Path, table: str, spec: dict[str, Any]) -> pa.Table:
 
 
 def _declared_columns(
-    data: pa.Table, path: Path, table: str, spec: dict[str, Any], found: list[str] | None = None
+    data: pa.Table, path: Path, table: str, spec: TableConfig, found: list[str] | None = None
 ) -> pa.Table:
     """``data``'s declared columns cast to their declared types; DataError names the column."""
     schema = arrow_schema(spec)
@@ -242,9 +252,11 @@ def _declared_columns(
 
 
 def read_table_files(
-    table: str, spec: dict[str, Any], root: str | Path = "."
+    table: str, spec: TableConfig, root: str | Path = "."
 ) -> list[tuple[Path, pa.Table]]:
-    """Each file of a table, in sorted order, with its declared columns (no row_id yet)."""
+    """Each file of table ``table`` (declared as ``spec``, its path under ``root`` or its
+    package), in sorted order, with its declared columns (no row_id yet). Raises DataError
+    naming the file, table and column."""
     try:
         files = table_files(table, spec, root)
     except ConfigError as exc:
@@ -253,31 +265,34 @@ def read_table_files(
     return [(f, readers.get(f.suffix, read_csv_file)(f, table, spec)) for f in files]
 
 
-def join_files(parts: list[pa.Table], spec: dict[str, Any]) -> pa.Table:
-    """The files of a table as one Arrow table, with its row_id first."""
+def join_files(parts: list[pa.Table], spec: TableConfig) -> pa.Table:
+    """The files of table ``spec`` (``parts``, at least one) as one Arrow table, with its
+    row_id first when it declares one."""
     data = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
-    if spec.get("row_id"):
+    if spec.row_id:
         ids = pa.array(range(data.num_rows), pa.int64())
-        data = data.add_column(0, spec["row_id"], ids)
+        data = data.add_column(0, spec.row_id, ids)
     return data
 
 
-def read_table(table: str, spec: dict[str, Any], root: str | Path = ".") -> pa.Table:
-    """Every file of a table, in sorted order, as one Arrow table with its row_id first."""
+def read_table(table: str, spec: TableConfig, root: str | Path = ".") -> pa.Table:
+    """Every file of table ``table`` (declared as ``spec``), in sorted order, as one Arrow
+    table with its row_id first. Raises DataError naming the file, table and column."""
     return join_files([data for _, data in read_table_files(table, spec, root)], spec)
 
 
-def file_contract(table: str, spec: dict[str, Any], path: Path) -> Contract:
-    """The checks one file of a table must pass alone: all but those of the row_id."""
-    row_id = spec.get("row_id")
+def file_contract(table: str, spec: TableConfig, path: Path) -> Contract:
+    """The checks one file (``path``) of table ``table`` must pass alone: all those ``spec``
+    declares but the row_id's."""
+    row_id = spec.row_id
     return table_contract(
         table,
-        {
-            **spec,
-            "row_id": None,
-            "not_null": [c for c in spec.get("not_null") or () if c != row_id],
-            "unique": [key for key in spec.get("unique") or () if row_id not in key],
-        },
+        replace(
+            spec,
+            row_id=None,
+            not_null=[c for c in spec.not_null if c != row_id],
+            unique=[key for key in spec.unique if row_id not in key],
+        ),
         str(path),
     )
 
@@ -296,12 +311,13 @@ def empty_table(table: str, files: list[Path]) -> str:
 
 
 def ingest_tables(
-    tables: dict[str, dict[str, Any]],
+    tables: Mapping[str, TableConfig],
     outputs: dict[str, str | Path],
     root: str | Path = ".",
     rule: str = "ingest",
 ) -> dict[str, int]:
-    """Read, check and write each declared table; return the row counts.
+    """Read, check and write each declared table (``tables``, files under ``root`` or their
+    package) to its file in ``outputs``; return the row counts by table.
 
     Every table is read and checked before any is written, so a bad one leaves no output.
     Raises DataError (or its ContractError) naming the file, table and column; a table whose

@@ -122,7 +122,7 @@ class Experiment:
             slice_texts=dict(data["slice_texts"]),
             roots=dict(data["roots"]),
             config=dict(data["config"]),
-            folder=data.get("folder", ""),
+            folder=data["folder"],
         )
 
     def record(self) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 from snakeml.core.errors import SnakemlError, show_value
 from snakeml.core.io import write_json
 from snakeml.core.metadata import file_sha256
+from snakeml.core.schema import TableConfig
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,9 @@ def project_files(paths: Sequence[str | Path], root: str | Path = ".") -> dict[s
     return {Path(path).as_posix(): Path(root) / path for path in paths}
 
 
-def table_source_files(tables: Mapping[str, Any], root: str | Path = ".") -> dict[str, Path]:
+def table_source_files(
+    tables: Mapping[str, TableConfig], root: str | Path = "."
+) -> dict[str, Path]:
     """The files the data set's tables are read from (``data.tables``), keyed for the record.
 
     A project file is keyed by its path relative to ``root`` (``data/stations.csv``), a file
@@ -129,7 +132,7 @@ def table_source_files(tables: Mapping[str, Any], root: str | Path = ".") -> dic
 
     found: dict[str, Path] = {}
     for table, spec in tables.items():
-        package = spec.get("package")
+        package = spec.package
         base = package_dir(package) if package else Path(root)
         for path in table_files(table, spec, root):
             key = path.relative_to(base).as_posix()
@@ -141,7 +144,7 @@ def input_files(
     config_files: Sequence[str | Path],
     sql_files: Sequence[str | Path],
     code: Sequence[str | Path],
-    tables: Mapping[str, Any],
+    tables: Mapping[str, TableConfig],
     root: str | Path = ".",
 ) -> dict[str, dict[str, Path]]:
     """What a run read, by group: ``config`` (conf/ files Hydra composed), ``sql`` (the data

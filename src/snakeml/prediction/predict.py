@@ -37,7 +37,8 @@ import pyarrow as pa
 
 from snakeml.core.errors import DataError
 from snakeml.core.io import write_json, write_parquet
-from snakeml.core.slices import PredictSlice, table_specs
+from snakeml.core.schema import TableConfig
+from snakeml.core.slices import PredictSlice
 from snakeml.data.contracts import Contract, check_contract, table_contract
 from snakeml.data.dataset import Declaration, Prediction, load_declaration, sql_variables
 from snakeml.data.features import build_rows, connect, register_tables
@@ -81,12 +82,12 @@ def _matches(dtype: pa.DataType, expected: pa.DataType) -> bool:
     return pa.types.is_string(dtype) or pa.types.is_large_string(dtype)
 
 
-def new_row_types(spec: dict[str, Any], omit: tuple[str, ...]) -> dict[str, pa.DataType]:
-    """The columns a new row must bring, with their declared types."""
+def new_row_types(spec: TableConfig, omit: tuple[str, ...]) -> dict[str, pa.DataType]:
+    """The columns a new row of table ``spec`` must bring (its declared columns but ``omit``),
+    with their declared Arrow types. Raises KeyError for a column type the data set may not
+    declare."""
     return {
-        name: ARROW_TYPES[kind.upper()]
-        for name, kind in spec["columns"].items()
-        if name not in omit
+        name: ARROW_TYPES[kind.upper()] for name, kind in spec.columns.items() if name not in omit
     }
 
 
@@ -149,12 +150,12 @@ def typed_rows(data: pa.Table, types: dict[str, pa.DataType], path: str | Path) 
 
 
 def _check_entering(
-    con: Any, new: pa.Table, table: str, spec: dict[str, Any], path: str | Path, rule: str
+    con: Any, new: pa.Table, table: str, spec: TableConfig, path: str | Path, rule: str
 ) -> None:
     contract = table_contract(table, spec, str(path))
     present = set(new.column_names)
     # A rule on a column new rows omit (an outcome such as dep_time) cannot apply to them.
-    declared = {*spec["columns"], *([spec["row_id"]] if spec.get("row_id") else [])}
+    declared = {*spec.columns, *([spec.row_id] if spec.row_id else [])}
     entering = Contract(
         table=f"new {table}",
         types={},
@@ -174,7 +175,7 @@ def _check_entering(
 def check_new_rows(
     new: pa.Table,
     table: str,
-    spec: dict[str, Any],
+    spec: TableConfig,
     path: str | Path,
     threads: int = 1,
     memory_limit_mb: int | None = None,
@@ -384,9 +385,9 @@ def new_row_features(
 
     assert declaration.predict is not None
     table = declaration.predict.table
-    tables = table_specs(cfg.data)
+    tables = cfg.data.tables
     spec = tables[table]
-    row_id = spec["row_id"]
+    row_id = spec.row_id
     con = connect(threads, memory_limit_mb)
     try:
         register_tables(con, paths, tables, rule)
@@ -555,8 +556,9 @@ def score_new_rows(
             f"{declaration.sql_dir / 'steps.yaml'}: batch prediction is not set up for it"
         )
     table = declaration.predict.table
-    spec = table_specs(cfg.data)[table]
-    types = new_row_types(spec, (*declaration.predict.omit, spec["row_id"]))
+    spec = cfg.data.tables[table]
+    row_ids = [spec.row_id] if spec.row_id else []
+    types = new_row_types(spec, (*declaration.predict.omit, *row_ids))
     data = read_new_rows(new_path, table, types)
     new = typed_rows(data, types, new_path)
     check_new_rows(new, table, spec, paths[table], threads, memory_limit_mb, rule)
