@@ -138,6 +138,9 @@ def _check_parameter(key: str, value: Any, rule: ParameterRule | None) -> None:
 def check_model_settings(name: str, spec: dict[str, Any]) -> None:
     """A model's params and search bounds, against the estimator's constraints on them.
 
+    ``spec`` is a composed ``model.<name>`` section: the schema (snakeml.core.schema.ModelConfig)
+    gives it every key.
+
     Every value a search may draw lies between its bounds, so both bounds must be values the
     estimator accepts (as integers for an int search). Raises SettingError, or ConfigError for a
     parameter the estimator does not have.
@@ -147,18 +150,18 @@ def check_model_settings(name: str, spec: dict[str, Any]) -> None:
         cls_name, names, rules = parameter_rules(spec["_target_"])
     except ConfigError as exc:
         raise ConfigError(f"{prefix}._target_: {exc}") from None
-    for param, value in (spec.get("params") or {}).items():
+    for param, value in spec["params"].items():
         _known(f"{prefix}.params.{param}", param, cls_name, names)
         _check_parameter(f"{prefix}.params.{param}", value, rules.get(param))
-    for param, search in (spec.get("search_space") or {}).items():
+    for param, search in spec["search_space"].items():
         key = f"{prefix}.search_space.{param}"
         _known(key, param, cls_name, names)
         if search["type"] == "categorical":
-            for choice in search.get("choices") or ():
+            for choice in search["choices"] or ():
                 _check_parameter(f"{key}.choices", choice, rules.get(param))
             continue
         for end in ("low", "high"):
-            value = search.get(end)
+            value = search[end]
             if value is None or not FINITE.admits(value):
                 continue  # the schema's check names a missing or non-finite bound
             if search["type"] == "int":
