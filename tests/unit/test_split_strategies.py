@@ -280,3 +280,29 @@ def test_an_unknown_strategy_is_refused():
 )
 def test_the_default_strategy_follows_the_task(settings, classifier, time, expected):
     assert strategy(classifier=classifier, time=time, **settings).name == expected
+
+
+def test_each_strategy_says_what_it_needs_of_the_configuration():
+    from snakeml.core.schema import STRATEGIES
+    from snakeml.validation.split import strategy_class
+
+    needs = {
+        name: (
+            strategy_class(name).needs_time,
+            strategy_class(name).by_class,
+            strategy_class(name).column_settings,
+            strategy_class(name).keeps_groups,
+            strategy_class(name).takes_fractions,
+        )
+        for name in STRATEGIES
+    }
+    assert needs == {
+        "time": (True, False, (), False, True),
+        "random": (False, False, (), False, True),
+        "stratified": (False, True, (), False, True),
+        "group": (False, False, ("group",), True, True),
+        "column": (False, False, ("column",), False, False),
+    }
+    assert strategy_class("column").optional_column_settings == ("fold_column",)
+    with pytest.raises(ConfigError, match=r"^split.strategy: 'kfold' is not one of"):
+        strategy_class("kfold")

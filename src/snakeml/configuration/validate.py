@@ -37,6 +37,7 @@ from snakeml.data.dataset import (
     table_files,
 )
 from snakeml.models.task_kinds import TaskKind, task_kind
+from snakeml.validation.split import strategy_class
 
 _TARGET_PATTERN = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+$")
 
@@ -73,21 +74,22 @@ def _check_strategy(
             + f"; choose from {list(STRATEGIES)}"
         )
     name = strategy or default_strategy(classifier, task["time"])
+    scheme = strategy_class(name)
     timeless = ", ".join(TIMELESS)
-    if name == "time" and task["time"] is None:
+    if scheme.needs_time and task["time"] is None:
         raise ConfigError(
             f"split.strategy time needs task.time, which {task_file} does not set: name the "
             f"task's time column there, or choose a strategy that needs no time ({timeless})"
         )
     _require(
-        name != "stratified" or classifier,
+        not scheme.by_class or classifier,
         "split.strategy",
         f"stratified splits by class, but task.kind is {task['kind']}: choose random or group "
         f"for a regression target ({task_file})",
     )
     final = declaration.final_columns
     where = f"the feature table of sql/{declaration.sql_dir.name}/ ({DECLARATION})"
-    needed = {"group": ["group"], "column": ["column"]}.get(name, [])
+    needed = scheme.column_settings
     for key in needed:
         if split[key] is None:
             raise ConfigError(
@@ -97,7 +99,7 @@ def _check_strategy(
     for key in ("group", "column", "fold_column"):
         if split[key] is None:
             continue
-        if key not in needed and not (key == "fold_column" and name == "column"):
+        if key not in needed and key not in scheme.optional_column_settings:
             raise ConfigError(
                 f"split.{key} is set but split.strategy is {name}: set split.strategy="
                 f"{'column' if key == 'fold_column' else key} or drop split.{key}"
@@ -111,7 +113,7 @@ def _check_strategy(
             )
     if split["gap"] is not None:
         _require(
-            name == "time",
+            scheme.needs_time,
             "split.gap",
             f"a gap embargoes the time split, but split.strategy is {name}: drop split.gap",
         )
@@ -135,7 +137,7 @@ def _check_split(split: dict[str, Any], strategy: str) -> None:
     bounds = [split["train_until"], split["valid_until"]]
     if any(b is not None for b in bounds):
         _require(
-            strategy == "time",
+            strategy_class(strategy).needs_time,
             "split",
             f"split.train_until and split.valid_until cut by time, but split.strategy is "
             f"{strategy}: set them to null and use split.train_fraction and "
@@ -160,7 +162,7 @@ def _check_split(split: dict[str, Any], strategy: str) -> None:
             f"must come after split.train_until (the time split's parts follow each other): "
             f"{split['train_until']} vs {split['valid_until']}",
         )
-    elif strategy != "column":
+    elif strategy_class(strategy).takes_fractions:
         fractions = [split["train_fraction"], split["valid_fraction"]]
         _require(
             all(f is not None for f in fractions),
@@ -384,7 +386,7 @@ def _check_bootstrap_blocks(
         "choose auto, rows or group",
     )
     _require(
-        setting != "group" or strategy == "group",
+        setting != "group" or strategy_class(strategy).keeps_groups,
         key,
         f"group blocks are the split's groups, but split.strategy is {strategy}: choose auto, "
         "rows or a time unit, or split.strategy=group",

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pyarrow as pa
@@ -166,6 +166,18 @@ class SplitStrategy:
     seed: int
 
     name = ""
+    # What the strategy needs of the task and of split.*, which the configuration's checks ask
+    # (snakeml.configuration.validate) before any job: a time column (and only it cuts by
+    # split.train_until/valid_until or embargoes a split.gap); a classification target; the
+    # split.<key> settings naming columns it must have and those it may take beside them;
+    # whether its parts keep each group whole (evaluation.bootstrap_blocks=group); and whether
+    # split.train_fraction and split.valid_fraction size its parts (when no time bounds do).
+    needs_time: ClassVar[bool] = False
+    by_class: ClassVar[bool] = False
+    column_settings: ClassVar[tuple[str, ...]] = ()
+    optional_column_settings: ClassVar[tuple[str, ...]] = ()
+    keeps_groups: ClassVar[bool] = False
+    takes_fractions: ClassVar[bool] = True
 
     def required(self) -> dict[str, str]:
         """The feature table's columns the strategy reads, each with the setting naming it."""
@@ -217,6 +229,7 @@ class TimeSplit(SplitStrategy):
     """Past to train, then valid, then test, with an embargo of ``gap`` before each cut."""
 
     name = "time"
+    needs_time = True
 
     def required(self) -> dict[str, str]:
         return {**super().required(), self.time: "task.time"}
@@ -381,6 +394,7 @@ class StratifiedSplit(SplitStrategy):
     """Each class fills the parts by the fractions, rows ranked by a seeded hash of the key."""
 
     name = "stratified"
+    by_class = True
 
     def required(self) -> dict[str, str]:
         return {**super().required(), self.target: "task.target"}
@@ -407,6 +421,8 @@ class GroupSplit(SplitStrategy):
     """Parts by a seeded hash of the group: a group never lies in two parts."""
 
     name = "group"
+    column_settings = ("group",)
+    keeps_groups = True
 
     @property
     def group(self) -> str:
@@ -464,6 +480,9 @@ class ColumnSplit(SplitStrategy):
     """The user's column names each row's part; folds from a second column or the default."""
 
     name = "column"
+    column_settings = ("column",)
+    optional_column_settings = ("fold_column",)
+    takes_fractions = False
 
     def required(self) -> dict[str, str]:
         columns = {**super().required(), self.settings.column: "split.column"}
@@ -517,6 +536,14 @@ STRATEGY_CLASSES: dict[str, type[SplitStrategy]] = {
 }
 
 
+def strategy_class(name: str) -> type[SplitStrategy]:
+    """The class of strategy ``name`` (one of core.schema.STRATEGIES), whose class attributes
+    say what it needs of the task and of split.*; ConfigError for another name."""
+    if name not in STRATEGY_CLASSES:
+        raise ConfigError(f"split.strategy: {name!r} is not one of {list(STRATEGIES)}")
+    return STRATEGY_CLASSES[name]
+
+
 def make_strategy(
     settings: SplitConfig,
     classifier: bool,
@@ -531,9 +558,7 @@ def make_strategy(
     Raises ConfigError for an unknown strategy or one the task cannot take.
     """
     name = settings.strategy or default_strategy(classifier, time)
-    if name not in STRATEGY_CLASSES:
-        raise ConfigError(f"split.strategy: {name!r} is not one of {list(STRATEGIES)}")
-    return STRATEGY_CLASSES[name](
+    return strategy_class(name)(
         settings=settings,
         classifier=classifier,
         target=target,
