@@ -21,7 +21,6 @@ from snakeml.core.schema import (
     SEARCH_TYPES,
     STRATEGIES,
     TASK_KINDS,
-    TIMELESS,
     data_config,
     default_strategy,
 )
@@ -37,7 +36,6 @@ from snakeml.data.dataset import (
     table_files,
 )
 from snakeml.models.task_kinds import TaskKind, task_kind
-from snakeml.validation.split import strategy_class
 
 _TARGET_PATTERN = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+$")
 
@@ -73,9 +71,11 @@ def _check_strategy(
             + (f" (did you mean {hint}?)" if hint else "")
             + f"; choose from {list(STRATEGIES)}"
         )
+    from snakeml.validation.split import strategy_class
+
     name = strategy or default_strategy(classifier, task["time"])
     scheme = strategy_class(name)
-    timeless = ", ".join(TIMELESS)
+    timeless = ", ".join(n for n in STRATEGIES if not strategy_class(n).needs_time)
     if scheme.needs_time and task["time"] is None:
         raise ConfigError(
             f"split.strategy time needs task.time, which {task_file} does not set: name the "
@@ -126,6 +126,8 @@ def _check_strategy(
 def _check_split(split: dict[str, Any], strategy: str) -> None:
     from datetime import datetime
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from snakeml.validation.split import strategy_class
 
     try:
         ZoneInfo(split["time_zone"])
@@ -370,6 +372,7 @@ def _check_bootstrap_blocks(
 ) -> None:
     """evaluation.bootstrap_blocks: one of verdicts.BLOCK_SETTINGS the task can have."""
     from snakeml.evaluation.verdicts import BLOCK_SETTINGS, BLOCK_UNITS
+    from snakeml.validation.split import strategy_class
 
     key = "evaluation.bootstrap_blocks"
     if setting not in BLOCK_SETTINGS:

@@ -24,10 +24,9 @@ PREPROCESSORS: tuple[str, ...] = ("onehot", "ordinal")
 PRUNERS: tuple[str, ...] = ("median", "none")
 TASK_KINDS: tuple[str, ...] = ("regression", "binary", "multiclass")
 PERIODS: tuple[str, ...] = ("year", "month", "week", "day")
-# The validation schemes of split.strategy (snakeml.validation.split), and those that need no time
-# column.
+# The validation schemes of split.strategy (snakeml.validation.split, whose classes say what each
+# needs).
 STRATEGIES: tuple[str, ...] = ("time", "random", "stratified", "group", "column")
-TIMELESS: tuple[str, ...] = ("random", "stratified", "group", "column")
 # numpy's and scikit-learn's seeds are unsigned 32-bit integers.
 MAX_SEED = 2**32 - 1
 
