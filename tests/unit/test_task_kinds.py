@@ -344,16 +344,38 @@ def test_threshold_maximises_f1_on_validation_rows():
     score = [0.1, 0.3, 0.35, 0.4, 0.6, 0.8]
     # F1 at >= t: 0.1: 2/3; 0.3: 3/4; 0.35: 6/7 (TP 3, FP 1); 0.4: 2/3; 0.6: 4/5; 0.8: 1/2
     threshold = BINARY_TASK.choose_threshold(y, two_columns(score), [0, 1])
-    assert threshold == 0.35
+    # midway between the best candidate and the next lower validation probability
+    assert threshold == pytest.approx((0.35 + 0.3) / 2)
     scores = BINARY_TASK.score_predictions(y, two_columns(score), [0, 1], threshold)
     assert scores["f1"] == pytest.approx(6 / 7)
 
 
 def test_threshold_ties_go_to_the_smallest():
-    # F1 at >= 0.1: 2/3 (TP 2, FP 2); 0.2: 2/5; 0.3: 1/2; 0.4: 2/3 (TP 1, FN 1): a tie
-    assert (
-        BINARY_TASK.choose_threshold([1, 0, 0, 1], two_columns([0.1, 0.2, 0.3, 0.4]), [0, 1]) == 0.1
+    # F1 at >= 0.1: 2/3 (TP 2, FP 2); 0.2: 2/5; 0.3: 1/2; 0.4: 2/3 (TP 1, FN 1): a tie.
+    # 0.1 is the lowest probability: the threshold lies midway to 0.
+    assert BINARY_TASK.choose_threshold(
+        [1, 0, 0, 1], two_columns([0.1, 0.2, 0.3, 0.4]), [0, 1]
+    ) == pytest.approx(0.05)
+
+
+def test_threshold_below_the_candidate_keeps_the_lower_rows_negative():
+    # full recall at 0.3: precision_recall_curve lists no lower candidate, but 0.1 and 0.2 are
+    # validation rows, so the threshold stops midway to 0.2, not to 0
+    threshold = BINARY_TASK.choose_threshold(
+        [0, 0, 1, 1], two_columns([0.1, 0.2, 0.3, 0.4]), [0, 1]
     )
+    assert threshold == pytest.approx(0.25)
+
+
+def test_a_constant_baseline_keeps_its_decision_after_the_refit():
+    # train 3 of 4 positive, valid 1 of 2: the prior is 3/4 on valid, where calling every row
+    # positive wins (F1 2/3 against 0), and 2/3 after the refit on train + valid, below 3/4
+    train = pd.DataFrame({"y": [1, 1, 1, 0]})
+    valid = pd.DataFrame({"y": [1, 0]})
+    test = pd.DataFrame({"y": [1, 1, 0]})
+    prior = BINARY_TASK.baseline_scores(train, valid, test, "y", [], [], [0, 1])[BASELINE_PRIOR]
+    assert prior["accuracy"] == pytest.approx(2 / 3)  # every row positive, as chosen on valid
+    assert prior["f1"] == pytest.approx(0.8)
 
 
 def test_threshold_needs_both_classes_in_the_validation_period():
@@ -459,13 +481,13 @@ def test_binary_baseline_scores_by_hand():
     assert prior["accuracy"] == pytest.approx(2 / 3)
     assert prior["f1"] == pytest.approx(0.8)  # TP 2, FP 1
     # groups from train, shrunk toward the prior 1/2 by 10 rows: a 5/12, b 7/12; valid picks
-    # threshold 7/12 (F1 1 against 2/3 at 5/12). train + valid: a (0 of 3) 5/13, b (3 of 3)
-    # 8/13, c unseen: the prior 1/2, below the threshold, so negative
+    # 7/12 (F1 1 against 2/3 at 5/12), so the threshold is midway to 5/12: 1/2. train + valid:
+    # a (0 of 3) 5/13, b (3 of 3) 8/13, c unseen: the prior 1/2, at the threshold, so positive
     assert groups["log_loss"] == pytest.approx(-(2 * np.log(8 / 13) + np.log(1 / 2)) / 3)
     assert groups["brier_score"] == pytest.approx((2 * (5 / 13) ** 2 + 0.25) / 3)
     assert groups["roc_auc"] == 1.0
-    assert groups["accuracy"] == pytest.approx(2 / 3)
-    assert groups["f1"] == pytest.approx(2 / 3)  # TP 1, FN 1
+    assert groups["accuracy"] == 1.0
+    assert groups["f1"] == 1.0
 
 
 def test_multiclass_baseline_scores_with_a_class_absent_from_the_test_rows():

@@ -17,6 +17,7 @@ from snakeml.training.storage import journal_path, open_storage
 from snakeml.training.tune import (
     best_params,
     gather_trials,
+    importances_withheld,
     param_importances,
     run_shard,
     run_tune_best,
@@ -274,6 +275,25 @@ def test_param_importances_sum_to_one_and_are_seeded(tune_settings, frame, tmp_p
     assert sorted(importances) == sorted(space)
     assert sum(importances.values()) == pytest.approx(1.0)
     assert param_importances(trials, space, seed=13) == importances
+    assert importances_withheld(trials, space) is None
+
+
+def test_param_importances_are_withheld_from_no_more_trials_than_parameters(
+    tune_settings, frame, tmp_path
+):
+    trials = shard(frame, tune_settings("hgb", n_trials=5, pruner="none"), tmp_path=tmp_path)
+    space = tune_settings("hgb").model.search_space
+    few = trials.head(len(space))
+    reason = importances_withheld(few, space)
+    assert reason == (
+        f"{len(space)} complete trials for {len(space)} searched parameters: "
+        "fANOVA needs more trials than parameters"
+    )
+    assert param_importances(few, space, seed=13) == {}
+    # one searched parameter holds all of the variance, from two trials on
+    alpha = tune_settings("ridge").model.search_space
+    assert importances_withheld(trials.drop_duplicates("value").head(2), alpha) is None
+    assert importances_withheld(few, {}) == "nothing searched"
 
 
 def test_tune_shard_and_best_write_their_files(tune_settings, synthetic_frame, tmp_path):

@@ -15,8 +15,8 @@ Conventions every classifier function follows:
   ``1`` over ``0``, ``"yes"`` over ``"no"``), as in scikit-learn's binary estimators.
 - **Decision threshold** (binary accuracy and F1): a row is predicted positive when its
   positive-class probability is ``>= threshold``, the rule of
-  ``sklearn.metrics.precision_recall_curve``; the threshold is chosen on the validation period
-  (:meth:`BinaryClassification.choose_threshold`).
+  ``sklearn.metrics.precision_recall_curve``; the threshold is chosen on the validation period,
+  midway between two validation probabilities (:meth:`BinaryClassification.choose_threshold`).
 - **Classes absent from the scored rows**: log loss is computed against every class
   (``labels=``), so probability given to an absent class still costs; macro averages (F1,
   one-vs-rest ROC AUC) run over the classes present among the scored rows' true labels, since a
@@ -1459,8 +1459,12 @@ class BinaryClassification(Classification):
         labels. Candidates are the distinct positive-class probabilities, from
         ``sklearn.metrics.precision_recall_curve`` (a row is positive when its probability is
         ``>= threshold``); F1 = 2PR / (P + R) at each (``f1_score``'s definition; 0 when
-        P + R = 0). Among ties (within F1_TIE) the smallest threshold wins: it keeps the most
-        positives. Returns a probability in [0, 1]. Raises DataError when the rows hold one
+        P + R = 0). Among ties (within F1_TIE) the smallest candidate wins: it keeps the most
+        positives. The threshold returned lies midway between that candidate and the next
+        lower validation probability (0 below the lowest): the same decisions on the validation
+        rows, with a margin on both sides, so the refit on train + valid, which moves every
+        probability a little, does not flip the rows at the candidate (a constant baseline's
+        every row). Returns a probability in [0, 1]. Raises DataError when the rows hold one
         class only.
         """
         from sklearn.metrics import precision_recall_curve
@@ -1480,8 +1484,9 @@ class BinaryClassification(Classification):
         precision, recall = precision[:-1], recall[:-1]
         total = precision + recall
         f1 = np.divide(2 * precision * recall, total, out=np.zeros_like(total), where=total > 0)
-        best = int(np.flatnonzero(f1 >= f1.max() - F1_TIE)[0])
-        return float(thresholds[best])
+        chosen = thresholds[int(np.flatnonzero(f1 >= f1.max() - F1_TIE)[0])]
+        below = p[:, 1][p[:, 1] < chosen]
+        return float((chosen + (below.max() if below.size else 0.0)) / 2)
 
     def curve_subject(self, classes: Sequence[Any]) -> Any:
         """What the calibration curve is of: the positive class ``classes[1]``."""

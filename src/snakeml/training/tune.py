@@ -422,17 +422,42 @@ def search_distributions(search_space: dict[str, SearchParam]) -> dict[str, Any]
     return out
 
 
+def importances_withheld(trials: pd.DataFrame, search_space: dict[str, SearchParam]) -> str | None:
+    """Why no fANOVA importances come from ``trials`` (tune_best's frame, column ``state`` and
+    ``value``) over ``search_space``, or None if they do.
+
+    fANOVA (Hutter, Hoos and Leyton-Brown, ICML 2014) splits the variance of the loss among the
+    parameters with a random forest fitted to the trials. With no spread there is nothing to
+    split; with no more trials than parameters, the trials cannot tell the parameters' effects
+    apart, so the shares would be noise (a single searched parameter holds all of it and needs
+    no fit).
+    """
+    values = trials.loc[trials["state"] == "COMPLETE", "value"]
+    n_complete, n_params = len(values), len(search_space)
+    if n_params == 0:
+        return "nothing searched"
+    if values.nunique() < 2:
+        return f"{n_complete} complete trial(s) with fewer than two distinct values"
+    if n_params > 1 and n_complete <= n_params:
+        return (
+            f"{n_complete} complete trials for {n_params} searched parameters: "
+            "fANOVA needs more trials than parameters"
+        )
+    return None
+
+
 def param_importances(
     trials: pd.DataFrame, search_space: dict[str, SearchParam], seed: int
 ) -> dict[str, float]:
-    """fANOVA importance of each searched parameter over the complete trials (seeded)."""
-    import optuna
+    """fANOVA importance of each searched parameter over the complete trials (seeded): shares of
+    the loss's variance that sum to 1. Empty when ``importances_withheld`` gives a reason."""
+    if importances_withheld(trials, search_space):
+        return {}
+    if len(search_space) == 1:
+        return {next(iter(search_space)): 1.0}
+    import optuna  # optuna.importance imports scikit-learn: only when fANOVA runs
 
     _quiet_optuna()
-    complete = trials[trials["state"] == "COMPLETE"]
-    # fANOVA explains the spread of the values: with fewer than two distinct ones there is none
-    if not search_space or complete["value"].nunique() < 2:
-        return {}
     distributions = search_distributions(search_space)
     study = optuna.create_study(direction="minimize")
     study.add_trials(
@@ -442,11 +467,9 @@ def param_importances(
                 distributions=distributions,
                 value=float(row["value"]),
             )
-            for _, row in complete.iterrows()
+            for _, row in trials[trials["state"] == "COMPLETE"].iterrows()
         ]
     )
-    if len(search_space) == 1:
-        return {next(iter(search_space)): 1.0}
     evaluator = optuna.importance.FanovaImportanceEvaluator(seed=seed)
     importances = optuna.importance.get_param_importances(study, evaluator=evaluator)
     return {name: float(value) for name, value in importances.items()}
@@ -502,15 +525,18 @@ def plot_history(trials: pd.DataFrame, metric: str, model: str, target: str | Pa
     _save(fig, target)
 
 
-def plot_param_importances(importances: dict[str, float], model: str, target: str | Path) -> None:
-    """Horizontal bars of fANOVA importances, most important on top."""
+def plot_param_importances(
+    importances: dict[str, float], model: str, target: str | Path, withheld: str | None = None
+) -> None:
+    """Horizontal bars of fANOVA importances, most important on top; or, when there are none,
+    the reason ``withheld`` (importances_withheld)."""
     fig, ax = _figure(0.4 * max(len(importances), 1) + 1.5)
     if importances:
         names = sorted(importances, key=importances.get)
         ax.barh(names, [importances[n] for n in names], color="tab:blue")
         ax.set_xlabel("fANOVA importance (share of the loss's variance)")
     else:
-        ax.text(0.5, 0.5, "fewer than two complete trials or nothing searched",
+        ax.text(0.5, 0.5, f"no importances: {withheld or 'nothing to split'}", wrap=True,
                 ha="center", va="center", transform=ax.transAxes)  # fmt: skip
         ax.set_axis_off()
     ax.set_title(f"{model}: parameter importances")
@@ -537,6 +563,7 @@ def run_tune_best(
     params = best_params(trials, model.search_space)
     best = best_trial(trials)
     importances = param_importances(trials, model.search_space, cfg.seed)
+    withheld = importances_withheld(trials, model.search_space)
     metric = cfg.tuning.metric
     value = float(best["value"])
     states = trials["state"].value_counts().sort_index()
@@ -554,6 +581,8 @@ def run_tune_best(
         },
     )
     plot_history(trials, metric, model.name, history_path)
-    plot_param_importances(importances, model.name, importances_path)
+    plot_param_importances(importances, model.name, importances_path, withheld)
     log.info("model %s: best mean %s %.4f with %s", model.name, metric, value, params)
+    if withheld:
+        log.info("model %s: no parameter importances: %s", model.name, withheld)
     return params
