@@ -194,6 +194,20 @@ def test_a_stopped_shard_resumes_with_the_same_trials(tune_settings, frame, tmp_
     assert len(shard(frame, settings, 0, storage)) == 5
 
 
+def test_a_smaller_budget_after_a_larger_one_keeps_a_fresh_runs_trials(
+    tune_settings, frame, tmp_path, caplog
+):
+    """A study tuned on 4 trials, asked for 2, gives the 2 a fresh 2-trial run gives."""
+    fresh = shard(frame, tune_settings("ridge", n_trials=2), 0, journal(tmp_path, "fresh.log"))
+    storage = journal(tmp_path, "larger.log")
+    assert len(shard(frame, tune_settings("ridge", n_trials=4), 0, storage)) == 4
+    with caplog.at_level("INFO", logger="snakeml"):
+        smaller = shard(frame, tune_settings("ridge", n_trials=2), 0, storage)
+    pd.testing.assert_frame_equal(params_of(smaller), params_of(fresh))
+    np.testing.assert_array_equal(smaller["value"], fresh["value"])
+    assert "2 of 2 trials finished before (4 in the study" in caplog.text
+
+
 def test_pooled_shards_share_one_study_and_split_the_budget(tune_settings, frame, tmp_path):
     settings = tune_settings("ridge", n_trials=3, n_shards=2, pooled=True)
     storage = journal(tmp_path)

@@ -251,6 +251,21 @@ def _finished(trials: list[optuna.trial.FrozenTrial]) -> int:
     return sum(t.state.name in FINISHED_STATES for t in trials)
 
 
+def first_finished(
+    trials: list[optuna.trial.FrozenTrial], budget: int
+) -> list[optuna.trial.FrozenTrial]:
+    """``trials`` (in study order) up to the ``budget``-th finished one: what a shard of that
+    budget would have run. A study tuned before on a larger ``tuning.n_trials`` holds more; each
+    trial's sampler is seeded by the trials finished before it, so the first ``budget`` are
+    those a fresh run of the smaller budget runs, and its result is theirs."""
+    finished = 0
+    for index, trial in enumerate(trials):
+        finished += trial.state.name in FINISHED_STATES
+        if finished == budget:
+            return trials[: index + 1]
+    return trials
+
+
 def run_shard(
     frame: pd.DataFrame,
     cfg: TuneShardSlice,
@@ -276,12 +291,15 @@ def run_shard(
     stale = _fail_stale_trials(study, shard, pooled)
     done = _finished(_own_trials(study, shard, pooled))
     log.info(
-        "model %s shard %d: study %s, %d of %d trials finished before%s",
+        "model %s shard %d: study %s, %d of %d trials finished before%s%s",
         name,
         shard,
         study.study_name,
-        done,
+        min(done, budget),
         budget,
+        f" ({done} in the study, from a larger tuning.n_trials: the first {budget} are kept)"
+        if done > budget
+        else "",
         f", {stale} left running by a stopped run marked failed" if stale else "",
     )
     started = time.monotonic()
@@ -297,7 +315,7 @@ def run_shard(
         )
         study.optimize(objective, n_trials=1, catch=())
         done = _finished(_own_trials(study, shard, pooled))
-    trials = trials_frame(_own_trials(study, shard, pooled), name, shard)
+    trials = trials_frame(first_finished(_own_trials(study, shard, pooled), budget), name, shard)
     finished = trials[trials["state"].isin(FINISHED_STATES)]
     log.info(
         "model %s shard %d: %d trials finished (%d pruned)",
