@@ -1003,43 +1003,45 @@ def test_a_misspelt_option_or_column_gets_the_closest_name(conf_dir, override, m
         (
             "model=conf/model/ridge.yaml",
             "model=conf/model/ridge.yaml: model takes the name of a file in conf/model/, not a "
-            "path: give model=ridge; choose from ['hgb', 'hgbc', 'logreg', 'rf', 'rfc', 'ridge']",
+            "path: give model=ridge; choose from <model>",
         ),
         (
             "data=conf/data/nycflights13.yaml",
             "data=conf/data/nycflights13.yaml: data takes the name of a file in conf/data/, not "
-            "a path: give data=nycflights13; choose from ['cars', 'nycflights13', "
-            "'seattle_weather']",
+            "a path: give data=nycflights13; choose from <data>",
         ),
         (
             "task=./arr_delay",
             "task=./arr_delay: task takes the name of a file in conf/task/, not a path: give "
-            "task=arr_delay; choose from ['arr_delay', 'cars_mpg', 'cars_origin', 'delayed', "
-            "'seattle_temp_max', 'seattle_weather_next_day']",
+            "task=arr_delay; choose from <task>",
         ),
         (
             "model=[ridge,conf/model/hgb.yaml]",
             "model=[ridge,conf/model/hgb.yaml]: model takes the name of a file in conf/model/, "
-            "not a path: give model=[ridge,hgb]; choose from ['hgb', ",
+            "not a path: give model=[ridge,hgb]; choose from <model>",
         ),
         (
             "+experiment=conf/experiment/smoke.yaml",
             "+experiment=conf/experiment/smoke.yaml: experiment takes the name of a file in "
-            "conf/experiment/, not a path: give +experiment=smoke; choose from ['smoke']",
+            "conf/experiment/, not a path: give +experiment=smoke; choose from <experiment>",
         ),
         (
             "model=models/lasso.yaml",
             "model=models/lasso.yaml: model takes the name of a file in conf/model/, not a path: "
-            "choose from ['hgb', ",
+            "choose from <model>",
         ),
     ],
 )
 def test_a_path_where_an_option_name_belongs_is_one_line_naming_the_options(
     conf_dir, override, line
 ):
+    # <group>: the names in conf/<group>/, which a user's own files add to
+    for group in ("model", "data", "task", "experiment"):
+        names = sorted(path.stem for path in (conf_dir / group).glob("*.yaml"))
+        line = line.replace(f"<{group}>", str(names))
     with pytest.raises(ConfigError) as caught:
         compose_config(override, conf_dir, estimators=False)
-    assert str(caught.value).startswith(line)
+    assert str(caught.value) == line
     assert "\n" not in str(caught.value)
 
 
