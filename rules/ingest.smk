@@ -6,9 +6,9 @@ rule ingest:
         tables=[raw_table(table) for table in RAW_TABLES],
         meta=[f"{raw_table(table)}.meta.json" for table in RAW_TABLES],
     log:
-        "logs/ingest/ingest.log",
+        f"logs/ingest/{ROUTES.data}.log",
     benchmark:
-        "benchmarks/ingest/ingest.tsv"
+        f"benchmarks/ingest/{ROUTES.data}.tsv"
     conda:
         "../environment.yml"
     threads: RESOURCES["ingest"]["threads"]

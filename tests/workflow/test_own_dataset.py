@@ -334,7 +334,7 @@ def test_a_broken_csv_stops_ingest_with_one_line(
     spoil(read_text_csv(path), user_project).to_csv(path, index=False)
     run = snakemake(user_project, OVERRIDES)
     line = assert_rule_fails(
-        run, user_project, "logs/ingest/ingest.log", "ingest", "table sales", *fragments
+        run, user_project, "logs/ingest/sales.log", "ingest", "table sales", *fragments
     )
     if SALES_2023 not in fragments[0]:
         assert SALES_2023 not in line, "only the file that holds the bad row is named"

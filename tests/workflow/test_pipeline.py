@@ -20,7 +20,7 @@ pytestmark = pytest.mark.workflow
 
 MODELS = ("hgb", "rf", "ridge")
 RULES_WITH_LOGS = {
-    "ingest": ["logs/ingest/ingest.log"],
+    "ingest": ["logs/ingest/nycflights13.log"],
     "features": ["logs/features/features.log"],
     "split": ["logs/split/split.log"],
     "tune_shard": [f"logs/tune_shard/{m}/{s}.log" for m in MODELS for s in (0,)],

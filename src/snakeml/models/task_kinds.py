@@ -1054,7 +1054,10 @@ class Regression(TaskKind):
         from sklearn.base import is_regressor
 
         if not is_regressor(estimator):
-            raise ConfigError(f"model _target_ {target!r} is not a scikit-learn regressor")
+            raise ConfigError(
+                f"model _target_ {target!r} is not a scikit-learn regressor: give regressors, "
+                "e.g. model=[ridge,hgb,rf]"
+            )
 
     def decision(
         self,
@@ -1283,7 +1286,9 @@ class Classification(TaskKind):
         if not is_classifier(estimator):
             raise ConfigError(
                 f"model _target_ {target!r} is not a scikit-learn classifier, as a {self.name} "
-                "task needs"
+                "task needs: give classifiers, e.g. model=[logreg,hgbc,rfc], or make them the "
+                "task's own with `- override /model: [logreg, hgbc, rfc]` in its defaults list "
+                "(as conf/task/delayed.yaml does)"
             )
         if not hasattr(estimator, "predict_proba"):
             raise ConfigError(

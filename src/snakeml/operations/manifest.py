@@ -195,14 +195,16 @@ def read_benchmark(path: str | Path) -> dict[str, float]:
     return {"wall_seconds": number("s"), "max_rss_mb": number("max_rss")}
 
 
-def benchmarks(root: str | Path) -> dict[str, dict[str, float]]:
-    """Every job's benchmark under ``root``, keyed by ``<rule>/<job>`` (the file's path)."""
+def benchmarks(root: str | Path, data: str | None = None) -> dict[str, dict[str, float]]:
+    """Every job's benchmark under ``root``, keyed by ``<rule>/<job>`` (the file's path). Given
+    the run's ``data`` set, ingest's is that data set's alone (``ingest/<data>``)."""
     root = Path(root)
     jobs = {str(path.relative_to(root).with_suffix("")): path for path in root.rglob("*.tsv")}
     return {
         job: read_benchmark(path)
         for job, path in sorted(jobs.items())
         if job.split("/", 1)[0] not in OUTSIDE_THE_RUN
+        and not (data is not None and job.startswith("ingest/") and job != f"ingest/{data}")
     }
 
 
@@ -268,7 +270,9 @@ def build_manifest(
         "artifacts": checksums(artifacts),
         "leaderboard": read_leaderboard(leaderboard) if leaderboard is not None else {},
         "packages": package_versions(),
-        "benchmarks": benchmarks(benchmark_dir),
+        "benchmarks": benchmarks(
+            benchmark_dir, settings["data"]["name"] if settings and "data" in settings else None
+        ),
     }
 
 
