@@ -27,6 +27,7 @@ from snakeml.operations.start import (
     check_as_loaded,
     check_estimators,
     name_killed_jobs,
+    repeat_job_errors,
 )
 from snakeml.experiments.sweep import run_name
 from snakeml.models.task_kinds import task_kind
@@ -241,6 +242,8 @@ onstart:
         sys.exit(f"snakeml: {exc}")
 
 
-# A job killed for memory is named as such, with its request and how to raise it.
+# A job killed for memory is named as such, with its request and how to raise it; a failed job's
+# own error line comes last.
 onerror:
     name_killed_jobs(log, RESOURCES)
+    repeat_job_errors(log)

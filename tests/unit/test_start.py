@@ -83,15 +83,21 @@ def test_models_that_passed_are_not_checked_again(conf_dir: Path, tmp_path: Path
     assert len(calls) == 1
 
 
-# A workflow whose job "grow" dies by SIGKILL, as under the kernel's out-of-memory killer, and
-# whose job "fail" fails plainly; its onerror hook is the project's.
+# A workflow whose job "grow" dies by SIGKILL, as under the kernel's out-of-memory killer, whose
+# job "fail" fails plainly and whose job "refuse" refuses its input as a rule does (run_rule);
+# its onerror hook is the project's.
 KILLING_SNAKEFILE = """
 import sys
 sys.path.insert(0, {src!r})
-from snakeml.operations.start import name_killed_jobs
+from snakeml.operations.start import name_killed_jobs, repeat_job_errors
 
 rule all:
-    input: "out/big.txt", "failed.txt"
+    input: "out/big.txt", "failed.txt", "refused.txt"
+
+rule refuse:
+    output: "refused.txt"
+    log: "logs/refuse.log"
+    script: "refuse.py"
 
 rule grow:
     output: "out/{{name}}.txt"
@@ -106,16 +112,32 @@ rule fail:
 
 onerror:
     name_killed_jobs(log, {{"grow": {{"mem_mb": 100}}, "fail": {{"mem_mb": 50}}}})
+    repeat_job_errors(log)
+"""
+REFUSE = """
+from snakeml.core.errors import DataError
+from snakeml.operations.rule import run_rule
+
+
+def main(smk):
+    raise DataError("table t: 'thirty' on line 5 is not a number; fix the value")
+
+
+run_rule(main, snakemake)
 """
 
 
-def test_a_job_killed_by_sigkill_is_named_with_its_memory_request(tmp_path: Path) -> None:
+def test_a_killed_job_is_named_with_its_memory_request_and_a_refusal_is_said_last(
+    tmp_path: Path,
+) -> None:
+    import os
     import subprocess
     import sys
 
     src = str(Path(__file__).resolve().parents[2] / "src")
     (tmp_path / "Snakefile").write_text(KILLING_SNAKEFILE.format(src=src))
     (tmp_path / "kill.py").write_text("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n")
+    (tmp_path / "refuse.py").write_text(REFUSE)
     snakemake = Path(sys.executable).with_name("snakemake")
     run = subprocess.run(
         [str(snakemake), "--cores", "1", "--keep-going"],
@@ -124,15 +146,23 @@ def test_a_job_killed_by_sigkill_is_named_with_its_memory_request(tmp_path: Path
         text=True,
         timeout=300,
         check=False,
+        env={**os.environ, "PYTHONPATH": src},
     )
     assert run.returncode != 0
     named = [line for line in run.stderr.splitlines() if line.startswith("snakeml: ")]
+    refused = (
+        "snakeml: refuse: table t: 'thirty' on line 5 is not a number; fix the value "
+        "(log: logs/refuse.log)"
+    )
     assert named == [
         "snakeml: rule grow (name=big) was killed by SIGKILL, most likely out of memory (the "
         "kernel's out-of-memory killer): its request is resources.grow.mem_mb = 100; raise it, "
         'e.g. --config overrides="resources.grow.mem_mb=200", or lower the rows it reads '
-        "(docs/scaling.md)"
+        "(docs/scaling.md)",
+        refused,
     ], run.stderr[-3000:]
+    # said after Snakemake's own account of the failed jobs: among the run's last lines
+    assert refused in run.stderr.splitlines()[-6:], run.stderr[-3000:]
     assert named[0] in (tmp_path / "logs/grow/big.log").read_text()
     assert (
         not (tmp_path / "logs/fail.log").exists()

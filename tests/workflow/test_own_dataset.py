@@ -257,13 +257,16 @@ def shared_log(project: Path, rule: str) -> str:
 
 
 def assert_rule_fails(run: Run, project: Path, log: str, *fragments: str) -> str:
-    """The rule's log holds one ERROR line with every fragment; stderr repeats it."""
+    """The rule's log holds one ERROR line with every fragment; stderr repeats it, and says it
+    once more among the run's last lines, naming the log."""
     assert run.returncode != 0
     logged = error_lines((project / log).read_text())
     assert len(logged) == 1, (project / log).read_text()
     for fragment in fragments:
         assert fragment in logged[0], logged[0]
     assert logged[0].split(" ERROR ", 1)[1] in run.output
+    said = logged[0].split(" ERROR ", 1)[1].strip().split(": ", 1)[1]
+    assert f"snakeml: {said} (log: {log})" in run.output.splitlines()[-8:], run.output[-3000:]
     return logged[0]
 
 

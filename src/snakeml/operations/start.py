@@ -185,6 +185,36 @@ def killed_jobs(log_text: str) -> list[dict[str, str]]:
     return jobs
 
 
+# The line run_rule (snakeml.operations.rule) logs when a job fails: "<time> ERROR   <logger>:
+# <rule>: <what is wrong and how to fix it>" (snakeml.core.logs.LOG_FORMAT).
+JOB_ERROR = re.compile(r"\sERROR\s+snakeml\.operations\.rule\.\S+: (.+)$")
+
+
+def repeat_job_errors(log_files: str | Sequence[str]) -> list[str]:
+    """After a failed run (Snakemake's ``onerror``): each failed job's own error line, read from
+    its log, once more on stderr as ``snakeml: <line> (log: <its log>)``, so that the last lines
+    a user sees say what is wrong (Snakemake prints the job's block, its log and the
+    exception's command before). Jobs killed by a signal, or without such a line, are left to
+    name_killed_jobs. ``log_files`` is the run's Snakemake log; returns the lines printed.
+    """
+    lines = []
+    for log_file in [log_files] if isinstance(log_files, str) else log_files:
+        text = Path(log_file).read_text(errors="replace") if Path(log_file).is_file() else ""
+        for _, _, fields in _blocks(text.splitlines(), FAILED_JOB):
+            for own_log in fields.get("log", "").split(" (check log file")[0].split(", "):
+                path = Path(own_log)
+                said = (
+                    [m.group(1) for m in map(JOB_ERROR.search, path.read_text().splitlines()) if m]
+                    if own_log and path.is_file()
+                    else []
+                )
+                if said:
+                    lines.append(f"snakeml: {said[-1]} (log: {own_log})")
+    for line in lines:
+        print(line, file=sys.stderr)
+    return lines
+
+
 def name_killed_jobs(
     log_files: str | Sequence[str], resources: Mapping[str, Mapping[str, Any]]
 ) -> list[str]:
