@@ -1207,3 +1207,23 @@ def test_the_bundled_tasks_declare_their_naive_baselines():
         cfg = compose_config(overrides)
         validate_config(cfg, estimators=False)
         assert [b.column for b in rule_slices(cfg)["leaderboard"].task.baselines] == expected
+
+
+def test_a_bad_value_a_task_file_sets_names_that_file(conf_dir, sql_dir, tmp_path):
+    conf = tmp_path / "conf"
+    shutil.copytree(conf_dir, conf)
+    shutil.copytree(sql_dir.parent, tmp_path / "sql")
+    text = (conf / "task/cars_mpg.yaml").read_text()
+    assert "train_fraction: 0.6" in text
+    (conf / "task/cars_wide.yaml").write_text(
+        text.replace("train_fraction: 0.6", "train_fraction: 1.5").replace(
+            "name: cars_mpg", "name: cars_wide"
+        )
+    )
+    with pytest.raises(ConfigError) as caught:
+        compose_config("data=cars task=cars_wide", conf, estimators=False)
+    assert str(caught.value).startswith("split.train_fraction = 1.5: ")
+    assert str(caught.value).endswith("(fix it in conf/task/cars_wide.yaml, which sets it)")
+    # given on the command line, the override is the one to fix
+    with pytest.raises(ConfigError, match=r"or drop the override\)$"):
+        compose_config("data=cars task=cars_mpg split.train_fraction=1.5", conf, estimators=False)

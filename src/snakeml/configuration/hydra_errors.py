@@ -157,8 +157,69 @@ def refused_setting(exc: BaseException) -> SettingError | None:
 
 
 def setting_source(key: str, overrides: Sequence[str], config_dir: str | Path) -> str:
-    """Where a setting is set: ``set it in conf/tuning/default.yaml or drop the override``."""
+    """Where a setting is set: ``set it in conf/tuning/default.yaml or drop the override`` when
+    an override gives it; else ``fix it in conf/task/x.yaml, which sets it`` naming the chosen
+    file that does (a task's or an experiment's file may set any key)."""
+    if not any(item.lstrip("+~").partition("=")[0] == key for item in overrides):
+        found = file_setting(key, overrides, config_dir)
+        if found is not None:
+            return f"fix it in {found}, which sets it"
     return f"set it in {setting_file(key, overrides, config_dir)} or drop the override"
+
+
+_UNSET = object()
+
+
+def file_setting(key: str, overrides: Sequence[str], config_dir: str | Path) -> str | None:
+    """The last chosen file under conf/ whose text sets ``key`` (``split.train_fraction``), in
+    the defaults list's order, then ``+group=option`` files, then conf/config.yaml; None when
+    none does. A ``# @package _global_`` file sets full keys; any other, keys below its group
+    (conf/split/default.yaml's ``train_fraction``; conf/model/rf.yaml's ``rf.params``)."""
+    from snakeml.core.io import read_yaml
+
+    config_dir = Path(config_dir)
+    files = [
+        config_dir / group / f"{option}.yaml"
+        for group, options in _choices(overrides, config_dir).items()
+        for option in options
+    ]
+    found = None
+    for path in [*files, config_dir / "config.yaml"]:
+        if not path.is_file():
+            continue
+        head, _, below = key.partition(".")
+        if "@package _global_" in path.read_text().split("\n", 1)[0] or path.parent == config_dir:
+            own = key
+        elif path.parent.name == head:
+            own = below
+        else:
+            continue
+        node: Any = read_yaml(path)
+        for part in own.split("."):
+            node = node.get(part, _UNSET) if isinstance(node, dict) else _UNSET
+        if node is not _UNSET:
+            found = f"{config_dir.name}/{path.relative_to(config_dir)}"
+    return found
+
+
+def _choices(overrides: Sequence[str], config_dir: Path) -> dict[str, list[str]]:
+    """Each config group's chosen options, in the defaults list's order (conf/config.yaml's,
+    then the overrides': ``task=x`` replaces, ``+experiment=smoke`` adds)."""
+    from snakeml.core.io import read_yaml
+
+    chosen: dict[str, list[str]] = {}
+    for entry in read_yaml(config_dir / "config.yaml").get("defaults") or []:
+        if isinstance(entry, dict):
+            for group, option in entry.items():
+                chosen[str(group)] = (
+                    [str(o) for o in option] if isinstance(option, list) else [str(option)]
+                )
+    for item in overrides:
+        group, _, option = item.lstrip("+~").partition("=")
+        if option and "." not in group and (config_dir / group).is_dir():
+            names = option.strip("[]").split(",") if option.startswith("[") else [option]
+            chosen[group] = [name.strip() for name in names if name.strip()]  # keeps its place
+    return chosen
 
 
 def setting_file(key: str, overrides: Sequence[str], config_dir: str | Path) -> str:
@@ -168,17 +229,8 @@ def setting_file(key: str, overrides: Sequence[str], config_dir: str | Path) -> 
     the overrides choose it (``tuning=fast``); a model's settings are in its own file, a data
     set's features in the data set's file.
     """
-    from snakeml.core.io import read_yaml
-
     config_dir = Path(config_dir)
-    choices: dict[str, str] = {}
-    for entry in read_yaml(config_dir / "config.yaml").get("defaults") or []:
-        if isinstance(entry, dict):
-            choices.update({str(k): str(v) for k, v in entry.items()})
-    for item in overrides:
-        group, _, option = item.lstrip("+~").partition("=")
-        if option and "." not in group and (config_dir / group).is_dir():
-            choices[group] = option
+    choices = {group: opts[-1] for group, opts in _choices(overrides, config_dir).items() if opts}
     head, _, rest = key.partition(".")
     group = "data" if head == "features" else head
     # a model's settings are in its own file, conf/model/<name>.yaml
