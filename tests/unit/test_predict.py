@@ -19,6 +19,7 @@ from snakeml.core.errors import DataError
 from snakeml.core.slices import FeaturesSlice, PredictSlice
 from snakeml.data.dataset import load_declaration
 from snakeml.data.features import write_features
+from snakeml.data.ingest import NEW_ROWS_FIX
 from snakeml.prediction.predict import (
     new_row_features,
     new_row_types,
@@ -133,6 +134,8 @@ def test_a_csv_value_that_does_not_convert_is_named_by_column_and_line(
     message = str(info.value)
     assert message.startswith(f"{tmp_path / 'new.csv'}: new rows of table flights: ")
     assert "column 'distance'" in message and "invalid value 'far' on line 4 (" in message
+    # the fix is the value's: the model takes the types the data set declares
+    assert message.endswith(f"({NEW_ROWS_FIX})"), message
     assert "#" not in message and "\n" not in message
 
 

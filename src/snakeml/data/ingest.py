@@ -91,8 +91,17 @@ CONVERSION_ERROR = re.compile(
 )
 
 
-def _where_invalid(path: Path, message: str, header: list[str], schema: pa.Schema) -> str:
-    """Where Arrow's unconvertible CSV value is (its line) and what to change, for the message.
+# What to change when a CSV value does not convert: in a table to ingest, the value or the type
+# the data set declares; in new rows to score, the value (the model takes the declared types).
+TABLE_FIX = "fix the value or the column's type in conf/data/"
+NEW_ROWS_FIX = "fix the value: new rows take the column types the data set declares in conf/data/"
+
+
+def _where_invalid(
+    path: Path, message: str, header: list[str], schema: pa.Schema, fix: str | None
+) -> str:
+    """Where Arrow's unconvertible CSV value is (its line) and what to change, for the message:
+    ``fix``, or (None) the value or the declared type, for a table to ingest.
 
     Arrow names the column and the value only: the column is read again as text to find the
     value's first line (the header is line 1; a quoted value holding line breaks shifts it).
@@ -101,7 +110,7 @@ def _where_invalid(path: Path, message: str, header: list[str], schema: pa.Schem
 
     match = CONVERSION_ERROR.search(message)
     if match is None or not 0 <= int(match.group(1)) < len(header):
-        return " (fix the value or the column's type in conf/data/)"
+        return f" ({fix or TABLE_FIX})"
     name, value = header[int(match.group(1))], match.group(2)
     line = ""
     try:
@@ -117,22 +126,28 @@ def _where_invalid(path: Path, message: str, header: list[str], schema: pa.Schem
         pass
     dtype = schema.field(name).type if name in schema.names else None
     timely = dtype is not None and (pa.types.is_date(dtype) or pa.types.is_timestamp(dtype))
-    fix = (
-        "fix the value, or give the column's format under formats: in conf/data/ (e.g. '%m/%d/%Y')"
-        if timely
-        else "fix the value or the column's type in conf/data/"
-    )
+    if fix is None:
+        fix = (
+            "fix the value, or give the column's format under formats: in conf/data/ "
+            "(e.g. '%m/%d/%Y')"
+            if timely
+            else TABLE_FIX
+        )
     return f"{line} ({fix})"
 
 
-def csv_value_error(path: Path, error: pa.ArrowInvalid, schema: pa.Schema) -> str:
-    """Arrow's refusal of a CSV value, its column named and its line found, and the fix.
+def csv_value_error(
+    path: Path, error: pa.ArrowInvalid, schema: pa.Schema, fix: str | None = None
+) -> str:
+    """Arrow's refusal of a CSV value, its column named and its line found, and the fix:
+    ``fix``, or for a table to ingest the value or its declared type (or format).
 
     E.g. ``In CSV column 'temp': CSV conversion error to double: invalid value 'warm' on line 3
     (fix the value or the column's type in conf/data/)``.
     """
     header = _csv_header(path)
-    return f"{_named_column(str(error), header)}{_where_invalid(path, str(error), header, schema)}"
+    where = _where_invalid(path, str(error), header, schema, fix)
+    return f"{_named_column(str(error), header)}{where}"
 
 
 def read_csv_file(path: Path, table: str, spec: TableConfig) -> pa.Table:

@@ -42,7 +42,7 @@ from snakeml.core.slices import PredictSlice
 from snakeml.data.contracts import Contract, check_contract, table_contract
 from snakeml.data.dataset import Declaration, Prediction, load_declaration, sql_variables
 from snakeml.data.features import build_rows, connect, register_tables
-from snakeml.data.ingest import ARROW_TYPES, CONVERSION_ERROR, csv_value_error
+from snakeml.data.ingest import ARROW_TYPES, CONVERSION_ERROR, NEW_ROWS_FIX, csv_value_error
 from snakeml.prediction.drift import column_drift, drift_warnings, training_reference
 
 if TYPE_CHECKING:
@@ -112,7 +112,7 @@ def read_new_rows(path: str | Path, table: str, types: dict[str, pa.DataType]) -
                     raise
                 raise DataError(
                     f"{path}: new rows of table {table}: "
-                    f"{csv_value_error(path, exc, pa.schema(list(types.items())))}"
+                    f"{csv_value_error(path, exc, pa.schema(list(types.items())), NEW_ROWS_FIX)}"
                 ) from exc
         elif path.suffix == ".parquet":
             data = pq.read_table(path)
