@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -27,7 +28,7 @@ from snakeml.experiments.runs import (
     shared_roots,
 )
 from snakeml.experiments.sweep import Point, experiment_name
-from snakeml.experiments.workflow_config import sweep_experiments
+from snakeml.experiments.workflow_config import load_workflow_config, sweep_experiments
 
 
 def texts(**changes: str) -> dict[str, str]:
@@ -295,3 +296,37 @@ def test_a_defaults_list_without_a_data_set_or_task_is_one_line(tmp_path: Path) 
     (tmp_path / "config.yaml").write_text("defaults:\n  - data: cars\n  - _self_\n")
     with pytest.raises(ConfigError, match=r"chooses no task: add '- task: <name>'$"):
         configured_pair(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("sweep", "extra", "expected"),
+    [
+        ("tuning.n_trials=2,-1", {}, "sweep point n_trials--1: tuning.n_trials"),
+        ("seed=13,013", {}, "resolve to the same configuration"),
+        ("empty", {}, "conf/sweep/empty.yaml: a sweep file holds params"),
+        ("", {}, "sweep: empty: give keys with several values"),
+        ("tuning.n_trails=2,3", {}, "n_trails"),
+        (
+            "tuning.n_trials=2,3,4",
+            {"sweep_max_points": "2"},
+            "3 points, more than the maximum of 2",
+        ),
+        ("task=arr_delay,delayed model=[ridge]", {}, "changes the task's kind"),
+        ("data=nycflights13,seattle_weather", {}, "sweep point data-seattle_weather: task.target"),
+        ("tuning.n_trials=2", {}, "gives each key one value"),
+        ("no_such_sweep", {}, "sweep=no_such_sweep: no file conf/sweep/no_such_sweep.yaml"),
+    ],
+)
+def test_a_bad_sweep_of_the_workflow_is_one_line(
+    conf_dir: Path, tmp_path: Path, sweep: str, extra: dict[str, str], expected: str
+) -> None:
+    """What the workflow reads from ``--config sweep=...``, as the Snakefile reads it (the
+    workflow test runs one case through snakemake)."""
+    for part in ("conf", "sql", "data/reference"):
+        shutil.copytree(conf_dir.parent / part, tmp_path / part)
+    (tmp_path / "conf/sweep").mkdir(exist_ok=True)
+    (tmp_path / "conf/sweep/empty.yaml").write_text("params: {}\n")
+    config = {"overrides": "+experiment=smoke", "sweep": sweep, **extra}
+    with pytest.raises(ConfigError) as caught:
+        load_workflow_config(config, tmp_path)
+    assert expected in str(caught.value) and "\n" not in str(caught.value), str(caught.value)
