@@ -88,3 +88,22 @@ def test_the_span_time_must_be_a_time_column_of_the_table():
     with pytest.raises(ConfigError, match=r"'departed_at' must be .* column of flights"):
         check_data(data, dataclasses.replace(declaration, predict=absent), REPO)
     check_data(data, declaration, REPO)  # the bundled declaration passes
+
+
+def test_a_check_on_a_column_the_table_lacks_names_the_closest_column():
+    cfg = compose_config(None, CONF_DIR)
+    data = data_config(cfg["data"])
+    flights = data.tables["flights"]
+    assert "dep_time" in flights.columns
+    renamed = {
+        **data.tables,
+        "flights": dataclasses.replace(flights, not_null=[*flights.not_null, "dep_tme"]),
+    }
+    with pytest.raises(ConfigError) as caught:
+        check_data(dataclasses.replace(data, tables=renamed), load_declaration(SQL_DIR), REPO)
+    text = str(caught.value)
+    assert text.startswith(
+        "data.tables.flights.not_null: 'dep_tme' is not one of the table's columns "
+        "(did you mean 'dep_time'?): declare it under data.tables.flights.columns or fix the "
+        "name; the columns are ["
+    ), text

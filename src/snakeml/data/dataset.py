@@ -603,7 +603,12 @@ def check_data(data: DataConfig, declaration: Declaration, root: str | Path = ".
         ]
         for check, column in named:
             if column not in columns:
-                raise ConfigError(f"{key}.{check}: {column!r} is not one of the table's columns")
+                close = closest_name(column, list(columns))
+                raise ConfigError(
+                    f"{key}.{check}: {column!r} is not one of the table's columns"
+                    f"{f' (did you mean {close!r}?)' if close else ''}: declare it under "
+                    f"{key}.columns or fix the name; the columns are {sorted(columns)}"
+                )
         _ranges(spec.ranges, f"{key}.ranges")
         for rule, expression in spec.expressions.items():
             if not _NAME.match(rule) or not str(expression).strip():
