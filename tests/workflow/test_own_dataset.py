@@ -331,16 +331,42 @@ def drop_price(frame: pd.DataFrame, project: Path) -> pd.DataFrame:
     ],
 )
 def test_a_broken_csv_stops_ingest_with_one_line(
-    user_project: Path, spoil: Spoil, fragments: list[str]
+    user_project: Path, spoil: Spoil, fragments: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """What rule ingest refuses, from what it runs: its slice's tables, ingest_tables. One case
+    goes through snakemake (below): the log, the line said last, nothing written."""
+    from snakeml.configuration.compose import compose_config
+    from snakeml.core.errors import DataError
+    from snakeml.core.schema import data_config
+    from snakeml.data.ingest import ingest_tables
+
     path = user_project / SALES_2024
     spoil(read_text_csv(path), user_project).to_csv(path, index=False)
-    run = snakemake(user_project, OVERRIDES)
-    line = assert_rule_fails(
-        run, user_project, "logs/ingest/sales.log", "ingest", "table sales", *fragments
-    )
+    tables = data_config(compose_config(OVERRIDES, user_project / "conf")["data"]).tables
+    outputs = {name: user_project / f"data/raw/sales/{name}.parquet" for name in tables}
+    monkeypatch.chdir(user_project)  # as the rule runs: in the project, its paths relative
+    with pytest.raises(DataError) as caught:
+        ingest_tables(tables, outputs)
+    line = str(caught.value)
+    for fragment in ("table sales", *fragments):
+        assert fragment in line, line
+    assert "\n" not in line
     if SALES_2023 not in fragments[0]:
         assert SALES_2023 not in line, "only the file that holds the bad row is named"
+    assert not (user_project / "data/raw").exists()
+
+
+def test_a_value_that_does_not_convert_stops_the_ingest_rule_with_one_line(
+    user_project: Path,
+) -> None:
+    path = user_project / SALES_2024
+    set_cell("units", "twelve")(read_text_csv(path), user_project).to_csv(path, index=False)
+    run = snakemake(user_project, OVERRIDES)
+    line = assert_rule_fails(
+        run, user_project, "logs/ingest/sales.log", "ingest", "table sales", SALES_2024,
+        "column 'units'", "invalid value 'twelve' on line 7",
+    )  # fmt: skip
+    assert SALES_2023 not in line, "only the file that holds the bad row is named"
     assert run.job_counts().get("ingest") == 1
     assert not [path for path in (user_project / "data/raw").rglob("*") if path.is_file()]
 
