@@ -108,7 +108,7 @@ def test_a_killed_shard_resumes_and_runs_only_the_missing_trials(
     smoke_build: Path, tmp_path: Path
 ) -> None:
     workdir = untuned_copy(smoke_build, tmp_path / "project", "hgb")
-    overrides = f"{SMOKE} model=[hgb] tuning.n_trials=6 tuning.n_shards=1 tuning.pruner=none"
+    overrides = f"{SMOKE} model=[hgb] tuning.n_trials=4 tuning.n_shards=1 tuning.pruner=none"
     target = "results/tuning/hgb/shards/0.parquet"
     log = workdir / "logs/tune_shard/hgb/0.log"
     command = [str(SNAKEMAKE), "--cores", "1", target, "--config", f"overrides={overrides}"]
@@ -133,17 +133,17 @@ def test_a_killed_shard_resumes_and_runs_only_the_missing_trials(
     assert job.returncode != 0, output[-2000:]
     assert not (workdir / target).exists()
     done_before = finished_trials(log)
-    assert 2 <= done_before < 6
+    assert 2 <= done_before < 4
 
     rerun = snakemake(workdir, overrides, target, cores=1)
     assert rerun.returncode == 0, rerun.output[-3000:]
     trials = pd.read_parquet(workdir / target)
-    assert (trials["state"] == "COMPLETE").sum() == 6
+    assert (trials["state"] == "COMPLETE").sum() == 4
     assert set(trials["state"]) <= {"COMPLETE", "FAIL"}
     # The rerun's log says what it found and ran only the rest.
     text = log.read_text()
-    assert f"{done_before} of 6 trials finished before" in text, text[-2000:]
-    assert finished_trials(log) == 6 - done_before
+    assert f"{done_before} of 4 trials finished before" in text, text[-2000:]
+    assert finished_trials(log) == 4 - done_before
 
     # Resumed or not, the shard's trials are the same.
     whole = untuned_copy(smoke_build, tmp_path / "uninterrupted", "hgb")
