@@ -1227,3 +1227,16 @@ def test_a_bad_value_a_task_file_sets_names_that_file(conf_dir, sql_dir, tmp_pat
     # given on the command line, the override is the one to fix
     with pytest.raises(ConfigError, match=r"or drop the override\)$"):
         compose_config("data=cars task=cars_mpg split.train_fraction=1.5", conf, estimators=False)
+
+
+def test_a_yml_file_in_conf_is_refused_naming_the_yaml_name(conf_dir, sql_dir, tmp_path):
+    conf = tmp_path / "conf"
+    shutil.copytree(conf_dir, conf)
+    shutil.copytree(sql_dir.parent, tmp_path / "sql")
+    (conf / "task/arr_delay.yaml").rename(conf / "task/arr_delay.yml")
+    with pytest.raises(ConfigError) as caught:
+        compose_config(None, conf, estimators=False)
+    assert str(caught.value) == (
+        "conf/task/arr_delay.yml: Hydra reads .yaml files only, so this one is ignored; "
+        "rename it to arr_delay.yaml"
+    )

@@ -25,6 +25,7 @@ from snakeml.configuration.overrides import (
     DEFAULT_CONFIG_DIR,
     parse_overrides,
     refuse_paths_for_names,
+    refuse_yml_files,
 )
 from snakeml.configuration.settings import check_model_settings
 from snakeml.configuration.validate import (
@@ -60,6 +61,7 @@ def compose_config(
     config_dir = Path(config_dir).resolve()
     if not (config_dir / "config.yaml").is_file():
         raise ConfigError(f"no config.yaml in {config_dir}: run from the project's root")
+    refuse_yml_files(config_dir)
     items = parse_overrides(overrides)
     refuse_paths_for_names(items, config_dir)
     register_schema()

@@ -86,6 +86,20 @@ def looks_like_path(value: str) -> bool:
     )
 
 
+def refuse_yml_files(config_dir: str | Path) -> None:
+    """Refuse a ``.yml`` file under conf/: Hydra reads ``<group>/<name>.yaml`` only, so such a
+    file would be ignored without a word (a task written as conf/task/x.yml is not found, or
+    conf/task/x.yaml beside it wins). Raises ConfigError naming the file and its new name."""
+    config_dir = Path(config_dir)
+    found = sorted(config_dir.rglob("*.yml"))
+    if found:
+        path = found[0].relative_to(config_dir)
+        raise ConfigError(
+            f"{config_dir.name}/{path}: Hydra reads .yaml files only, so this one is ignored; "
+            f"rename it to {path.with_suffix('.yaml').name}"
+        )
+
+
 def refuse_paths_for_names(items: Sequence[str], config_dir: str | Path) -> None:
     """Refuse an override that gives a config group a file path instead of an option's name.
 
