@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from tests.services import require_module
-from tests.workflow.project import SMOKE, copy_project, snakemake
+from tests.workflow.project import SMOKE, copy_project, copy_run, snakemake
 from tests.workflow.test_pipeline import every_file
 
 # Two tuning budgets of one model: tuning, training and evaluation differ, the data does not.
@@ -23,21 +24,40 @@ pytestmark = pytest.mark.workflow
 # worker) builds it and runs them in order.
 
 
+@dataclass
+class Swept:
+    workdir: Path
+    counts: dict[str, int]  # the sweep's jobs per rule
+    plain_before: dict[str, tuple[int, bytes]]  # the plain run's files before the sweep
+
+
+def plain_files(workdir: Path) -> dict[str, tuple[int, bytes]]:
+    """The plain run's files (time and bytes): below results/, a sweep's folders aside."""
+    return {
+        name: value
+        for name, value in every_file(workdir).items()
+        if name.startswith("results/")
+        and not name.startswith(("results/experiments/", "results/shared/"))
+    }
+
+
 @pytest.fixture(scope="module")
-def swept(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, int]]:
-    """A fresh project on which SWEEP_A has run once, and its job counts."""
-    workdir = copy_project(tmp_path_factory.mktemp("sweep") / "project")
+def swept(smoke_build: Path, tmp_path_factory: pytest.TempPathFactory) -> Swept:
+    """A copy of the smoke run on which SWEEP_A has run once, and its job counts."""
+    workdir = copy_run(smoke_build, tmp_path_factory.mktemp("sweep") / "project")
+    before = plain_files(workdir)
     run = snakemake(workdir, SMOKE, sweep=SWEEP_A)
     assert run.returncode == 0, run.output[-5000:]
-    return workdir, run.job_counts()
+    return Swept(workdir, run.job_counts(), before)
 
 
 def test_a_sweep_runs_the_common_jobs_once_and_each_points_own(
-    swept: tuple[Path, dict[str, int]],
+    swept: Swept,
 ) -> None:
-    _, counts = swept
+    counts = swept.counts
     assert {rule: n for rule, n in counts.items() if rule != "config_slice"} == {
-        "ingest": 1,
+        # ingest's raw tables are the smoke run's (one set per data set); the sweep's data
+        # jobs are its own, in results/shared/, run once for both points
         "features": 1,
         "audit": 1,
         "split": 1,
@@ -53,24 +73,23 @@ def test_a_sweep_runs_the_common_jobs_once_and_each_points_own(
 
 
 def test_each_experiment_has_its_own_folder_and_the_plain_run_none(
-    swept: tuple[Path, dict[str, int]],
+    swept: Swept,
 ) -> None:
-    workdir, _ = swept
+    workdir = swept.workdir
     for name in NAMES_A:
         folder = workdir / "results/experiments" / name
         assert pd.read_csv(folder / "leaderboard.csv")["model"].iloc[0] == "ridge"
         assert (folder / "champion/model.skops").is_file()
         record = (folder / "configs/experiment.yaml").read_text()
         assert "+experiment=smoke" in record and "model=[ridge]" in record
-    # the plain run's folders are not made by a sweep
-    assert not (workdir / "results/leaderboard.csv").exists()
-    assert not (workdir / "results/split").exists()
+    # a sweep leaves the plain run's files as they were, not a byte or a time changed
+    assert plain_files(workdir) == swept.plain_before
 
 
 def test_the_comparison_has_a_row_per_experiment_and_model(
-    swept: tuple[Path, dict[str, int]],
+    swept: Swept,
 ) -> None:
-    workdir, _ = swept
+    workdir = swept.workdir
     table = pd.read_csv(workdir / "results/experiments/comparison.csv")
     assert list(table.columns[:7]) == [
         "experiment",
@@ -91,8 +110,8 @@ def test_the_comparison_has_a_row_per_experiment_and_model(
     assert png.read_bytes()[:4] == b"\x89PNG"
 
 
-def test_the_sweeps_report_has_a_page_of_experiments(swept: tuple[Path, dict[str, int]]) -> None:
-    workdir, _ = swept
+def test_the_sweeps_report_has_a_page_of_experiments(swept: Swept) -> None:
+    workdir = swept.workdir
     report = workdir / "results/experiments/report.html"
     run = snakemake(workdir, SMOKE, "--report", str(report), sweep=SWEEP_A)
     assert run.returncode == 0, run.output[-3000:]
@@ -103,8 +122,8 @@ def test_the_sweeps_report_has_a_page_of_experiments(swept: tuple[Path, dict[str
         assert name in html
 
 
-def test_a_b_a_shares_and_switching_back_is_free(swept: tuple[Path, dict[str, int]]) -> None:
-    workdir, _ = swept
+def test_a_b_a_shares_and_switching_back_is_free(swept: Swept) -> None:
+    workdir = swept.workdir
     b = snakemake(workdir, SMOKE, sweep=SWEEP_B)
     assert b.returncode == 0, b.output[-3000:]
     counts = {rule: n for rule, n in b.job_counts().items() if rule != "config_slice"}
@@ -128,8 +147,8 @@ def test_a_b_a_shares_and_switching_back_is_free(swept: tuple[Path, dict[str, in
     assert every_file(workdir) == before
 
 
-def test_a_dry_run_of_another_sweep_changes_nothing(swept: tuple[Path, dict[str, int]]) -> None:
-    workdir, _ = swept
+def test_a_dry_run_of_another_sweep_changes_nothing(swept: Swept) -> None:
+    workdir = swept.workdir
     before = every_file(workdir)
     dry = snakemake(workdir, SMOKE, "--dry-run", sweep="tuning.n_trials=5,6 model=[ridge]")
     assert dry.returncode == 0, dry.output[-3000:]
@@ -137,8 +156,8 @@ def test_a_dry_run_of_another_sweep_changes_nothing(swept: tuple[Path, dict[str,
     assert every_file(workdir) == before
 
 
-def test_an_experiments_leaderboard_equals_a_plain_runs(swept: tuple[Path, dict[str, int]]) -> None:
-    workdir, _ = swept
+def test_an_experiments_leaderboard_equals_a_plain_runs(swept: Swept) -> None:
+    workdir = swept.workdir
     plain = snakemake(workdir, f"{SMOKE} tuning.n_trials=2 model=[ridge]")
     assert plain.returncode == 0, plain.output[-3000:]
     experiment = workdir / "results/experiments" / NAMES_A[0]
@@ -164,12 +183,12 @@ def test_a_bad_sweep_is_refused_with_one_line_and_nothing_run(tmp_path: Path) ->
 
 
 def test_tracking_logs_each_experiment_once_to_a_real_mlflow_store(
-    swept: tuple[Path, dict[str, int]],
+    swept: Swept,
 ) -> None:
     require_module("mlflow", "make venv-tracking")
     from mlflow import MlflowClient
 
-    workdir, _ = swept
+    workdir = swept.workdir
     tracked = f"{SMOKE} tracking.mlflow=true"
     run = snakemake(workdir, tracked, sweep=SWEEP_A)
     assert run.returncode == 0, run.output[-3000:]
