@@ -254,13 +254,15 @@ def test_a_change_reruns_its_rules_without_snakemakes_records(smoke_copy: Path) 
     """Results pulled with DVC, or a removed .snakemake folder: the slice's time decides."""
     shutil.rmtree(smoke_copy / ".snakemake")
     before = mtimes(smoke_copy)
-    run = snakemake(smoke_copy, f"{SMOKE} evaluation.importance_repeats=3")
+    # a setting only the leaderboard reads (its intervals' resamples)
+    run = snakemake(smoke_copy, f"{SMOKE} evaluation.bootstrap_resamples=500")
     assert run.returncode == 0, run.output[-3000:]
-    assert run.job_counts() == {"importance": 3, "manifest": 1, "all": 1}
+    assert run.job_counts() == {"leaderboard": 1, "manifest": 1, "all": 1}
     after = mtimes(smoke_copy)
     touched = {path for path in after if after[path] != before.get(path)}
-    assert {f"results/configs/importance/{m}.yaml" for m in MODELS} <= touched
-    assert not any(path.startswith("results/configs/train") for path in touched)
+    assert {"results/configs/leaderboard.yaml", "results/leaderboard.csv"} <= touched
+    assert not any(path.startswith(("results/configs/train", "results/configs/evaluate"))
+                   for path in touched)  # fmt: skip
 
 
 def test_error_breakdowns_and_importances_per_model(smoke_project: Path) -> None:
