@@ -108,7 +108,12 @@ def test_a_killed_shard_resumes_and_runs_only_the_missing_trials(
     smoke_build: Path, tmp_path: Path
 ) -> None:
     workdir = untuned_copy(smoke_build, tmp_path / "project", "hgb")
-    overrides = f"{SMOKE} model=[hgb] tuning.n_trials=4 tuning.n_shards=1 tuning.pruner=none"
+    # Folds of every train + valid row (the smoke's 25,000): a trial takes long enough to be
+    # caught between the second and the fourth.
+    overrides = (
+        f"{SMOKE} model=[hgb] tuning.n_trials=4 tuning.n_shards=1 tuning.pruner=none "
+        "tuning.max_rows=null"
+    )
     target = "results/tuning/hgb/shards/0.parquet"
     log = workdir / "logs/tune_shard/hgb/0.log"
     command = [str(SNAKEMAKE), "--cores", "1", target, "--config", f"overrides={overrides}"]
