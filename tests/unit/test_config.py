@@ -221,8 +221,9 @@ def test_compose_smoke_experiment(conf_dir):
     assert cfg["split"]["max_train_rows"] == 20000
     assert cfg["split"]["max_eval_rows"] == 5000
     assert cfg["tuning"]["n_trials"] == 3
+    assert cfg["tuning"]["max_rows"] == 10000
     assert cfg["evaluation"]["importance_repeats"] == 2
-    assert cfg["evaluation"]["importance_max_rows"] == 2000
+    assert cfg["evaluation"]["importance_max_rows"] == 1000
 
 
 def test_composed_files_are_the_files_hydra_merged(conf_dir):
