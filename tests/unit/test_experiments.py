@@ -298,6 +298,17 @@ def test_a_defaults_list_without_a_data_set_or_task_is_one_line(tmp_path: Path) 
         configured_pair(tmp_path)
 
 
+@pytest.fixture(scope="module")
+def sweep_project(conf_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project's conf/, sql/ and reference data, with an empty sweep file."""
+    root = tmp_path_factory.mktemp("sweeps")
+    for part in ("conf", "sql", "data/reference"):
+        shutil.copytree(conf_dir.parent / part, root / part)
+    (root / "conf/sweep").mkdir(exist_ok=True)
+    (root / "conf/sweep/empty.yaml").write_text("params: {}\n")
+    return root
+
+
 @pytest.mark.parametrize(
     ("sweep", "extra", "expected"),
     [
@@ -318,15 +329,11 @@ def test_a_defaults_list_without_a_data_set_or_task_is_one_line(tmp_path: Path) 
     ],
 )
 def test_a_bad_sweep_of_the_workflow_is_one_line(
-    conf_dir: Path, tmp_path: Path, sweep: str, extra: dict[str, str], expected: str
+    sweep_project: Path, sweep: str, extra: dict[str, str], expected: str
 ) -> None:
     """What the workflow reads from ``--config sweep=...``, as the Snakefile reads it (the
     workflow test runs one case through snakemake)."""
-    for part in ("conf", "sql", "data/reference"):
-        shutil.copytree(conf_dir.parent / part, tmp_path / part)
-    (tmp_path / "conf/sweep").mkdir(exist_ok=True)
-    (tmp_path / "conf/sweep/empty.yaml").write_text("params: {}\n")
     config = {"overrides": "+experiment=smoke", "sweep": sweep, **extra}
     with pytest.raises(ConfigError) as caught:
-        load_workflow_config(config, tmp_path)
+        load_workflow_config(config, sweep_project)
     assert expected in str(caught.value) and "\n" not in str(caught.value), str(caught.value)
