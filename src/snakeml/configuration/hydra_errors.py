@@ -183,11 +183,11 @@ def file_setting(key: str, overrides: Sequence[str], config_dir: str | Path) -> 
         for group, options in _choices(overrides, config_dir).items()
         for option in options
     ]
+    head, _, below = key.partition(".")
     found = None
     for path in [*files, config_dir / "config.yaml"]:
         if not path.is_file():
             continue
-        head, _, below = key.partition(".")
         if "@package _global_" in path.read_text().split("\n", 1)[0] or path.parent == config_dir:
             own = key
         elif path.parent.name == head:

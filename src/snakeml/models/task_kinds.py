@@ -1287,8 +1287,8 @@ class Classification(TaskKind):
             raise ConfigError(
                 f"model _target_ {target!r} is not a scikit-learn classifier, as a {self.name} "
                 "task needs: give classifiers, e.g. model=[logreg,hgbc,rfc], or make them the "
-                "task's own with `- override /model: [logreg, hgbc, rfc]` in its defaults list "
-                "(as conf/task/delayed.yaml does)"
+                "task's own with `- override /model: [logreg, hgbc, rfc]` in the defaults list "
+                "of its file in conf/task/"
             )
         if not hasattr(estimator, "predict_proba"):
             raise ConfigError(

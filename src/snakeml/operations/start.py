@@ -180,9 +180,21 @@ def killed_jobs(log_text: str) -> list[dict[str, str]]:
         if wildcards:
             job["wildcards"] = wildcards
         if fields.get("log"):
-            job["log"] = fields["log"].split(" (check log file")[0]
+            job["log"] = ", ".join(_own_logs(fields))
         jobs.append(job)
     return jobs
+
+
+def _run_logs(log_files: str | Sequence[str]) -> list[str]:
+    """The text of each of a run's Snakemake logs (``onerror``'s ``log``); "" for a missing one."""
+    files = [log_files] if isinstance(log_files, str) else log_files
+    return [Path(f).read_text(errors="replace") if Path(f).is_file() else "" for f in files]
+
+
+def _own_logs(fields: Mapping[str, str]) -> list[str]:
+    """The job's own log files its failed block names ("log: a, b (check log file(s) ...)")."""
+    named = fields.get("log", "").split(" (check log file")[0]
+    return [name for name in named.split(", ") if name]
 
 
 # The line run_rule (snakeml.operations.rule) logs when a job fails: "<time> ERROR   <logger>:
@@ -198,14 +210,13 @@ def repeat_job_errors(log_files: str | Sequence[str]) -> list[str]:
     name_killed_jobs. ``log_files`` is the run's Snakemake log; returns the lines printed.
     """
     lines = []
-    for log_file in [log_files] if isinstance(log_files, str) else log_files:
-        text = Path(log_file).read_text(errors="replace") if Path(log_file).is_file() else ""
+    for text in _run_logs(log_files):
         for _, _, fields in _blocks(text.splitlines(), FAILED_JOB):
-            for own_log in fields.get("log", "").split(" (check log file")[0].split(", "):
+            for own_log in _own_logs(fields):
                 path = Path(own_log)
                 said = (
                     [m.group(1) for m in map(JOB_ERROR.search, path.read_text().splitlines()) if m]
-                    if own_log and path.is_file()
+                    if path.is_file()
                     else []
                 )
                 if said:
@@ -227,8 +238,7 @@ def name_killed_jobs(
     looks the same).
     """
     lines = []
-    for log_file in [log_files] if isinstance(log_files, str) else log_files:
-        text = Path(log_file).read_text(errors="replace") if Path(log_file).is_file() else ""
+    for text in _run_logs(log_files):
         for job in killed_jobs(text):
             rule = job["rule"]
             asked = resources[rule]["mem_mb"] if rule in resources else None
