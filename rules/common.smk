@@ -9,7 +9,7 @@ LIBRARY = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, LIBRARY)
 
 from snakeml.configuration.slices import changed_slices, rewrite_changed_slices
-from snakeml.configuration.cache import CACHE_FILE
+from snakeml.configuration.cache import CACHE_DIR
 from snakeml.operations.command_line import runs_jobs
 from snakeml.data.dataset import table_files
 from snakeml.core.schema import data_config
@@ -56,7 +56,7 @@ try:
     # against scikit-learn's constraints cost an import of scikit-learn: checked in onstart,
     # which a run reaches before its first job, and only when it has jobs.
     LOADED = load_workflow_config(
-        config, workflow.basedir, cache_file=Path(workflow.basedir) / CACHE_FILE
+        config, workflow.basedir, cache_dir=Path(workflow.basedir) / CACHE_DIR
     )
 except ConfigError as exc:
     sys.exit(f"snakeml: {exc}")

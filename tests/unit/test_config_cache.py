@@ -1,5 +1,5 @@
-"""snakeml.configuration.cache: the workflow's configuration read back only while nothing it depends
-on changed (conf/, sql/, overrides, sweep, code), and recomposed otherwise."""
+"""snakeml.configuration.cache: the workflow's configurations read back only while nothing they
+depend on changed (conf/, sql/, overrides, sweep, code), and recomposed otherwise."""
 
 from __future__ import annotations
 
@@ -48,12 +48,24 @@ def composed(monkeypatch):
     return calls
 
 
+def cache_dir(root: Path) -> Path:
+    return root / config_cache.CACHE_DIR
+
+
+def entries(root: Path) -> list[Path]:
+    """The cache's entries, one file per configuration."""
+    folder = cache_dir(root)
+    return sorted(folder.glob("*.json")) if folder.is_dir() else []
+
+
 def cache_file(root: Path) -> Path:
-    return root / config_cache.CACHE_FILE
+    """The only entry of the cache."""
+    (entry,) = entries(root)
+    return entry
 
 
 def load(root: Path, config: dict | None = None) -> WorkflowConfig:
-    return load_workflow_config(dict(SMOKE if config is None else config), root, cache_file(root))
+    return load_workflow_config(dict(SMOKE if config is None else config), root, cache_dir(root))
 
 
 def set_n_trials(root: Path, n_trials: int) -> None:
@@ -81,7 +93,7 @@ def test_without_a_cache_file_every_load_composes(project, composed):
     load_workflow_config(dict(SMOKE), project)
     load_workflow_config(dict(SMOKE), project)
     assert len(composed) == 2
-    assert not cache_file(project).exists()
+    assert entries(project) == []
 
 
 def test_a_changed_conf_file_recomposes(project, composed):
@@ -94,13 +106,47 @@ def test_a_changed_conf_file_recomposes(project, composed):
     assert "n_trials: 9" in again.slice_texts["tune_shard/ridge"]
 
 
-def test_changed_overrides_recompose_and_going_back_composes_again(project, composed):
+def test_changed_overrides_recompose_and_going_back_reads_the_cache(project, composed):
     assert load(project, {"overrides": "tuning.n_trials=3"}).cfg["tuning"]["n_trials"] == 3
     assert load(project, {"overrides": "tuning.n_trials=4"}).cfg["tuning"]["n_trials"] == 4
+    assert len(composed) == 2
     assert load(project, {"overrides": "tuning.n_trials=3"}).cfg["tuning"]["n_trials"] == 3
+    assert load(project, {"overrides": "tuning.n_trials=4"}).cfg["tuning"]["n_trials"] == 4
+    assert len(composed) == 2
+    assert len(entries(project)) == 2
+
+
+def test_the_cache_keeps_the_most_recently_used_configurations(project, composed, monkeypatch):
+    monkeypatch.setattr(config_cache, "MAX_ENTRIES", 2)
+    for n_trials in (3, 4):
+        load(project, {"overrides": f"tuning.n_trials={n_trials}"})
+    load(project, {"overrides": "tuning.n_trials=3"})  # used again: 4 is now the oldest
+    load(project, {"overrides": "tuning.n_trials=5"})
+    assert len(entries(project)) == 2
     assert len(composed) == 3
     load(project, {"overrides": "tuning.n_trials=3"})
-    assert len(composed) == 3
+    assert len(composed) == 3  # kept
+    load(project, {"overrides": "tuning.n_trials=4"})
+    assert len(composed) == 4  # removed, composed again
+
+
+def test_a_copy_of_the_project_reads_what_the_original_composed(project, composed, tmp_path):
+    first = load(project)
+    copy = tmp_path / "elsewhere" / "project"
+    shutil.copytree(project, copy)
+    assert load(copy) == first
+    assert len(composed) == 1
+
+
+def test_a_configuration_naming_the_project_folder_is_never_cached(project, composed):
+    path = project / "conf" / "tracking" / "default.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert "experiment: snakeml" in text
+    path.write_text(text.replace("experiment: snakeml", f"experiment: {project.resolve()}/runs"))
+    load(project)
+    load(project)
+    assert len(composed) == 2
+    assert entries(project) == []
 
 
 def test_an_overrides_file_is_read_each_time(project, composed):
@@ -155,7 +201,7 @@ def test_a_configuration_reading_the_environment_is_never_cached(project, compos
     load(project)
     load(project)
     assert len(composed) == 2
-    assert not cache_file(project).exists()
+    assert entries(project) == []
 
 
 def test_an_unreadable_file_under_conf_means_no_key(project, monkeypatch):
@@ -199,7 +245,7 @@ def test_a_bad_configuration_is_not_cached_and_fails_each_time(project, composed
         with pytest.raises(ConfigError, match=r"^tuning\.n_trials = -1: must be an integer >= 1"):
             load(project, bad)
     assert len(composed) == 2
-    assert not cache_file(project).exists()
+    assert entries(project) == []
 
 
 def test_a_missing_table_file_fails_with_a_cached_configuration(project):
@@ -236,13 +282,13 @@ def test_a_sweep_is_cached_with_its_experiments(project, composed):
 
 
 def test_only_what_json_gives_back_equal_is_written(tmp_path):
-    path = tmp_path / "cache.json"
-    assert not write_cache(path, "k", {"a": (1, 2)})
-    assert not write_cache(path, "k", {"a": float("nan")})
-    assert not path.exists()
-    assert write_cache(path, "k", {"a": [1, 2]})
-    assert read_cache(path, "k") == {"a": [1, 2]}
-    assert read_cache(path, "other") is None
+    folder = tmp_path / "cache"
+    assert not write_cache(folder, "k", {"a": (1, 2)})
+    assert not write_cache(folder, "k", {"a": float("nan")})
+    assert not folder.exists()
+    assert write_cache(folder, "k", {"a": [1, 2]})
+    assert read_cache(folder, "k") == {"a": [1, 2]}
+    assert read_cache(folder, "other") is None
 
 
 def test_the_schema_marks_a_required_value_as_omegaconf_does():

@@ -1,42 +1,47 @@
-"""The workflow's configuration as it was last composed, kept under ``.snakemake/``.
+"""The workflow's configurations as they were last composed, kept under ``.snakemake/``.
 
 Every time Snakemake reads the workflow (a run, a dry run, a run with nothing to do, a cluster
 job's own Snakemake) rules/common.smk composes conf/ with Hydra, validates it, reads the data
-set's steps.yaml and cuts the rule slices: more than a second, most of a run with nothing to do.
+set's steps.yaml and cuts the rule slices: about a second, most of a run with nothing to do.
 What that produces depends only on what the key below is made of:
 
 - every file under conf/ and sql/ (their paths and bytes);
 - the overrides and the sweep given with ``--config`` (an overrides file by its lines);
 - snakeml's own code (every ``.py`` file of this package);
 - the Python version and the installed distributions (their ``*.dist-info`` names, which carry
-  their versions: Hydra's, OmegaConf's, PyYAML's, the estimators' packages);
-- the project's folder.
+  their versions: Hydra's, OmegaConf's, PyYAML's, the estimators' packages).
 
-So the cache holds one result under a SHA-256 of all of these; any change to any of them is a
-miss, and the workflow composes again and stores the new result. A file that cannot be read or
-parsed, or that holds another key, is a miss too; writing is atomic and a write that fails (a
-read-only project) is skipped. A configuration that reads the environment (``${oc.env:...}``
-in conf/) is never cached. The checks that look beyond conf/ and sql/ (the tables' files exist,
-each model's package is installed) run on every read:
-snakeml.configuration.validate.check_installed.
+So each result is kept in its own file named by a SHA-256 of all of these, the last
+``MAX_ENTRIES`` used: switching between experiments, tasks or data sets and back composes each
+once, and a copy or clone of the project (its ``.snakemake/`` with it) reads what the original
+composed. Any change to any of the above is a miss, and the workflow composes again and stores
+the new result. A file that cannot be read or parsed, or that holds another key, is a miss too;
+writing is atomic and a write that fails (a read-only project) is skipped. A configuration that
+reads the environment (``${oc.env:...}`` in conf/) or whose result names the project's folder is
+never cached. The checks that look beyond conf/ and sql/ (the tables' files exist, each model's
+package is installed) run on every read: snakeml.configuration.validate.check_installed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
-# Where the cache lives, under the project (Snakemake's own folder: never shared, never results).
-CACHE_FILE = Path(".snakemake") / "snakeml" / "configuration.json"
+# Where the cache lives, under the project (Snakemake's own folder: never shared, never results):
+# one <key>.json file per configuration, the MAX_ENTRIES most recently used kept.
+CACHE_DIR = Path(".snakemake") / "snakeml" / "configurations"
+MAX_ENTRIES = 32
 # The keys (check_key) of the models' settings that passed scikit-learn's constraints, one empty
 # file each: a run whose models passed before skips importing scikit-learn (about a second).
 CHECKED_DIR = Path(".snakemake") / "snakeml" / "checked-models"
 # Bumped when what the cache holds changes shape.
-FORMAT = 2
+FORMAT = 3
 # snakeml's own code, every subpackage.
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 # A resolver whose value comes from outside conf/: a configuration using it is not cached.
@@ -94,9 +99,10 @@ def _digest(header: Any, folders: list[tuple[Path, str]], root: Path | None) -> 
 
 def cache_key(root: str | Path, inputs: Any) -> str | None:
     """The key of the configuration composed in project ``root`` from ``inputs`` (JSON data:
-    the overrides and the sweep); None when the configuration must not be cached."""
+    the overrides and the sweep); None when the configuration must not be cached. The key does
+    not hold the project's folder: the same files give the same key wherever they are."""
     root = Path(root).resolve()
-    header = [FORMAT, sys.version, str(root), inputs]
+    header = [FORMAT, sys.version, inputs]
     folders = [(root / "conf", ""), (root / "sql", ""), (PACKAGE_DIR, ".py")]
     return _digest(header, folders, root)
 
@@ -108,23 +114,41 @@ def check_key(inputs: Any) -> str | None:
     return _digest([FORMAT, sys.version, inputs], [(PACKAGE_DIR, ".py")], None)
 
 
-def read_cache(path: str | Path, key: str) -> dict[str, Any] | None:
-    """The value stored under ``key`` in the cache file, or None (no file, another key, damage)."""
+def _entry(folder: str | Path, key: str) -> Path:
+    return Path(folder) / f"{key}.json"
+
+
+def read_cache(folder: str | Path, key: str) -> dict[str, Any] | None:
+    """The value stored under ``key`` in the cache ``folder``, or None (no entry, another key
+    in it, damage). A hit marks the entry as the most recently used."""
+    path = _entry(folder, key)
     try:
-        stored = json.loads(Path(path).read_text(encoding="utf-8"))
+        stored = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     if not isinstance(stored, dict) or stored.get("key") != key:
         return None
     value = stored.get("value")
-    return value if isinstance(value, dict) else None
+    if not isinstance(value, dict):
+        return None
+    _mark_used(path)
+    return value
 
 
-def write_cache(path: str | Path, key: str, value: dict[str, Any]) -> bool:
-    """Store ``value`` under ``key``, replacing what the file held; whether it was stored.
+def _mark_used(path: Path) -> None:
+    """Set the entry's time to now, from the fine clock: the file system's own stamps of two
+    uses a few milliseconds apart can be equal."""
+    now = time.time_ns()
+    with contextlib.suppress(OSError):  # a read-only project: the order is only a hint
+        os.utime(path, ns=(now, now))
+
+
+def write_cache(folder: str | Path, key: str, value: dict[str, Any]) -> bool:
+    """Store ``value`` under ``key`` in the cache ``folder``; whether it was stored.
 
     Only a value that JSON gives back equal is stored (no tuples, no keys other than strings):
-    what a later read returns is then exactly what was composed.
+    what a later read returns is then exactly what was composed. The folder then keeps its
+    ``MAX_ENTRIES`` most recently used entries; the older ones are removed.
     """
     from snakeml.core.io import write_text_atomic
 
@@ -135,7 +159,19 @@ def write_cache(path: str | Path, key: str, value: dict[str, Any]) -> bool:
     if json.loads(text)["value"] != value:
         return False
     try:
-        write_text_atomic(path, text)
+        write_text_atomic(_entry(folder, key), text)
     except OSError:
         return False
+    _mark_used(_entry(folder, key))
+    _prune(Path(folder))
     return True
+
+
+def _prune(folder: Path) -> None:
+    """Remove all but the MAX_ENTRIES most recently used entries of ``folder``."""
+    entries = []
+    for path in folder.glob("*.json"):
+        with contextlib.suppress(OSError):  # removed meanwhile by another run's pruning
+            entries.append((path.stat().st_mtime_ns, path.name, path))
+    for *_, path in sorted(entries, reverse=True)[MAX_ENTRIES:]:
+        path.unlink(missing_ok=True)

@@ -8,6 +8,7 @@ and snakeml.experiments.runs (their folders): each of those imports only downwar
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -142,12 +143,12 @@ class WorkflowConfig:
 
 
 def load_workflow_config(
-    config: dict[str, Any], root: str | Path, cache_file: str | Path | None = None
+    config: dict[str, Any], root: str | Path, cache_dir: str | Path | None = None
 ) -> WorkflowConfig:
     """The configuration of ``snakemake --config ...`` (``config``) in the project at ``root``.
 
     Composes ``root/conf`` with the overrides, validates it against the data set's declaration
-    in ``root/sql``, cuts the rule slices and composes a sweep's points. With ``cache_file``
+    in ``root/sql``, cuts the rule slices and composes a sweep's points. With ``cache_dir``
     the result is kept there (snakeml.configuration.cache), and read back instead while conf/, sql/,
     the overrides, the sweep, snakeml's code and the installed packages stay the same; the
     checks that look beyond those (check_installed) run either way. Raises ConfigError, one
@@ -159,7 +160,7 @@ def load_workflow_config(
     overrides = workflow_overrides(config)
     sweep_arguments(config)  # before the cache: its key cannot tell sweep= from no sweep
     key = None
-    if cache_file is not None:
+    if cache_dir is not None:
         inputs = {
             "overrides": overrides,
             "sweep": config.get("sweep"),
@@ -167,7 +168,7 @@ def load_workflow_config(
         }
         key = cache_key(root, inputs)
     if key is not None:
-        data = read_cache(cache_file, key)
+        data = read_cache(cache_dir, key)
         try:
             cached = WorkflowConfig.from_data(data) if data is not None else None
         except (KeyError, TypeError, ValueError):
@@ -192,6 +193,9 @@ def load_workflow_config(
         config_files=composed_files(overrides, config_dir),
         experiments=experiments,
     )
-    if key is not None:
-        write_cache(cache_file, key, loaded.as_data())
+    data = loaded.as_data()
+    # A result naming the project's folder (an absolute path composed from conf/) would be
+    # wrong in a copy of the project: kept only where the key holds all it depends on.
+    if key is not None and str(root.resolve()) not in json.dumps(data):
+        write_cache(cache_dir, key, data)
     return loaded
