@@ -76,6 +76,7 @@ def test_the_default_task_keeps_rmse(cfg):
         ("model=[logreg]", r"model\.logreg: .*LogisticRegression' is not a scikit-learn regressor"),
         ("task=delayed evaluation.metric=rmse", r"'rmse' is a regression metric, not one of a"),
         ("tuning.metric=roc_auc", r"tuning.metric: 'roc_auc' is a binary metric"),
+        ("tuning.metric=log_loss", r"tuning.metric: 'log_loss' .*not one of a regression task"),
         ("task=delayed tuning.metric=f1", r"'f1' needs a decision threshold"),
     ],
 )

@@ -31,9 +31,10 @@ TASK = "data=loans task=loans_default"
 RESULTS = "results/runs/loans/loans_default"
 # The README's commands (the loans are small: no smoke sample needed), on a tuning budget of
 # one shard of two trials per model: the steps work or fail alike on the default budget, which
-# only takes longer.
+# only takes longer. Two of the task's three classifiers: hgbc's binary run is the flights'
+# delayed task's (test_classification).
 BUDGET = "tuning.n_trials=2 tuning.n_shards=1"
-OVERRIDES = f"{TASK} {BUDGET}"
+OVERRIDES = f"{TASK} {BUDGET} model=[logreg,rfc]"
 # The second strategy on one model: what it changes is the parts, which every model shares.
 GROUPED = f"{OVERRIDES} split.strategy=group split.group=customer model=[logreg]"
 # The README's new application, as its printf writes it.
@@ -107,7 +108,7 @@ def test_the_default_strategy_stratifies_the_parts_by_class(session: Session) ->
 
 def test_the_leaderboard_ranks_the_models_beside_the_baselines(session: Session) -> None:
     board = session.board
-    assert sorted(board.loc[board["kind"] == "model", "model"]) == ["hgbc", "logreg", "rfc"]
+    assert sorted(board.loc[board["kind"] == "model", "model"]) == ["logreg", "rfc"]
     assert "baseline_prior" in set(board["model"])
     assert board["log_loss"].notna().all()
     # no time column: no breakdown per period, the one per branch stays
