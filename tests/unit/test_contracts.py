@@ -63,6 +63,23 @@ def test_violations_name_rule_table_column_and_count(rows: str, message: str) ->
         check_contract(con, "things", CONTRACT, "demo")
 
 
+def test_a_nan_or_infinity_in_any_floating_column_is_named_and_a_null_passes() -> None:
+    con = duckdb.connect()
+    con.execute(
+        "create table features as select * from (values (1, 1.5, 2.0::float), (2, NULL, NULL), "
+        "(3, 'nan'::double, 1.0::float), (4, 2.0, '-inf'::float)) t(id, ratio, share)"
+    )
+    declared = Contract(table="features", types={}, not_null=("id",), unique=(("id",),))
+    with pytest.raises(ContractError, match=r"column ratio: 1 rows hold NaN or an infinity, which "
+                       r"no model takes \(give NULL for a value that is missing\)$"):  # fmt: skip
+        check_contract(con, "features", declared, "features")
+    con.execute("update features set ratio = NULL where id = 3")
+    with pytest.raises(ContractError, match="column share: 1 rows hold NaN or an infinity"):
+        check_contract(con, "features", declared, "features")
+    con.execute("update features set share = NULL where id = 4")
+    assert check_contract(con, "features", declared, "features") == 4
+
+
 def test_a_violation_names_the_file_the_table_came_from() -> None:
     con = relation("(1, 'a', 3), (1, 'b', 4)")
     contract = Contract(**{**CONTRACT.__dict__, "source": "data/things.csv"})

@@ -318,6 +318,16 @@ def test_ingest_tables_writes_each_table_and_counts_rows(stations, tmp_path):
             "day,station,temp,rain\n2015-01-01,north,1,true\n2015-01-01,north,2,true\n",
             r"column \(station, day\): 1 rows repeat a key",
         ),
+        (  # not a missing value: a NaN, which no null check, count or model takes as one
+            "day,station,temp,rain\n2015-01-01,north,nan,true\n2015-01-02,north,inf,true\n",
+            r"column temp: 2 rows hold NaN or an infinity, which no model takes \(leave the "
+            r"cell empty for a missing value, or list its text under "
+            r"data\.tables\.stations\.null_values in conf/data/\)$",
+        ),
+        (
+            "day,station,temp,rain\n2015-01-01,north,-inf,true\n",
+            r"column temp: 1 rows hold NaN or an infinity",
+        ),
     ],
 )
 def test_a_contract_violation_names_rule_table_file_and_column_and_writes_nothing(

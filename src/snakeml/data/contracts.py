@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from snakeml.data.dataset import Declaration
 
 
+# DuckDB's floating-point types, whose values may be NaN or infinite.
+FLOATING_TYPES = frozenset({"DOUBLE", "FLOAT"})
+
+
 class ContractError(DataError):
     """A table breaks its data contract."""
 
@@ -37,6 +41,9 @@ class Contract:
     # named DuckDB boolean expressions every row must satisfy (null counts as satisfied)
     expressions: dict[str, str] = field(default_factory=dict)
     source: str | None = None  # the file the table was read from, named in errors
+    # What to do about a NaN or an infinity in a floating-point column: no model takes one, and a
+    # NaN is not a missing value (null) to any check or count.
+    not_finite_fix: str = "give NULL for a value that is missing"
 
 
 def table_contract(name: str, spec: TableConfig, source: str | None = None) -> Contract:
@@ -58,6 +65,10 @@ def table_contract(name: str, spec: TableConfig, source: str | None = None) -> C
         accepted_values={c: tuple(v) for c, v in spec.accepted_values.items()},
         expressions=dict(spec.expressions),
         source=source,
+        not_finite_fix=(
+            "leave the cell empty for a missing value, or list its text under "
+            f"data.tables.{name}.null_values in conf/data/"
+        ),
     )
 
 
@@ -72,6 +83,7 @@ def feature_contract(declaration: Declaration) -> Contract:
         not_null=tuple(dict.fromkeys([*declaration.key, *declaration.not_null])),
         unique=(declaration.key,),
         ranges=dict(declaration.ranges),
+        not_finite_fix="make the step's SQL give NULL where the value is missing",
     )
 
 
@@ -127,6 +139,15 @@ def check_contract(
         if column not in types:
             raise fail(column, None, "is missing")
     checks: list[tuple[str, str, str]] = []
+    for column, kind in types.items():
+        if kind in FLOATING_TYPES:
+            checks.append(
+                (
+                    column,
+                    f"hold NaN or an infinity, which no model takes ({contract.not_finite_fix})",
+                    f"count(*) filter (where not isfinite({_quote(column)}))",
+                )
+            )
     for column in contract.not_null:
         checks.append((column, "are null", f"count(*) filter (where {_quote(column)} is null)"))
     for column, (low, high) in contract.ranges.items():
