@@ -465,6 +465,39 @@ def test_audit_known_at_must_name_a_time_column_of_a_table(project):
         compose_config("data=seattle_weather task=seattle_temp_max", project / "conf")
 
 
+@pytest.mark.parametrize(
+    ("path", "text", "message"),
+    [
+        (
+            "conf/task/arr_delay.yaml",
+            "target: arr_delay\n\tkind: regression\n",
+            "conf/task/arr_delay.yaml is not valid YAML: line 2, column 1: found character '\\t' "
+            "that cannot start any token; fix the file (a tab cannot indent YAML: use spaces)",
+        ),
+        (
+            "conf/experiment/smoke.yaml",
+            "# @package _global_\ntuning:\n  n_trials: [3\n",
+            "conf/experiment/smoke.yaml is not valid YAML: line 4, column 1: expected ',' or ']', "
+            "but got '<stream end>' (while parsing a flow sequence from line 3, column 13); "
+            "fix the file",
+        ),
+        (
+            "sql/nycflights13/steps.yaml",
+            "key: [flight_id]\n columns: [a]\n",
+            "sql/nycflights13/steps.yaml is not valid YAML: line 2, column 2: expected <block "
+            "end>, but found '<block mapping start>' (while parsing a block mapping from line 1, "
+            "column 1); fix the file",
+        ),
+    ],
+)
+def test_a_file_that_is_not_yaml_is_one_line_naming_it(project, monkeypatch, path, text, message):
+    (project / path).write_text(text, encoding="utf-8")
+    monkeypatch.chdir(project)  # as the workflow runs: paths from the project's root
+    with pytest.raises(ConfigError) as info:
+        compose_config("+experiment=smoke", project / "conf")
+    assert str(info.value) == message
+
+
 def edit_yaml(path: Path, change) -> None:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     change(data)

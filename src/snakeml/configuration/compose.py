@@ -34,6 +34,7 @@ from snakeml.configuration.validate import (
     validate_config,
 )
 from snakeml.core.errors import ConfigError, SettingError
+from snakeml.core.io import yaml_syntax_error
 from snakeml.core.schema import (
     register_schema,
 )
@@ -57,6 +58,7 @@ def compose_config(
     from hydra.errors import HydraException
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
+    from yaml import MarkedYAMLError
 
     config_dir = Path(config_dir).resolve()
     if not (config_dir / "config.yaml").is_file():
@@ -70,6 +72,8 @@ def compose_config(
         with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):
             cfg = compose(config_name="config", overrides=items)
         data = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+    except MarkedYAMLError as exc:  # a file under conf/ that is not YAML
+        raise yaml_syntax_error(exc, config_dir.parent) from None
     except (HydraException, OmegaConfBaseException) as exc:
         wrong = refused_setting(exc)
         if wrong is not None:

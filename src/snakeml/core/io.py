@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from snakeml.core.errors import ConfigError
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -77,9 +79,33 @@ def dump_yaml(data: Any) -> str:
 
 
 def read_yaml(path: str | Path) -> Any:
-    """Read a YAML file into plain Python data."""
-    with Path(path).open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+    """Read a YAML file into plain Python data. Raises ConfigError, one line naming the file,
+    line and column, for text that is not YAML (yaml_syntax_error)."""
+    try:
+        with Path(path).open(encoding="utf-8") as handle:
+            return yaml.safe_load(handle)
+    except yaml.MarkedYAMLError as exc:
+        raise yaml_syntax_error(exc) from exc
+
+
+def yaml_syntax_error(exc: yaml.MarkedYAMLError, root: str | Path | None = None) -> ConfigError:
+    """One line for PyYAML's error (several lines, with marks): the file (relative to
+    ``root``, by default the working folder, when below it), the line and column (counted from
+    1) and the problem, e.g. ``conf/task/x.yaml is not valid YAML: line 2, column 1: found
+    character '\\t' that cannot start any token; fix the file (a tab cannot indent YAML: use
+    spaces)``."""
+    mark = exc.problem_mark or exc.context_mark
+    name = mark.name if mark is not None else "a file"
+    base = Path(root) if root is not None else Path.cwd()
+    with contextlib.suppress(ValueError, OSError):
+        name = str(Path(name).resolve().relative_to(base.resolve()))
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    problem = " ".join(str(exc.problem or exc.context or "cannot be parsed").split())
+    context, start = exc.context, exc.context_mark
+    if exc.problem and context and start is not None and start is not mark:
+        problem += f" ({context} from line {start.line + 1}, column {start.column + 1})"
+    tab = " (a tab cannot indent YAML: use spaces)" if "'\\t'" in problem else ""
+    return ConfigError(f"{name} is not valid YAML: {where}{problem}; fix the file{tab}")
 
 
 def write_yaml(target: str | Path, data: Any) -> None:
