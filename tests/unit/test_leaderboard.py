@@ -292,9 +292,9 @@ def board_settings(cfg):
 
 
 def test_run_leaderboard_writes_board_champion_statement_and_model(tmp_path, board_settings):
-    # fitting mean 10 and median 10 against test [0, 20]: both baselines have RMSE 10
+    # fitting mean 10 and median 10 against test [0, 20] * 10: both baselines have RMSE 10
     metrics, models, fit, test, outputs = write_inputs(
-        tmp_path, [frame([5.0, 15.0])], frame([0.0, 20.0])
+        tmp_path, [frame([5.0, 15.0])], frame([0.0, 20.0] * 10)
     )
     champion = run_leaderboard(
         metrics, models, fit, test, board_settings, outputs, None, PREDICTIONS
@@ -306,6 +306,26 @@ def test_run_leaderboard_writes_board_champion_statement_and_model(tmp_path, boa
     assert read_json(outputs["champion"]) == champion
     assert outputs["statement"].read_text() == champion["statement"] + "\n"
     assert outputs["model"].read_bytes() == b"model hgb"
+
+
+def test_too_few_test_rows_for_an_interval_claim_no_gain(tmp_path, board_settings):
+    """The same predictions on 2 test rows: the numbers stand, no verdict claims a gain."""
+    metrics, models, fit, test, outputs = write_inputs(
+        tmp_path, [frame([5.0, 15.0])], frame([0.0, 20.0])
+    )
+    champion = run_leaderboard(
+        metrics, models, fit, test, board_settings, outputs, None, PREDICTIONS
+    )
+    assert pd.read_csv(outputs["leaderboard"])["rmse"].tolist() == [9.0, 10.0, 10.0, 10.0]
+    assert champion["model"] == "hgb" and champion["beats_baselines"] is False
+    assert {c["verdict"] for c in champion["comparisons"]} == {"cannot be told apart from"}
+    assert champion["interval_blocks"] == {"unit": "rows", "blocks": 2}
+    assert champion["statement"].startswith("No model beats every baseline")
+    assert champion["statement"].endswith(
+        "With 2 rows to resample, fewer than 20, the intervals cannot say how sure a gain is: no "
+        "model is said to beat another or a baseline; give the test part more rows (more data, "
+        "or a larger test share of it)."
+    )
 
 
 def test_run_leaderboard_follows_the_task_groups_and_metric(tmp_path, board_settings):

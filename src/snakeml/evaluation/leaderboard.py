@@ -35,6 +35,7 @@ from snakeml.core.io import (
 from snakeml.core.slices import LeaderboardSlice
 from snakeml.evaluation.verdicts import (
     BEATS,
+    TIED,
     Scored,
     bootstrap_blocks,
     bootstrap_metric,
@@ -165,6 +166,7 @@ def pick_champion(
     kind: TaskKind,
     resampled: dict[str, np.ndarray] | None = None,
     leaking: dict[str, float] | None = None,
+    claims: bool = True,
 ) -> dict[str, Any]:
     """The best model (never a baseline), its verdicts against each baseline and the runner-up.
 
@@ -172,7 +174,9 @@ def pick_champion(
     each); the champion's gain over each other row is judged by its paired interval
     (:func:`snakeml.evaluation.verdicts.compare`). ``beats_baselines`` is True when it beats every
     baseline so. ``leaking`` names the features the leakage screen flagged, with their scores.
-    Raises KeyError when ``resampled`` lacks a row of the board.
+    Without ``claims`` (too few test rows or blocks for an interval: Blocks.enough) every
+    verdict is ``cannot be told apart from``. Raises KeyError when ``resampled`` lacks a row of
+    the board.
     """
     if resampled is None:
         raise ValueError("the champion's verdicts need the rows' metric on the resamples")
@@ -185,6 +189,8 @@ def pick_champion(
         for role, rows in (("baseline", baselines), ("runner-up", models.iloc[1:2]))
         for _, row in rows.iterrows()
     ]
+    if not claims:
+        comparisons = [{**c, "verdict": TIED} for c in comparisons]
     low, high = percentile_interval(own[1])
     champion: dict[str, Any] = {
         "model": str(best["model"]),
@@ -353,9 +359,12 @@ def run_leaderboard(
         evaluation.bootstrap_random_state,
     )
     board = build_leaderboard(model_metrics, baselines, metric, kind, resampled)
-    champion = pick_champion(board, metric, kind, resampled, leaking)
+    champion = pick_champion(board, metric, kind, resampled, leaking, claims=blocks.enough)
     champion["interval_blocks"] = {"unit": blocks.unit, "blocks": blocks.count}
     champion["statement"] += " " + blocks.describe()
+    if not blocks.enough:
+        champion["statement"] += " " + blocks.too_few()
+        log.warning(blocks.too_few())
     sampled = sampled_training(decisions if decision_paths else {})
     if sampled:
         champion["sampled_training"] = sampled

@@ -48,7 +48,8 @@ BEATS, TIED, WORSE = "beats", "cannot be told apart from", "is worse than"
 # evaluation.bootstrap_blocks: what a resample draws. "auto" chooses (bootstrap_blocks).
 BLOCK_UNITS: tuple[str, ...] = ("day", "week", "month")
 BLOCK_SETTINGS: tuple[str, ...] = ("auto", "rows", *BLOCK_UNITS, "group")
-# Fewer blocks than this make a poor bootstrap: "auto" does not choose such a unit.
+# Fewer blocks than this make a poor bootstrap: "auto" does not choose such a unit, and a test
+# part of fewer rows (or blocks) gives no verdict but "cannot be told apart".
 MIN_BLOCKS = 20
 
 
@@ -64,6 +65,20 @@ class Blocks:
     labels: np.ndarray | None
     unit: str
     count: int
+
+    @property
+    def enough(self) -> bool:
+        """Whether there are enough blocks (MIN_BLOCKS) for an interval to tell rows apart."""
+        return self.count >= MIN_BLOCKS
+
+    def too_few(self) -> str:
+        """The sentence that says why no verdict is claimed (when not ``enough``)."""
+        what = "rows" if self.labels is None else "blocks"
+        return (
+            f"With {self.count} {what} to resample, fewer than {MIN_BLOCKS}, the intervals cannot "
+            "say how sure a gain is: no model is said to beat another or a baseline; give the "
+            "test part more rows (more data, or a larger test share of it)."
+        )
 
     def describe(self) -> str:
         """One sentence for the champion's statement: what the intervals resampled."""
