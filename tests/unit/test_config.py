@@ -498,6 +498,50 @@ def test_a_file_that_is_not_yaml_is_one_line_naming_it(project, monkeypatch, pat
     assert str(info.value) == message
 
 
+@pytest.mark.parametrize(
+    ("path", "old", "new", "message"),
+    [
+        (
+            "conf/data/seattle_weather.yaml",
+            "wind: [0, 40]",
+            "wind: 40",
+            "data.tables.days.ranges.wind: must be a list, e.g. [a, b]; fix it in "
+            "conf/data/seattle_weather.yaml",
+        ),
+        (
+            "conf/data/seattle_weather.yaml",
+            "not_null: [day_id, date, precipitation, temp_max, temp_min, wind, weather]",
+            "not_null: date",
+            "data.tables.days.not_null: must be a list, e.g. [a, b]; fix it in "
+            "conf/data/seattle_weather.yaml",
+        ),
+        (
+            "conf/task/seattle_temp_max.yaml",
+            "id_columns: [day_id, date]",
+            "id_columns: date",
+            "task.id_columns: must be a list, e.g. [a, b]; fix it in "
+            "conf/task/seattle_temp_max.yaml",
+        ),
+    ],
+)
+def test_a_value_of_the_wrong_shape_names_its_key_and_file(project, path, old, new, message):
+    text = (project / path).read_text(encoding="utf-8")
+    assert old in text
+    (project / path).write_text(text.replace(old, new), encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        compose_config("data=seattle_weather task=seattle_temp_max", project / "conf")
+    assert str(info.value) == message
+
+
+def test_an_override_of_the_wrong_shape_is_named():
+    with pytest.raises(ConfigError) as info:
+        compose_config("data.tables.flights.not_null=year", REPO / "conf")
+    assert str(info.value) == (
+        "data.tables.flights.not_null: must be a list, e.g. [a, b]; fix the override "
+        "data.tables.flights.not_null=year"
+    )
+
+
 def edit_yaml(path: Path, change) -> None:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     change(data)

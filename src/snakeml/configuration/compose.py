@@ -14,6 +14,7 @@ from typing import Any
 from snakeml.configuration.hydra_errors import (
     explain_unknown_file_key,
     explain_unknown_override,
+    explain_wrong_type,
     one_line,
     options_hint,
     refuse_unknown_keys,
@@ -80,6 +81,7 @@ def compose_config(
             raise wrong.with_hint(setting_source(wrong.key, items, config_dir)) from exc
         explain_unknown_override(exc, items, config_dir)
         explain_unknown_file_key(exc, config_dir)
+        explain_wrong_type(exc, items, config_dir)
         message, hint = one_line(exc), options_hint(exc, config_dir)
         if hint:  # ours lists the options once, with where they live
             message = message.split(" | Available options")[0]

@@ -107,6 +107,49 @@ def explain_unknown_file_key(exc: BaseException, config_dir: Path) -> None:
     raise ConfigError(_no_such_setting(key, known, f"fix it in {file}")) from None
 
 
+# OmegaConf's words for a value of the wrong shape, and ours: (pattern, what it must be).
+WRONG_SHAPES = (
+    (r"is not a ListConfig, list or tuple|type hint 'typing\.List", "must be a list, e.g. [a, b]"),
+    (r"is not a DictConfig|type hint 'typing\.Dict", "must be a mapping, e.g. {key: value}"),
+)
+
+
+def explain_wrong_type(exc: BaseException, items: Sequence[str], config_dir: Path) -> None:
+    """A conf/ file's value of the wrong shape (``not_null: date`` for a list, ``wind: 40`` for
+    ``[low, high]``) as one line naming the file, the whole key and the shape it must have.
+
+    Hydra reports it as ``In 'data/x': ValidationError raised while composing config: Invalid
+    value assigned: AnyNode is not a ListConfig, list or tuple``; OmegaConf's error behind it
+    has the whole key; an override (of ``items``) that sets it is named instead of a file.
+    Returns when ``exc`` is about anything else.
+    """
+    from omegaconf.errors import ValidationError
+
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, ValidationError) and getattr(cause, "full_key", None):
+            break
+        cause = cause.__cause__ or cause.__context__
+    else:
+        return
+    message = str(cause).splitlines()[0]
+    shape = next((must for pattern, must in WRONG_SHAPES if re.search(pattern, message)), None)
+    if shape is None:
+        return
+    key = str(cause.full_key)
+    override = next((i for i in items if i.lstrip("+~").split("=", 1)[0] == key), None)
+    where = re.search(r"In '([^']+)'", str(exc))
+    if override is not None:
+        fix = f"fix the override {override}"
+    elif where:
+        fix = f"fix it in conf/{where.group(1)}.yaml"
+    else:
+        fix = f"fix it under {config_dir.name}/"
+    raise ConfigError(f"{key}: {shape}; {fix}") from None
+
+
 def _no_such_setting(key: str, known: Sequence[str], fix: str) -> str:
     """``<key>: no such setting (did you mean <closest>? <parent> has <known>); <fix>``."""
     parent, _, name = key.rpartition(".")
