@@ -123,3 +123,20 @@ def test_slices_hold_hydras_key_names_under_their_sections():
 def test_a_data_set_without_block_rows_gets_the_schemas_null():
     cfg = compose_config("data=cars task=cars_origin")
     assert rule_slices(cfg)["features"].features["block_rows"] is None
+
+
+def test_without_a_time_column_the_calendar_settings_reach_no_slice():
+    """A task without time has no calendar: its period and time zone rerun nothing."""
+    plain = rule_slice_texts(compose_config("data=cars task=cars_mpg"))
+    changed = rule_slice_texts(
+        compose_config("data=cars task=cars_mpg split.period=week split.time_zone=Europe/Paris")
+    )
+    assert changed == plain
+    assert "time_zone: null" in plain["split"] and "period: null" in plain["evaluate/ridge"]
+    timed = "data=seattle_weather task=seattle_temp_max"
+    with_time = rule_slice_texts(compose_config(timed))
+    moved = rule_slice_texts(compose_config(f"{timed} split.period=week"))
+    # the period is the evaluation's breakdown alone: the split's parts do not move
+    assert {key for key in with_time if with_time[key] != moved[key]} == {
+        f"evaluate/{model}" for model in ("hgb", "rf", "ridge")
+    }

@@ -90,7 +90,11 @@ def rule_slices(
     if declaration is None:
         root = Path(root) if root is not None else DEFAULT_CONFIG_DIR.parent
         declaration = declaration_of(cfg, root)
-    task, split, evaluation = cfg["task"], cfg["split"], cfg["evaluation"]
+    task, evaluation = cfg["task"], cfg["evaluation"]
+    split = dict(cfg["split"])
+    if task["time"] is None:
+        # The calendar's settings read only with a time column: a change of them reruns nothing.
+        split.update(time_zone=None, period=None)
     selected = selected_features(cfg["features"], declaration)
     chosen = [*selected["numeric"], *selected["categorical"]]
     key = list(declaration.key)
@@ -118,7 +122,8 @@ def rule_slices(
         ),
         "split": SplitSlice(
             seed=seed,
-            split=SplitConfig(**split),
+            # the evaluation's period is not the split's: a change of it does not move the parts
+            split=SplitConfig(**{**split, "period": None}),
             task=validation_task(),
             key=list(key),
             tuning=FoldCount(n_folds=cfg["tuning"]["n_folds"]),

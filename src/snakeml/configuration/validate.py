@@ -130,7 +130,7 @@ def _check_split(split: dict[str, Any], strategy: str) -> None:
     from snakeml.validation.split import strategy_class
 
     try:
-        ZoneInfo(split["time_zone"])
+        ZoneInfo(str(split["time_zone"]))
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ConfigError(
             f"split.time_zone: {split['time_zone']!r} is not an IANA time zone "

@@ -198,12 +198,13 @@ class SplitConfig:
     # The column strategy's column naming each row's part, and an optional fold number column
     column: str | None = MISSING
     fold_column: str | None = MISSING
-    time_zone: str = MISSING
+    # read only with a time column (task.time): the rule slices of a task without one hold null
+    time_zone: str | None = MISSING
     train_until: str | None = MISSING
     valid_until: str | None = MISSING
     train_fraction: float | None = setting(low=0, high=1, low_open=True, high_open=True)
     valid_fraction: float | None = setting(low=0, high=1, low_open=True, high_open=True)
-    period: str = MISSING
+    period: str | None = MISSING
     max_train_rows: int | None = setting(low=1)
     max_eval_rows: int | None = setting(low=1)
 

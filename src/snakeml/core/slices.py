@@ -63,7 +63,8 @@ class FoldSplit:
     group: str | None = MISSING
     column: str | None = MISSING
     fold_column: str | None = MISSING
-    time_zone: str = MISSING
+    # null for a task without time (task.time): unused, so a change of it reruns nothing
+    time_zone: str | None = MISSING
 
 
 @dataclass
@@ -138,10 +139,11 @@ class MetricEvaluation:
 @dataclass
 class PeriodSplit:
     """The split settings of the error-by-period breakdown: its period and the time zone its
-    calendar is read in."""
+    calendar is read in; both null for a task without time (task.time), which has no such
+    breakdown."""
 
-    period: str = MISSING
-    time_zone: str = MISSING
+    period: str | None = MISSING
+    time_zone: str | None = MISSING
 
 
 @dataclass
@@ -190,9 +192,9 @@ class LeaderboardEvaluation:
 @dataclass
 class LeaderboardSplit:
     """The split settings of the bootstrap blocks: the calendar's time zone and the group column
-    of the group strategy."""
+    of the group strategy; the time zone null for a task without time (task.time)."""
 
-    time_zone: str = MISSING
+    time_zone: str | None = MISSING
     group: str | None = MISSING
 
 
