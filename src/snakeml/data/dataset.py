@@ -668,6 +668,20 @@ def _not_a_column(key: str, value: str, candidates: Sequence[str], where: str) -
     )
 
 
+def _data_sets_with(column: str, sql_dir: Path) -> list[str]:
+    """The other data sets (folders beside ``sql_dir``) whose feature table has ``column``."""
+    owners = []
+    for folder in sorted(Path(sql_dir).parent.iterdir()):
+        if folder.name == Path(sql_dir).name or not (folder / DECLARATION).is_file():
+            continue
+        try:
+            if column in load_declaration(folder).final_columns:
+                owners.append(folder.name)
+        except ConfigError:  # another data set's own mistake is said when it is chosen
+            continue
+    return owners
+
+
 def check_task(task: dict[str, Any], declaration: Declaration) -> None:
     """Check that the task's columns are columns of the data set's feature table.
 
@@ -681,7 +695,12 @@ def check_task(task: dict[str, Any], declaration: Declaration) -> None:
             continue  # a table without time: the split strategy needs none
         if task[key] not in final:
             candidates = list(declaration.columns) if key == "target" else final
-            raise _not_a_column(f"task.{key}", task[key], candidates, where)
+            error = _not_a_column(f"task.{key}", task[key], candidates, where)
+            owners = _data_sets_with(task[key], declaration.sql_dir)
+            if owners:  # a task of another data set, chosen without its data=
+                data = " or ".join(f"data={name}" for name in owners)
+                error = ConfigError(f"{error}; or is the task another data set's? add {data}")
+            raise error
     if task["target"] in {f.name for f in declaration.features}:
         raise ConfigError(
             f"task.target: {task['target']!r} is a feature of {where}: a target is never an input"
