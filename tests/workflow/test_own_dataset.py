@@ -26,11 +26,12 @@ from tests.workflow.project import SMOKE, Run, copy_project, job_folder, snakema
 pytestmark = pytest.mark.workflow
 
 EXAMPLE = Path(__file__).parent / "sales_example"
-# Two of the three regressors (the default's third, rf, runs in the smoke build).
-OVERRIDES = f"{SMOKE} data=sales task=sales_units model=[hgb,ridge]"
+# One of the three regressors: the steps of a user's data set work or fail alike for each (the
+# three run in the smoke build; hgb and ridge on seattle_weather).
+OVERRIDES = f"{SMOKE} data=sales task=sales_units model=[ridge]"
 # Where the run keeps its own files (not the configured data set and task's: results/).
 RESULTS = "results/runs/sales/sales_units"
-MODELS = ("hgb", "ridge")
+MODELS = ("ridge",)
 # What a user may add; the engine's own files must stay as they are.
 ENGINE = ("src", "scripts", "rules")
 
@@ -151,7 +152,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Session:
     return Session(project, rows, new, runs, before, engine_hashes(project))
 
 
-def test_the_smoke_dag_ranks_the_models_and_two_baselines(session: Session) -> None:
+def test_the_smoke_dag_ranks_the_model_and_two_baselines(session: Session) -> None:
     run = session.runs["run"]
     assert run.returncode == 0, run.output[-5000:]
     board = pd.read_csv(session.project / RESULTS / "leaderboard.csv")
