@@ -75,6 +75,19 @@ def explain_unknown_override(exc: BaseException, items: Sequence[str], config_di
     refuse_unknown_keys(data, items, config_dir)
 
 
+def _keyed_cause(exc: BaseException, kind: type[BaseException]) -> Any:
+    """The first error of ``kind`` in ``exc``'s chain of causes that names its whole key
+    (OmegaConf's ``full_key``), or None."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, kind) and getattr(cause, "full_key", None):
+            return cause
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
 def explain_unknown_file_key(exc: BaseException, config_dir: Path) -> None:
     """A conf/ file's key the schema lacks, as one line naming the file, the key and the known.
 
@@ -88,14 +101,8 @@ def explain_unknown_file_key(exc: BaseException, config_dir: Path) -> None:
 
     from snakeml.core import schema
 
-    seen: set[int] = set()
-    cause: BaseException | None = exc
-    while cause is not None and id(cause) not in seen:
-        seen.add(id(cause))
-        if isinstance(cause, ConfigKeyError) and getattr(cause, "full_key", None):
-            break
-        cause = cause.__cause__ or cause.__context__
-    else:
+    cause = _keyed_cause(exc, ConfigKeyError)
+    if cause is None:
         return
     cls = getattr(schema, str(getattr(cause, "object_type_str", "")), None)
     if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
@@ -125,14 +132,8 @@ def explain_wrong_type(exc: BaseException, items: Sequence[str], config_dir: Pat
     """
     from omegaconf.errors import ValidationError
 
-    seen: set[int] = set()
-    cause: BaseException | None = exc
-    while cause is not None and id(cause) not in seen:
-        seen.add(id(cause))
-        if isinstance(cause, ValidationError) and getattr(cause, "full_key", None):
-            break
-        cause = cause.__cause__ or cause.__context__
-    else:
+    cause = _keyed_cause(exc, ValidationError)
+    if cause is None:
         return
     message = str(cause).splitlines()[0]
     shape = next((must for pattern, must in WRONG_SHAPES if re.search(pattern, message)), None)
