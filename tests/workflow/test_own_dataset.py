@@ -428,11 +428,37 @@ def edit(path: Path, old: str, new: str) -> None:
     ],
 )
 def test_a_broken_feature_step_fails_naming_its_sql_file(
-    user_project: Path, change, fragments
+    user_project: Path, change, fragments, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """What rule features refuses, from what it runs: its slice, its tables and write_features.
+    One case goes through snakemake (below): the log, the line said last, nothing written."""
+    from snakeml.configuration.compose import compose_config
+    from snakeml.configuration.slices import rule_slices
+    from snakeml.core.errors import SnakemlError
+    from snakeml.data.features import write_features
+    from snakeml.data.ingest import ingest_tables
+
     change(user_project / "sql/sales")
+    monkeypatch.chdir(user_project)  # as the rules run: in the project, its paths relative
+    cfg = rule_slices(compose_config(OVERRIDES, user_project / "conf"), user_project)["features"]
+    tables = {name: Path(f"data/raw/sales/{name}.parquet") for name in cfg.data.tables}
+    ingest_tables(cfg.data.tables, tables)
+    output = Path("results/features/features.parquet")
+    with pytest.raises(SnakemlError) as caught:
+        write_features(tables, Path("sql/sales"), output, cfg)
+    line = str(caught.value)
+    for fragment in fragments:
+        assert fragment in line, line
+    assert "\n" not in line
+    assert not output.exists() and not list(output.parent.glob(".*"))
+
+
+def test_a_failing_feature_step_stops_the_features_rule_with_one_line(user_project: Path) -> None:
+    sql = user_project / "sql/sales"
+    edit(sql / "history.sql", "left join sales as week_before", "left jion")
     run = snakemake(user_project, OVERRIDES)
     log = shared_log(user_project, "features")
+    fragments = ["sql/sales/history.sql", "the SQL step history fails", "syntax error"]
     assert_rule_fails(run, user_project, log, "features", *fragments)
     assert not list((user_project / "results").rglob("features.parquet"))
 
