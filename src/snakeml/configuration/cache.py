@@ -143,12 +143,15 @@ def _mark_used(path: Path) -> None:
         os.utime(path, ns=(now, now))
 
 
-def write_cache(folder: str | Path, key: str, value: dict[str, Any]) -> bool:
+def write_cache(
+    folder: str | Path, key: str, value: dict[str, Any], unless: str | None = None
+) -> bool:
     """Store ``value`` under ``key`` in the cache ``folder``; whether it was stored.
 
     Only a value that JSON gives back equal is stored (no tuples, no keys other than strings):
-    what a later read returns is then exactly what was composed. The folder then keeps its
-    ``MAX_ENTRIES`` most recently used entries; the older ones are removed.
+    what a later read returns is then exactly what was composed. A value whose text holds
+    ``unless`` (the project's folder, which the key leaves out) is not stored. The folder then
+    keeps its ``MAX_ENTRIES`` most recently used entries; the older ones are removed.
     """
     from snakeml.core.io import write_text_atomic
 
@@ -156,7 +159,7 @@ def write_cache(folder: str | Path, key: str, value: dict[str, Any]) -> bool:
         text = json.dumps({"key": key, "value": value}, allow_nan=False)
     except (TypeError, ValueError):
         return False
-    if json.loads(text)["value"] != value:
+    if (unless is not None and unless in text) or json.loads(text)["value"] != value:
         return False
     try:
         write_text_atomic(_entry(folder, key), text)

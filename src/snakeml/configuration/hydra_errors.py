@@ -75,6 +75,13 @@ def explain_unknown_override(exc: BaseException, items: Sequence[str], config_di
     refuse_unknown_keys(data, items, config_dir)
 
 
+def override_of(key: str, overrides: Sequence[str]) -> str | None:
+    """The override (``key=value``, ``+key=value`` or ``~key``) of ``overrides`` that sets
+    ``key``, the last one; None when none does."""
+    found = [item for item in overrides if item.lstrip("+~").partition("=")[0] == key]
+    return found[-1] if found else None
+
+
 def _keyed_cause(exc: BaseException, kind: type[BaseException]) -> Any:
     """The first error of ``kind`` in ``exc``'s chain of causes that names its whole key
     (OmegaConf's ``full_key``), or None."""
@@ -140,7 +147,7 @@ def explain_wrong_type(exc: BaseException, items: Sequence[str], config_dir: Pat
     if shape is None:
         return
     key = str(cause.full_key)
-    override = next((i for i in items if i.lstrip("+~").split("=", 1)[0] == key), None)
+    override = override_of(key, items)
     where = re.search(r"In '([^']+)'", str(exc))
     if override is not None:
         fix = f"fix the override {override}"
@@ -204,7 +211,7 @@ def setting_source(key: str, overrides: Sequence[str], config_dir: str | Path) -
     """Where a setting is set: ``set it in conf/tuning/default.yaml or drop the override`` when
     an override gives it; else ``fix it in conf/task/x.yaml, which sets it`` naming the chosen
     file that does (a task's or an experiment's file may set any key)."""
-    if not any(item.lstrip("+~").partition("=")[0] == key for item in overrides):
+    if override_of(key, overrides) is None:
         found = file_setting(key, overrides, config_dir)
         if found is not None:
             return f"fix it in {found}, which sets it"

@@ -8,7 +8,6 @@ and snakeml.experiments.runs (their folders): each of those imports only downwar
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -193,9 +192,8 @@ def load_workflow_config(
         config_files=composed_files(overrides, config_dir),
         experiments=experiments,
     )
-    data = loaded.as_data()
-    # A result naming the project's folder (an absolute path composed from conf/) would be
-    # wrong in a copy of the project: kept only where the key holds all it depends on.
-    if key is not None and str(root.resolve()) not in json.dumps(data):
-        write_cache(cache_dir, key, data)
+    if key is not None:
+        # A result naming the project's folder (an absolute path composed from conf/) would be
+        # wrong in a copy of the project, which the key cannot tell apart: not stored.
+        write_cache(cache_dir, key, loaded.as_data(), unless=str(root.resolve()))
     return loaded
