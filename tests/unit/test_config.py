@@ -119,6 +119,7 @@ def test_compose_default_config(cfg):
         "pruner": "median",
         "pooled": False,
         "storage": None,
+        "lock_grace_seconds": 30,
     }
     assert cfg["data"]["name"] == "nycflights13"
     assert sorted(cfg["data"]["tables"]) == [
@@ -924,7 +925,7 @@ def test_export_rewrites_a_hand_edited_slice(cfg, tmp_path):
         (
             "+tuning.n_trails=3",
             "tuning.n_trails: no such setting (did you mean tuning.n_trials? tuning has "
-            "max_rows, metric,",
+            "lock_grace_seconds, max_rows, metric,",
         ),
         ("+foo=1", "foo: no such setting (the configuration has audit, data, evaluation,"),
         ("+resources.train.cpus=4", "resources.train.cpus: no such setting ("),
@@ -950,7 +951,7 @@ def test_a_key_added_with_plus_that_the_schema_lacks_is_refused(conf_dir, overri
         (
             "tuning.n_trails=3",
             "tuning.n_trails: no such setting (did you mean tuning.n_trials? tuning has "
-            "max_rows, metric,",
+            "lock_grace_seconds, max_rows, metric,",
         ),
         ("foo=1", "foo: no such setting (the configuration has audit, data, evaluation,"),
         (

@@ -164,20 +164,16 @@ def acquire_within(lock, seconds=60):
     return not thread.is_alive()
 
 
-@pytest.fixture
-def short_grace(monkeypatch):
-    """Optuna's smallest grace period without a warning, so a stale lock goes in seconds."""
-    monkeypatch.setattr("snakeml.training.storage.LOCK_GRACE_SECONDS", 3)
+# Optuna's smallest grace period without a warning, so a stale lock goes in seconds.
+SHORT_GRACE = 3
 
 
-def test_a_lock_a_killed_writer_left_is_broken_after_the_grace_period(
-    tmp_path, caplog, short_grace
-):
+def test_a_lock_a_killed_writer_left_is_broken_after_the_grace_period(tmp_path, caplog):
     """Optuna cannot tell a dead holder from a slow one: it breaks a lock unchanged for long."""
     journal = tmp_path / "journal.log"
     lock_file = tmp_path / "journal.log.lock"
     lock_file.write_text("left by a killed shard\n")
-    lock = journal_lock(journal)
+    lock = journal_lock(journal, SHORT_GRACE)
     with caplog.at_level(logging.WARNING, logger="optuna"):
         assert acquire_within(lock)
     assert "Forcibly releasing the lock file" in caplog.text
@@ -218,14 +214,14 @@ def test_a_live_holders_fresh_lock_is_waited_for(tmp_path):
     assert not Path(f"{journal}.lock").exists()
 
 
-def test_tuning_goes_on_past_a_lock_left_by_a_killed_shard(tmp_path, short_grace):
+def test_tuning_goes_on_past_a_lock_left_by_a_killed_shard(tmp_path):
     journal = tmp_path / "journal.log"
-    storage = open_storage(None, journal)
+    storage = open_storage(None, journal, SHORT_GRACE)
     tune(storage, 1)
     Path(f"{journal}.lock").write_text("left by a killed shard\n")
     done = []
     thread = threading.Thread(
-        target=lambda: done.append(tune(open_storage(None, journal), 1)), daemon=True
+        target=lambda: done.append(tune(open_storage(None, journal, SHORT_GRACE), 1)), daemon=True
     )
     thread.start()
     thread.join(120)

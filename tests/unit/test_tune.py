@@ -122,6 +122,7 @@ def test_fingerprint_ignores_the_budget_but_not_what_a_trial_computes(tune_setti
     fp = study_fingerprint(base, ["a"])
     budget = tune_settings("ridge", n_trials=50, n_shards=2, timeout_seconds=5.0)
     budget.tuning.storage = "sqlite:///x.db"
+    budget.tuning.lock_grace_seconds = 300
     assert study_fingerprint(budget, ["a"]) == fp
     assert study_fingerprint(base, ["b"]) != fp
     assert study_fingerprint(tune_settings("ridge", n_folds=4), ["a"]) != fp
@@ -206,6 +207,26 @@ def test_a_smaller_budget_after_a_larger_one_keeps_a_fresh_runs_trials(
     pd.testing.assert_frame_equal(params_of(smaller), params_of(fresh))
     np.testing.assert_array_equal(smaller["value"], fresh["value"])
     assert "2 of 2 trials finished before (4 in the study" in caplog.text
+
+
+def test_a_search_space_changed_and_changed_back_finds_its_first_studys_trials(
+    tune_settings, frame, tmp_path, caplog
+):
+    """Each search space has its own study in the journal: back to the first, its shard runs
+    no trial and gives the first run's trials."""
+    first = tune_settings("ridge", n_trials=3)
+    narrowed = tune_settings("ridge", n_trials=3)
+    narrowed.model.search_space["alpha"] = replace(first.model.search_space["alpha"], high=10.0)
+    names = [study_fingerprint(settings, ["data"]) for settings in (first, narrowed)]
+    assert names[0] != names[1]
+    storage = journal(tmp_path)
+    before = run_shard(frame, first, 0, storage, names[0])
+    other = run_shard(frame, narrowed, 0, storage, names[1])
+    assert (other["param_alpha"] <= 10.0).all() and not params_of(other).equals(params_of(before))
+    with caplog.at_level("INFO", logger="snakeml"):
+        back = run_shard(frame, first, 0, storage, names[0])
+    assert "3 of 3 trials finished before" in caplog.text
+    pd.testing.assert_frame_equal(back, before)
 
 
 def test_pooled_shards_share_one_study_and_split_the_budget(tune_settings, frame, tmp_path):

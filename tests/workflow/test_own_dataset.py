@@ -27,7 +27,7 @@ pytestmark = pytest.mark.workflow
 
 EXAMPLE = Path(__file__).parent / "sales_example"
 # One of the three regressors: the steps of a user's data set work or fail alike for each (the
-# three run in the smoke build; hgb and ridge on seattle_weather).
+# three run in the smoke build).
 OVERRIDES = f"{SMOKE} data=sales task=sales_units model=[ridge]"
 # Where the run keeps its own files (not the configured data set and task's: results/).
 RESULTS = "results/runs/sales/sales_units"

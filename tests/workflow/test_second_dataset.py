@@ -17,7 +17,7 @@ from tests.workflow.project import SEATTLE, SEATTLE_RESULTS, copy_run, job_folde
 
 pytestmark = pytest.mark.workflow
 
-MODELS = ("hgb", "ridge")  # as SEATTLE runs them
+MODELS = ("ridge",)  # as SEATTLE runs them
 
 
 @pytest.fixture(scope="module")
@@ -69,13 +69,13 @@ def test_its_tables_features_and_split_follow_its_declarations(seattle_project: 
 
 
 def test_its_breakdowns_use_its_groups_and_periods(seattle_project: Path) -> None:
-    folder = job_folder(seattle_project, SEATTLE_RESULTS, "evaluate/hgb") / "evaluation/hgb"
+    folder = job_folder(seattle_project, SEATTLE_RESULTS, "evaluate/ridge") / "evaluation/ridge"
     by_weather = pd.read_csv(folder / "residuals_by_weather.csv")
     assert set(by_weather["weather"]) <= {"drizzle", "fog", "rain", "snow", "sun"}
     by_month = pd.read_csv(folder / "error_by_month.csv")
     assert by_month["month"].tolist() == [f"2015-{m:02d}" for m in range(1, 13)]
-    importance = job_folder(seattle_project, SEATTLE_RESULTS, "importance/hgb")
-    families = pd.read_csv(importance / "evaluation/hgb/family_importance_summary.csv")
+    importance = job_folder(seattle_project, SEATTLE_RESULTS, "importance/ridge")
+    families = pd.read_csv(importance / "evaluation/ridge/family_importance_summary.csv")
     assert set(families["family"]) == {"today", "history", "rolling", "calendar"}
 
 

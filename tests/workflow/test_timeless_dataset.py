@@ -2,8 +2,9 @@
 
 The loans example (tests/workflow/loans_example/) is copied into a fresh git + DVC project with
 `cp -r tests/workflow/loans_example/* .`; the whole DAG runs on the default strategy
-(stratified by class), then the report, batch prediction and publishing; then the same data on
+(stratified by class), then the report and batch prediction; then the same data on
 `split.strategy=group split.group=customer`. Nothing under src/, scripts/ or rules/ changes.
+Publishing a user's data set is the sales example's (test_own_dataset): the same steps.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.dvc.repo import git, init_repo, make, run
+from tests.dvc.repo import git, init_repo, run
 from tests.workflow.loans_table import loans_table
 from tests.workflow.project import Run, job_folder, snakemake
 from tests.workflow.test_own_dataset import engine_hashes
@@ -77,7 +78,6 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Session:
     (project / "data/new").mkdir(parents=True, exist_ok=True)
     (project / "data/new/applications.csv").write_text(APPLICATIONS, encoding="utf-8")
     runs["predict"] = snakemake(project, OVERRIDES, f"{RESULTS}/predictions/applications.parquet")
-    runs["publish"] = make(project, "publish", OVERRIDES)
     runs["group"] = snakemake(project, GROUPED)
     parts["group"] = read_parts(project)
     return Session(project, runs, parts, board, before, engine_hashes(project))
@@ -118,7 +118,7 @@ def test_the_leaderboard_ranks_the_models_beside_the_baselines(session: Session)
 
 
 def test_the_report_and_the_batch_prediction_run(session: Session) -> None:
-    for name in ("report", "predict", "publish"):
+    for name in ("report", "predict"):
         assert session.runs[name].returncode == 0, (name, session.runs[name].output[-4000:])
     assert (session.project / RESULTS / "report.html").stat().st_size > 0
     scored = pd.read_parquet(session.project / RESULTS / "predictions/applications.parquet")

@@ -60,12 +60,13 @@ def test_two_shards_give_the_same_results_at_one_core_and_side_by_side(
     smoke_build: Path, tmp_path: Path
 ) -> None:
     """A model's two shards run one after another at --cores 1 and side by side at --cores 2;
-    both are gathered, and the tuning, the fit and its scores are the same byte for byte."""
+    both are gathered, and the tuning and the fit (what evaluate scores) are the same byte for
+    byte."""
     overrides = f"{SMOKE} model=[hgb] tuning.n_shards=2"
     outputs = (
         "results/tuning/hgb/best_params.yaml",
         "results/models/hgb.decision.json",
-        "results/evaluation/hgb/metrics.json",
+        "results/models/hgb.skops",
     )
     projects = {}
     for cores in (1, 2):
@@ -73,7 +74,7 @@ def test_two_shards_give_the_same_results_at_one_core_and_side_by_side(
         run = snakemake(workdir, overrides, outputs[-1], cores=cores)
         assert run.returncode == 0, run.output[-3000:]
         counts = run.job_counts()
-        assert (counts["tune_shard"], counts["train"], counts["evaluate"]) == (2, 1, 1), counts
+        assert (counts["tune_shard"], counts["tune_best"], counts["train"]) == (2, 1, 1), counts
         projects[cores] = workdir
     trials = pd.read_parquet(projects[1] / "results/tuning/hgb/trials.parquet")
     # The smoke budget of 3 trials, split 2 + 1 across the two shards.
@@ -150,16 +151,8 @@ def test_a_killed_shard_resumes_and_runs_only_the_missing_trials(
     assert f"{done_before} of 4 trials finished before" in text, text[-2000:]
     assert finished_trials(log) == 4 - done_before
 
-    # Resumed or not, the shard's trials are the same.
-    whole = untuned_copy(smoke_build, tmp_path / "uninterrupted", "hgb")
-    straight = snakemake(whole, overrides, target, cores=1)
-    assert straight.returncode == 0, straight.output[-3000:]
-    uninterrupted = pd.read_parquet(whole / target)
-    params = [c for c in uninterrupted.columns if c.startswith("param_")]
-    resumed = trials[trials["state"] == "COMPLETE"].reset_index(drop=True)
-    # A trial killed mid-run is kept as FAIL with no parameters, so the resumed frame's
-    # integer columns may hold a missing value and read as floats: compare the values.
-    pd.testing.assert_frame_equal(resumed[params], uninterrupted[params], check_dtype=False)
+    # Resumed or not, a shard's trials are the same: tests/unit/test_tune.py::
+    # test_a_stopped_shard_resumes_with_the_same_trials (a trial left running, as here).
 
 
 def test_an_unreachable_storage_stops_before_any_job(fresh_project: Path) -> None:
@@ -222,7 +215,11 @@ def test_a_shard_killed_while_holding_the_journal_lock_reruns_to_the_end(
     smoke_build: Path, tmp_path: Path
 ) -> None:
     workdir = untuned_copy(smoke_build, tmp_path / "project", "ridge")
-    overrides = f"{SMOKE} model=[ridge] tuning.n_trials=12 tuning.n_shards=1 tuning.pruner=none"
+    # Optuna's smallest grace period without a warning: the rerun breaks the lock in seconds.
+    overrides = (
+        f"{SMOKE} model=[ridge] tuning.n_trials=12 tuning.n_shards=1 tuning.pruner=none "
+        "tuning.lock_grace_seconds=3"
+    )
     target = "results/tuning/ridge/shards/0.parquet"
     lock = workdir / "results/tuning/ridge/journal.log.lock"
     command = [str(SNAKEMAKE), "--cores", "1", target, "--config", f"overrides={overrides}"]
@@ -274,8 +271,8 @@ def test_a_shard_killed_while_holding_the_journal_lock_reruns_to_the_end(
     assert (trials["state"] == "COMPLETE").sum() == 12
     assert set(trials["state"]) <= {"COMPLETE", "FAIL"}
     text = (workdir / "logs/tune_shard/ridge/0.log").read_text()
-    # Optuna's open lock names the lock while it waits, then breaks it after its grace period.
-    assert f"the lock file: {lock.relative_to(workdir)}" in text, text[-2000:]
+    # Optuna's open lock breaks it after the grace period (it names the lock only after 10 s
+    # of waiting, longer than this grace period).
     assert "Forcibly releasing the lock file" in text, text[-2000:]
     assert not os.path.lexists(lock)
     assert not leftover.exists()

@@ -245,6 +245,8 @@ class TuningConfig:
     pruner: str = MISSING
     pooled: bool = MISSING
     storage: str | None = MISSING
+    # a journal lock unchanged this long is broken (Optuna warns below 3)
+    lock_grace_seconds: int = setting(low=3)
 
 
 @dataclass

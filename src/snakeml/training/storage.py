@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 JOURNAL_NAME = "journal.log"
 # Optuna's name for a journal's lock file: every process that appends must use the same one.
 LOCK_SUFFIX = ".lock"
-# An append holds the lock for milliseconds: one unchanged this long was left by a killed writer.
+# An append holds the lock for milliseconds: one unchanged this long was left by a killed writer
+# (the default of tuning.lock_grace_seconds, for callers without a configuration).
 LOCK_GRACE_SECONDS = 30
 # Each record Optuna appends is one line of compact JSON that starts like this.
 RECORD_START = b'{"op_code":'
@@ -86,19 +87,22 @@ def journal_path(tuning_dir: str | Path) -> Path:
     return Path(tuning_dir) / JOURNAL_NAME
 
 
-def open_storage(url: str | None, journal: str | Path) -> BaseStorage:
+def open_storage(
+    url: str | None, journal: str | Path, lock_grace_seconds: int = LOCK_GRACE_SECONDS
+) -> BaseStorage:
     """An Optuna storage: the RDB at ``url``, else the journal file ``journal``.
 
     An unreachable or refusing database raises ConfigError with one line, before any trial.
     A journal is first repaired if a killed writer left it torn (see repair_journal), and is
-    locked with Optuna's own open lock, which breaks the lock a killed writer leaves.
+    locked with Optuna's own open lock, which breaks a lock left unchanged for
+    ``lock_grace_seconds`` (``tuning.lock_grace_seconds``), as a killed writer leaves it.
     """
     import optuna
 
     if url is None:
         journal = Path(journal)
         journal.parent.mkdir(parents=True, exist_ok=True)
-        lock = journal_lock(journal)
+        lock = journal_lock(journal, lock_grace_seconds)
         repair_journal(journal, lock)
         backend = optuna.storages.journal.JournalFileBackend(str(journal), lock_obj=lock)
         return optuna.storages.JournalStorage(backend)
@@ -126,10 +130,12 @@ def check_storage(url: str | None) -> None:
 # --- the journal file: its lock and its repair -------------------------------------------
 
 
-def journal_lock(journal: str | Path) -> JournalFileOpenLock:
+def journal_lock(
+    journal: str | Path, grace_seconds: int = LOCK_GRACE_SECONDS
+) -> JournalFileOpenLock:
     """Optuna's O_EXCL lock on ``<journal>.lock``, with its stale-lock handling.
 
-    A lock a killed writer left is broken once it has not changed for LOCK_GRACE_SECONDS.
+    A lock a killed writer left is broken once it has not changed for ``grace_seconds``.
     Optuna's default symlink lock, which
     snakeml used before, dangles when the journal's path is relative, and the open lock then
     spins on it forever: such a leftover is removed first.
@@ -140,7 +146,7 @@ def journal_lock(journal: str | Path) -> JournalFileOpenLock:
     if path.is_symlink() and not path.exists():
         log.warning("removed the journal lock %s an earlier version left", path)
         path.unlink(missing_ok=True)
-    return JournalFileOpenLock(str(journal), grace_period=LOCK_GRACE_SECONDS)
+    return JournalFileOpenLock(str(journal), grace_period=grace_seconds)
 
 
 @contextlib.contextmanager

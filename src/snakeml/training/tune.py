@@ -50,9 +50,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Values that set how much is searched, not what a trial computes: changing them resumes the
-# same studies instead of starting new ones.
-BUDGET_KEYS: tuple[str, ...] = ("n_trials", "n_shards", "timeout_seconds", "storage")
+# Values that set how much is searched, for how long and where, not what a trial computes:
+# changing them resumes the same studies instead of starting new ones.
+BUDGET_KEYS: tuple[str, ...] = (
+    "n_trials",
+    "n_shards",
+    "timeout_seconds",
+    "storage",
+    "lock_grace_seconds",
+)
 FINISHED_STATES: tuple[str, ...] = ("COMPLETE", "PRUNED")
 
 
@@ -369,7 +375,7 @@ def run_tune_shard(
 
     _quiet_optuna()  # before the journal's lock, whose waits Optuna logs
     url = cfg.tuning.storage
-    storage = open_storage(url, journal_path(tuning_dir))
+    storage = open_storage(url, journal_path(tuning_dir), cfg.tuning.lock_grace_seconds)
     log.info("storage: %s", display_url(url) if url else journal_path(tuning_dir))
     fingerprint = study_fingerprint(cfg, [data_hash(p) for p in split_paths])
     frame = read_tuning_rows(split_paths, cfg)
