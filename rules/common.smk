@@ -14,7 +14,7 @@ from snakeml.operations.command_line import runs_jobs
 from snakeml.data.dataset import table_files
 from snakeml.core.schema import data_config
 from snakeml.core.errors import ConfigError, DataError, SnakemlError
-from snakeml.experiments.runs import EXPERIMENTS as EXPERIMENTS_DIR
+from snakeml.experiments.runs import EXPERIMENTS as EXPERIMENTS_DIR, reading_plain_jobs
 from snakeml.experiments.runs import configured_pair, experiments_on_disk, pair_run
 from snakeml.operations.manifest import code_files
 from snakeml.prediction.new_rows import NAME_PATTERN, check_prediction_root, new_rows_file
@@ -61,10 +61,11 @@ try:
 except ConfigError as exc:
     sys.exit(f"snakeml: {exc}")
 OVERRIDES, CFG = LOADED.overrides, LOADED.cfg
-EXPERIMENTS, SLICE_TEXTS = LOADED.experiments, LOADED.slice_texts
+EXPERIMENTS, SLICE_TEXTS = reading_plain_jobs(LOADED.experiments), LOADED.slice_texts
 # Where each job writes and reads (snakeml.experiments.routing): the plain run of the data set and
 # task conf/config.yaml chooses writes results/; another pair's writes results/runs/<data>/<task>/
-# with its jobs in the shared folders (snakeml.experiments.runs), so each pair keeps its results.
+# with its jobs in the shared folders (snakeml.experiments.runs), so each pair keeps its results;
+# an experiment or pair reads the plain run's data jobs where they computed the same.
 try:
     PAIR = pair_run(CFG, SLICE_TEXTS, OVERRIDES, configured_pair(CONF_DIR))
     check_prediction_root(COMMAND_LINE.targets if COMMAND_LINE else [], PAIR and PAIR.root)

@@ -19,12 +19,16 @@ from snakeml.evaluation.compare import (
     plot_comparison,
 )
 from snakeml.experiments.runs import (
+    PLAIN_OUTPUTS,
     UPSTREAM,
+    Experiment,
     configured_pair,
     experiments_on_disk,
     instance,
     job_index,
     pair_run,
+    plain_roots,
+    reading_plain_jobs,
     shared_roots,
 )
 from snakeml.experiments.sweep import Point, experiment_name
@@ -68,6 +72,52 @@ def test_a_model_folder_differs_from_another_models_with_the_same_text() -> None
     roots = shared_roots(slices, ["hgb", "ridge"])
     assert roots["train/hgb"] != roots["train/ridge"]
     assert roots["features"] == shared_roots(texts(), ["ridge"])["features"]
+
+
+def plain_run(results: Path, slices: dict[str, str], *rules: str) -> None:
+    """The configured pair's run below ``results``: the slices and outputs of ``rules``."""
+    (results / "configs").mkdir(parents=True, exist_ok=True)
+    for rule in rules:
+        (results / "configs" / f"{rule}.yaml").write_text(slices[rule])
+        output = results / PLAIN_OUTPUTS[rule]
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_bytes(b"made")
+
+
+def test_the_plain_runs_data_jobs_are_read_where_they_computed_the_same(tmp_path: Path) -> None:
+    slices = texts()
+    shared = shared_roots(slices, ["ridge"])
+    plain_run(tmp_path, slices, "features", "audit", "split")
+    assert plain_roots(shared, slices, tmp_path) == {
+        **shared,
+        "features": "",
+        "audit": "",
+        "split": "",
+    }  # the model jobs keep their content's folders
+    # another split setting: the split is the experiment's own, what it reads the plain run's
+    other = texts(split="another fraction")
+    roots = plain_roots(shared_roots(other, ["ridge"]), other, tmp_path)
+    assert (roots["features"], roots["audit"]) == ("", "")
+    assert roots["split"].startswith("/shared/split/")
+    # another feature setting: nothing below it is the plain run's, even an equal split slice
+    moved = texts(features="another window")
+    assert plain_roots(shared_roots(moved, ["ridge"]), moved, tmp_path) == shared_roots(
+        moved, ["ridge"]
+    )
+    # a plain run that has not written its split yet: the experiment's split is its own
+    (tmp_path / PLAIN_OUTPUTS["split"]).unlink()
+    assert plain_roots(shared, slices, tmp_path)["split"] == shared["split"]
+
+
+def test_a_sweeps_experiments_read_the_plain_runs_data_jobs(tmp_path: Path) -> None:
+    slices = texts()
+    point = Experiment("a", (), (), ("ridge",), 1, slices, shared_roots(slices, ["ridge"]))
+    plain_run(tmp_path, slices, "features", "audit")
+    (read,) = reading_plain_jobs([point], tmp_path)
+    assert (read.roots["features"], read.roots["audit"]) == ("", "")
+    assert read.roots["split"] == point.roots["split"]
+    jobs = job_index([read])
+    assert jobs[read.roots["split"]].upstream == {"features": "", "audit": ""}
 
 
 def test_the_config_keys_and_sweep_points_become_experiments(conf_dir: Path) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from tests.services import require_module
 from tests.workflow.project import SMOKE, copy_project, copy_run, snakemake
@@ -51,16 +52,13 @@ def swept(smoke_build: Path, tmp_path_factory: pytest.TempPathFactory) -> Swept:
     return Swept(workdir, run.job_counts(), before)
 
 
-def test_a_sweep_runs_the_common_jobs_once_and_each_points_own(
+def test_a_sweep_reads_the_plain_runs_data_jobs_and_runs_each_points_own(
     swept: Swept,
 ) -> None:
     counts = swept.counts
     assert {rule: n for rule, n in counts.items() if rule != "config_slice"} == {
-        # ingest's raw tables are the smoke run's (one set per data set); the sweep's data
-        # jobs are its own, in results/shared/, run once for both points
-        "features": 1,
-        "audit": 1,
-        "split": 1,
+        # the raw tables, features, audit and split are the smoke run's: the points change
+        # none of their slices (a job two points share runs once: the A-B-A test below)
         "tune_shard": 2,  # a shard per point (the smoke budget)
         "tune_best": 2,
         "train": 2,
@@ -82,6 +80,9 @@ def test_each_experiment_has_its_own_folder_and_the_plain_run_none(
         assert (folder / "champion/model.skops").is_file()
         record = (folder / "configs/experiment.yaml").read_text()
         assert "+experiment=smoke" in record and "model=[ridge]" in record
+        jobs = yaml.safe_load(record)["jobs"]
+        assert [jobs[rule] for rule in ("features", "audit", "split")] == ["results"] * 3
+        assert jobs["train/ridge"].startswith("results/shared/train/")
     # a sweep leaves the plain run's files as they were, not a byte or a time changed
     assert plain_files(workdir) == swept.plain_before
 

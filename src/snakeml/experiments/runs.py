@@ -50,6 +50,13 @@ UPSTREAM: dict[str, tuple[str, ...]] = {
 PER_MODEL: frozenset[str] = frozenset(
     {"tune_shard", "tune_best", "train", "evaluate", "importance"}
 )
+# The data jobs an experiment reads from the configured pair's own folders (results/<stage>) when
+# they computed the same thing, and the file of each that shows it ran.
+PLAIN_OUTPUTS: dict[str, str] = {
+    "features": "features/features.parquet",
+    "audit": "audit/audit.json",
+    "split": "split/test.parquet",
+}
 SHARED = "/shared"
 EXPERIMENTS = "/experiments"
 RUNS = "/runs"
@@ -162,6 +169,41 @@ def shared_roots(slice_texts: Mapping[str, str], models: Sequence[str]) -> dict[
     return roots
 
 
+def plain_roots(
+    roots: Mapping[str, str], slice_texts: Mapping[str, str], results: str | Path = "results"
+) -> dict[str, str]:
+    """``roots`` with the configured pair's own folder (suffix ``""``) for each data job of
+    PLAIN_OUTPUTS, in DAG order, that the plain run below ``results`` has computed: its slice
+    (``results/configs/<rule>.yaml``) is the same text, every job it reads is the plain run's
+    too, and its output is there. A sweep over the models or tuning, or a task switch, then
+    builds no feature table (and no audit or split it shares). The keys of the other jobs stay
+    those of the content, so a job computed either way has one folder.
+    """
+    plain = Path(results)
+    found = dict(roots)
+    for rule, output in PLAIN_OUTPUTS.items():
+        slice_file = plain / "configs" / f"{rule}.yaml"
+        if (
+            rule in found
+            and all(found.get(up) == "" for up in UPSTREAM[rule])
+            and (plain / output).is_file()
+            and slice_file.is_file()
+            and slice_file.read_text(encoding="utf-8") == slice_texts[rule]
+        ):
+            found[rule] = ""
+    return found
+
+
+def reading_plain_jobs(
+    experiments: Sequence[Experiment], results: str | Path = "results"
+) -> list[Experiment]:
+    """A sweep's experiments, each reading the plain run's data jobs where it may
+    (plain_roots)."""
+    from dataclasses import replace
+
+    return [replace(e, roots=plain_roots(e.roots, e.slice_texts, results)) for e in experiments]
+
+
 def fixed_settings(cfg: Mapping[str, Any], slice_texts: Mapping[str, str]) -> dict[str, Any]:
     """The settings of FIXED_SETTINGS in one composed configuration."""
     task = cfg["task"]
@@ -263,9 +305,8 @@ def pair_run(
 
     Its jobs get the shared folders an experiment's would (shared_roots), so a run of another
     task of the same data set reuses its feature table, and no pair's files are another's.
-    The configured pair's feature table (``results/features/``) is read instead of a shared
-    one when it was built from the same slice: a task switch on the configured data set
-    builds no features. The other folders' keys stay those of the content.
+    The configured pair's data jobs are read instead of shared ones where they computed the
+    same (plain_roots): a task switch on the configured data set builds no features.
     """
     from snakeml.configuration.slices import model_names
 
@@ -274,15 +315,8 @@ def pair_run(
         return None
     models = tuple(model_names(cfg))
     roots = shared_roots(slice_texts, models)
-    plain = Path(results)
-    slice_file = plain / "configs" / "features.yaml"
-    if (
-        data == configured[0]
-        and (plain / "features" / "features.parquet").is_file()
-        and slice_file.is_file()
-        and slice_file.read_text(encoding="utf-8") == slice_texts["features"]
-    ):
-        roots["features"] = ""
+    if data == configured[0]:
+        roots = plain_roots(roots, slice_texts, results)
     return Experiment(
         name=f"{data}/{task}",
         overrides=tuple(overrides),
