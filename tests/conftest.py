@@ -14,9 +14,30 @@ from tests.workflow.project import SEATTLE, SMOKE, built_once, copy_project, sna
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under pytest-xdist, the workflow tests first: the many short unit tests then keep every
-    worker busy to the end, instead of one long workflow test running alone."""
-    if os.environ.get("PYTEST_XDIST_WORKER") is not None:
-        items.sort(key=lambda item: item.get_closest_marker("workflow") is None)
+    worker busy to the end, instead of one long workflow test running alone.
+
+    Among the workflow files (pytest-xdist hands out whole files), the first that reads the
+    smoke build (tests/cluster aside: its tests run only where a cluster does), then the files
+    that do not: while one worker builds it, the other runs those instead of waiting for the
+    build's lock.
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        return
+    smoke = {item.path for item in items if "smoke_build" in item.fixturenames}
+    builder = next(
+        (
+            path
+            for path in dict.fromkeys(i.path for i in items)
+            if path in smoke and path.parent.name != "cluster"
+        ),
+        None,
+    )
+
+    def order(item: pytest.Item) -> tuple[bool, int]:
+        workflow = item.get_closest_marker("workflow") is not None
+        return (not workflow, 0 if item.path == builder else 2 if item.path in smoke else 1)
+
+    items.sort(key=order)
 
 
 def run_in_copy(overrides: str) -> Callable[[Path], None]:
