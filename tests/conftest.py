@@ -34,8 +34,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     )
 
     def order(item: pytest.Item) -> tuple[bool, int]:
-        workflow = item.get_closest_marker("workflow") is not None
-        return (not workflow, 0 if item.path == builder else 2 if item.path in smoke else 1)
+        if item.get_closest_marker("workflow") is None:
+            return (True, 0)  # the unit tests in the order collected
+        return (False, 0 if item.path == builder else 2 if item.path in smoke else 1)
 
     items.sort(key=order)
 
