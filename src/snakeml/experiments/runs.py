@@ -29,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -199,8 +199,6 @@ def reading_plain_jobs(
 ) -> list[Experiment]:
     """A sweep's experiments, each reading the plain run's data jobs where it may
     (plain_roots)."""
-    from dataclasses import replace
-
     return [replace(e, roots=plain_roots(e.roots, e.slice_texts, results)) for e in experiments]
 
 
@@ -314,9 +312,8 @@ def pair_run(
     if (data, task) == tuple(configured):
         return None
     models = tuple(model_names(cfg))
-    roots = shared_roots(slice_texts, models)
-    if data == configured[0]:
-        roots = plain_roots(roots, slice_texts, results)
+    # the feature slice holds the data set: another data set's jobs are never the plain run's
+    roots = plain_roots(shared_roots(slice_texts, models), slice_texts, results)
     return Experiment(
         name=f"{data}/{task}",
         overrides=tuple(overrides),
