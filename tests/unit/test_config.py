@@ -1060,6 +1060,42 @@ def test_a_misspelt_key_in_a_conf_file_names_the_key_and_the_file(
     assert "\n" not in text and "ConfigKeyError" not in text
 
 
+@pytest.mark.parametrize(
+    ("override", "line"),
+    [
+        (
+            "data=cars,nycflights13",
+            "data=cars,nycflights13: a run reads one data set: run each on its own "
+            "(data=cars, data=nycflights13)",
+        ),
+        (
+            "model=ridge,hgb",
+            "model=ridge,hgb: several models in one run are a list, model=[ridge,hgb]; to run "
+            'each as an experiment side by side, make it a sweep: --config sweep="model=[ridge],'
+            '[hgb]" (or make sweep SWEEP="model=[ridge],[hgb]"; docs/experiments.md)',
+        ),
+        (
+            "task=delayed,arr_delay",
+            "task=delayed,arr_delay: task takes one option in a run; to run each as an "
+            'experiment side by side, make it a sweep: --config sweep="task=delayed,arr_delay"',
+        ),
+        (
+            "tuning.n_trials=2,3",
+            "tuning.n_trials=2,3: tuning.n_trials takes one value in a run (a list, if it holds "
+            "one: tuning.n_trials=[2,3]); to run each value as an experiment side by side, make "
+            'it a sweep: --config sweep="tuning.n_trials=2,3"',
+        ),
+    ],
+)
+def test_several_values_of_a_key_say_how_to_sweep_them(conf_dir, override, line):
+    """Hydra's own line says to add --multirun, which snakemake does not take."""
+    with pytest.raises(ConfigError) as caught:
+        compose_config(override, conf_dir, estimators=False)
+    text = str(caught.value)
+    assert text.startswith(line), text
+    assert "--multirun" not in text and "\n" not in text
+
+
 @pytest.mark.parametrize("override", ["task=nosuch", "data=nonexistent", "model=[rdige]"])
 def test_an_unknown_option_lists_the_options_once(conf_dir, override):
     with pytest.raises(ConfigError) as caught:
@@ -1193,7 +1229,12 @@ def test_a_task_without_time_composes_and_defaults_to_stratified_or_random(conf_
         ),
         (
             "data=cars task=cars_origin split.train_fraction=0.8 split.valid_fraction=0.3",
-            "train_fraction + valid_fraction must leave rows to test: 1.1",
+            "train_fraction + valid_fraction must leave rows to test: 0.8 + 0.3 = 1.1; lower "
+            "either so the sum is below 1",
+        ),
+        (
+            "data=cars task=cars_origin split.train_fraction=0.95 split.valid_fraction=0.15",
+            "must leave rows to test: 0.95 + 0.15 = 1.1;",
         ),
         (
             "split.train_fraction=1.5",

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from snakeml.configuration.hydra_errors import (
+    explain_several_values,
     explain_unknown_file_key,
     explain_unknown_override,
     explain_wrong_type,
@@ -80,6 +81,7 @@ def compose_config(
         if wrong is not None:
             raise wrong.with_hint(setting_source(wrong.key, items, config_dir)) from exc
         explain_unknown_override(exc, items, config_dir)
+        explain_several_values(exc, config_dir)
         explain_unknown_file_key(exc, config_dir)
         explain_wrong_type(exc, items, config_dir)
         message, hint = one_line(exc), options_hint(exc, config_dir)

@@ -75,6 +75,39 @@ def explain_unknown_override(exc: BaseException, items: Sequence[str], config_di
     refuse_unknown_keys(data, items, config_dir)
 
 
+def explain_several_values(exc: BaseException, config_dir: Path) -> None:
+    """Hydra's refusal of ``key=a,b`` (several values) says to add ``--multirun``, which
+    snakemake does not take: say how snakeml runs several values instead, a sweep (each value
+    an experiment, docs/experiments.md), or a list for a key that holds one (``model=[a,b]``:
+    several models in one run). The data set is never swept (a sweep's points share one data
+    set): run each on its own. ``config_dir`` tells a config group (one option) from a
+    setting. Returns when the error is another.
+    """
+    match = re.match(r"Ambiguous value for argument '(([^'=]+)=([^']*))'", str(exc))
+    if match is None:
+        return
+    item, key, values = match.groups()
+    name = key.lstrip("+~")
+    if name == "data":
+        raise ConfigError(
+            f"{item}: a run reads one data set: run each on its own "
+            f"({', '.join(f'data={value}' for value in values.split(','))})"
+        )
+    sweep, each = item, "each value"
+    if name == "model":
+        sweep = f"{key}=" + ",".join(f"[{value}]" for value in values.split(","))
+        lead = f"several models in one run are a list, {key}=[{values}]"
+        each = "each"
+    elif (config_dir / name).is_dir():  # a config group other than model: one option
+        lead, each = f"{key} takes one option in a run", "each"
+    else:
+        lead = f"{key} takes one value in a run (a list, if it holds one: {key}=[{values}])"
+    raise ConfigError(
+        f"{item}: {lead}; to run {each} as an experiment side by side, make it a sweep: "
+        f'--config sweep="{sweep}" (or make sweep SWEEP="{sweep}"; docs/experiments.md)'
+    )
+
+
 def override_of(key: str, overrides: Sequence[str]) -> str | None:
     """The override (``key=value``, ``+key=value`` or ``~key``) of ``overrides`` that sets
     ``key``, the last one; None when none does."""

@@ -175,7 +175,9 @@ def _check_split(split: dict[str, Any], strategy: str) -> None:
         _require(
             sum(fractions) < 1,
             "split",
-            f"train_fraction + valid_fraction must leave rows to test: {sum(fractions)}",
+            # rounded: 0.95 + 0.15 is 1.0999999999999999 in binary floating point
+            f"train_fraction + valid_fraction must leave rows to test: {fractions[0]} + "
+            f"{fractions[1]} = {round(sum(fractions), 10)}; lower either so the sum is below 1",
         )
     _require(split["period"] in PERIODS, "split.period", f"must be one of {list(PERIODS)}")
 
