@@ -358,8 +358,24 @@ def test_composed_files_follow_a_group_option_s_own_defaults(tmp_path):
             "data=nonexistent",
             ["data/nonexistent", "choose from", "nycflights13", "seattle_weather"],
         ),
-        ("data=seattle_weather", ["task.target", "'arr_delay'", "add data=nycflights13"]),
-        ("task=cars_mpg", ["task.target", "'mpg'", "another data set's? add data=cars"]),
+        (
+            "data=seattle_weather",
+            [
+                "task.target",
+                "'arr_delay'",
+                "the task arr_delay is nycflights13's: give a task of seattle_weather: "
+                "task=seattle_temp_max or task=seattle_weather_next_day; or add data=nycflights13",
+            ],
+        ),
+        (
+            "task=cars_mpg",
+            [
+                "task.target",
+                "'mpg'",
+                "the task cars_mpg is cars's: give a task of nycflights13: task=arr_delay or "
+                "task=delayed; or add data=cars",
+            ],
+        ),
         ("data.name=Flights", ["data.name", "lowercase"]),
         ("data.name=nosuchdata", ["nosuchdata", "steps.yaml is missing"]),
         (
@@ -1060,6 +1076,20 @@ def test_a_misspelt_key_in_a_conf_file_names_the_key_and_the_file(
     assert "\n" not in text and "ConfigKeyError" not in text
 
 
+def test_a_data_set_without_a_task_says_to_write_one(tmp_path):
+    """data=<new data set> without task=: the default task is another data set's."""
+    shutil.copytree(REPO / "conf", tmp_path / "conf")
+    shutil.copytree(REPO / "sql", tmp_path / "sql")
+    for path in (tmp_path / "conf/task").glob("cars_*.yaml"):
+        path.unlink()
+    with pytest.raises(ConfigError) as caught:
+        compose_config("data=cars", tmp_path / "conf", estimators=False)
+    assert str(caught.value).endswith(
+        "the task arr_delay is nycflights13's: cars has no task yet: write "
+        "conf/task/<name>.yaml for it (docs/own-data.md); or add data=nycflights13"
+    ), caught.value
+
+
 @pytest.mark.parametrize(
     ("override", "line"),
     [
@@ -1155,6 +1185,17 @@ def test_a_misspelt_option_or_column_gets_the_closest_name(conf_dir, override, m
             "model=models/lasso.yaml",
             "model=models/lasso.yaml: model takes the name of a file in conf/model/, not a path: "
             "choose from <model>",
+        ),
+        # a data file's name: the data set is named after it, without the suffix
+        (
+            "data=cars.csv",
+            "data=cars.csv: data takes the name of a file in conf/data/, not a path: give "
+            "data=cars; choose from <data>",
+        ),
+        (
+            "data=mytable.parquet",
+            "data=mytable.parquet: data takes the name of a file in conf/data/, not a path: "
+            "choose from <data>",
         ),
     ],
 )

@@ -103,8 +103,9 @@ def refuse_yml_files(config_dir: str | Path) -> None:
 def refuse_paths_for_names(items: Sequence[str], config_dir: str | Path) -> None:
     """Refuse an override that gives a config group a file path instead of an option's name.
 
-    ``model=conf/model/ridge.yaml`` or ``task=./arr_delay`` raises ConfigError, one line, with
-    the override to give instead (when the path names an option) and the options there are.
+    ``model=conf/model/ridge.yaml``, ``task=./arr_delay`` or a file name (``data=flights.csv``)
+    raises ConfigError, one line, with the override to give instead (when the path names an
+    option) and the options there are.
     """
     config_dir = Path(config_dir)
     for item in items:
@@ -115,10 +116,12 @@ def refuse_paths_for_names(items: Sequence[str], config_dir: str | Path) -> None
             continue
         listed = value.strip().removeprefix("[").removesuffix("]")
         choices = [choice.strip() for choice in listed.split(",")]
-        if not any(looks_like_path(choice) for choice in choices):
-            continue
         options = sorted(path.stem for path in folder.glob("*.yaml"))
-        names = [Path(choice).stem if looks_like_path(choice) else choice for choice in choices]
+        # a path, or a file's name such as data=mytable.csv
+        paths = {c for c in choices if looks_like_path(c) or (Path(c).suffix and c not in options)}
+        if not paths:
+            continue
+        names = [Path(choice).stem if choice in paths else choice for choice in choices]
         instead = ",".join(names)
         if value.strip().startswith("["):
             instead = f"[{instead}]"

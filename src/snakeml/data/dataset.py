@@ -689,6 +689,28 @@ def _data_sets_with(column: str, sql_dir: Path) -> list[str]:
     return owners
 
 
+def _task_of_another(task: dict[str, Any], declaration: Declaration, owners: list[str]) -> str:
+    """What to do when the task's columns are another data set's (``owners``): choose a task
+    of this data set (those under conf/task/ whose target is a column of its table), or the
+    data set the task was written for."""
+    from snakeml.core.io import read_yaml
+
+    name = declaration.sql_dir.name
+    tasks = []
+    for path in sorted((declaration.sql_dir.parents[1] / "conf" / "task").glob("*.yaml")):
+        found = read_yaml(path)
+        spec = found.get("task") if isinstance(found, dict) else None
+        if isinstance(spec, dict) and spec.get("target") in declaration.columns:
+            tasks.append(f"task={path.stem}")
+    ours = (
+        f"give a task of {name}: {' or '.join(tasks)}"
+        if tasks
+        else f"{name} has no task yet: write conf/task/<name>.yaml for it (docs/own-data.md)"
+    )
+    data = " or ".join(f"data={owner}" for owner in owners)
+    return f"the task {task['name']} is {' and '.join(owners)}'s: {ours}; or add {data}"
+
+
 def check_task(task: dict[str, Any], declaration: Declaration) -> None:
     """Check that the task's columns are columns of the data set's feature table.
 
@@ -704,9 +726,8 @@ def check_task(task: dict[str, Any], declaration: Declaration) -> None:
             candidates = list(declaration.columns) if key == "target" else final
             error = _not_a_column(f"task.{key}", task[key], candidates, where)
             owners = _data_sets_with(task[key], declaration.sql_dir)
-            if owners:  # a task of another data set, chosen without its data=
-                data = " or ".join(f"data={name}" for name in owners)
-                error = ConfigError(f"{error}; or is the task another data set's? add {data}")
+            if owners:  # data= without its task=, or task= without its data=
+                error = ConfigError(f"{error}; {_task_of_another(task, declaration, owners)}")
             raise error
     if task["target"] in {f.name for f in declaration.features}:
         raise ConfigError(
