@@ -371,7 +371,9 @@ def test_a_refused_row_that_breaks_the_contract_still_fails_the_job(
 ):
     late = moved_to(new_flights.iloc[[0]], 2014, 6, 1).assign(distance=-5)
     new = pd.concat([new_flights, late], ignore_index=True)
-    with pytest.raises(DataError, match=r"new flights, column distance: 1 rows lie outside"):
+    # the message names the new-rows file, not the history's
+    named = r"new flights \(\S+/new\.parquet\), column distance: 1 rows lie outside"
+    with pytest.raises(DataError, match=named):
         score_new_rows(
             write(new, tmp_path / "new.parquet"),
             paths,

@@ -150,14 +150,17 @@ def typed_rows(data: pa.Table, types: dict[str, pa.DataType], path: str | Path) 
 
 
 def _check_entering(
-    con: Any, new: pa.Table, table: str, spec: TableConfig, path: str | Path, rule: str
+    con: Any, new: pa.Table, table: str, spec: TableConfig, source: str, rule: str
 ) -> None:
-    contract = table_contract(table, spec, str(path))
+    """Check new rows against their table's declared rules; ``source`` (the new-rows file, or
+    empty) is named in the message."""
+    contract = table_contract(table, spec, source)
     present = set(new.column_names)
     # A rule on a column new rows omit (an outcome such as dep_time) cannot apply to them.
     declared = {*spec.columns, *([spec.row_id] if spec.row_id else [])}
     entering = Contract(
         table=f"new {table}",
+        source=source,
         types={},
         not_null=tuple(c for c in contract.not_null if c in present),
         ranges={c: r for c, r in contract.ranges.items() if c in present},
@@ -183,12 +186,13 @@ def check_new_rows(
 ) -> None:
     """Check typed new rows of ``table`` against its declared nulls, ranges, values and rules.
 
-    ``spec`` is the table's declaration (data.tables.<table>), ``path`` its history file (named
-    in messages). Raises DataError (a ContractError) naming the column and the rows that break it.
+    ``spec`` is the table's declaration (data.tables.<table>), ``path`` the new-rows file (named
+    in messages). Raises DataError (a ContractError) naming the file, the column and the rows
+    that break it.
     """
     con = connect(threads, memory_limit_mb)
     try:
-        _check_entering(con, new, table, spec, path, rule)
+        _check_entering(con, new, table, spec, str(path), rule)
     finally:
         con.close()
 
@@ -393,7 +397,7 @@ def new_row_features(
         register_tables(con, paths, tables, rule)
         present = set(new.column_names)
         if check:
-            _check_entering(con, new, table, spec, paths[table], rule)
+            _check_entering(con, new, table, spec, "", rule)
         history = con.read_parquet(str(paths[table]))
         con.register("history_rows", history)
         ((first_id,),) = con.execute(
@@ -561,7 +565,7 @@ def score_new_rows(
     types = new_row_types(spec, (*declaration.predict.omit, *row_ids))
     data = read_new_rows(new_path, table, types)
     new = typed_rows(data, types, new_path)
-    check_new_rows(new, table, spec, paths[table], threads, memory_limit_mb, rule)
+    check_new_rows(new, table, spec, new_path, threads, memory_limit_mb, rule)
     refused, span = refuse_outside_history(new, paths[table], declaration.predict)
     if span is None:
         log.warning(
