@@ -14,10 +14,20 @@ import pytest
 from snakeml.core.errors import SnakemlError
 from snakeml.operations.report import STAMP, is_stale, update_report
 
-# Stands in for snakemake: `--report <path>` copies content.txt there (or fails when told to).
+# Stands in for snakemake: `--summary` prints its table, with the rows of pending.txt (rule and
+# plan of files out of date) after a finished file's; `--report <path>` copies content.txt there
+# (or fails when told to).
 FAKE_SNAKEMAKE = """\
 import shutil, sys
 from pathlib import Path
+if "--summary" in sys.argv:
+    print("output_file\\tdate\\trule\\tlog-file(s)\\tstatus\\tplan")
+    print("results/leaderboard.csv\\t-\\tleaderboard\\t-\\tok\\tno update")
+    if Path("pending.txt").exists():
+        for line in Path("pending.txt").read_text().splitlines():
+            rule, plan = line.split(",")
+            print(f"results/x\\t-\\t{rule}\\t-\\tok\\t{plan}")
+    sys.exit(0)
 if Path("fail.txt").exists():
     print("WorkflowError: something is missing", file=sys.stderr)
     sys.exit(1)
@@ -153,6 +163,28 @@ def test_failed_build_raises_and_keeps_the_old_report(project):
         update(project)
     assert (project / "results/report.html").read_text() == "<html>report</html>"
     assert not [p for p in (project / "results").iterdir() if p.name.startswith(".")]
+
+
+def test_a_run_that_has_not_finished_gets_no_report(project):
+    """After a failed run, results/ mixes its first outputs with the last finished run's."""
+    update(project)
+    age(project / "results/report.html")
+    (project / "results/leaderboard.csv").write_text("changed\n")
+    (project / "pending.txt").write_text(
+        "split,update pending\ntrain,update pending\ntrain,update pending\nfeatures,no update\n"
+    )
+    with pytest.raises(SnakemlError) as caught:
+        update(project, "split.strategy=group")
+    assert str(caught.value) == (
+        "results/report.html: the run of these overrides has not finished: 3 of its files are "
+        'out of date (split, train): finish it first (make run OVERRIDES="split.strategy=group"),'
+        " or give the overrides of the last run that finished"
+    )
+    assert (project / "results/report.html").read_text() == "<html>report</html>"
+    assert len(calls(project)) == 1  # the first build's: no --report for the unfinished run
+    (project / "pending.txt").write_text("features,no update\n")  # the run finished
+    (project / "content.txt").write_text("<html>the finished run</html>")
+    assert update(project, "split.strategy=group") is True
 
 
 def test_a_setting_that_cannot_work_stops_the_report_before_snakemake(tmp_path, monkeypatch):

@@ -34,8 +34,8 @@ FIGURES = {
 }
 
 
-def build_report(project: Path) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "snakeml.operations.report", "--overrides", SMOKE]
+def build_report(project: Path, overrides: str = SMOKE) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "snakeml.operations.report", "--overrides", overrides]
     return subprocess.run(
         command, cwd=project, capture_output=True, text=True, timeout=600, check=False
     )
@@ -72,6 +72,20 @@ def test_report_is_rewritten_only_when_it_changes(smoke_report: Path) -> None:
     assert run.returncode == 0 and "unchanged" in run.stderr, run.stderr
     assert smoke_report.read_bytes() == content
     assert smoke_report.stat().st_mtime_ns == aged
+
+
+def test_no_report_is_built_for_overrides_whose_run_has_not_finished(smoke_report: Path) -> None:
+    """As after a run of them that failed: the results are another run's (snakemake --summary
+    plans their configuration slices and every job after them)."""
+    project = smoke_report.parents[1]
+    content = smoke_report.read_bytes()
+    run = build_report(project, f"{SMOKE} tuning.n_trials=5")
+    assert run.returncode == 1
+    lines = [line for line in run.stderr.splitlines() if "ERROR" in line]
+    assert len(lines) == 1, run.stderr[-3000:]
+    assert "results/report.html: the run of these overrides has not finished: " in lines[0]
+    assert "(config_slice, " in lines[0] or ", config_slice" in lines[0], lines[0]
+    assert smoke_report.read_bytes() == content
 
 
 def test_report_renders_leaderboard_and_captions_in_chromium(

@@ -162,6 +162,32 @@ def remove_build_leftovers(folder: Path, targets: Iterable[str]) -> list[Path]:
     return removed
 
 
+def pending_rules(root: Path, overrides: str, snakemake: str) -> dict[str, int]:
+    """The rules whose outputs the run of ``overrides`` would still update, with how many
+    files each: empty when the run has finished. Read from ``snakemake --summary`` (one row
+    per output file; its last column, the plan, says ``update pending`` or ``no update``).
+
+    Raises SnakemlError with snakemake's last line when the summary cannot be made.
+    """
+    command = [snakemake, "--summary", "--config", f"overrides={overrides}"]
+    run = subprocess.run(command, cwd=root, capture_output=True, text=True, check=False)
+    if run.returncode != 0:
+        last = [line for line in (run.stdout + run.stderr).splitlines() if line.strip()]
+        raise SnakemlError(
+            "snakemake --summary failed: " + (last[-1] if last else f"exit code {run.returncode}")
+        )
+    pending: dict[str, int] = {}
+    rows = [line.split("\t") for line in run.stdout.splitlines()]
+    header = next((row for row in rows if row[:1] == ["output_file"]), None)
+    if header is None or "rule" not in header or "plan" not in header:
+        raise SnakemlError("snakemake --summary printed no table of output files")
+    rule, plan = header.index("rule"), header.index("plan")
+    for row in rows[rows.index(header) + 1 :]:
+        if len(row) > max(rule, plan) and row[plan] == "update pending":
+            pending[row[rule]] = pending.get(row[rule], 0) + 1
+    return pending
+
+
 def build_report(root: Path, output: Path, overrides: str, snakemake: str) -> bool:
     """Run `snakemake --report` into a temporary folder; replace ``output`` only if it differs.
 
@@ -210,6 +236,17 @@ def update_report(
             log.info("%s is up to date", output.relative_to(root))
             return False
         snakemake = snakemake or str(Path(sys.executable).with_name("snakemake"))
+        # A report shows one finished run: after a failed or unfinished one, results/ mixes its
+        # first outputs (its configuration slices, say) with the last finished run's.
+        pending = pending_rules(root, overrides, snakemake)
+        if pending:
+            files = sum(pending.values())
+            finish = f'make run OVERRIDES="{overrides}"' if overrides else "make run"
+            raise SnakemlError(
+                f"{output.relative_to(root)}: the run of these overrides has not finished: "
+                f"{files} of its files are out of date ({', '.join(pending)}): finish it first "
+                f"({finish}), or give the overrides of the last run that finished"
+            )
         newest = newest_input(root, output)
         written = build_report(root, output, overrides, snakemake)
         stamps = {
