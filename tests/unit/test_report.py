@@ -187,6 +187,15 @@ def test_a_run_that_has_not_finished_gets_no_report(project):
     assert update(project, "split.strategy=group") is True
 
 
+def test_a_run_said_finished_is_not_asked_again(project):
+    """make run reaches the report only after snakemake succeeded: no --summary then."""
+    (project / "pending.txt").write_text("split,update pending\n")  # would refuse if asked
+    fake = str(project / "fake-snakemake")
+    assert update_report(project, "results/report.html", "", fake, finished=True) is True
+    with pytest.raises(SnakemlError, match="has not finished"):
+        update_report(project, "results/report.html", "tuning.n_trials=5", fake)
+
+
 def test_a_setting_that_cannot_work_stops_the_report_before_snakemake(tmp_path, monkeypatch):
     from conftest import REPO
 

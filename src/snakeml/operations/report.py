@@ -14,7 +14,7 @@ The report sits beside the run it describes: ``results/report.html`` for the dat
 conf/config.yaml chooses, ``results/runs/<data>/<task>/report.html`` for another pair's run.
 
     python -m snakeml.operations.report [--overrides "+experiment=smoke"]
-        [--output results/report.html]
+        [--output results/report.html] [--finished]
 """
 
 from __future__ import annotations
@@ -224,8 +224,15 @@ def update_report(
     output: str | Path = RESULTS / REPORT_NAME,
     overrides: str = "",
     snakemake: str | None = None,
+    finished: bool = False,
 ) -> bool:
-    """Rebuild the report if it is stale; return whether the file changed."""
+    """Rebuild the report if it is stale; return whether the file changed.
+
+    A report shows a finished run only: unless ``finished`` says the run of ``overrides`` has
+    just finished (``make run`` reaches the report only after snakemake succeeded), the files
+    it would still update are asked of ``snakemake --summary`` first, and any raises
+    SnakemlError naming them.
+    """
     root = Path(root).resolve()
     output = root / output
     overrides = " ".join(overrides.split())
@@ -238,7 +245,7 @@ def update_report(
         snakemake = snakemake or str(Path(sys.executable).with_name("snakemake"))
         # A report shows one finished run: after a failed or unfinished one, results/ mixes its
         # first outputs (its configuration slices, say) with the last finished run's.
-        pending = pending_rules(root, overrides, snakemake)
+        pending = {} if finished else pending_rules(root, overrides, snakemake)
         if pending:
             files = sum(pending.values())
             finish = f'make run OVERRIDES="{overrides}"' if overrides else "make run"
@@ -272,6 +279,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--overrides", default="", help="the Hydra overrides of the run")
     parser.add_argument("--output", type=Path, default=None)
+    parser.add_argument(
+        "--finished",
+        action="store_true",
+        help="the run of these overrides has just finished (make run): skip asking snakemake",
+    )
     args = parser.parse_args(argv)
     setup_logging()
     try:
@@ -286,7 +298,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         sys.exit(f"snakeml: {exc}")
     try:
-        update_report(".", args.output or results / REPORT_NAME, args.overrides)
+        update_report(
+            ".", args.output or results / REPORT_NAME, args.overrides, finished=args.finished
+        )
     except SnakemlError as exc:
         log.error("%s", exc)
         return 1
