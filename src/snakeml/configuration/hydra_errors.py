@@ -87,15 +87,15 @@ def explain_several_values(exc: BaseException, config_dir: Path) -> None:
     if match is None:
         return
     item, key, values = match.groups()
-    name = key.lstrip("+~")
+    name, parts = key.lstrip("+~"), values.split(",")
     if name == "data":
         raise ConfigError(
             f"{item}: a run reads one data set: run each on its own "
-            f"({', '.join(f'data={value}' for value in values.split(','))})"
+            f"({', '.join(f'data={value}' for value in parts)})"
         )
     sweep, each = item, "each value"
     if name == "model":
-        sweep = f"{key}=" + ",".join(f"[{value}]" for value in values.split(","))
+        sweep = f"{key}=" + ",".join(f"[{value}]" for value in parts)
         lead = f"several models in one run are a list, {key}=[{values}]"
         each = "each"
     elif (config_dir / name).is_dir():  # a config group other than model: one option

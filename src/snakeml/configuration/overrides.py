@@ -103,7 +103,7 @@ def refuse_yml_files(config_dir: str | Path) -> None:
 def refuse_paths_for_names(items: Sequence[str], config_dir: str | Path) -> None:
     """Refuse an override that gives a config group a file path instead of an option's name.
 
-    ``model=conf/model/ridge.yaml``, ``task=./arr_delay`` or a file name (``data=flights.csv``)
+    ``model=conf/model/ridge.yaml``, ``task=./arr_delay`` or a file name (``data=mytable.csv``)
     raises ConfigError, one line, with the override to give instead (when the path names an
     option) and the options there are.
     """

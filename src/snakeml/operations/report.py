@@ -162,6 +162,12 @@ def remove_build_leftovers(folder: Path, targets: Iterable[str]) -> list[Path]:
     return removed
 
 
+def last_line(run: subprocess.CompletedProcess[str]) -> str:
+    """What a failed snakemake said last (its error), or its exit code when it said nothing."""
+    said = [line for line in (run.stdout + run.stderr).splitlines() if line.strip()]
+    return said[-1] if said else f"exit code {run.returncode}"
+
+
 def pending_rules(root: Path, overrides: str, snakemake: str) -> dict[str, int]:
     """The rules whose outputs the run of ``overrides`` would still update, with how many
     files each: empty when the run has finished. Read from ``snakemake --summary`` (one row
@@ -172,10 +178,7 @@ def pending_rules(root: Path, overrides: str, snakemake: str) -> dict[str, int]:
     command = [snakemake, "--summary", "--config", f"overrides={overrides}"]
     run = subprocess.run(command, cwd=root, capture_output=True, text=True, check=False)
     if run.returncode != 0:
-        last = [line for line in (run.stdout + run.stderr).splitlines() if line.strip()]
-        raise SnakemlError(
-            "snakemake --summary failed: " + (last[-1] if last else f"exit code {run.returncode}")
-        )
+        raise SnakemlError(f"snakemake --summary failed: {last_line(run)}")
     pending: dict[str, int] = {}
     rows = [line.split("\t") for line in run.stdout.splitlines()]
     header = next((row for row in rows if row[:1] == ["output_file"]), None)
@@ -203,10 +206,8 @@ def build_report(root: Path, output: Path, overrides: str, snakemake: str) -> bo
             command, cwd=root, env=env, capture_output=True, text=True, check=False
         )
         if run.returncode != 0:
-            last = [line for line in (run.stdout + run.stderr).splitlines() if line.strip()]
             raise SnakemlError(
-                "snakemake --report failed (run the pipeline first: make run): "
-                + (last[-1] if last else f"exit code {run.returncode}")
+                f"snakemake --report failed (run the pipeline first: make run): {last_line(run)}"
             )
         if output.is_file() and output.read_bytes() == tmp.read_bytes():
             return False
